@@ -1,0 +1,259 @@
+//! `/api/torrents`: add, list, inspect, start, stop and remove torrents, their peers,
+//! their .torrent file, and raw file bytes with `Range`.
+
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::error::{ApiError, ApiJson, ApiResult, Code};
+use super::extract::Caller;
+use super::range;
+use crate::app::AppState;
+use crate::engine::{self, AddOptions, PeerView, Source, Status, TorrentView};
+
+/// The body of `POST /api/torrents`: one of the sources, plus options.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddBody {
+    pub magnet_uri: Option<String>,
+    pub uri: Option<String>,
+    pub info_hash: Option<String>,
+    /// Start downloading at once (default true).
+    pub start: Option<bool>,
+    /// Indices of the files to download.
+    pub files: Option<Vec<usize>>,
+}
+
+impl AddBody {
+    fn source(&self) -> ApiResult<Source> {
+        let given: Vec<&String> =
+            [&self.magnet_uri, &self.uri, &self.info_hash].into_iter().flatten().collect();
+        match given.as_slice() {
+            [] => Err(ApiError::bad_request("give one of magnet_uri, uri or info_hash")),
+            [one] => {
+                if self.info_hash.is_some() && engine::parse_info_hash(one).is_none() {
+                    return Err(ApiError::bad_request(format!(
+                        "info_hash {:?} is not 40 hex or 32 base32 characters",
+                        one.chars().take(64).collect::<String>()
+                    )));
+                }
+                Ok(engine::parse_uri(one)?)
+            }
+            _ => Err(ApiError::bad_request("give only one of magnet_uri, uri or info_hash")),
+        }
+    }
+}
+
+pub async fn add(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<AddBody>,
+) -> ApiResult<(StatusCode, ApiJson<TorrentView>)> {
+    let source = body.source()?;
+    let opts = AddOptions {
+        paused: !body.start.unwrap_or(true),
+        only_files: body.files.clone(),
+        purpose: None,
+        added_by: caller.user_id,
+    };
+    let t = state.engine.add(source, opts).await?;
+    Ok((StatusCode::CREATED, ApiJson(t)))
+}
+
+/// `POST /api/torrents/upload`: multipart field `file` holding a .torrent.
+pub async fn upload(
+    State(state): State<AppState>,
+    caller: Caller,
+    mut multipart: Multipart,
+) -> ApiResult<(StatusCode, ApiJson<TorrentView>)> {
+    let too_large = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                Code::PayloadTooLarge,
+                format!("upload is larger than the limit of {} bytes", state.config.server.max_upload_bytes),
+            )
+        } else {
+            ApiError::bad_request(format!("malformed multipart body: {}", e.body_text()))
+        }
+    };
+    let mut start = true;
+    let mut file = None;
+    while let Some(field) = multipart.next_field().await.map_err(too_large)? {
+        match field.name() {
+            Some("file") | Some("torrent") => file = Some(field.bytes().await.map_err(too_large)?),
+            Some("start") => start = field.text().await.map_err(too_large)?.trim() != "false",
+            _ => {}
+        }
+    }
+    let bytes = file.ok_or_else(|| ApiError::bad_request("multipart field `file` is missing"))?;
+    let torrent = engine::parse_torrent(bytes)?;
+    let opts = AddOptions { paused: !start, added_by: caller.user_id, ..Default::default() };
+    let t = state.engine.add(Source::Torrent(torrent), opts).await?;
+    Ok((StatusCode::CREATED, ApiJson(t)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    page: Option<usize>,
+    limit: Option<usize>,
+    sort: Option<String>,
+    order: Option<String>,
+    status: Option<String>,
+    search: Option<String>,
+}
+
+/// `GET /api/torrents/`. The total before paging is in `X-Total-Count`.
+pub async fn list(
+    State(state): State<AppState>,
+    _caller: Caller,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Response> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let mut all = state.engine.list()?;
+    if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
+        let status = Status::parse(s).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "status {s:?} is not one of metadata, checking, downloading, seeding, paused, error, removed"
+            ))
+        })?;
+        all.retain(|t| t.status == status);
+    }
+    if let Some(needle) = q.search.as_deref().map(str::to_lowercase).filter(|s| !s.is_empty()) {
+        all.retain(|t| t.name.to_lowercase().contains(&needle) || t.id.contains(&needle));
+    }
+    let desc = match q.order.as_deref() {
+        None | Some("") => q.sort.is_some() && q.sort.as_deref() != Some("name"),
+        Some("asc") => false,
+        Some("desc") => true,
+        Some(o) => return Err(ApiError::bad_request(format!("order {o:?} is not asc or desc"))),
+    };
+    match q.sort.as_deref() {
+        None | Some("") | Some("added") => all.sort_by(|a, b| a.added_at.cmp(&b.added_at)),
+        Some("name") => all.sort_by_key(|t| t.name.to_lowercase()),
+        Some("size") => all.sort_by_key(|t| t.size),
+        Some("progress") => all.sort_by(|a, b| a.progress.total_cmp(&b.progress)),
+        Some("seeds") => all.sort_by_key(|t| t.seeds),
+        Some(s) => {
+            return Err(ApiError::bad_request(format!(
+                "sort {s:?} is not one of added, name, size, progress, seeds"
+            )));
+        }
+    }
+    if desc {
+        all.reverse();
+    }
+    let limit = q.limit.unwrap_or(100);
+    if limit == 0 || limit > 100 {
+        return Err(ApiError::bad_request("limit must be between 1 and 100"));
+    }
+    let page = q.page.unwrap_or(1);
+    if page == 0 {
+        return Err(ApiError::bad_request("page starts at 1"));
+    }
+    let total = all.len();
+    let items: Vec<TorrentView> =
+        all.into_iter().skip((page - 1).saturating_mul(limit)).take(limit).collect();
+    let mut resp = ApiJson(items).into_response();
+    resp.headers_mut().insert("x-total-count", HeaderValue::from(total));
+    Ok(resp)
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<ApiJson<TorrentView>> {
+    Ok(ApiJson(state.engine.view(&normalize_id(&id))?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RemoveQuery {
+    #[serde(default)]
+    delete_files: Option<String>,
+}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<RemoveQuery>,
+) -> ApiResult<ApiJson<serde_json::Value>> {
+    let delete_files = match q.delete_files.as_deref() {
+        None | Some("") | Some("false") | Some("0") => false,
+        Some("true") | Some("1") => true,
+        Some(v) => return Err(ApiError::bad_request(format!("delete_files {v:?} is not true or false"))),
+    };
+    state.engine.remove(&normalize_id(&id), delete_files).await?;
+    Ok(ApiJson(json!({ "message": "Torrent removed successfully" })))
+}
+
+pub async fn start(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<ApiJson<TorrentView>> {
+    Ok(ApiJson(state.engine.start(&normalize_id(&id)).await?))
+}
+
+pub async fn stop(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<ApiJson<TorrentView>> {
+    Ok(ApiJson(state.engine.stop(&normalize_id(&id)).await?))
+}
+
+pub async fn peers(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<ApiJson<Vec<PeerView>>> {
+    Ok(ApiJson(state.engine.peers(&normalize_id(&id))?))
+}
+
+/// `GET /api/torrents/{id}/torrent`: the .torrent file.
+pub async fn torrent_file(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let (name, bytes) = state.engine.torrent_file(&normalize_id(&id))?;
+    let safe: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || " .-_()[]".contains(c) { c } else { '_' })
+        .collect();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/x-bittorrent".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{safe}.torrent\"")),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// `GET|HEAD /api/torrents/{id}/files/{index}`: raw bytes with `Range`.
+pub async fn file(
+    State(state): State<AppState>,
+    _caller: Caller,
+    method: Method,
+    Path((id, index)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let id = normalize_id(&id);
+    let index: usize = index
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("torrent {id} has no file {index:?}")))?;
+    let reader = state.engine.open_file(&id, index).await?;
+    state.engine.touch_watched(&id);
+    let len = reader.len();
+    let mime = engine::mime_type(reader.name());
+    range::serve(reader, len, mime, &headers, method == Method::HEAD).await
+}
+
+/// Info-hashes are matched in lower case.
+fn normalize_id(id: &str) -> String {
+    id.trim().to_ascii_lowercase()
+}

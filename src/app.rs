@@ -1,0 +1,26 @@
+//! `AppState`: the handles each part of the daemon needs, built once in `serve` and
+//! cloned into every request.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub engine: Arc<Engine>,
+    pub started: Instant,
+}
+
+impl AppState {
+    /// Opens the store and starts the engine, restoring every torrent.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let store = Store::open(&config.storage.state_dir)?;
+        let engine = Engine::open(&config, store.clone()).await?;
+        Ok(Self { config: Arc::new(config), store, engine, started: Instant::now() })
+    }
+}

@@ -1,0 +1,774 @@
+//! The BitTorrent engine: a librqbit `Session` wrapped with what the box needs on top
+//! of it — magnets that wait for metadata in the background, the store as the source of
+//! truth for what should be on the box, the activity log, events, and readers that
+//! cannot starve the session's disk writes.
+
+mod input;
+mod reader;
+mod video;
+mod view;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use librqbit::api::TorrentIdOrHash;
+use librqbit::{
+    AddTorrent, AddTorrentOptions, ListenerMode, ListenerOptions,
+    ManagedTorrent, Session, SessionOptions, SessionPersistenceConfig, TorrentStatsState,
+};
+use tokio::sync::{Semaphore, broadcast};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::store::{Purpose, Store, TorrentRecord, now_rfc3339};
+
+pub use input::{MagnetLink, Source, TorrentFile, parse_info_hash, parse_torrent, parse_uri};
+pub use reader::FileReader;
+pub use video::{is_video, mime_type, pick_video};
+pub use view::{FileView, PeerView, Status, TorrentView};
+
+/// What can go wrong in the engine, each mapping to one contract error code.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    BadInput(String),
+    #[error("torrent {0} is not known")]
+    NotFound(String),
+    #[error("torrent {id} has no file {index}")]
+    FileNotFound { id: String, index: usize },
+    #[error("torrent {0} was already added")]
+    AlreadyAdded(String),
+    #[error("torrent {0} has no metadata yet")]
+    NoMetadata(String),
+    #[error("no metadata for torrent {0} arrived in time: no peer could be reached")]
+    MetadataTimeout(String),
+    #[error("torrent {0} has no playable video file")]
+    NoVideoFile(String),
+    #[error("{0}")]
+    NoSeeds(String),
+    #[error("{0}")]
+    QuotaExceeded(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type EngineResult<T> = Result<T, EngineError>;
+
+/// Something that happened to a torrent. Every event lands in the activity log and is
+/// broadcast to subscribers (live UI updates, hooks).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Event {
+    pub event: &'static str,
+    pub torrent_id: String,
+    pub name: Option<String>,
+    pub detail: Option<String>,
+    pub time: String,
+}
+
+/// Options for adding a torrent.
+#[derive(Clone, Debug, Default)]
+pub struct AddOptions {
+    /// Start paused.
+    pub paused: bool,
+    /// Indices of the files to download; all when `None`.
+    pub only_files: Option<Vec<usize>>,
+    pub purpose: Option<Purpose>,
+    pub added_by: Option<i64>,
+}
+
+/// A magnet whose metadata is still being fetched.
+struct Pending {
+    cancel: CancellationToken,
+    name: Option<String>,
+    error: Option<String>,
+    /// Resolves when the torrent is in the session (or the fetch failed).
+    done: tokio::sync::watch::Receiver<bool>,
+}
+
+/// The engine. Cheap to share behind an `Arc`.
+pub struct Engine {
+    session: Arc<Session>,
+    store: Store,
+    download_dir: PathBuf,
+    default_trackers: Vec<String>,
+    /// Magnets waiting for metadata, by info-hash.
+    pending: Mutex<HashMap<String, Pending>>,
+    /// Fatal errors of torrents, kept so they survive the torrent's handle.
+    errors: Mutex<HashMap<String, String>>,
+    events: broadcast::Sender<Event>,
+    /// Caps open readers so that they cannot hold every blocking permit of the session.
+    stream_permits: Arc<Semaphore>,
+    /// Last per-peer counters, to turn byte counts into speeds.
+    peer_samples: Mutex<HashMap<(String, String), (Instant, u64, u64)>>,
+}
+
+impl Engine {
+    /// Starts the librqbit session and restores every torrent the store knows.
+    pub async fn open(config: &Config, store: Store) -> anyhow::Result<Arc<Self>> {
+        let e = &config.engine;
+        let engine_state = config.storage.state_dir.join("engine");
+        std::fs::create_dir_all(&engine_state)
+            .with_context(|| format!("creating {}", engine_state.display()))?;
+        std::fs::create_dir_all(&config.storage.download_dir).with_context(|| {
+            format!("creating download dir {}", config.storage.download_dir.display())
+        })?;
+        let dht = e.dht.then(|| librqbit::DhtSessionConfig {
+            bootstrap_addrs: None,
+            port: None,
+            persistence: Some(librqbit::dht::DhtPersistenceConfig {
+                dump_interval: None,
+                config_filename: Some(engine_state.join("dht.json")),
+            }),
+        });
+        let opts = SessionOptions {
+            dht,
+            fastresume: true,
+            persistence: Some(SessionPersistenceConfig::Json { folder: Some(engine_state) }),
+            listen: Some(ListenerOptions {
+                mode: ListenerMode::TcpAndUtp,
+                listen_addr: (std::net::Ipv4Addr::UNSPECIFIED, e.listen_port).into(),
+                enable_upnp_port_forwarding: e.upnp_port_forward,
+                ipv4_only: true,
+                ..Default::default()
+            }),
+            runtime_worker_threads: Some((e.max_streams + e.disk_threads) as usize),
+            ratelimits: librqbit::limits::LimitsConfig {
+                download_bps: NonZeroU32::new(e.download_limit.min(u32::MAX as u64) as u32),
+                upload_bps: NonZeroU32::new(e.upload_limit.min(u32::MAX as u64) as u32),
+            },
+            trackers: e.trackers.iter().filter_map(|t| url::Url::parse(t).ok()).collect(),
+            peer_limit: Some(e.peer_limit as usize),
+            disable_local_service_discovery: !e.lsd,
+            ipv4_only: true,
+            client_name_and_version: Some(format!("swarmcast {}", env!("CARGO_PKG_VERSION"))),
+            ..Default::default()
+        };
+        let session = Session::new_with_opts(config.storage.download_dir.clone(), opts)
+            .await
+            .context("starting the BitTorrent session")?;
+        let engine = Arc::new(Self {
+            session,
+            store,
+            download_dir: config.storage.download_dir.clone(),
+            default_trackers: e.trackers.clone(),
+            pending: Mutex::new(HashMap::new()),
+            errors: Mutex::new(HashMap::new()),
+            events: broadcast::channel(1024).0,
+            stream_permits: Arc::new(Semaphore::new(e.max_streams as usize)),
+            peer_samples: Mutex::new(HashMap::new()),
+        });
+        engine.restore().await?;
+        engine.clone().spawn_watcher();
+        Ok(engine)
+    }
+
+    /// The librqbit session, for the parts (stats, services) that need it directly.
+    pub fn session(&self) -> &Arc<Session> {
+        &self.session
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Subscribes to torrent events.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// Logs an event to the activity log and broadcasts it.
+    pub fn emit(&self, event: &'static str, id: &str, name: Option<&str>, detail: Option<&str>) {
+        if let Err(e) = self.store.log_activity(event, Some(id), name, detail) {
+            tracing::warn!(torrent_id = id, "cannot write activity log: {e:#}");
+        }
+        tracing::info!(torrent_id = id, event, detail, "{}", name.unwrap_or(id));
+        let _ = self.events.send(Event {
+            event,
+            torrent_id: id.to_string(),
+            name: name.map(str::to_string),
+            detail: detail.map(str::to_string),
+            time: now_rfc3339(),
+        });
+    }
+
+    /// Re-adds every torrent the store knows, and forgets any the session restored on
+    /// its own that the store does not know (removed just before a crash).
+    async fn restore(self: &Arc<Self>) -> anyhow::Result<()> {
+        let records = self.store.torrents()?;
+        let known: std::collections::HashSet<String> =
+            records.iter().map(|r| r.info_hash.clone()).collect();
+        let strays: Vec<_> = self.session.with_torrents(|ts| {
+            ts.filter(|(_, t)| !known.contains(&t.info_hash().as_string()))
+                .map(|(id, _)| id)
+                .collect()
+        });
+        for id in strays {
+            tracing::info!("forgetting a torrent the database does not know");
+            let _ = self.session.delete(TorrentIdOrHash::Id(id), false).await;
+        }
+        for rec in records {
+            if let Some(handle) = self.handle(&rec.info_hash) {
+                // Restored by the session's own persistence; make the pause state match.
+                if rec.paused && !handle.is_paused() {
+                    let _ = self.session.pause(&handle).await;
+                } else if !rec.paused && handle.is_paused() {
+                    let _ = self.session.unpause(&handle).await;
+                }
+                continue;
+            }
+            let result = match &rec.torrent_bytes {
+                Some(bytes) => self
+                    .add_to_session(AddTorrent::from_bytes(bytes.clone()), &rec, Vec::new())
+                    .await
+                    .map(|_| ()),
+                None if rec.paused => Ok(()),
+                None => {
+                    self.spawn_metadata_fetch(&rec);
+                    Ok(())
+                }
+            };
+            if let Err(e) = result {
+                tracing::error!(torrent_id = rec.info_hash, "cannot restore torrent: {e:#}");
+                self.set_error(&rec.info_hash, format!("{e:#}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a torrent. Magnets return at once in `metadata` status; the metadata is
+    /// fetched in the background.
+    pub async fn add(self: &Arc<Self>, source: Source, opts: AddOptions) -> EngineResult<TorrentView> {
+        let source = match source {
+            Source::Url(url) => Source::Torrent(fetch_torrent(&url).await?),
+            s => s,
+        };
+        let (info_hash, name, magnet, bytes) = match &source {
+            Source::Magnet(m) => (m.info_hash.clone(), m.name.clone(), m.to_uri(), None),
+            Source::Torrent(t) => {
+                let magnet = MagnetLink {
+                    info_hash: t.info_hash.clone(),
+                    name: t.name.clone(),
+                    trackers: Vec::new(),
+                    peers: Vec::new(),
+                    select_only: None,
+                };
+                (t.info_hash.clone(), t.name.clone(), magnet.to_uri(), Some(t.bytes.to_vec()))
+            }
+            Source::Url(_) => unreachable!("fetched above"),
+        };
+        if self.store.torrent(&info_hash)?.is_some() {
+            return Err(EngineError::AlreadyAdded(info_hash));
+        }
+        let only_files = opts
+            .only_files
+            .clone()
+            .or_else(|| match &source {
+                Source::Magnet(m) => m.select_only.clone(),
+                _ => None,
+            });
+        let rec = TorrentRecord {
+            info_hash: info_hash.clone(),
+            name: name.clone(),
+            source: magnet,
+            torrent_bytes: bytes.clone(),
+            added_by: opts.added_by,
+            added_at: now_rfc3339(),
+            purpose: opts.purpose.unwrap_or(Purpose::Keep),
+            paused: opts.paused,
+            only_files,
+            output_folder: None,
+            completed_at: None,
+            last_watched_at: None,
+        };
+        if let (Some(files), Source::Torrent(t)) = (&rec.only_files, &source)
+            && let Some(bad) = files.iter().find(|&&i| i >= t.file_count)
+        {
+            return Err(EngineError::BadInput(format!(
+                "file index {bad} is out of range: the torrent has {} files",
+                t.file_count
+            )));
+        }
+        self.store.insert_torrent(&rec).map_err(|e| {
+            if self.store.torrent(&info_hash).ok().flatten().is_some() {
+                EngineError::AlreadyAdded(info_hash.clone())
+            } else {
+                EngineError::Internal(e)
+            }
+        })?;
+        self.emit("added", &info_hash, name.as_deref(), None);
+        match bytes {
+            Some(bytes) => {
+                if let Err(e) = self.add_to_session(AddTorrent::from_bytes(bytes), &rec, Vec::new()).await {
+                    let _ = self.store.delete_torrent(&info_hash);
+                    return Err(EngineError::BadInput(format!("cannot add torrent: {e:#}")));
+                }
+            }
+            None if rec.paused => {}
+            None => self.spawn_metadata_fetch(&rec),
+        }
+        if !rec.paused {
+            self.emit("started", &info_hash, name.as_deref(), None);
+        }
+        self.view(&info_hash)
+    }
+
+    /// Adds a torrent whose metadata we have to the session.
+    async fn add_to_session(
+        &self,
+        add: AddTorrent<'_>,
+        rec: &TorrentRecord,
+        extra_peers: Vec<SocketAddr>,
+    ) -> anyhow::Result<Arc<ManagedTorrent>> {
+        let mut peers = extra_peers;
+        let mut trackers = self.default_trackers.clone();
+        if let Ok(m) = input::parse_magnet(&rec.source) {
+            peers.extend(m.peers);
+            trackers.extend(m.trackers);
+        }
+        let opts = AddTorrentOptions {
+            paused: rec.paused,
+            only_files: rec.only_files.clone(),
+            overwrite: true,
+            output_folder: rec.output_folder.clone(),
+            initial_peers: (!peers.is_empty()).then_some(peers),
+            trackers: (!trackers.is_empty()).then_some(trackers),
+            ..Default::default()
+        };
+        let resp = self.session.add_torrent(add, Some(opts)).await?;
+        let handle = resp.into_handle().context("torrent was not added")?;
+        self.errors.lock().unwrap().remove(&rec.info_hash);
+        Ok(handle)
+    }
+
+    /// Fetches a magnet's metadata in the background, then hands the torrent to the
+    /// session and stores the .torrent so that a restart needs no peers for it.
+    fn spawn_metadata_fetch(self: &Arc<Self>, rec: &TorrentRecord) {
+        let cancel = CancellationToken::new();
+        let (done_tx, done_rx) = tokio::sync::watch::channel(false);
+        self.pending.lock().unwrap().insert(
+            rec.info_hash.clone(),
+            Pending { cancel: cancel.clone(), name: rec.name.clone(), error: None, done: done_rx },
+        );
+        let this = self.clone();
+        let rec = rec.clone();
+        crate::system::spawn("metadata", async move {
+            let id = rec.info_hash.clone();
+            let result = tokio::select! {
+                _ = cancel.cancelled() => return Ok(()),
+                r = this.add_to_session(AddTorrent::from_url(rec.source.clone()), &rec, Vec::new()) => r,
+            };
+            match result {
+                Ok(handle) => {
+                    let meta = handle.with_metadata(|m| (m.torrent_bytes.clone(), m.info.name().map(|n| n.into_owned())));
+                    if let Ok((bytes, name)) = meta {
+                        let name = name.unwrap_or_else(|| id.clone());
+                        this.store.set_torrent_metadata(&id, &name, &bytes)?;
+                        this.emit("metadata", &id, Some(&name), None);
+                    }
+                    this.pending.lock().unwrap().remove(&id);
+                }
+                Err(e) => {
+                    let msg = format!("fetching metadata failed: {e:#}");
+                    if let Some(p) = this.pending.lock().unwrap().get_mut(&id) {
+                        p.error = Some(msg.clone());
+                    }
+                    this.emit("error", &id, rec.name.as_deref(), Some(&msg));
+                }
+            }
+            let _ = done_tx.send(true);
+            Ok(())
+        });
+    }
+
+    /// Waits until a torrent has metadata, up to `timeout`.
+    pub async fn wait_for_metadata(&self, id: &str, timeout: Duration) -> EngineResult<()> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.handle(id).is_some_and(|h| h.metadata.load().is_some()) {
+                return Ok(());
+            }
+            let mut done = {
+                let pending = self.pending.lock().unwrap();
+                match pending.get(id) {
+                    Some(p) if p.error.is_some() => {
+                        return Err(EngineError::MetadataTimeout(id.to_string()));
+                    }
+                    Some(p) => p.done.clone(),
+                    None if self.store.torrent(id)?.is_some() => {
+                        // Known but neither pending nor in the session: paused magnet.
+                        return Err(EngineError::NoMetadata(id.to_string()));
+                    }
+                    None => return Err(EngineError::NotFound(id.to_string())),
+                }
+            };
+            match tokio::time::timeout_at(deadline, done.changed()).await {
+                Err(_) => return Err(EngineError::MetadataTimeout(id.to_string())),
+                Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+    }
+
+    /// The session's handle of a torrent, once it has one.
+    pub fn handle(&self, id: &str) -> Option<Arc<ManagedTorrent>> {
+        let hash = <librqbit::dht::Id20 as std::str::FromStr>::from_str(id).ok()?;
+        self.session.get(TorrentIdOrHash::Hash(hash))
+    }
+
+    fn require_known(&self, id: &str) -> EngineResult<TorrentRecord> {
+        if parse_info_hash(id).as_deref() != Some(id) {
+            return Err(EngineError::NotFound(id.to_string()));
+        }
+        self.store.torrent(id)?.ok_or_else(|| EngineError::NotFound(id.to_string()))
+    }
+
+    /// Stops (pauses) a torrent.
+    pub async fn stop(&self, id: &str) -> EngineResult<TorrentView> {
+        let rec = self.require_known(id)?;
+        self.store.set_torrent_paused(id, true)?;
+        if let Some(p) = self.pending.lock().unwrap().remove(id) {
+            p.cancel.cancel();
+        }
+        if let Some(h) = self.handle(id)
+            && !h.is_paused()
+        {
+            self.session.pause(&h).await.map_err(EngineError::Internal)?;
+        }
+        if !rec.paused {
+            self.emit("stopped", id, rec.name.as_deref(), None);
+        }
+        self.view(id)
+    }
+
+    /// Starts (resumes) a torrent, or retries one in error.
+    pub async fn start(self: &Arc<Self>, id: &str) -> EngineResult<TorrentView> {
+        let mut rec = self.require_known(id)?;
+        self.store.set_torrent_paused(id, false)?;
+        rec.paused = false;
+        self.errors.lock().unwrap().remove(id);
+        match self.handle(id) {
+            Some(h) => {
+                if h.is_paused() || matches!(h.stats().state, TorrentStatsState::Error) {
+                    self.session.unpause(&h).await.map_err(EngineError::Internal)?;
+                }
+            }
+            None => {
+                let failed = {
+                    let pending = self.pending.lock().unwrap();
+                    pending.get(id).map(|p| p.error.is_some())
+                };
+                match (&rec.torrent_bytes, failed) {
+                    (Some(bytes), _) => {
+                        self.add_to_session(AddTorrent::from_bytes(bytes.clone()), &rec, Vec::new())
+                            .await?;
+                    }
+                    (None, Some(false)) => {} // already fetching
+                    (None, _) => self.spawn_metadata_fetch(&rec),
+                }
+            }
+        }
+        self.emit("started", id, rec.name.as_deref(), None);
+        self.view(id)
+    }
+
+    /// Removes a torrent, and its data when asked.
+    pub async fn remove(&self, id: &str, delete_files: bool) -> EngineResult<()> {
+        let rec = self.require_known(id)?;
+        if let Some(p) = self.pending.lock().unwrap().remove(id) {
+            p.cancel.cancel();
+        }
+        if let Some(h) = self.handle(id) {
+            self.session
+                .delete(TorrentIdOrHash::Id(h.id()), delete_files)
+                .await
+                .map_err(EngineError::Internal)?;
+        }
+        self.store.delete_torrent(id)?;
+        self.errors.lock().unwrap().remove(id);
+        let detail = delete_files.then_some("data deleted");
+        self.emit("removed", id, rec.name.as_deref(), detail);
+        Ok(())
+    }
+
+    fn set_error(&self, id: &str, msg: String) {
+        self.errors.lock().unwrap().insert(id.to_string(), msg);
+    }
+
+    /// Every torrent, in the order added.
+    pub fn list(&self) -> EngineResult<Vec<TorrentView>> {
+        let records = self.store.torrents()?;
+        Ok(records.iter().map(|r| self.build_view(r)).collect())
+    }
+
+    /// One torrent.
+    pub fn view(&self, id: &str) -> EngineResult<TorrentView> {
+        let rec = self.require_known(id)?;
+        Ok(self.build_view(&rec))
+    }
+
+    fn build_view(&self, rec: &TorrentRecord) -> TorrentView {
+        let id = rec.info_hash.as_str();
+        let mut v = TorrentView {
+            id: id.to_string(),
+            name: rec.name.clone().unwrap_or_else(|| id.to_string()),
+            status: if rec.paused { Status::Paused } else { Status::Metadata },
+            progress: 0.0,
+            size: 0,
+            downloaded: 0,
+            uploaded: 0,
+            download_rate: 0,
+            upload_rate: 0,
+            peers: 0,
+            seeds: 0,
+            eta: None,
+            ratio: 0.0,
+            magnet_uri: rec.source.clone(),
+            files: Vec::new(),
+            video_file: None,
+            added_at: rec.added_at.clone(),
+            completed_at: rec.completed_at.clone(),
+            error: self.errors.lock().unwrap().get(id).cloned(),
+            purpose: rec.purpose,
+            added_by: rec.added_by,
+        };
+        if let Some(p) = self.pending.lock().unwrap().get(id) {
+            if let Some(err) = &p.error {
+                v.status = Status::Error;
+                v.error = Some(err.clone());
+            }
+            if let Some(n) = &p.name {
+                v.name = n.clone();
+            }
+        }
+        let Some(h) = self.handle(id) else {
+            if v.error.is_some() {
+                v.status = Status::Error;
+            }
+            return v;
+        };
+        if let Some(name) = h.name() {
+            v.name = name;
+        }
+        let stats = h.stats();
+        let only = h.only_files();
+        if let Ok(files) = h.with_metadata(|m| {
+            m.file_infos
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    let name = f.relative_filename.to_string_lossy().into_owned();
+                    let done = stats.file_progress.get(i).copied().unwrap_or(0);
+                    FileView {
+                        index: i,
+                        is_video: is_video(&name),
+                        name,
+                        size: f.len,
+                        progress: view::percent(done, f.len),
+                        selected: only.as_ref().is_none_or(|o| o.contains(&i)),
+                    }
+                })
+                .collect::<Vec<_>>()
+        }) {
+            v.video_file = pick_video(files.iter().map(|f| (f.name.as_str(), f.size)));
+            v.files = files;
+        }
+        v.size = stats.total_bytes;
+        v.downloaded = stats.progress_bytes;
+        v.uploaded = stats.uploaded_bytes;
+        v.progress = if stats.finished { 100.0 } else { view::percent(stats.progress_bytes, stats.total_bytes) };
+        let torrent_size: u64 = v.files.iter().map(|f| f.size).sum();
+        v.ratio = if torrent_size > 0 {
+            ((stats.uploaded_bytes as f64 / torrent_size as f64) * 1000.0).round() / 1000.0
+        } else {
+            0.0
+        };
+        v.status = match stats.state {
+            TorrentStatsState::Initializing { .. } => Status::Checking,
+            TorrentStatsState::Paused => Status::Paused,
+            TorrentStatsState::Error => Status::Error,
+            TorrentStatsState::Live if stats.finished => Status::Seeding,
+            TorrentStatsState::Live => Status::Downloading,
+        };
+        if let Some(err) = &stats.error {
+            v.error = Some(err.clone());
+            v.status = Status::Error;
+        }
+        if let Some(live) = &stats.live {
+            v.download_rate = (live.download_speed.mbps * 1024.0 * 1024.0) as u64;
+            v.upload_rate = (live.upload_speed.mbps * 1024.0 * 1024.0) as u64;
+            v.peers = live.snapshot.peer_stats.live;
+            v.seeds = live.snapshot.peer_stats.live_seeders;
+            if !stats.finished && v.download_rate > 0 {
+                v.eta = Some(stats.total_bytes.saturating_sub(stats.progress_bytes) / v.download_rate);
+            } else if stats.finished {
+                v.eta = Some(0);
+            }
+        }
+        v
+    }
+
+    /// The connected peers of a torrent.
+    pub fn peers(&self, id: &str) -> EngineResult<Vec<PeerView>> {
+        self.require_known(id)?;
+        let Some(live) = self.handle(id).and_then(|h| h.live()) else {
+            return Ok(Vec::new());
+        };
+        let snap = live.per_peer_stats_snapshot(Default::default());
+        let now = Instant::now();
+        let mut samples = self.peer_samples.lock().unwrap();
+        samples.retain(|_, (t, _, _)| now.duration_since(*t) < Duration::from_secs(60));
+        let mut out = Vec::new();
+        for (addr, p) in snap.peers {
+            let Ok(sock) = addr.parse::<SocketAddr>() else { continue };
+            let key = (id.to_string(), addr.clone());
+            let (down, up) = match samples.get(&key) {
+                Some((t, f, u)) if now.duration_since(*t) >= Duration::from_millis(200) => {
+                    let secs = now.duration_since(*t).as_secs_f64();
+                    (
+                        (p.counters.fetched_bytes.saturating_sub(*f) as f64 / secs) as u64,
+                        (p.counters.uploaded_bytes.saturating_sub(*u) as f64 / secs) as u64,
+                    )
+                }
+                _ => (0, 0),
+            };
+            if samples.get(&key).is_none_or(|(t, _, _)| now.duration_since(*t) >= Duration::from_millis(200)) {
+                samples.insert(key, (now, p.counters.fetched_bytes, p.counters.uploaded_bytes));
+            }
+            out.push(PeerView {
+                ip: sock.ip().to_string(),
+                port: sock.port(),
+                client: p.client_name,
+                progress: None,
+                down_speed: down,
+                up_speed: up,
+                downloaded: p.counters.fetched_bytes,
+                uploaded: p.counters.uploaded_bytes,
+                connection: p.conn_kind.map(|k| format!("{k:?}").to_lowercase()),
+            });
+        }
+        out.sort_by(|a, b| b.down_speed.cmp(&a.down_speed).then(a.ip.cmp(&b.ip)));
+        Ok(out)
+    }
+
+    /// The .torrent file of a torrent with metadata.
+    pub fn torrent_file(&self, id: &str) -> EngineResult<(String, bytes::Bytes)> {
+        let rec = self.require_known(id)?;
+        if let Some(h) = self.handle(id)
+            && let Ok(bytes) = h.with_metadata(|m| m.torrent_bytes.clone())
+        {
+            return Ok((h.name().unwrap_or_else(|| id.to_string()), bytes));
+        }
+        match rec.torrent_bytes {
+            Some(b) => Ok((rec.name.unwrap_or_else(|| id.to_string()), b.into())),
+            None => Err(EngineError::NoMetadata(id.to_string())),
+        }
+    }
+
+    /// Opens a reader over one file of a torrent. Reads wait for their pieces and pull
+    /// them forward. Holding the reader holds one stream permit.
+    pub async fn open_file(&self, id: &str, index: usize) -> EngineResult<FileReader> {
+        self.require_known(id)?;
+        let handle = self.handle(id).ok_or_else(|| EngineError::NoMetadata(id.to_string()))?;
+        let (name, len) = handle
+            .with_metadata(|m| {
+                m.file_infos
+                    .get(index)
+                    .map(|f| (f.relative_filename.to_string_lossy().into_owned(), f.len))
+            })
+            .map_err(|_| EngineError::NoMetadata(id.to_string()))?
+            .ok_or(EngineError::FileNotFound { id: id.to_string(), index })?;
+        let permit = self
+            .stream_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| EngineError::Internal(e.into()))?;
+        let stream = handle.clone().stream(index).await.map_err(EngineError::Internal)?;
+        Ok(FileReader::new(stream, permit, name, len, handle))
+    }
+
+    /// Notes that someone watched a torrent (for eviction order).
+    pub fn touch_watched(&self, id: &str) {
+        let _ = self.store.touch_torrent_watched(id);
+    }
+
+    /// The download dir.
+    pub fn download_dir(&self) -> &std::path::Path {
+        &self.download_dir
+    }
+
+    /// Watches torrents for completion and fatal errors, once a second.
+    fn spawn_watcher(self: Arc<Self>) {
+        let weak = Arc::downgrade(&self);
+        drop(self);
+        crate::system::spawn("engine-watcher", async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            let mut seen_error: HashMap<String, String> = HashMap::new();
+            loop {
+                tick.tick().await;
+                let Some(this) = weak.upgrade() else { return Ok(()) };
+                let records = this.store.torrents()?;
+                for rec in records {
+                    let Some(h) = this.handle(&rec.info_hash) else { continue };
+                    let stats = h.stats();
+                    if stats.finished && rec.completed_at.is_none() && stats.total_bytes > 0 {
+                        if this.store.mark_torrent_completed(&rec.info_hash)? {
+                            this.emit("completed", &rec.info_hash, h.name().as_deref(), None);
+                        }
+                    }
+                    if let Some(err) = stats.error {
+                        if seen_error.get(&rec.info_hash) != Some(&err) {
+                            this.emit("error", &rec.info_hash, h.name().as_deref(), Some(&err));
+                            seen_error.insert(rec.info_hash.clone(), err);
+                        }
+                    } else {
+                        seen_error.remove(&rec.info_hash);
+                    }
+                }
+            }
+        });
+    }
+
+    /// Counts of torrents by status.
+    pub fn status_counts(&self) -> EngineResult<HashMap<Status, usize>> {
+        let mut m = HashMap::new();
+        for t in self.list()? {
+            *m.entry(t.status).or_insert(0) += 1;
+        }
+        Ok(m)
+    }
+
+    /// Stops the session, flushing its resume state.
+    pub async fn shutdown(&self) {
+        for (_, p) in self.pending.lock().unwrap().drain() {
+            p.cancel.cancel();
+        }
+        self.session.stop().await;
+    }
+}
+
+/// Fetches a .torrent from an http(s) URL, bounded in size and time.
+async fn fetch_torrent(url: &str) -> EngineResult<TorrentFile> {
+    const MAX: usize = 10 << 20;
+    let bad = |why: String| EngineError::BadInput(format!("cannot fetch {url}: {why}"));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| EngineError::Internal(e.into()))?;
+    let mut resp = client.get(url).send().await.map_err(|e| bad(e.to_string()))?;
+    if !resp.status().is_success() {
+        return Err(bad(format!("HTTP {}", resp.status())));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| bad(e.to_string()))? {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX {
+            return Err(bad("the .torrent is larger than 10 MiB".into()));
+        }
+    }
+    parse_torrent(body.into())
+}

@@ -1,0 +1,100 @@
+//! Which files of a torrent are videos, and which one to play by default.
+
+/// Extensions of containers GStreamer can demux and we offer to play.
+const VIDEO_EXTENSIONS: &[&str] = &[
+    "mkv", "mp4", "m4v", "mov", "avi", "webm", "ts", "m2ts", "mts", "mpg", "mpeg", "wmv", "flv",
+    "ogv", "3gp", "divx", "vob",
+];
+
+/// Whether a file name looks like a playable video.
+pub fn is_video(name: &str) -> bool {
+    extension(name).is_some_and(|e| VIDEO_EXTENSIONS.contains(&e.as_str()))
+}
+
+fn extension(name: &str) -> Option<String> {
+    let base = name.rsplit(['/', '\\']).next()?;
+    let (stem, ext) = base.rsplit_once('.')?;
+    (!stem.is_empty()).then(|| ext.to_ascii_lowercase())
+}
+
+/// Whether a name marks a sample, trailer or extra rather than the film itself.
+fn is_extra(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| matches!(w, "sample" | "trailer" | "featurette" | "extras" | "preview"))
+}
+
+/// Picks the file to play: the largest video that is not a sample or extra, or the
+/// largest video if every one is. `files` are (name, size) in torrent order.
+pub fn pick_video<'a>(files: impl IntoIterator<Item = (&'a str, u64)>) -> Option<usize> {
+    let videos: Vec<(usize, &str, u64)> = files
+        .into_iter()
+        .enumerate()
+        .filter(|(_, (name, _))| is_video(name))
+        .map(|(i, (name, size))| (i, name, size))
+        .collect();
+    let best = |extras_ok: bool| {
+        videos
+            .iter()
+            .filter(|(_, name, _)| extras_ok || !is_extra(name))
+            .max_by_key(|(i, _, size)| (*size, std::cmp::Reverse(*i)))
+            .map(|(i, _, _)| *i)
+    };
+    best(false).or_else(|| best(true))
+}
+
+/// The MIME type for serving a file raw.
+pub fn mime_type(name: &str) -> &'static str {
+    match extension(name).as_deref() {
+        Some("mkv") => "video/x-matroska",
+        Some("mp4" | "m4v") => "video/mp4",
+        Some("mov") => "video/quicktime",
+        Some("avi" | "divx") => "video/x-msvideo",
+        Some("webm") => "video/webm",
+        Some("ts" | "m2ts" | "mts") => "video/mp2t",
+        Some("mpg" | "mpeg" | "vob") => "video/mpeg",
+        Some("wmv") => "video/x-ms-wmv",
+        Some("flv") => "video/x-flv",
+        Some("ogv") => "video/ogg",
+        Some("3gp") => "video/3gpp",
+        Some("mp3") => "audio/mpeg",
+        Some("m4a" | "aac") => "audio/mp4",
+        Some("flac") => "audio/flac",
+        Some("srt") => "application/x-subrip",
+        Some("vtt") => "text/vtt",
+        Some("txt" | "nfo") => "text/plain; charset=utf-8",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("png") => "image/png",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_the_film() {
+        let files = [
+            ("Movie/movie.nfo", 9_000_000_000),
+            ("Movie/Movie.2024.1080p.mkv", 2_000),
+            ("Movie/Sample/sample.mkv", 500),
+            ("Movie/Movie.srt", 3_000),
+        ];
+        assert_eq!(pick_video(files), Some(1));
+        // A larger sample still loses to the film.
+        assert_eq!(pick_video([("sample.mkv", 10), ("film.mp4", 5)]), Some(1));
+        // Only extras: take the largest.
+        assert_eq!(pick_video([("a-sample.mkv", 10), ("b.sample.mp4", 50)]), Some(1));
+        assert_eq!(pick_video([("a.nfo", 10), ("b.srt", 50), ("c.mkv.part", 3)]), None);
+        assert_eq!(pick_video([(".mkv", 10)]), None);
+    }
+
+    #[test]
+    fn samples_only_as_words() {
+        assert!(!is_extra("Samples.of.Life.2020.mkv") || is_extra("x.sample.mkv"));
+        assert!(is_extra("Movie-sample.mkv"));
+        assert!(!is_extra("Resampled.mkv"));
+    }
+}

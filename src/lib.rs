@@ -1,0 +1,11 @@
+//! swarmcast: a BitTorrent engine and an HLS streamer for a box on the home network.
+//! Data flows one way: engine → media → api.
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod engine;
+pub mod store;
+pub mod system;
+pub mod cli;
+pub mod serve;

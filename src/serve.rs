@@ -1,0 +1,83 @@
+//! `swarmcast serve`: start the engine, restore torrents, serve the API, and shut
+//! down cleanly on SIGTERM (flushing the engine's resume state).
+
+use std::time::Duration;
+
+use anyhow::Context;
+use sd_notify::NotifyState;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::app::AppState;
+use crate::config::Config;
+use crate::system;
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let addr = config.listen_addr();
+    tracing::info!(
+        download_dir = %config.storage.download_dir.display(),
+        state_dir = %config.storage.state_dir.display(),
+        "starting swarmcast {}",
+        env!("CARGO_PKG_VERSION")
+    );
+    let state = AppState::build(config).await?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let shown = if addr.ip().is_unspecified() {
+        format!("http://127.0.0.1:{}", addr.port())
+    } else {
+        format!("http://{addr}")
+    };
+    tracing::info!("listening on {addr}; open {shown}");
+    eprintln!("swarmcast is running: open {shown}");
+    system::notify(&[NotifyState::Ready, NotifyState::Status("serving")]);
+    spawn_watchdog(state.clone());
+
+    let app = crate::api::app(state.clone())
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("HTTP server failed")?;
+
+    system::notify(&[NotifyState::Stopping]);
+    tracing::info!("shutting down: flushing engine state");
+    if tokio::time::timeout(Duration::from_secs(20), state.engine.shutdown()).await.is_err() {
+        tracing::warn!("engine did not stop within 20 s");
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    tracing::info!("stop requested");
+}
+
+/// Pings the systemd watchdog only while the runtime schedules tasks and the store
+/// answers, so a wedged daemon gets restarted.
+fn spawn_watchdog(state: AppState) {
+    let Some(timeout) = sd_notify::watchdog_enabled() else { return };
+    let every = timeout / 2;
+    system::spawn("watchdog", async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let store = state.store.clone();
+            let healthy = tokio::time::timeout(every, tokio::task::spawn_blocking(move || {
+                store.integrity_check().is_ok()
+            }))
+            .await
+            .is_ok_and(|r| r.unwrap_or(false));
+            if healthy {
+                system::notify(&[NotifyState::Watchdog]);
+            } else {
+                tracing::warn!("health check failed; not pinging the watchdog");
+            }
+        }
+    });
+}

@@ -1,0 +1,161 @@
+//! SQLite state: one connection in WAL mode, versioned migrations, one module per
+//! table family. The database is the source of truth for what the box should have.
+
+mod activity;
+mod torrents;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use anyhow::Context;
+use rusqlite::Connection;
+
+pub use activity::ActivityEntry;
+pub use torrents::{Purpose, TorrentRecord};
+
+/// Migrations, applied in order; `PRAGMA user_version` counts the ones applied.
+/// Never edit a released entry: append a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: torrents and the activity log.
+    r#"
+    CREATE TABLE torrents (
+        info_hash     TEXT PRIMARY KEY,
+        name          TEXT,
+        source        TEXT NOT NULL,          -- the magnet (with x.pe / tr) the torrent came from
+        torrent_bytes BLOB,                   -- the .torrent once metadata is known
+        added_by      INTEGER,                -- user id, NULL for the CLI / watch folder
+        added_at      TEXT NOT NULL,
+        purpose       TEXT NOT NULL DEFAULT 'keep',   -- keep | watch
+        paused        INTEGER NOT NULL DEFAULT 0,     -- what the user asked for
+        only_files    TEXT,                   -- JSON array of file indices, NULL = all
+        output_folder TEXT,
+        completed_at  TEXT,
+        last_watched_at TEXT
+    );
+    CREATE TABLE activity (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        time       TEXT NOT NULL,
+        event      TEXT NOT NULL,
+        torrent_id TEXT,
+        name       TEXT,
+        detail     TEXT
+    );
+    CREATE INDEX activity_torrent ON activity(torrent_id, id);
+    CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    "#,
+];
+
+/// A handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database in `state_dir` and migrates it.
+    pub fn open(state_dir: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(state_dir)
+            .with_context(|| format!("creating state dir {}", state_dir.display()))?;
+        let path = state_dir.join("swarmcast.db");
+        let conn = Connection::open(&path)
+            .with_context(|| format!("opening database {}", path.display()))?;
+        Self::init(conn)
+    }
+
+    /// An in-memory database, for tests.
+    pub fn open_in_memory() -> anyhow::Result<Self> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(mut conn: Connection) -> anyhow::Result<Self> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL: a commit survives a power cut, not only a crash.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrate(&mut conn)?;
+        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Locks the connection. Hold it only for a few statements.
+    pub fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `PRAGMA integrity_check`, returning its first line (`ok` when sound).
+    pub fn integrity_check(&self) -> anyhow::Result<String> {
+        Ok(self.conn().query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    pub fn setting(&self, key: &str) -> anyhow::Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .conn()
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn set_setting(&self, key: &str, value: &str) -> anyhow::Result<()> {
+        self.conn().execute(
+            "INSERT INTO settings(key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )?;
+        Ok(())
+    }
+}
+
+fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+    let version: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > MIGRATIONS.len() {
+        anyhow::bail!(
+            "the database is at schema version {version}, newer than this build knows ({}); \
+             refusing to run an older swarmcast on it",
+            MIGRATIONS.len()
+        );
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql).with_context(|| format!("migration {}", i + 1))?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// The current time as the contract's RFC 3339 UTC string with milliseconds.
+pub fn now_rfc3339() -> String {
+    format_time(time::OffsetDateTime::now_utc())
+}
+
+pub fn format_time(t: time::OffsetDateTime) -> String {
+    let f = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    t.to_offset(time::UtcOffset::UTC).format(&f).expect("formattable")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        s.set_setting("k", "v").unwrap();
+        drop(s);
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!(s.setting("k").unwrap().as_deref(), Some("v"));
+        assert_eq!(s.integrity_check().unwrap(), "ok");
+    }
+
+    #[test]
+    fn time_format() {
+        let t = time::macros::datetime!(2026-11-02 10:30:00.123 UTC);
+        assert_eq!(format_time(t), "2026-11-02T10:30:00.123Z");
+    }
+}

@@ -1,0 +1,148 @@
+//! The `torrents` table: every torrent the box should have, with its options.
+
+use rusqlite::{OptionalExtension, Row, params};
+use serde::{Deserialize, Serialize};
+
+use super::{Store, now_rfc3339};
+
+/// Why a torrent is on the box. Only `Watch` torrents may be evicted by the quota.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Purpose {
+    /// Added by a user to keep.
+    Keep,
+    /// Added only to be watched, through `POST /api/stream`.
+    Watch,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Keep => "keep",
+            Purpose::Watch => "watch",
+        }
+    }
+}
+
+/// One row of `torrents`.
+#[derive(Clone, Debug)]
+pub struct TorrentRecord {
+    pub info_hash: String,
+    pub name: Option<String>,
+    pub source: String,
+    pub torrent_bytes: Option<Vec<u8>>,
+    pub added_by: Option<i64>,
+    pub added_at: String,
+    pub purpose: Purpose,
+    pub paused: bool,
+    pub only_files: Option<Vec<usize>>,
+    pub output_folder: Option<String>,
+    pub completed_at: Option<String>,
+    pub last_watched_at: Option<String>,
+}
+
+const COLUMNS: &str = "info_hash, name, source, torrent_bytes, added_by, added_at, purpose, \
+                       paused, only_files, output_folder, completed_at, last_watched_at";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<TorrentRecord> {
+    let purpose: String = r.get(6)?;
+    let only_files: Option<String> = r.get(8)?;
+    Ok(TorrentRecord {
+        info_hash: r.get(0)?,
+        name: r.get(1)?,
+        source: r.get(2)?,
+        torrent_bytes: r.get(3)?,
+        added_by: r.get(4)?,
+        added_at: r.get(5)?,
+        purpose: if purpose == "watch" { Purpose::Watch } else { Purpose::Keep },
+        paused: r.get(7)?,
+        only_files: only_files.and_then(|s| serde_json::from_str(&s).ok()),
+        output_folder: r.get(9)?,
+        completed_at: r.get(10)?,
+        last_watched_at: r.get(11)?,
+    })
+}
+
+impl Store {
+    /// Records a newly added torrent. Fails if the info-hash is already there.
+    pub fn insert_torrent(&self, t: &TorrentRecord) -> anyhow::Result<()> {
+        self.conn().execute(
+            &format!("INSERT INTO torrents ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"),
+            params![
+                t.info_hash,
+                t.name,
+                t.source,
+                t.torrent_bytes,
+                t.added_by,
+                t.added_at,
+                t.purpose.as_str(),
+                t.paused,
+                t.only_files.as_ref().map(|f| serde_json::to_string(f).unwrap()),
+                t.output_folder,
+                t.completed_at,
+                t.last_watched_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn torrent(&self, info_hash: &str) -> anyhow::Result<Option<TorrentRecord>> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM torrents WHERE info_hash = ?1"),
+                [info_hash],
+                from_row,
+            )
+            .optional()?)
+    }
+
+    /// Every torrent, oldest first.
+    pub fn torrents(&self) -> anyhow::Result<Vec<TorrentRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM torrents ORDER BY added_at"))?;
+        let rows = stmt.query_map([], from_row)?.collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Stores the metadata of a magnet once it arrived.
+    pub fn set_torrent_metadata(
+        &self,
+        info_hash: &str,
+        name: &str,
+        torrent_bytes: &[u8],
+    ) -> anyhow::Result<()> {
+        self.conn().execute(
+            "UPDATE torrents SET name = ?2, torrent_bytes = ?3 WHERE info_hash = ?1",
+            params![info_hash, name, torrent_bytes],
+        )?;
+        Ok(())
+    }
+
+    pub fn set_torrent_paused(&self, info_hash: &str, paused: bool) -> anyhow::Result<()> {
+        self.conn()
+            .execute("UPDATE torrents SET paused = ?2 WHERE info_hash = ?1", params![info_hash, paused])?;
+        Ok(())
+    }
+
+    /// Marks a torrent complete, once; returns whether this call did it.
+    pub fn mark_torrent_completed(&self, info_hash: &str) -> anyhow::Result<bool> {
+        let n = self.conn().execute(
+            "UPDATE torrents SET completed_at = ?2 WHERE info_hash = ?1 AND completed_at IS NULL",
+            params![info_hash, now_rfc3339()],
+        )?;
+        Ok(n > 0)
+    }
+
+    pub fn touch_torrent_watched(&self, info_hash: &str) -> anyhow::Result<()> {
+        self.conn().execute(
+            "UPDATE torrents SET last_watched_at = ?2 WHERE info_hash = ?1",
+            params![info_hash, now_rfc3339()],
+        )?;
+        Ok(())
+    }
+
+    pub fn delete_torrent(&self, info_hash: &str) -> anyhow::Result<bool> {
+        Ok(self.conn().execute("DELETE FROM torrents WHERE info_hash = ?1", [info_hash])? > 0)
+    }
+}

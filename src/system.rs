@@ -1,0 +1,49 @@
+//! Process plumbing: named background tasks, logging (journald or stderr), and the
+//! systemd notify protocol.
+
+use std::future::Future;
+
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+/// Spawns a named background task. Its error is logged with the task's name; a panic
+/// is reported by tokio's join handle, which the caller may keep or drop.
+pub fn spawn<F>(name: &'static str, fut: F) -> tokio::task::JoinHandle<()>
+where
+    F: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let span = tracing::info_span!("task", name);
+    tokio::spawn(tracing::Instrument::instrument(
+        async move {
+            if let Err(e) = fut.await {
+                tracing::error!("task {name} failed: {e:#}");
+            }
+        },
+        span,
+    ))
+}
+
+/// Whether stderr is connected to the journal (the process runs under systemd).
+pub fn under_journald() -> bool {
+    std::env::var_os("JOURNAL_STREAM").is_some()
+}
+
+/// Sets up logging: to the journal under systemd, to stderr otherwise. `level` is a
+/// tracing filter; `RUST_LOG` overrides it.
+pub fn init_logging(level: &str) {
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.parse::<EnvFilter>().ok())
+        .unwrap_or_else(|| EnvFilter::new(level));
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(!under_journald() && std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let _ = tracing_subscriber::registry().with(filter).with(fmt).try_init();
+}
+
+/// Tells systemd something (READY=1, STOPPING=1, WATCHDOG=1, STATUS=…), when run by it.
+pub fn notify(state: &[sd_notify::NotifyState]) {
+    let _ = sd_notify::notify(state);
+}
