@@ -204,3 +204,137 @@ fn unknown_file_index_on_a_torrent_with_metadata_is_404() {
     assert_eq!(status, 200);
     assert!(peers.is_array());
 }
+
+/// Readers waiting for pieces hold permits; with more readers than permits the
+/// download must still go on (disk writes keep their own permits) and every reader
+/// must get exact bytes.
+#[test]
+fn ten_readers_at_once_do_not_stall_the_download() {
+    let src = tempfile::tempdir().unwrap();
+    let film = src.path().join("film.mp4");
+    media::h264_aac_mp4(&film, 30, 2000);
+    let want = std::sync::Arc::new(std::fs::read(&film).unwrap());
+    let torrent = make_torrent(&film, &src.path().join("film.torrent"), &[]);
+    let hash = info_hash(&torrent);
+    let seeder = Seeder::start(&torrent, &film, 1500);
+    let d = Daemon::start_with(&[
+        ("SWARMCAST_ENGINE_MAX_STREAMS", "4"),
+        ("SWARMCAST_ENGINE_DISK_THREADS", "2"),
+    ]);
+    d.add(&seeder.magnet(&hash));
+    d.wait_status(&hash, &["downloading", "seeding"], Duration::from_secs(60));
+
+    let url = d.url(&format!("/api/torrents/{hash}/files/0"));
+    let len = want.len();
+    let readers: Vec<_> = (0..10)
+        .map(|i| {
+            let (url, want) = (url.clone(), want.clone());
+            std::thread::spawn(move || {
+                let start = len * (9 - i) / 10;
+                let end = (start + 256 * 1024).min(len) - 1;
+                let body = http()
+                    .get(&url)
+                    .header("Range", format!("bytes={start}-{end}"))
+                    .send()
+                    .unwrap()
+                    .bytes()
+                    .unwrap();
+                assert!(body[..] == want[start..=end], "reader {i} got wrong bytes");
+            })
+        })
+        .collect();
+    for r in readers {
+        r.join().expect("a reader failed");
+    }
+    d.wait_status(&hash, &["seeding"], Duration::from_secs(120));
+    assert_eq!(sha256_file(&d.download_dir().join("film.mp4")), sha256_file(&film));
+}
+
+/// A .torrent by upload and by http URL, stop/start, removal with data, and the CLI.
+#[test]
+fn torrent_lifecycle_through_api_and_cli() {
+    let src = tempfile::tempdir().unwrap();
+    let film = src.path().join("clip.mp4");
+    media::h264_aac_mp4(&film, 8, 800);
+    let torrent = make_torrent(&film, &src.path().join("clip.torrent"), &[]);
+    let hash = info_hash(&torrent);
+    let seeder = Seeder::start(&torrent, &film, 0);
+    let d = Daemon::start();
+
+    // Upload the .torrent: its metadata is known at once; a second add of the same
+    // info-hash is a conflict.
+    let form = reqwest::blocking::multipart::Form::new().part(
+        "file",
+        reqwest::blocking::multipart::Part::bytes(std::fs::read(&torrent).unwrap()).file_name("clip.torrent"),
+    );
+    let r = http().post(d.url("/api/torrents/upload")).multipart(form).send().unwrap();
+    assert_eq!(r.status(), 201);
+    let t: serde_json::Value = r.json().unwrap();
+    assert_eq!(t["id"], hash);
+    assert_eq!(t["files"][0]["name"], "clip.mp4", "metadata is known at once for a .torrent");
+    let (status, _) = d.post("/api/torrents/", json!({"uri": seeder.magnet(&hash)}));
+    assert_eq!(status, 409);
+
+    // The CLI, as a person and as a script would use it.
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_swarmcast"))
+            .arg("torrent")
+            .args(args)
+            .env("SWARMCAST_URL", d.url(""))
+            .output()
+            .unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    };
+    let (ok, out) = cli(&["list"]);
+    assert!(ok && out.contains("clip.mp4") && out.contains(&hash), "{out}");
+    let (ok, out) = cli(&["show", &hash, "--json"]);
+    assert!(ok, "{out}");
+    let shown: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["id"], hash);
+    let (ok, out) = cli(&["stop", &hash]);
+    assert!(ok && out.contains("paused"), "{out}");
+    assert_eq!(d.torrent(&hash)["status"], "paused");
+    let (ok, out) = cli(&["show", "0000000000000000000000000000000000000000"]);
+    assert!(!ok && out.contains("NOT_FOUND"), "{out}");
+
+    // The uploaded torrent has no peer source; remove it and add it again by URL from a
+    // local web server, with the seeder's address as a tracker-less magnet peer.
+    let (ok, out) = cli(&["rm", &hash]);
+    assert!(ok, "{out}");
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = server.local_addr().unwrap();
+    let body = std::fs::read(&torrent).unwrap();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut s, _) = server.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf);
+        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/x-bittorrent\r\nConnection: close\r\n\r\n", body.len());
+        s.write_all(head.as_bytes()).unwrap();
+        s.write_all(&body).unwrap();
+    });
+    let t = d.add(&format!("http://{addr}/clip.torrent"));
+    assert_eq!(t["id"], hash);
+    d.delete(&format!("/api/torrents/{hash}"));
+
+    // By magnet with the peer hint: download, stop, start, then remove with its data.
+    d.add(&seeder.magnet(&hash));
+    d.wait_status(&hash, &["seeding"], Duration::from_secs(90));
+    let data = d.download_dir().join("clip.mp4");
+    assert_eq!(sha256_file(&data), sha256_file(&film));
+    let (status, t) = d.post(&format!("/api/torrents/{hash}/stop"), json!({}));
+    assert_eq!((status, t["status"].as_str()), (200, Some("paused")));
+    let (status, _) = d.post(&format!("/api/torrents/{hash}/start"), json!({}));
+    assert_eq!(status, 200);
+    d.wait_status(&hash, &["seeding"], Duration::from_secs(60));
+    let (_, list) = d.get("/api/torrents/?status=seeding&sort=name&order=asc&limit=10&page=1");
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let (status, _) = d.delete(&format!("/api/torrents/{hash}?delete_files=true"));
+    assert_eq!(status, 200);
+    wait_until("the data to be deleted", Duration::from_secs(10), || (!data.exists()).then_some(()));
+    let (_, log) = d.get("/api/activity?limit=50");
+    let events: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
+    for e in ["added", "stopped", "started", "completed", "removed"] {
+        assert!(events.contains(&e), "{e} missing from {events:?}");
+    }
+}
