@@ -8,8 +8,10 @@
 //! 4. Default deny: every path under `/api`, `/auth` and `/metrics` needs a caller,
 //!    except the public ones in `is_public`. Other paths (the web UI) are public.
 //! 5. A state change authenticated by an ambient credential (cookie, bypassed
-//!    address) must carry a JSON body or `X-Requested-With`, and no foreign
-//!    `Origin`: a cross-site form post cannot pass.
+//!    address) must come with no foreign `Origin` / `Sec-Fetch-Site`, and a POST
+//!    (the only state-changing method an HTML form has) must carry a JSON body or
+//!    `X-Requested-With`: a cross-site form post cannot pass. Other methods need a
+//!    CORS preflight cross-site, which fails unless `auth.cors_origins` allows it.
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
@@ -119,11 +121,14 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     let method = req.method().clone();
     let tracker = path == "/announce" || path == "/scrape";
 
-    // 1. Host.
+    // 1. Host: every `Host` header, or the URI's authority (HTTP/2).
     if !tracker {
-        let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string);
-        let host = host.or_else(|| req.uri().authority().map(|a| a.to_string()));
-        if let Some(host) = host {
+        let mut hosts: Vec<String> =
+            req.headers().get_all(header::HOST).iter().map(|h| h.to_str().unwrap_or("\u{fffd}").to_string()).collect();
+        if hosts.is_empty() {
+            hosts.extend(req.uri().authority().map(|a| a.to_string()));
+        }
+        for host in hosts {
             if !state.auth.hosts.allows(&host) {
                 let shown: String = host.chars().take(100).collect();
                 return ApiError::forbidden(format!(
@@ -169,7 +174,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     if let Some(c) = &caller {
         let ambient = matches!(c.via, AuthVia::Session { .. } | AuthVia::Bypass);
         if ambient && !is_safe(&method) {
-            if let Err(e) = check_same_site(req.headers()) {
+            if let Err(e) = check_same_site(req.headers(), method == Method::POST) {
                 return e.into_response();
             }
         }
@@ -192,7 +197,7 @@ fn is_safe(m: &Method) -> bool {
 
 /// A browser sends a cross-site form post with a form content type, no custom
 /// header, and a foreign `Origin` / `Sec-Fetch-Site`.
-fn check_same_site(headers: &HeaderMap) -> Result<(), ApiError> {
+fn check_same_site(headers: &HeaderMap, post: bool) -> Result<(), ApiError> {
     let refuse = || ApiError::forbidden("cross-site request refused");
     if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site") {
         return Err(refuse());
@@ -203,6 +208,9 @@ fn check_same_site(headers: &HeaderMap) -> Result<(), ApiError> {
         if origin == "null" || !origin_host.eq_ignore_ascii_case(host) {
             return Err(refuse());
         }
+    }
+    if !post {
+        return Ok(());
     }
     let json = headers
         .get(header::CONTENT_TYPE)
