@@ -3,6 +3,7 @@
 
 mod activity;
 mod torrents;
+mod tracker;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -44,6 +45,14 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE settings (
         key   TEXT PRIMARY KEY,
         value TEXT NOT NULL
+    );
+    "#,
+    // tracker: completed counts of the built-in tracker's swarms.
+    r#"
+    CREATE TABLE IF NOT EXISTS tracker_swarms (
+        info_hash  TEXT PRIMARY KEY,
+        downloaded INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
     );
     "#,
 ];
