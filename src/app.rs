@@ -7,6 +7,7 @@ use std::time::Instant;
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::store::Store;
+use crate::tracker::Tracker;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -14,6 +15,8 @@ pub struct AppState {
     pub store: Store,
     pub engine: Arc<Engine>,
     pub started: Instant,
+    /// The built-in BitTorrent tracker.
+    pub tracker: Arc<Tracker>,
 }
 
 impl AppState {
@@ -21,6 +24,8 @@ impl AppState {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let store = Store::open(&config.storage.state_dir)?;
         let engine = Engine::open(&config, store.clone()).await?;
-        Ok(Self { config: Arc::new(config), store, engine, started: Instant::now() })
+        let tracker = Arc::new(Tracker::new(&config.tracker, store.clone())?);
+        tracker.spawn_sweeper();
+        Ok(Self { config: Arc::new(config), store, engine, started: Instant::now(), tracker })
     }
 }

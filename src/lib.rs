@@ -5,6 +5,7 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod engine;
+pub mod files;
 pub mod store;
 pub mod system;
 pub mod cli;

@@ -1,11 +1,14 @@
 //! The HTTP API: the whole route table in `app`, one module of handlers per resource,
 //! and one error type.
 
+mod create;
 pub mod error;
 pub mod extract;
+mod files;
 pub mod range;
 mod system;
 mod torrents;
+mod tracker;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -30,6 +33,12 @@ pub fn app(state: AppState) -> Router {
         .route("/api/torrents/{id}/peers", get(torrents::peers))
         .route("/api/torrents/{id}/torrent", get(torrents::torrent_file))
         .route("/api/torrents/{id}/files/{index}", get(torrents::file).head(torrents::file))
+        .route("/api/torrents/create", post(create::create))
+        .route("/api/files", get(files::list))
+        .route("/api/files/content", get(files::content).head(files::content).delete(files::delete))
+        .route("/api/tracker/torrents", get(tracker::list))
+        // `/announce` and `/scrape`: public, in the "tracker announces" rate-limit class.
+        .merge(tracker::routes())
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(error::Code::MethodNotAllowed, "method not allowed on this route")

@@ -13,6 +13,7 @@
 //! Time comes from a `Clock`, so that tests can expire peers without waiting.
 
 pub mod bencode;
+pub mod create;
 pub mod request;
 
 use std::collections::HashMap;
