@@ -6,6 +6,7 @@ pub mod app;
 pub mod config;
 pub mod engine;
 pub mod files;
+pub mod search;
 pub mod store;
 pub mod system;
 pub mod cli;

@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 mod files;
 pub mod range;
+mod search;
 mod system;
 mod torrents;
 mod tracker;
@@ -36,6 +37,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/torrents/create", post(create::create))
         .route("/api/files", get(files::list))
         .route("/api/files/content", get(files::content).head(files::content).delete(files::delete))
+        .route("/api/search", get(search::search))
         .route("/api/tracker/torrents", get(tracker::list))
         // `/announce` and `/scrape`: public, in the "tracker announces" rate-limit class.
         .merge(tracker::routes())
