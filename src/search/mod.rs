@@ -135,8 +135,9 @@ pub async fn search(
     timeout: Duration,
     query: &Query,
 ) -> (Vec<SearchResult>, Vec<IndexerReport>) {
+    // The time limit is the `tokio::time::timeout` below, so that it reads as one.
     let client = reqwest::Client::builder()
-        .timeout(timeout)
+        .connect_timeout(timeout)
         .user_agent(concat!("swarmcast/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("a default HTTP client builds");
