@@ -5,6 +5,7 @@ mod create;
 pub mod error;
 pub mod extract;
 mod files;
+pub mod openapi;
 pub mod range;
 mod search;
 mod system;
@@ -37,6 +38,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/torrents/create", post(create::create))
         .route("/api/files", get(files::list))
         .route("/api/files/content", get(files::content).head(files::content).delete(files::delete))
+        .route("/api/openapi.json", get(openapi::openapi))
+        .route("/docs", get(openapi::docs))
         .route("/api/search", get(search::search))
         .route("/api/tracker/torrents", get(tracker::list))
         // `/announce` and `/scrape`: public, in the "tracker announces" rate-limit class.
