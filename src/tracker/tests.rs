@@ -73,9 +73,7 @@ fn numwant_default_and_cap() {
     a.numwant = Some(0);
     assert!(t.announce(&a, LO).unwrap().peers.is_empty());
     a.numwant = Some(100_000);
-    let mut c = TrackerConfig::default();
-    c.max_numwant = 30;
-    t.reconfigure(&c);
+    t.reconfigure(&TrackerConfig { max_numwant: 30, ..Default::default() });
     assert_eq!(t.announce(&a, LO).unwrap().peers.len(), 30);
 }
 
@@ -129,8 +127,7 @@ fn compact_and_dict_encodings() {
 #[test]
 fn only_known_and_persisted_counts() {
     let store = Store::open_in_memory().unwrap();
-    let mut c = TrackerConfig::default();
-    c.only_known = true;
+    let mut c = TrackerConfig { only_known: true, ..Default::default() };
     let t = Tracker::new(&c, store.clone()).unwrap();
     let e = t.announce(&ann(4, 1, 6001, 0, Event::Started), LO).unwrap_err();
     assert!(e.0.contains("not tracked"), "{e}");
