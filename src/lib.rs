@@ -11,4 +11,5 @@ pub mod store;
 pub mod system;
 pub mod cli;
 pub mod serve;
+pub mod sysinfo;
 pub mod tracker;
