@@ -237,3 +237,38 @@ async fn served_document_and_docs_page() {
         assert!(!html.to_lowercase().contains(external), "/docs loads an outside asset: {external}");
     }
 }
+
+/// `/docs` rendered by a real browser: headless Chromium runs the page's script,
+/// which fetches the document and draws one entry per operation.
+#[tokio::test]
+async fn docs_page_renders_in_chromium() {
+    let app = util::spawn_app(|_| {}).await;
+    let profile = app.tmp.path().join("chromium");
+    let run = tokio::process::Command::new("chromium")
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--virtual-time-budget=10000"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(app.url("/docs"))
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(90), run)
+        .await
+        .expect("chromium finished within 90 s")
+        .expect("chromium is installed by scripts/setup.sh test");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let doc = doc();
+    let mut ops = 0;
+    for item in doc["paths"].as_object().unwrap().values() {
+        for (m, op) in item.as_object().unwrap() {
+            if m == "parameters" {
+                continue;
+            }
+            ops += 1;
+            let id = op["operationId"].as_str().unwrap();
+            assert!(dom.contains(&format!("id=\"{id}\"")), "operation {id} was not rendered");
+        }
+    }
+    assert_eq!(dom.matches("<span class=\"m ").count(), ops, "one method badge per operation");
+    assert!(!dom.contains("id=\"content\">Cannot load"), "the page could not load the document");
+    assert!(dom.contains("id=\"schema-Torrent\""));
+}
