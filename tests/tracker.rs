@@ -295,4 +295,7 @@ async fn tracker_off_and_only_known() {
     let query = format!("info_hash={}&peer_id={}&port=7001&left=0", enc(&hash), enc(&[9; 20]));
     let (_, body) = announce(&app, &query).await;
     assert!(contains(&body, b"8:interval"), "{}", String::from_utf8_lossy(&body));
+    let v: Value = app.http.get(app.url("/api/tracker/torrents?search=a.bin")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(v[0]["name"], "a.bin", "{v}");
+    assert_eq!(v[0]["info_hash"], t["id"]);
 }

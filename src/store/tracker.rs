@@ -25,3 +25,15 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// `info_hash → name` of every torrent with a known name (names for the swarm list).
+    pub fn torrent_names(&self) -> anyhow::Result<std::collections::HashMap<String, String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT info_hash, name FROM torrents WHERE name IS NOT NULL")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+}

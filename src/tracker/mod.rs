@@ -286,12 +286,10 @@ impl Tracker {
                 newly_completed = true;
             }
         }
-        if newly_completed {
+        let persist = newly_completed.then(|| {
             swarm.downloaded += 1;
-            if let Err(e) = self.store.set_tracker_downloaded(&hex_hash, swarm.downloaded, &swarm.created_at) {
-                tracing::warn!(info_hash = hex_hash, "cannot persist the completed count: {e:#}");
-            }
-        }
+            (swarm.downloaded, swarm.created_at.clone())
+        });
         let (complete, incomplete) = swarm.counts();
         let want = if req.event == Event::Stopped {
             0
@@ -313,6 +311,13 @@ impl Tracker {
         let downloaded = swarm.downloaded;
         if swarm.peers.is_empty() && swarm.downloaded == 0 {
             swarms.remove(&req.info_hash);
+        }
+        // Written after the registry is unlocked, so other announces need not wait.
+        drop(swarms);
+        if let Some((count, created_at)) = persist
+            && let Err(e) = self.store.set_tracker_downloaded(&hex_hash, count, &created_at)
+        {
+            tracing::warn!(info_hash = hex_hash, "cannot persist the completed count: {e:#}");
         }
         Ok(self.reply(&c, complete, incomplete, downloaded, candidates))
     }
@@ -394,8 +399,15 @@ impl Tracker {
                 });
             }
         }
+        let names = match self.store.torrent_names() {
+            Ok(names) => names,
+            Err(e) => {
+                tracing::warn!("cannot read torrent names: {e:#}");
+                HashMap::new()
+            }
+        };
         for v in &mut out {
-            v.name = self.store.torrent(&v.info_hash).ok().flatten().and_then(|r| r.name);
+            v.name = names.get(&v.info_hash).cloned();
         }
         out
     }
