@@ -109,6 +109,21 @@ async fn create_refuses_bad_input() {
     let r = app.http.post(app.url("/api/torrents/create")).json(&json!({"path": "a.bin", "trackers": ["udp://127.0.0.1:1/announce"], "private": true})).send().await.unwrap();
     let (s, v) = status_and_json(r).await;
     assert_eq!((s, v["error"]["code"].as_str()), (409, Some("CONFLICT")));
+
+    // A single file deep in a folder is seeded from where it lies, not downloaded again.
+    let deep = app.download_dir().join("films/2024");
+    std::fs::create_dir_all(&deep).unwrap();
+    std::fs::write(deep.join("clip.mp4"), noise(300_000, 11)).unwrap();
+    let r = app.http.post(app.url("/api/torrents/create")).json(&json!({"path": "films/2024/clip.mp4"})).send().await.unwrap();
+    let (s, t) = status_and_json(r).await;
+    assert_eq!(s, 201, "{t}");
+    let id = t["id"].as_str().unwrap().to_string();
+    wait_for("the created torrent to seed", Duration::from_secs(30), || async {
+        let v: Value = app.http.get(app.url(&format!("/api/torrents/{id}"))).send().await.ok()?.json().await.ok()?;
+        (v["status"] == "seeding" && v["progress"] == 100.0).then_some(())
+    })
+    .await;
+    assert_eq!(std::fs::read(deep.join("clip.mp4")).unwrap(), noise(300_000, 11));
 }
 
 const FEED_HEAD: &str = r#"<?xml version="1.0" encoding="UTF-8"?>

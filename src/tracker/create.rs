@@ -21,23 +21,33 @@ pub fn piece_length_for(total: u64) -> u32 {
     target.next_power_of_two().clamp(16 << 10, 16 << 20) as u32
 }
 
-fn total_size(path: &Path) -> u64 {
+/// The bytes under `path`, refusing names that are not UTF-8 (a torrent's paths are
+/// UTF-8, and librqbit would panic on them).
+fn total_size(path: &Path) -> anyhow::Result<u64> {
+    let check = |p: &Path| match p.file_name().map(|n| n.to_str().is_some()) {
+        Some(false) => Err(anyhow::anyhow!("{} has a name that is not UTF-8", p.to_string_lossy())),
+        _ => Ok(()),
+    };
+    check(path)?;
     if path.is_file() {
-        return path.metadata().map(|m| m.len()).unwrap_or(0);
+        return Ok(path.metadata()?.len());
     }
     let mut total = 0;
     let mut stack = vec![path.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
-        for e in rd.flatten() {
-            match e.file_type() {
-                Ok(t) if t.is_dir() => stack.push(e.path()),
-                Ok(t) if t.is_file() => total += e.metadata().map(|m| m.len()).unwrap_or(0),
-                _ => {}
+        for e in std::fs::read_dir(&dir)?.flatten() {
+            let t = e.file_type()?;
+            if t.is_dir() || t.is_file() {
+                check(&e.path())?;
+            }
+            if t.is_dir() {
+                stack.push(e.path());
+            } else if t.is_file() {
+                total += e.metadata()?.len();
             }
         }
     }
-    total
+    Ok(total)
 }
 
 /// Hashes `path` (a file or a folder; symlinks inside a folder are skipped) into a
@@ -45,7 +55,7 @@ fn total_size(path: &Path) -> u64 {
 ///
 /// Cancelling drops the hashing at its next read.
 pub async fn create(path: &Path, trackers: &[String], private: bool) -> anyhow::Result<Created> {
-    let total = total_size(path);
+    let total = total_size(path)?;
     if total == 0 {
         anyhow::bail!("{} holds no data to share", path.display());
     }
@@ -101,5 +111,11 @@ mod tests {
         let empty = dir.path().join("empty");
         std::fs::create_dir(&empty).unwrap();
         assert!(create(&empty, &t, false).await.is_err());
+        use std::os::unix::ffi::OsStrExt;
+        let odd = dir.path().join("odd");
+        std::fs::create_dir(&odd).unwrap();
+        std::fs::write(odd.join(std::ffi::OsStr::from_bytes(b"bad\xffname.bin")), b"data").unwrap();
+        let e = create(&odd, &t, false).await.err().unwrap();
+        assert!(format!("{e:#}").contains("not UTF-8"), "{e:#}");
     }
 }

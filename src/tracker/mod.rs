@@ -412,6 +412,13 @@ impl Tracker {
         out
     }
 
+    /// `(swarms, peers)` tracked now, for the service's status.
+    pub fn counts(&self) -> (usize, usize) {
+        self.sweep();
+        let swarms = self.swarms.lock().unwrap();
+        (swarms.len(), swarms.values().map(|s| s.peers.len()).sum())
+    }
+
     /// Drops expired peers, and swarms left with neither peers nor history.
     pub fn sweep(&self) {
         let c = self.config();

@@ -91,6 +91,9 @@ fn silent_peers_expire_after_two_intervals() {
     assert_eq!(r.peers.len(), 1);
     assert_eq!(r.peers[0].1.port(), 6002);
     assert_eq!((r.complete, r.incomplete), (0, 2));
+    assert_eq!(t.counts(), (1, 2));
+    clock.advance(Duration::from_secs(3601));
+    assert_eq!(t.counts(), (0, 0), "a swarm with no peers and no completions is swept");
 }
 
 #[test]
