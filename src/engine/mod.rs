@@ -263,6 +263,30 @@ impl Engine {
     /// Adds a torrent. Magnets return at once in `metadata` status; the metadata is
     /// fetched in the background.
     pub async fn add(self: &Arc<Self>, source: Source, opts: AddOptions) -> EngineResult<TorrentView> {
+        self.add_at(source, opts, None, Vec::new()).await
+    }
+
+    /// Adds a torrent whose data lives in `output_folder` (a torrent this box created
+    /// from files already in the download dir): the files are checked, not fetched, so
+    /// a complete torrent goes straight to seeding. `trackers` go into its magnet.
+    pub async fn add_existing(
+        self: &Arc<Self>,
+        torrent: TorrentFile,
+        output_folder: PathBuf,
+        trackers: Vec<String>,
+        opts: AddOptions,
+    ) -> EngineResult<TorrentView> {
+        let folder = output_folder.to_string_lossy().into_owned();
+        self.add_at(Source::Torrent(torrent), opts, Some(folder), trackers).await
+    }
+
+    async fn add_at(
+        self: &Arc<Self>,
+        source: Source,
+        opts: AddOptions,
+        output_folder: Option<String>,
+        magnet_trackers: Vec<String>,
+    ) -> EngineResult<TorrentView> {
         let source = match source {
             Source::Url(url) => Source::Torrent(fetch_torrent(&url).await?),
             s => s,
@@ -273,7 +297,7 @@ impl Engine {
                 let magnet = MagnetLink {
                     info_hash: t.info_hash.clone(),
                     name: t.name.clone(),
-                    trackers: Vec::new(),
+                    trackers: magnet_trackers,
                     peers: Vec::new(),
                     select_only: None,
                 };
@@ -301,7 +325,7 @@ impl Engine {
             purpose: opts.purpose.unwrap_or(Purpose::Keep),
             paused: opts.paused,
             only_files,
-            output_folder: None,
+            output_folder,
             completed_at: None,
             last_watched_at: None,
         };
