@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use crate::config::Config;
 use crate::engine::Engine;
+use crate::media::Media;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -13,6 +14,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
     pub engine: Arc<Engine>,
+    /// Encoder registry and HLS streams.
+    pub media: Arc<Media>,
     pub started: Instant,
 }
 
@@ -21,6 +24,8 @@ impl AppState {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let store = Store::open(&config.storage.state_dir)?;
         let engine = Engine::open(&config, store.clone()).await?;
-        Ok(Self { config: Arc::new(config), store, engine, started: Instant::now() })
+        let media = Media::new(config.media.clone(), config.storage.cache_dir.join("hls"));
+        media.start();
+        Ok(Self { config: Arc::new(config), store, engine, media, started: Instant::now() })
     }
 }

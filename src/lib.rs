@@ -5,6 +5,7 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod engine;
+pub mod media;
 pub mod store;
 pub mod system;
 pub mod cli;

@@ -4,6 +4,7 @@
 pub mod error;
 pub mod extract;
 pub mod range;
+mod stream;
 mod system;
 mod torrents;
 
@@ -30,6 +31,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/torrents/{id}/peers", get(torrents::peers))
         .route("/api/torrents/{id}/torrent", get(torrents::torrent_file))
         .route("/api/torrents/{id}/files/{index}", get(torrents::file).head(torrents::file))
+        .route("/api/stream", post(stream::create))
+        .route("/api/stream/{id}", get(stream::master).delete(stream::remove))
+        .route("/api/stream/{id}/status", get(stream::status))
+        .route("/api/stream/{id}/{segment}", get(stream::segment))
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(error::Code::MethodNotAllowed, "method not allowed on this route")
