@@ -9,8 +9,9 @@
 //!                                    └─ anything else: fakesink
 //! ```
 //!
-//! A run that starts mid-file drops buffers until its seek (KEY_UNIT|SNAP_AFTER for
-//! passthrough, ACCURATE for transcode) flushes the pads, and every segment event
+//! A run holds the demuxer's output until its seek flushes the pads (passthrough:
+//! KEY_UNIT|SNAP_BEFORE, then video is dropped up to the first keyframe at the grid
+//! point, as the splits do; transcode: ACCURATE), and every segment event
 //! reaching the muxer is rebased so that running time equals media time: PTS in the
 //! segments stay equal to media time across restarts (plus mpegtsmux's constant
 //! 3600 s), and splits are asked for at grid times.
@@ -155,20 +156,25 @@ fn rebase_segments(pad: &gst::Pad) {
     });
 }
 
-/// Drops buffers on `pad` until its first flush (the start seek) when `wait` is set.
-fn drop_until_seek(pad: &gst::Pad, wait: bool) {
-    if !wait {
+/// Holds buffers on `pad` until its first flush (the start seek), so nothing before
+/// the start position reaches the muxer. `blocked` is told when a buffer is held: the
+/// demuxer is running and will accept the seek.
+fn block_until_seek(pad: &gst::Pad, blocked: std::sync::mpsc::Sender<gst::Pad>) {
+    let blocked = std::sync::Mutex::new(blocked);
+    let Some(block) = pad.add_probe(gst::PadProbeType::BLOCK | gst::PadProbeType::BUFFER, move |pad, _| {
+        let _ = blocked.lock().unwrap().send(pad.clone());
+        gst::PadProbeReturn::Ok
+    }) else {
         return;
-    }
-    let passed = AtomicBool::new(false);
-    pad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_FLUSH, move |_, info| {
+    };
+    let block = std::sync::Mutex::new(Some(block));
+    pad.add_probe(gst::PadProbeType::EVENT_FLUSH, move |pad, info| {
         match &info.data {
             Some(gst::PadProbeData::Event(ev)) if ev.type_() == gst::EventType::FlushStop => {
-                passed.store(true, Ordering::SeqCst);
+                if let Some(id) = block.lock().unwrap().take() {
+                    pad.remove_probe(id);
+                }
                 gst::PadProbeReturn::Remove
-            }
-            Some(gst::PadProbeData::Buffer(_)) if !passed.load(Ordering::SeqCst) => {
-                gst::PadProbeReturn::Drop
             }
             _ => gst::PadProbeReturn::Ok,
         }
@@ -199,32 +205,35 @@ pub fn start(
         .property("async-finalize", false)
         .build()
         .context("GStreamer element splitmuxsink is missing")?;
-    for i in spec.start + 1..spec.grid.count {
-        split.emit_by_name::<()>("split-at-running-time", &[&spec.grid.split_ns(i)]);
-    }
     pipeline.add_many([&src, &parse, &split])?;
     src.link(&parse)?;
 
-    let seek_needed = spec.start > 0;
+    // Every run starts with a seek (to 0 as well): splitmuxsink forgets split times
+    // queued before it starts, so they are queued while the demuxer is held.
+    let seek_needed = true;
+    let splits: Vec<u64> = (spec.start + 1..spec.grid.count).map(|i| spec.grid.split_ns(i)).collect();
+    let split_weak = split.downgrade();
     let audio_seen = Arc::new(AtomicUsize::new(0));
     let video_linked = Arc::new(AtomicBool::new(false));
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<gst::Pad>();
+    // Set once the start seek is under way: pads exposed from then on carry data from
+    // the new position and are not held.
+    let seeking = Arc::new(AtomicBool::new(!seek_needed));
+    let seeking2 = seeking.clone();
     let weak = pipeline.downgrade();
     let spec2 = spec.clone();
-    let split_weak = split.downgrade();
+    let split_weak2 = split.downgrade();
     parse.connect_pad_added(move |_, pad| {
-        let (Some(pipeline), Some(split)) = (weak.upgrade(), split_weak.upgrade()) else { return };
-        drop_until_seek(pad, seek_needed);
+        let (Some(pipeline), Some(split)) = (weak.upgrade(), split_weak2.upgrade()) else { return };
+        if !seeking2.load(Ordering::SeqCst) {
+            block_until_seek(pad, ready_tx.clone());
+        }
         let r = link_stream(&pipeline, &split, pad, &spec2, &audio_seen, &video_linked);
         if let Err(e) = r {
             gst::element_error!(pipeline, gst::StreamError::Failed, ["cannot build the pipeline: {e:#}"]);
         }
     });
-    parse.connect_no_more_pads(move |_| {
-        let _ = ready_tx.send(());
-    });
-
-    pipeline.set_state(gst::State::Paused).context("cannot start the pipeline")?;
+    pipeline.set_state(gst::State::Playing).context("cannot start the pipeline")?;
     let bus = pipeline.bus().context("pipeline without a bus")?;
     let handle = RunHandle {
         pipeline: pipeline.clone(),
@@ -244,7 +253,7 @@ pub fn start(
     crate::system::spawn("media-run", async move {
         // Wait for the demuxer's pads, then seek to the start and play.
         let ready = tokio::task::spawn_blocking(move || {
-            ready_rx.recv_timeout(std::time::Duration::from_secs(120)).is_ok()
+            if seek_needed { ready_rx.recv_timeout(std::time::Duration::from_secs(120)).ok().map(Some) } else { Some(None) }
         });
         let mut bus_stream = bus.stream();
         let mut ready = std::pin::pin!(ready);
@@ -256,31 +265,46 @@ pub fn start(
                 _ = cancel.cancelled() => break,
                 r = &mut ready, if !started => {
                     started = true;
-                    let Some(p) = weak.upgrade() else { break };
-                    if !r.unwrap_or(false) {
+                    if weak.upgrade().is_none() { break }
+                    let Some(blocked_pad) = r.ok().flatten() else {
                         let _ = events.send(RunEvent::Failed { run_id, message: "the file's streams were not found in time".into() });
                         break;
-                    }
+                    };
+                    tracing::debug!(run_id, "streams found; seeking: {seek_needed}");
                     if seek_needed {
-                        let flags = if mode == Mode::Passthrough || mode == Mode::AudioTranscode {
-                            gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT | gst::SeekFlags::SNAP_AFTER
+                        seeking.store(true, Ordering::SeqCst);
+                        let copy = mode != Mode::Transcode;
+                        let seek_ns = start_ns;
+                        let flags = if copy {
+                            gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT | gst::SeekFlags::SNAP_BEFORE
                         } else {
                             gst::SeekFlags::FLUSH | gst::SeekFlags::ACCURATE
                         };
-                        let p2 = p.clone();
+                        let splits = splits.clone();
+                        let split_weak = split_weak.clone();
                         let ok = tokio::task::spawn_blocking(move || {
-                            // The demuxer may take a moment to accept seeks.
-                            (0..50).any(|_| {
-                                p2.seek_simple(flags, gst::ClockTime::from_nseconds(start_ns)).is_ok()
-                                    || { std::thread::sleep(std::time::Duration::from_millis(100)); false }
-                            })
+                            // Straight to the demuxer: the muxer does not pass seeks upstream.
+                            let Some(pad) = blocked_pad else { return false };
+                            let Some(split) = split_weak.upgrade() else { return false };
+                            for &t in &splits {
+                                split.emit_by_name::<()>("split-at-running-time", &[&t]);
+                            }
+                            let ev = gst::event::Seek::new(
+                                1.0,
+                                flags,
+                                gst::SeekType::Set,
+                                gst::ClockTime::from_nseconds(seek_ns),
+                                gst::SeekType::None,
+                                gst::ClockTime::NONE,
+                            );
+                            pad.peer().is_some_and(|peer| peer.push_event(ev))
                         }).await.unwrap_or(false);
+                        tracing::debug!(run_id, "seek to {start_ns} ns: {ok}");
                         if !ok {
                             let _ = events.send(RunEvent::Failed { run_id, message: format!("seeking to {} s failed", start_ns / 1_000_000_000) });
                             break;
                         }
                     }
-                    let _ = p.set_state(gst::State::Playing);
                 }
                 msg = bus_stream.next() => {
                     let Some(msg) = msg else { break };
@@ -289,6 +313,7 @@ pub fn start(
                             let Some(s) = e.structure() else { continue };
                             let loc = s.get::<String>("location").unwrap_or_default();
                             let rt = s.get::<u64>("running-time").unwrap_or(0);
+                            tracing::trace!(run_id, "{s}");
                             match s.name().as_str() {
                                 "splitmuxsink-fragment-opened" => {
                                     let mut idx = grid.index_at(rt);
@@ -378,9 +403,52 @@ fn h264_tail() -> anyhow::Result<[gst::Element; 2]> {
     Ok([parse, caps])
 }
 
-fn to_muxer(split: &gst::Element, last: &gst::Element, pad_name: &str) -> anyhow::Result<()> {
+/// Clips the start of a run on `pad`, comparing stream (media) time, not raw PTS
+/// (an MP4 edit list shifts them apart):
+/// - video: dropped until the first keyframe at `start_ns` (less a rounding slack), as a
+///   demuxer's KEY_UNIT seek lands on an index entry, which may be an earlier keyframe;
+/// - audio: what starts before `start_ns` is dropped, as the previous run's last segment
+///   carries it and an overlap would make timestamps run backwards.
+fn clip_start(pad: &gst::Pad, start_ns: u64, video: bool) {
+    if start_ns == 0 {
+        return;
+    }
+    let from = if video { start_ns.saturating_sub(2_000_000) } else { start_ns };
+    let segment = std::sync::Mutex::new(gst::FormattedSegment::<gst::ClockTime>::new());
+    let done = AtomicBool::new(false);
+    pad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
+        match &info.data {
+            Some(gst::PadProbeData::Event(ev)) => {
+                if let gst::EventView::Segment(s) = ev.view()
+                    && let Some(seg) = s.segment().downcast_ref::<gst::ClockTime>()
+                {
+                    *segment.lock().unwrap() = seg.clone();
+                }
+            }
+            Some(gst::PadProbeData::Buffer(b)) if !done.load(Ordering::Relaxed) => {
+                let t = b.pts().and_then(|p| segment.lock().unwrap().to_stream_time(p));
+                let late_enough = t.is_some_and(|t| t.nseconds() >= from);
+                let key = !b.flags().contains(gst::BufferFlags::DELTA_UNIT);
+                if late_enough && (key || !video) {
+                    done.store(true, Ordering::Relaxed);
+                } else {
+                    return gst::PadProbeReturn::Drop;
+                }
+            }
+            _ => {}
+        }
+        gst::PadProbeReturn::Ok
+    });
+}
+
+fn to_muxer(split: &gst::Element, last: &gst::Element, pad_name: &str, spec: &RunSpec) -> anyhow::Result<()> {
     let sinkpad = split.request_pad_simple(pad_name).with_context(|| format!("muxer pad {pad_name}"))?;
     let src = last.static_pad("src").unwrap();
+    if pad_name.starts_with("audio") {
+        clip_start(&src, spec.grid.start_ns(spec.start), false);
+    } else if spec.mode != Mode::Transcode {
+        clip_start(&src, spec.grid.start_ns(spec.start), true);
+    }
     rebase_segments(&src);
     src.link(&sinkpad)?;
     Ok(())
@@ -392,7 +460,7 @@ fn link_video(pipeline: &gst::Pipeline, split: &gst::Element, pad: &gst::Pad, sp
         let [parse, caps] = h264_tail()?;
         add_chain(pipeline, &[q.clone(), parse, caps.clone()])?;
         pad.link(&q.static_pad("sink").unwrap())?;
-        return to_muxer(split, &caps, "video");
+        return to_muxer(split, &caps, "video", spec);
     }
     let candidate = spec.encoder.as_ref().context("no working H.264 encoder")?;
     let dec = make("decodebin")?;
@@ -415,7 +483,7 @@ fn link_video(pipeline: &gst::Pipeline, split: &gst::Element, pad: &gst::Pad, sp
     add_chain(pipeline, &[q.clone(), dec.clone()])?;
     add_chain(pipeline, &[convert.clone(), scale, rate, raw, enc, enc_caps, parse, caps.clone()])?;
     pad.link(&q.static_pad("sink").unwrap())?;
-    to_muxer(split, &caps, "video")?;
+    to_muxer(split, &caps, "video", spec)?;
     let convert_weak = convert.downgrade();
     dec.connect_pad_added(move |_, p| {
         if let Some(c) = convert_weak.upgrade()
@@ -433,7 +501,7 @@ fn link_audio(pipeline: &gst::Pipeline, split: &gst::Element, pad: &gst::Pad, sp
     if spec.mode == Mode::Passthrough {
         add_chain(pipeline, std::slice::from_ref(&q))?;
         pad.link(&q.static_pad("sink").unwrap())?;
-        return to_muxer(split, &q, "audio_%u");
+        return to_muxer(split, &q, "audio_%u", spec);
     }
     let dec = make("decodebin")?;
     let convert = make("audioconvert")?;
@@ -445,7 +513,7 @@ fn link_audio(pipeline: &gst::Pipeline, split: &gst::Element, pad: &gst::Pad, sp
     add_chain(pipeline, &[q.clone(), dec.clone()])?;
     add_chain(pipeline, &[convert.clone(), resample, raw, enc.clone()])?;
     pad.link(&q.static_pad("sink").unwrap())?;
-    to_muxer(split, &enc, "audio_%u")?;
+    to_muxer(split, &enc, "audio_%u", spec)?;
     let convert_weak = convert.downgrade();
     dec.connect_pad_added(move |_, p| {
         if let Some(c) = convert_weak.upgrade()

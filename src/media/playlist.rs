@@ -28,7 +28,13 @@ impl Grid {
             (target_secs * 1e9) as u64
         };
         let seg_ns = seg_ns.max(1_000_000);
-        let count = duration_ns.saturating_sub(SLACK_NS).div_ceil(seg_ns).max(1) as usize;
+        let mut count = duration_ns.saturating_sub(SLACK_NS).div_ceil(seg_ns).max(1) as usize;
+        // A tail shorter than a second (audio outlasting the last frame) joins the last
+        // segment: there is no keyframe to start a segment of its own.
+        let tail = duration_ns.saturating_sub((count as u64 - 1) * seg_ns);
+        if count > 1 && tail < 1_000_000_000.min(seg_ns / 2) {
+            count -= 1;
+        }
         Self { seg_ns, duration_ns, count }
     }
 
@@ -56,10 +62,10 @@ impl Grid {
         self.start_ns(i).saturating_sub(SLACK_NS)
     }
 
-    /// `EXT-X-TARGETDURATION`: every EXTINF rounded, and at least 1.
+    /// `EXT-X-TARGETDURATION`: the longest EXTINF rounded to the nearest second, at least 1.
     pub fn target_duration(&self) -> u64 {
         let max = (0..self.count).map(|i| self.duration_of(i)).max().unwrap_or(self.seg_ns);
-        (max as f64 / 1e9).round().max((max as f64 / 1e9).ceil()).max(1.0) as u64
+        (max as f64 / 1e9).round().max(1.0) as u64
     }
 }
 
@@ -129,6 +135,9 @@ mod tests {
         let g = Grid::new(20_000_000_000, (25, 1), 4.0);
         assert_eq!(g.count, 5);
         assert_eq!(g.duration_of(4), 4_000_000_000);
+        // Audio 32 ms longer than the video: no segment of 32 ms.
+        let g = Grid::new(20_032_000_000, (25, 1), 4.0);
+        assert_eq!((g.count, g.duration_of(4), g.target_duration()), (5, 4_032_000_000, 4));
     }
 
     #[test]
