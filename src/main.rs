@@ -23,6 +23,8 @@ enum Command {
     Serve,
     /// Print the effective configuration and exit.
     Config,
+    /// Show which H.264 encoders exist, which pass a test encode, and which is used.
+    Doctor,
     /// Manage torrents on a running daemon.
     Torrent(cli::TorrentArgs),
 }
@@ -37,6 +39,7 @@ fn main() -> std::process::ExitCode {
         Command::Config => load(args.config).map(|c| {
             print!("{}", toml::to_string_pretty(&c).expect("serialisable"));
         }),
+        Command::Doctor => load(args.config).and_then(|c| swarmcast::cli::doctor(&c)),
         Command::Torrent(t) => runtime().and_then(|rt| rt.block_on(cli::torrent(t))),
     };
     match result {

@@ -207,3 +207,31 @@ async fn corrupt_file_fails_only_its_stream() {
     let p = s.segment(1, "t", Duration::from_secs(30)).await.unwrap();
     assert!(std::fs::metadata(p).unwrap().len() > 1000);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn encoder_that_fails_mid_stream_is_replaced() {
+    swarmcast::system::init_logging("swarmcast=debug");
+    let tmp = tempfile::tempdir().unwrap();
+    let file = ffmpeg(tmp.path(), "mpeg4.mkv", "-c:v mpeg4 -q:v 5 -c:a ac3");
+    // Passes the 320x240 test encode, then fails for real on this 640x360 film, the
+    // way a board's encoder fails above its size limit.
+    let registry = EncoderRegistry::probe_candidates(vec![
+        Candidate::named("nvh264enc"),
+        Candidate::limited("x264enc", "x264enc-max320", "video/x-h264,width=(int)[16,320]"),
+        Candidate::named("x264enc"),
+    ]);
+    assert!(!registry.encoders[0].verified, "no NVIDIA encoder works here");
+    assert!(registry.encoders[1].verified && registry.encoders[2].verified);
+    assert_eq!(registry.selected().unwrap().name, "x264enc-max320");
+    let media = Media::with_registry(config(), tmp.path().join("cache"), registry);
+    let base = serve(media.clone()).await;
+    let s = media.open("f", Arc::new(LocalFile(file)), Duration::from_secs(30)).await.unwrap();
+    assert_eq!(s.mode, Mode::Transcode);
+    let url = format!("{base}/s/f/index.m3u8");
+    let (ok, _, err) = run("ffmpeg", vec!["-v".into(), "error".into(), "-i".into(), url, "-c".into(), "copy".into(), "-f".into(), "null".into(), "-".into()]).await;
+    assert!(ok && err.trim().is_empty(), "ffmpeg errors: {err}");
+    let st = s.status();
+    assert_eq!(st.encoder.as_deref(), Some("x264enc"));
+    assert_eq!(st.failed_encoders, vec!["x264enc-max320".to_string()]);
+    assert!(st.error.is_none());
+}

@@ -24,14 +24,23 @@ pub const CANDIDATES: &[&str] = &[
 /// level or size limits); a candidate that cannot meet them fails its test encode.
 #[derive(Clone, Debug)]
 pub struct Candidate {
+    /// The GStreamer element.
     pub name: String,
+    /// What the registry calls it; the element name unless a test or a board profile
+    /// lists one element twice with different limits.
+    pub label: String,
     pub output_caps: Option<String>,
 }
 
 impl Candidate {
     pub fn named(name: &str) -> Self {
         let output_caps = (name == "v4l2h264enc").then(|| "video/x-h264,level=(string)4".to_string());
-        Self { name: name.to_string(), output_caps }
+        Self { name: name.to_string(), label: name.to_string(), output_caps }
+    }
+
+    /// The element `name` restricted to produce `caps`, under its own label.
+    pub fn limited(name: &str, label: &str, caps: &str) -> Self {
+        Self { name: name.to_string(), label: label.to_string(), output_caps: Some(caps.to_string()) }
     }
 }
 
@@ -92,7 +101,7 @@ impl EncoderRegistry {
                     }
                 }
                 EncoderInfo {
-                    name: c.name.clone(),
+                    name: c.label.clone(),
                     kind: kind(&c.name),
                     found,
                     verified: result.is_ok(),
@@ -193,10 +202,18 @@ fn set_uint_like(e: &gst::Element, name: &str, v: u32) {
 
 /// Encodes one second of 320×240 test video with `c` and checks that H.264 comes out.
 fn test_encode(c: &Candidate) -> anyhow::Result<()> {
+    test_encode_at(c, (320, 240))
+}
+
+/// Encodes one second of test video of `size` with `c`: the check a stream runs before
+/// its first transcode, since an encoder that works at one size may not at another
+/// (hardware encoders have size and level limits).
+pub fn test_encode_at(c: &Candidate, (w, h): (u32, u32)) -> anyhow::Result<()> {
+    super::init()?;
     let pipeline = gst::Pipeline::new();
     let src = gst::ElementFactory::make("videotestsrc").property("num-buffers", 25i32).build()?;
     let caps = gst::ElementFactory::make("capsfilter")
-        .property("caps", gst::Caps::builder("video/x-raw").field("width", 320).field("height", 240).field("framerate", gst::Fraction::new(25, 1)).build())
+        .property("caps", gst::Caps::builder("video/x-raw").field("width", w as i32).field("height", h as i32).field("framerate", gst::Fraction::new(25, 1)).build())
         .build()?;
     let convert = gst::ElementFactory::make("videoconvert").build()?;
     let enc = make_encoder(
@@ -259,11 +276,8 @@ mod tests {
     fn software_encoders_verify_and_missing_ones_are_skipped() {
         let reg = EncoderRegistry::probe_candidates(vec![
             Candidate::named("nvh264enc-not-here"),
-            Candidate {
-                name: "x264enc".into(),
-                // A board limit this encoder cannot meet at 320x240.
-                output_caps: Some("video/x-h264,width=(int)[16,100]".into()),
-            },
+            // A board limit this encoder cannot meet at 320x240.
+            Candidate::limited("x264enc", "x264enc-tiny", "video/x-h264,width=(int)[16,100]"),
             Candidate::named("x264enc"),
         ]);
         assert!(!reg.encoders[0].found && !reg.encoders[0].verified);

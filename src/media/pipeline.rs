@@ -347,7 +347,7 @@ pub fn start(
                             let debug_text = e.debug().map(|d| d.to_string()).unwrap_or_default();
                             tracing::warn!("stream pipeline error: {message}: {debug_text}");
                             let enc = transcode
-                                && (path.contains("encoder") || debug_text.contains("not-negotiated") || message.contains("not negotiated"));
+                                && (path.contains("encoder") || debug_text.contains("negotiated") || message.contains("negotiated"));
                             let ev = if enc {
                                 RunEvent::EncoderFailed { run_id, message }
                             } else {

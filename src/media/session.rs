@@ -68,6 +68,8 @@ struct StreamState {
     failed: Option<String>,
     encoder: Option<String>,
     failed_encoders: Vec<String>,
+    /// Encoders that passed a test encode at this stream's size.
+    checked_encoders: Vec<String>,
     /// How many runs built an encoder (0 for passthrough).
     encoder_runs: u32,
     clients: HashMap<String, Instant>,
@@ -288,6 +290,9 @@ impl Stream {
                 return;
             }
         };
+        if self.mode == Mode::Transcode {
+            self.check_encoder().await;
+        }
         let id = self.next_run.fetch_add(1, Ordering::SeqCst);
         let mut st = self.state.lock().unwrap();
         st.starting = None;
@@ -346,6 +351,41 @@ impl Stream {
             }
             Ok(())
         });
+    }
+
+    /// Makes sure the stream's encoder can encode this stream's size, moving on to the
+    /// next verified encoder while it cannot. Each encoder is checked once per stream.
+    async fn check_encoder(&self) {
+        for _ in 0..self.registry.encoders.len() {
+            let candidate = {
+                let st = self.state.lock().unwrap();
+                let Some(name) = st.encoder.clone() else { return };
+                if st.checked_encoders.contains(&name) {
+                    return;
+                }
+                match self.registry.verified().find(|e| e.name == name) {
+                    Some(e) => e.candidate.clone(),
+                    None => return,
+                }
+            };
+            let size = self.size;
+            let c = candidate.clone();
+            let result = tokio::task::spawn_blocking(move || super::encoder::test_encode_at(&c, size))
+                .await
+                .unwrap_or_else(|e| Err(anyhow::anyhow!("{e}")));
+            let mut st = self.state.lock().unwrap();
+            match result {
+                Ok(()) => {
+                    st.checked_encoders.push(candidate.label.clone());
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(stream = %self.key, "encoder {} cannot encode {}x{}: {e:#}", candidate.label, size.0, size.1);
+                    st.failed_encoders.push(candidate.label.clone());
+                    st.encoder = self.registry.next_after(&st.failed_encoders).map(|e| e.name.clone());
+                }
+            }
+        }
     }
 
     async fn on_event(self: &Arc<Self>, ev: RunEvent) {
