@@ -75,9 +75,14 @@ fn pick_file(state: &AppState, id: &str, file: Option<usize>) -> ApiResult<(usiz
 }
 
 /// Opens (probing on first use) the stream of file `index` of torrent `id`.
-async fn open_stream(state: &AppState, id: &str, index: usize) -> ApiResult<Arc<Stream>> {
+async fn open_stream(state: &AppState, id: &str, index: usize, name: &str) -> ApiResult<Arc<Stream>> {
     let key = format!("{id}/{index}");
-    let source = Arc::new(TorrentSource { engine: state.engine.clone(), id: id.to_string(), index });
+    let source = Arc::new(TorrentSource {
+        engine: state.engine.clone(),
+        id: id.to_string(),
+        index,
+        name: name.to_string(),
+    });
     let timeout = Duration::from_secs(state.config.media.probe_timeout_secs);
     state.media.open(&key, source, timeout).await.map_err(|e| {
         let starving = state.engine.view(id).is_ok_and(|v| v.peers == 0 && v.progress < 1.0);
@@ -115,7 +120,7 @@ pub async fn create(
     let timeout = Duration::from_secs(state.config.engine.metadata_timeout_secs);
     state.engine.wait_for_metadata(&id, timeout).await?;
     let (index, name, size) = pick_file(&state, &id, body.file_index)?;
-    let stream = open_stream(&state, &id, index).await?;
+    let stream = open_stream(&state, &id, index, &name).await?;
     state.engine.touch_watched(&id);
     let torrent_name = state.engine.view(&id).map(|v| v.name).unwrap_or_default();
     let file_q = if body.file_index.is_some() { format!("?file={index}") } else { String::new() };
@@ -155,8 +160,8 @@ pub async fn master(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let (index, _, _) = pick_file(&state, &id, file_param(raw.as_deref())?)?;
-    let stream = open_stream(&state, &id, index).await?;
+    let (index, name, _) = pick_file(&state, &id, file_param(raw.as_deref())?)?;
+    let stream = open_stream(&state, &id, index, &name).await?;
     stream.touch_client(&client_key(raw.as_deref(), &headers));
     let text = playlist::master(
         &format!("{id}/index.m3u8"),
@@ -180,8 +185,8 @@ pub async fn segment(
     if !is_playlist && seg.is_none() {
         return Err(ApiError::not_found(format!("no segment {name:?}")));
     }
-    let (index, _, _) = pick_file(&state, &id, file_param(raw.as_deref())?)?;
-    let stream = open_stream(&state, &id, index).await?;
+    let (index, name, _) = pick_file(&state, &id, file_param(raw.as_deref())?)?;
+    let stream = open_stream(&state, &id, index, &name).await?;
     let client = client_key(raw.as_deref(), &headers);
     let Some(seg) = seg else {
         stream.touch_client(&client);

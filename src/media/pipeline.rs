@@ -185,6 +185,7 @@ fn block_until_seek(pad: &gst::Pad, blocked: std::sync::mpsc::Sender<gst::Pad>) 
 pub fn start(
     spec: RunSpec,
     opened: OpenedReader,
+    caps: Option<gst::Caps>,
     events: mpsc::UnboundedSender<RunEvent>,
 ) -> anyhow::Result<RunHandle> {
     super::init()?;
@@ -193,7 +194,7 @@ pub fn start(
     let pipeline = gst::Pipeline::new();
     let src = gst::ElementFactory::make("appsrc").build()?;
     let appsrc = src.clone().dynamic_cast::<gst_app::AppSrc>().expect("appsrc");
-    attach(&appsrc, opened, rt.clone(), cancel.clone());
+    attach(&appsrc, opened, caps, rt.clone(), cancel.clone());
     let parse = make("parsebin")?;
     let mux = gst::ElementFactory::make("mpegtsmux").build()?;
     let location = spec.dir.join(format!("run{}-%05d.part", spec.run_id));

@@ -113,8 +113,19 @@ pub async fn probe(source: &dyn ByteSource, timeout: Duration) -> anyhow::Result
     let cancel = CancellationToken::new();
     let guard = cancel.clone().drop_guard();
     let name = source.describe();
-    let task = tokio::task::spawn_blocking(move || discover(opened, rt, cancel, timeout));
-    let info = task.await.context("probe task")??;
+    tracing::info!("probing {name}");
+    let cancel2 = cancel.clone();
+    let caps = super::source::container_caps(&source.file_name());
+    let task = tokio::task::spawn_blocking(move || discover(opened, caps, rt, cancel2, timeout));
+    // A read waiting for a piece that never comes would outlast the discoverer's own
+    // timeout: cancel the reads so that it can give up.
+    let info = match tokio::time::timeout(timeout + Duration::from_secs(2), task).await {
+        Ok(r) => r.context("probe task")??,
+        Err(_) => {
+            cancel.cancel();
+            bail!("probing timed out after {timeout:?}: the data did not arrive");
+        }
+    };
     drop(guard);
     tracing::debug!("probed {name}: {info:?}");
     Ok(info)
@@ -122,6 +133,7 @@ pub async fn probe(source: &dyn ByteSource, timeout: Duration) -> anyhow::Result
 
 fn discover(
     opened: super::source::OpenedReader,
+    caps: Option<gst::Caps>,
     rt: tokio::runtime::Handle,
     cancel: CancellationToken,
     timeout: Duration,
@@ -133,7 +145,7 @@ fn discover(
         if let Some(appsrc) = src.downcast_ref::<gst_app::AppSrc>()
             && let Some(opened) = slot.lock().unwrap().take()
         {
-            attach(appsrc, opened, rt.clone(), cancel.clone());
+            attach(appsrc, opened, caps.clone(), rt.clone(), cancel.clone());
         }
     });
     let info = discoverer.discover_uri("appsrc://");

@@ -329,7 +329,8 @@ impl Stream {
         let (tx, mut rx) = mpsc::unbounded_channel();
         // Drop the old run first: its teardown must not race the new run's files.
         st.run = None;
-        match pipeline::start(spec, opened, tx) {
+        let caps = super::source::container_caps(&self.source.file_name());
+        match pipeline::start(spec, opened, caps, tx) {
             Ok(handle) => {
                 if self.mode == Mode::Transcode {
                     st.encoder_runs += 1;

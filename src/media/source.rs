@@ -29,6 +29,26 @@ pub trait ByteSource: Send + Sync + 'static {
     fn open(&self) -> BoxFuture<'static, anyhow::Result<OpenedReader>>;
     /// A short name for logs.
     fn describe(&self) -> String;
+    /// The file's name, whose extension names the container.
+    fn file_name(&self) -> String {
+        self.describe()
+    }
+}
+
+/// Caps for a container known from the file's extension. Given to `appsrc`, they spare
+/// typefinding, which reads the end and the middle of the file: on a torrent that
+/// means waiting for two more far-away pieces before anything plays.
+pub fn container_caps(name: &str) -> Option<gst::Caps> {
+    let ext = name.rsplit('.').next()?.to_ascii_lowercase();
+    let caps = match ext.as_str() {
+        "mp4" | "m4v" | "mov" => "video/quicktime",
+        "mkv" => "video/x-matroska",
+        "webm" => "video/webm",
+        "ts" | "m2ts" | "mts" => "video/mpegts, systemstream=(boolean)true",
+        "avi" => "video/x-msvideo",
+        _ => return None,
+    };
+    caps.parse().ok()
 }
 
 /// A file on the local disk.
@@ -53,6 +73,8 @@ pub struct TorrentSource {
     pub engine: Arc<crate::engine::Engine>,
     pub id: String,
     pub index: usize,
+    /// The file's path inside the torrent.
+    pub name: String,
 }
 
 impl ByteSource for TorrentSource {
@@ -66,6 +88,9 @@ impl ByteSource for TorrentSource {
     }
     fn describe(&self) -> String {
         format!("{}/{}", self.id, self.index)
+    }
+    fn file_name(&self) -> String {
+        self.name.clone()
     }
 }
 
@@ -123,10 +148,14 @@ impl Feed {
 pub fn attach(
     appsrc: &gst_app::AppSrc,
     opened: OpenedReader,
+    caps: Option<gst::Caps>,
     rt: tokio::runtime::Handle,
     cancel: CancellationToken,
 ) {
     let (reader, len) = opened;
+    if let Some(caps) = caps {
+        appsrc.set_caps(Some(&caps));
+    }
     appsrc.set_stream_type(gst_app::AppStreamType::RandomAccess);
     appsrc.set_size(len as i64);
     appsrc.set_format(gst::Format::Bytes);
@@ -152,12 +181,16 @@ pub fn attach(
                     return;
                 }
                 let want = if n == 0 || n == u32::MAX { 64 * 1024 } else { n as usize };
+                let began = std::time::Instant::now();
                 let res = rt.block_on(async {
                     tokio::select! {
                         r = f.read_at(pos, want) => Some(r),
                         _ = cancel.cancelled() => None,
                     }
                 });
+                if began.elapsed() > std::time::Duration::from_secs(1) {
+                    tracing::info!("read of {want} bytes at {pos} of {} waited {:?}", f.len, began.elapsed());
+                }
                 match res {
                     None => {}
                     Some(Ok(data)) if data.is_empty() => {
