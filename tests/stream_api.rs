@@ -45,21 +45,25 @@ fn stream_plays_while_downloading_from_a_throttled_seeder() {
     assert_eq!(body["mode"], "passthrough");
     assert_eq!(body["fileIndex"], 0);
     assert!((body["duration"].as_f64().unwrap() - 120.0).abs() < 0.5, "{body}");
-    assert_eq!(body["streamUrl"], format!("/api/torrents/{hash}/files/0"));
+    // The URLs carry a stream token, so a TV that cannot log in plays them as they are;
+    // every request below goes without other credentials.
+    let token = body["token"].as_str().expect("a stream token").to_string();
+    assert_eq!(body["streamUrl"], format!("/api/torrents/{hash}/files/0?token={token}"));
+    assert_eq!(body["hlsUrl"], format!("/api/stream/{hash}?token={token}"));
     let hls = d.url(body["hlsUrl"].as_str().unwrap());
 
     // The master playlist names the media playlist relative to itself, with the token.
-    let (s, master) = text(&format!("{hls}?token=abc"));
+    let (s, master) = text(&hls);
     assert_eq!(s, 200);
     assert!(master.contains("RESOLUTION=640x360") && master.contains("CODECS=\"avc1."), "{master}");
-    assert!(master.contains(&format!("\n{hash}/index.m3u8?token=abc\n")), "{master}");
-    let (s, playlist) = text(&d.url(&format!("/api/stream/{hash}/index.m3u8?token=abc")));
+    assert!(master.contains(&format!("\n{hash}/index.m3u8?token={token}\n")), "{master}");
+    let (s, playlist) = text(&d.url(&format!("/api/stream/{hash}/index.m3u8?token={token}")));
     assert_eq!(s, 200);
     assert!(playlist.contains("#EXT-X-PLAYLIST-TYPE:VOD") && playlist.contains("#EXT-X-ENDLIST"));
-    assert!(playlist.contains("\nseg00000.ts?token=abc\n"), "{playlist}");
+    assert!(playlist.contains(&format!("\nseg00000.ts?token={token}\n")), "{playlist}");
 
     // The first segment plays before a fifth of the film has arrived.
-    let r = http().get(d.url(&format!("/api/stream/{hash}/seg00000.ts?token=abc"))).send().unwrap();
+    let r = http().get(d.url(&format!("/api/stream/{hash}/seg00000.ts?token={token}"))).send().unwrap();
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(r.headers()["content-type"], "video/MP2T");
     let seg = r.bytes().unwrap();

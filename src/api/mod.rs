@@ -30,6 +30,8 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     vec![
         ("/api/health", get(system::health)),
         ("/api/stats", get(system::stats)),
+        ("/api/system/status", get(system::status)),
+        ("/metrics", get(system::metrics)),
         ("/api/activity", get(system::activity)),
         ("/api/torrents", get(torrents::list).post(torrents::add)),
         ("/api/torrents/", get(torrents::list).post(torrents::add)),

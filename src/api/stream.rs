@@ -195,6 +195,7 @@ pub async fn segment(
         return Ok(playlist_response(stream.media_playlist(&carried_query(raw.as_deref()))));
     };
     let wait = Duration::from_secs(state.config.media.segment_wait_secs);
+    let asked = std::time::Instant::now();
     let path = stream.segment(seg, &client, wait).await.map_err(hls_error)?;
     let bytes = tokio::fs::read(&path)
         .await
@@ -202,6 +203,7 @@ pub async fn segment(
     let mut h = HeaderMap::new();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/MP2T"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=3600"));
+    crate::media::metrics::observe_segment(asked.elapsed());
     Ok((h, Body::from(bytes)).into_response())
 }
 

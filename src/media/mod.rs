@@ -2,6 +2,7 @@
 //! session manager that produces segments on demand (engine → media → api).
 
 pub mod encoder;
+pub mod metrics;
 pub mod pipeline;
 pub mod playlist;
 pub mod probe;
