@@ -8,9 +8,9 @@
 //! 4. Default deny: every path under `/api`, `/auth` and `/metrics` needs a caller,
 //!    except the public ones in `is_public`. Other paths (the web UI) are public.
 //! 5. A state change authenticated by an ambient credential (cookie, bypassed
-//!    address) must come with no foreign `Origin` / `Sec-Fetch-Site`, and a POST
-//!    (the only state-changing method an HTML form has) must carry a JSON body or
-//!    `X-Requested-With`: a cross-site form post cannot pass. Other methods need a
+//!    address) must come with no foreign `Origin` / `Sec-Fetch-Site`, and a
+//!    cookie-authenticated POST (the only state-changing method an HTML form has)
+//!    must carry a JSON body or `X-Requested-With`: a cross-site form post cannot pass. Other methods need a
 //!    CORS preflight cross-site, which fails unless `auth.cors_origins` allows it.
 
 use axum::extract::{Request, State};
@@ -172,9 +172,12 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
 
     // 5. Cross-site requests.
     if let Some(c) = &caller {
-        let ambient = matches!(c.via, AuthVia::Session { .. } | AuthVia::Bypass);
+        let cookie = matches!(c.via, AuthVia::Session { .. });
+        let ambient = cookie || c.via == AuthVia::Bypass;
         if ambient && !is_safe(&method) {
-            if let Err(e) = check_same_site(req.headers(), method == Method::POST) {
+            // A bypassed address is mostly scripts and the CLI (no Origin, any body);
+            // a browser there still sends its Origin and is checked by it.
+            if let Err(e) = check_same_site(req.headers(), cookie && method == Method::POST) {
                 return e.into_response();
             }
         }
