@@ -261,48 +261,48 @@ fn authenticate(
         });
     }
 
-    if let Some(token) = cookie(headers, SESSION_COOKIE) {
-        if let Some((u, token_hash)) = auth.check_session(token)? {
-            return Ok((Found::Caller(user_caller(u, AuthVia::Session { token_hash })), None));
-        }
+    if let Some(token) = cookie(headers, SESSION_COOKIE)
+        && let Some((u, token_hash)) = auth.check_session(token)?
+    {
+        return Ok((Found::Caller(user_caller(u, AuthVia::Session { token_hash })), None));
     }
-    if let Some(value) = cookie(headers, REMEMBER_COOKIE) {
-        if let RememberOutcome::Renewed { user, login, token_hash } = auth.use_remember(value)? {
-            let renewed = login.remember.map(|r| (login.token, r));
-            return Ok((Found::Caller(user_caller(user, AuthVia::Session { token_hash })), renewed));
-        }
+    if let Some(value) = cookie(headers, REMEMBER_COOKIE)
+        && let RememberOutcome::Renewed { user, login, token_hash } = auth.use_remember(value)?
+    {
+        let renewed = login.remember.map(|r| (login.token, r));
+        return Ok((Found::Caller(user_caller(user, AuthVia::Session { token_hash })), renewed));
     }
 
     if auth.bypasses(ip) {
         return Ok((Found::Caller(Caller::local_admin()), None));
     }
 
-    if let Some(torrent) = stream_route_torrent(method, path) {
-        if let Some(token) = query_param(query, "token") {
-            return Ok(match auth.check_stream_token(&token, &torrent) {
-                Ok(grant) => {
-                    let user = match grant.user_id {
-                        Some(id) => auth.store().user(id)?,
-                        None => None,
+    if let Some(torrent) = stream_route_torrent(method, path)
+        && let Some(token) = query_param(query, "token")
+    {
+        return Ok(match auth.check_stream_token(&token, &torrent) {
+            Ok(grant) => {
+                let user = match grant.user_id {
+                    Some(id) => auth.store().user(id)?,
+                    None => None,
+                };
+                if grant.user_id.is_some() && user.is_none() {
+                    (Found::Refused(ApiError::unauthorized("the stream token's user is gone")), None)
+                } else {
+                    let caller = Caller {
+                        user_id: grant.user_id,
+                        is_admin: false,
+                        username: user.map(|u| u.username),
+                        via: AuthVia::StreamToken { torrent: grant.torrent },
                     };
-                    if grant.user_id.is_some() && user.is_none() {
-                        (Found::Refused(ApiError::unauthorized("the stream token's user is gone")), None)
-                    } else {
-                        let caller = Caller {
-                            user_id: grant.user_id,
-                            is_admin: false,
-                            username: user.map(|u| u.username),
-                            via: AuthVia::StreamToken { torrent: grant.torrent },
-                        };
-                        (Found::Caller(caller), None)
-                    }
+                    (Found::Caller(caller), None)
                 }
-                Err(StreamTokenError::WrongTorrent) => {
-                    (Found::Refused(ApiError::forbidden(StreamTokenError::WrongTorrent.to_string())), None)
-                }
-                Err(e) => (Found::Refused(ApiError::unauthorized(e.to_string())), None),
-            });
-        }
+            }
+            Err(StreamTokenError::WrongTorrent) => {
+                (Found::Refused(ApiError::forbidden(StreamTokenError::WrongTorrent.to_string())), None)
+            }
+            Err(e) => (Found::Refused(ApiError::unauthorized(e.to_string())), None),
+        });
     }
     Ok((Found::None, None))
 }

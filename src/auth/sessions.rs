@@ -134,10 +134,10 @@ impl Auth {
         }
         if let Some((series, token)) = remember_cookie.and_then(|c| c.split_once(':')) {
             // Only the holder of the current token may end a series this way.
-            if let Some(rec) = self.store.remember(series)? {
-                if tokens::constant_time_eq(&rec.token_hash, &tokens::hash_secret(token)) {
-                    self.store.delete_remember_series(series)?;
-                }
+            if let Some(rec) = self.store.remember(series)?
+                && tokens::constant_time_eq(&rec.token_hash, &tokens::hash_secret(token))
+            {
+                self.store.delete_remember_series(series)?;
             }
         }
         Ok(())
