@@ -188,8 +188,10 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     if let Some((session, remember)) = renewed {
         let days = state.config.auth.remember_days * 86_400;
         resp.headers_mut().append(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, &session, None));
-        resp.headers_mut()
-            .append(header::SET_COOKIE, set_cookie(&state, REMEMBER_COOKIE, &remember, Some(days)));
+        if let Some(remember) = remember {
+            resp.headers_mut()
+                .append(header::SET_COOKIE, set_cookie(&state, REMEMBER_COOKIE, &remember, Some(days)));
+        }
     }
     resp
 }
@@ -228,7 +230,8 @@ fn check_same_site(headers: &HeaderMap, post: bool) -> Result<(), ApiError> {
     }
 }
 
-type Renewed = Option<(String, String)>;
+/// A session opened from a remember-me cookie: its token, and the rotated cookie.
+type Renewed = Option<(String, Option<String>)>;
 
 /// Finds the caller of a request; the second value is a session renewed from a
 /// remember-me cookie (its session token and rotated remember cookie).
@@ -269,7 +272,7 @@ fn authenticate(
     if let Some(value) = cookie(headers, REMEMBER_COOKIE)
         && let RememberOutcome::Renewed { user, login, token_hash } = auth.use_remember(value)?
     {
-        let renewed = login.remember.map(|r| (login.token, r));
+        let renewed = Some((login.token, login.remember));
         return Ok((Found::Caller(user_caller(user, AuthVia::Session { token_hash })), renewed));
     }
 

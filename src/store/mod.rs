@@ -71,6 +71,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE remember_tokens (
         series      TEXT PRIMARY KEY,
         token_hash  TEXT NOT NULL,            -- SHA-256 of the current token of the series
+        prev_hash   TEXT,                     -- the token before the last rotation ...
+        rotated_at  INTEGER,                  -- ... and when it was replaced
         user_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
         created_at  INTEGER NOT NULL,
         expires_at  INTEGER NOT NULL
