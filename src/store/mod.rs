@@ -71,8 +71,6 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE remember_tokens (
         series      TEXT PRIMARY KEY,
         token_hash  TEXT NOT NULL,            -- SHA-256 of the current token of the series
-        prev_hash   TEXT,                     -- the token before the last rotation ...
-        rotated_at  INTEGER,                  -- ... and when it was replaced
         user_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
         created_at  INTEGER NOT NULL,
         expires_at  INTEGER NOT NULL
@@ -87,6 +85,11 @@ const MIGRATIONS: &[&str] = &[
         last_used_at INTEGER
     );
     CREATE INDEX api_keys_user ON api_keys(user_id);
+    "#,
+    // 3: remember-me rotation grace: the token before the last rotation, and when.
+    r#"
+    ALTER TABLE remember_tokens ADD COLUMN prev_hash TEXT;
+    ALTER TABLE remember_tokens ADD COLUMN rotated_at INTEGER;
     "#,
 ];
 
