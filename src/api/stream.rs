@@ -34,7 +34,9 @@ pub struct StreamBody {
 fn hls_error(e: MediaError) -> ApiError {
     match e {
         MediaError::NoSuchSegment(_) => ApiError::not_found(e.to_string()),
-        MediaError::Failed(_) | MediaError::NotReady(..) => ApiError::new(Code::StreamFailed, e.to_string()),
+        MediaError::Failed(_) | MediaError::NotReady(..) => {
+            ApiError::new(Code::StreamFailed, e.to_string())
+        }
     }
 }
 
@@ -48,12 +50,16 @@ fn carried_query(raw: Option<&str>) -> String {
 }
 
 fn query_param<'a>(raw: Option<&'a str>, name: &str) -> Option<&'a str> {
-    raw?.split('&').find_map(|p| p.strip_prefix(name)?.strip_prefix('='))
+    raw?.split('&')
+        .find_map(|p| p.strip_prefix(name)?.strip_prefix('='))
 }
 
 fn file_param(raw: Option<&str>) -> ApiResult<Option<usize>> {
     query_param(raw, "file")
-        .map(|f| f.parse::<usize>().map_err(|_| ApiError::bad_request(format!("file {f:?} is not a file index"))))
+        .map(|f| {
+            f.parse::<usize>()
+                .map_err(|_| ApiError::bad_request(format!("file {f:?} is not a file index")))
+        })
         .transpose()
 }
 
@@ -65,17 +71,30 @@ fn pick_file(state: &AppState, id: &str, file: Option<usize>) -> ApiResult<(usiz
     }
     let index = match file {
         Some(i) => i,
-        None => view.video_file.ok_or_else(|| EngineError::NoVideoFile(id.to_string()))?,
+        None => view
+            .video_file
+            .ok_or_else(|| EngineError::NoVideoFile(id.to_string()))?,
     };
-    let f = view.files.get(index).ok_or(EngineError::FileNotFound { id: id.to_string(), index })?;
+    let f = view.files.get(index).ok_or(EngineError::FileNotFound {
+        id: id.to_string(),
+        index,
+    })?;
     if !engine::is_video(&f.name) {
-        return Err(ApiError::new(Code::NoVideoFile, format!("file {index} of torrent {id} is not a video")));
+        return Err(ApiError::new(
+            Code::NoVideoFile,
+            format!("file {index} of torrent {id} is not a video"),
+        ));
     }
     Ok((index, f.name.clone(), f.size))
 }
 
 /// Opens (probing on first use) the stream of file `index` of torrent `id`.
-async fn open_stream(state: &AppState, id: &str, index: usize, name: &str) -> ApiResult<Arc<Stream>> {
+async fn open_stream(
+    state: &AppState,
+    id: &str,
+    index: usize,
+    name: &str,
+) -> ApiResult<Arc<Stream>> {
     let key = format!("{id}/{index}");
     let source = Arc::new(TorrentSource {
         engine: state.engine.clone(),
@@ -85,12 +104,21 @@ async fn open_stream(state: &AppState, id: &str, index: usize, name: &str) -> Ap
     });
     let timeout = Duration::from_secs(state.config.media.probe_timeout_secs);
     state.media.open(&key, source, timeout).await.map_err(|e| {
-        let starving = state.engine.view(id).is_ok_and(|v| v.peers == 0 && v.progress < 1.0);
+        let starving = state
+            .engine
+            .view(id)
+            .is_ok_and(|v| v.peers == 0 && v.progress < 1.0);
         if starving {
-            ApiError::new(Code::NoSeeds, format!("no peer can supply torrent {id}: {e:#}"))
+            ApiError::new(
+                Code::NoSeeds,
+                format!("no peer can supply torrent {id}: {e:#}"),
+            )
         } else {
             tracing::warn!("stream {key} cannot be prepared: {e:#}");
-            ApiError::new(Code::StreamFailed, format!("the video cannot be streamed: {e:#}"))
+            ApiError::new(
+                Code::StreamFailed,
+                format!("the video cannot be streamed: {e:#}"),
+            )
         }
     })
 }
@@ -101,17 +129,34 @@ pub async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<StreamBody>,
 ) -> ApiResult<ApiJson<Value>> {
-    let given: Vec<&String> = [&body.magnet, &body.info_hash, &body.magnet_uri].into_iter().flatten().collect();
+    let given: Vec<&String> = [&body.magnet, &body.info_hash, &body.magnet_uri]
+        .into_iter()
+        .flatten()
+        .collect();
     let uri = match given.as_slice() {
         [one] => one.as_str(),
-        [] => return Err(ApiError::bad_request("give one of magnet, infoHash or magnet_uri")),
-        _ => return Err(ApiError::bad_request("give only one of magnet, infoHash or magnet_uri")),
+        [] => {
+            return Err(ApiError::bad_request(
+                "give one of magnet, infoHash or magnet_uri",
+            ));
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "give only one of magnet, infoHash or magnet_uri",
+            ));
+        }
     };
     if body.info_hash.is_some() && engine::parse_info_hash(uri).is_none() {
-        return Err(ApiError::bad_request("infoHash is not 40 hex or 32 base32 characters"));
+        return Err(ApiError::bad_request(
+            "infoHash is not 40 hex or 32 base32 characters",
+        ));
     }
     let source = engine::parse_uri(uri)?;
-    let opts = AddOptions { purpose: Some(Purpose::Watch), added_by: caller.user_id, ..Default::default() };
+    let opts = AddOptions {
+        purpose: Some(Purpose::Watch),
+        added_by: caller.user_id,
+        ..Default::default()
+    };
     let id = match state.engine.add(source, opts).await {
         Ok(t) => t.id,
         Err(EngineError::AlreadyAdded(id)) => id,
@@ -143,7 +188,10 @@ pub async fn create(
 
 fn playlist_response(text: String) -> Response {
     let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.apple.mpegurl"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/vnd.apple.mpegurl"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     (headers, text).into_response()
 }
@@ -151,7 +199,12 @@ fn playlist_response(text: String) -> Response {
 fn client_key(raw: Option<&str>, headers: &HeaderMap) -> String {
     query_param(raw, "token")
         .map(str::to_string)
-        .or_else(|| headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string))
+        .or_else(|| {
+            headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        })
         .unwrap_or_else(|| "anonymous".into())
 }
 
@@ -192,14 +245,19 @@ pub async fn segment(
     let client = client_key(raw.as_deref(), &headers);
     let Some(seg) = seg else {
         stream.touch_client(&client);
-        return Ok(playlist_response(stream.media_playlist(&carried_query(raw.as_deref()))));
+        return Ok(playlist_response(
+            stream.media_playlist(&carried_query(raw.as_deref())),
+        ));
     };
     let wait = Duration::from_secs(state.config.media.segment_wait_secs);
     let asked = std::time::Instant::now();
     let path = stream.segment(seg, &client, wait).await.map_err(hls_error)?;
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|e| ApiError::new(Code::StreamFailed, format!("segment {seg} was evicted: {e}")))?;
+    let bytes = tokio::fs::read(&path).await.map_err(|e| {
+        ApiError::new(
+            Code::StreamFailed,
+            format!("segment {seg} was evicted: {e}"),
+        )
+    })?;
     let mut h = HeaderMap::new();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/MP2T"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=3600"));
@@ -220,7 +278,13 @@ pub async fn status(
     }
     .ok_or_else(|| ApiError::not_found(format!("no stream for torrent {id}")))?;
     let mut v = serde_json::to_value(stream.status()).map_err(ApiError::internal)?;
-    v["fileIndex"] = json!(stream.key.rsplit('/').next().and_then(|s| s.parse::<usize>().ok()));
+    v["fileIndex"] = json!(
+        stream
+            .key
+            .rsplit('/')
+            .next()
+            .and_then(|s| s.parse::<usize>().ok())
+    );
     Ok(ApiJson(v))
 }
 
@@ -233,13 +297,20 @@ pub async fn remove(
 ) -> ApiResult<ApiJson<Value>> {
     let keys: Vec<String> = match file_param(raw.as_deref())? {
         Some(f) => vec![format!("{id}/{f}")],
-        None => state.media.find(&format!("{id}/")).iter().map(|s| s.key.clone()).collect(),
+        None => state
+            .media
+            .find(&format!("{id}/"))
+            .iter()
+            .map(|s| s.key.clone())
+            .collect(),
     };
     let removed = keys.iter().filter(|k| state.media.remove(k)).count();
     if removed == 0 {
         return Err(ApiError::not_found(format!("no stream for torrent {id}")));
     }
-    Ok(ApiJson(json!({ "message": format!("stopped {removed} stream(s) of {id}") })))
+    Ok(ApiJson(
+        json!({ "message": format!("stopped {removed} stream(s) of {id}") }),
+    ))
 }
 
 /// The transcoder service's status, for `/api/services`.

@@ -59,7 +59,11 @@ impl Media {
     }
 
     /// Creates the media state with an already probed encoder registry.
-    pub fn with_registry(config: MediaConfig, cache_dir: PathBuf, registry: EncoderRegistry) -> Arc<Self> {
+    pub fn with_registry(
+        config: MediaConfig,
+        cache_dir: PathBuf,
+        registry: EncoderRegistry,
+    ) -> Arc<Self> {
         let m = Self::new(config, cache_dir);
         let _ = m.registry.set(Arc::new(registry));
         m
@@ -77,7 +81,9 @@ impl Media {
             let mut tick = tokio::time::interval(Duration::from_secs(5));
             loop {
                 tick.tick().await;
-                let Some(this) = weak.upgrade() else { return Ok(()) };
+                let Some(this) = weak.upgrade() else {
+                    return Ok(());
+                };
                 this.sweep();
             }
         });
@@ -87,8 +93,10 @@ impl Media {
     pub async fn registry(&self) -> Arc<EncoderRegistry> {
         self.registry
             .get_or_init(|| async {
-                let (pin, exclude) =
-                    (self.config.encoder.clone(), self.config.exclude_encoders.clone());
+                let (pin, exclude) = (
+                    self.config.encoder.clone(),
+                    self.config.exclude_encoders.clone(),
+                );
                 Arc::new(
                     tokio::task::spawn_blocking(move || EncoderRegistry::probe(&pin, &exclude))
                         .await
@@ -101,12 +109,17 @@ impl Media {
 
     /// The probed encoders, empty until the probe finished.
     pub fn encoders(&self) -> Vec<EncoderInfo> {
-        self.registry.get().map(|r| r.encoders.clone()).unwrap_or_default()
+        self.registry
+            .get()
+            .map(|r| r.encoders.clone())
+            .unwrap_or_default()
     }
 
     /// The encoder new transcodes use.
     pub fn selected_encoder(&self) -> Option<String> {
-        self.registry.get().and_then(|r| r.selected().map(|e| e.name.clone()))
+        self.registry
+            .get()
+            .and_then(|r| r.selected().map(|e| e.name.clone()))
     }
 
     /// The stream for `key`, probing `source` when it is new. Probe failures are not
@@ -130,10 +143,20 @@ impl Media {
                 let (_, len) = source.open().await?;
                 let registry = self.registry().await;
                 let dir = self.cache_dir.join(key.replace(['/', '\\'], "-"));
-                let stream =
-                    Stream::new(key.to_string(), source.clone(), info, len, &self.config, dir, registry)?;
+                let stream = Stream::new(
+                    key.to_string(),
+                    source.clone(),
+                    info,
+                    len,
+                    &self.config,
+                    dir,
+                    registry,
+                )?;
                 tracing::info!(stream = key, mode = stream.mode.as_str(), "stream ready");
-                self.streams.lock().unwrap().insert(key.to_string(), stream.clone());
+                self.streams
+                    .lock()
+                    .unwrap()
+                    .insert(key.to_string(), stream.clone());
                 anyhow::Ok(stream)
             })
             .await
@@ -176,7 +199,13 @@ impl Media {
 
     /// Streams whose key starts with `prefix` (every file of one torrent).
     pub fn find(&self, prefix: &str) -> Vec<Arc<Stream>> {
-        self.streams.lock().unwrap().iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, s)| s.clone()).collect()
+        self.streams
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(_, s)| s.clone())
+            .collect()
     }
 
     /// Stops a stream and deletes its cache. Returns whether it existed.

@@ -18,14 +18,14 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use anyhow::Context;
 use futures::StreamExt;
+use gst::prelude::*;
 use gstreamer as gst;
 use gstreamer_app as gst_app;
-use gst::prelude::*;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -58,7 +58,12 @@ pub struct RunSpec {
 #[derive(Debug)]
 pub enum RunEvent {
     /// Segment `index` is complete at `path`.
-    Segment { run_id: u64, index: usize, path: PathBuf, bytes: u64 },
+    Segment {
+        run_id: u64,
+        index: usize,
+        path: PathBuf,
+        bytes: u64,
+    },
     /// The run reached the end of the file.
     Eos { run_id: u64 },
     /// The encoder failed; the stream may switch to the next one.
@@ -113,11 +118,15 @@ impl Drop for RunHandle {
 }
 
 fn make(name: &str) -> anyhow::Result<gst::Element> {
-    gst::ElementFactory::make(name).build().with_context(|| format!("GStreamer element {name} is missing"))
+    gst::ElementFactory::make(name)
+        .build()
+        .with_context(|| format!("GStreamer element {name} is missing"))
 }
 
 fn caps_filter(caps: gst::Caps) -> anyhow::Result<gst::Element> {
-    Ok(gst::ElementFactory::make("capsfilter").property("caps", caps).build()?)
+    Ok(gst::ElementFactory::make("capsfilter")
+        .property("caps", caps)
+        .build()?)
 }
 
 fn queue() -> anyhow::Result<gst::Element> {
@@ -149,7 +158,9 @@ fn rebase_segments(pad: &gst::Pad) {
             let mut seg = seg.clone();
             let time = seg.time();
             seg.set_base(time);
-            let new = gst::event::Segment::builder(&seg).seqnum(ev.seqnum()).build();
+            let new = gst::event::Segment::builder(&seg)
+                .seqnum(ev.seqnum())
+                .build();
             info.data = Some(gst::PadProbeData::Event(new));
         }
         gst::PadProbeReturn::Ok
@@ -161,15 +172,19 @@ fn rebase_segments(pad: &gst::Pad) {
 /// demuxer is running and will accept the seek.
 fn block_until_seek(pad: &gst::Pad, blocked: std::sync::mpsc::Sender<gst::Pad>) {
     let blocked = std::sync::Mutex::new(blocked);
-    let Some(block) = pad.add_probe(gst::PadProbeType::BLOCK | gst::PadProbeType::BUFFER, move |pad, _| {
-        let _ = blocked.lock().unwrap().send(pad.clone());
-        gst::PadProbeReturn::Ok
-    }) else {
+    let Some(block) = pad.add_probe(
+        gst::PadProbeType::BLOCK | gst::PadProbeType::BUFFER,
+        move |pad, _| {
+            let _ = blocked.lock().unwrap().send(pad.clone());
+            gst::PadProbeReturn::Ok
+        },
+    ) else {
         return;
     };
     let block = std::sync::Mutex::new(Some(block));
-    pad.add_probe(gst::PadProbeType::EVENT_FLUSH, move |pad, info| {
-        match &info.data {
+    pad.add_probe(
+        gst::PadProbeType::EVENT_FLUSH,
+        move |pad, info| match &info.data {
             Some(gst::PadProbeData::Event(ev)) if ev.type_() == gst::EventType::FlushStop => {
                 if let Some(id) = block.lock().unwrap().take() {
                     pad.remove_probe(id);
@@ -177,8 +192,8 @@ fn block_until_seek(pad: &gst::Pad, blocked: std::sync::mpsc::Sender<gst::Pad>) 
                 gst::PadProbeReturn::Remove
             }
             _ => gst::PadProbeReturn::Ok,
-        }
-    });
+        },
+    );
 }
 
 /// Starts a run reading `opened`. Events go to `events`; the returned handle stops it.
@@ -193,7 +208,10 @@ pub fn start(
     let cancel = CancellationToken::new();
     let pipeline = gst::Pipeline::new();
     let src = gst::ElementFactory::make("appsrc").build()?;
-    let appsrc = src.clone().dynamic_cast::<gst_app::AppSrc>().expect("appsrc");
+    let appsrc = src
+        .clone()
+        .dynamic_cast::<gst_app::AppSrc>()
+        .expect("appsrc");
     attach(&appsrc, opened, caps, rt.clone(), cancel.clone());
     let parse = make("parsebin")?;
     let mux = gst::ElementFactory::make("mpegtsmux").build()?;
@@ -212,7 +230,9 @@ pub fn start(
     // Every run starts with a seek (to 0 as well): splitmuxsink forgets split times
     // queued before it starts, so they are queued while the demuxer is held.
     let seek_needed = true;
-    let splits: Vec<u64> = (spec.start + 1..spec.grid.count).map(|i| spec.grid.split_ns(i)).collect();
+    let splits: Vec<u64> = (spec.start + 1..spec.grid.count)
+        .map(|i| spec.grid.split_ns(i))
+        .collect();
     let split_weak = split.downgrade();
     let audio_seen = Arc::new(AtomicUsize::new(0));
     let video_linked = Arc::new(AtomicBool::new(false));
@@ -225,16 +245,24 @@ pub fn start(
     let spec2 = spec.clone();
     let split_weak2 = split.downgrade();
     parse.connect_pad_added(move |_, pad| {
-        let (Some(pipeline), Some(split)) = (weak.upgrade(), split_weak2.upgrade()) else { return };
+        let (Some(pipeline), Some(split)) = (weak.upgrade(), split_weak2.upgrade()) else {
+            return;
+        };
         if !seeking2.load(Ordering::SeqCst) {
             block_until_seek(pad, ready_tx.clone());
         }
         let r = link_stream(&pipeline, &split, pad, &spec2, &audio_seen, &video_linked);
         if let Err(e) = r {
-            gst::element_error!(pipeline, gst::StreamError::Failed, ["cannot build the pipeline: {e:#}"]);
+            gst::element_error!(
+                pipeline,
+                gst::StreamError::Failed,
+                ["cannot build the pipeline: {e:#}"]
+            );
         }
     });
-    pipeline.set_state(gst::State::Playing).context("cannot start the pipeline")?;
+    pipeline
+        .set_state(gst::State::Playing)
+        .context("cannot start the pipeline")?;
     let bus = pipeline.bus().context("pipeline without a bus")?;
     let handle = RunHandle {
         pipeline: pipeline.clone(),
@@ -254,7 +282,14 @@ pub fn start(
     crate::system::spawn("media-run", async move {
         // Wait for the demuxer's pads, then seek to the start and play.
         let ready = tokio::task::spawn_blocking(move || {
-            if seek_needed { ready_rx.recv_timeout(std::time::Duration::from_secs(120)).ok().map(Some) } else { Some(None) }
+            if seek_needed {
+                ready_rx
+                    .recv_timeout(std::time::Duration::from_secs(120))
+                    .ok()
+                    .map(Some)
+            } else {
+                Some(None)
+            }
         });
         let mut bus_stream = bus.stream();
         let mut ready = std::pin::pin!(ready);
@@ -377,7 +412,10 @@ fn link_stream(
     video_linked: &AtomicBool,
 ) -> anyhow::Result<()> {
     let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
-    let name = caps.structure(0).map(|s| s.name().to_string()).unwrap_or_default();
+    let name = caps
+        .structure(0)
+        .map(|s| s.name().to_string())
+        .unwrap_or_default();
     if name.starts_with("video/") && !video_linked.swap(true, Ordering::SeqCst) {
         return link_video(pipeline, split, pad, spec);
     }
@@ -387,14 +425,19 @@ fn link_stream(
             return link_audio(pipeline, split, pad, spec);
         }
     }
-    let sink = gst::ElementFactory::make("fakesink").property("sync", false).property("async", false).build()?;
+    let sink = gst::ElementFactory::make("fakesink")
+        .property("sync", false)
+        .property("async", false)
+        .build()?;
     add_chain(pipeline, std::slice::from_ref(&sink))?;
     pad.link(&sink.static_pad("sink").unwrap())?;
     Ok(())
 }
 
 fn h264_tail() -> anyhow::Result<[gst::Element; 2]> {
-    let parse = gst::ElementFactory::make("h264parse").property("config-interval", -1i32).build()?;
+    let parse = gst::ElementFactory::make("h264parse")
+        .property("config-interval", -1i32)
+        .build()?;
     let caps = caps_filter(
         gst::Caps::builder("video/x-h264")
             .field("stream-format", "byte-stream")
@@ -414,36 +457,52 @@ fn clip_start(pad: &gst::Pad, start_ns: u64, video: bool) {
     if start_ns == 0 {
         return;
     }
-    let from = if video { start_ns.saturating_sub(2_000_000) } else { start_ns };
+    let from = if video {
+        start_ns.saturating_sub(2_000_000)
+    } else {
+        start_ns
+    };
     let segment = std::sync::Mutex::new(gst::FormattedSegment::<gst::ClockTime>::new());
     let done = AtomicBool::new(false);
-    pad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
-        match &info.data {
-            Some(gst::PadProbeData::Event(ev)) => {
-                if let gst::EventView::Segment(s) = ev.view()
-                    && let Some(seg) = s.segment().downcast_ref::<gst::ClockTime>()
-                {
-                    *segment.lock().unwrap() = seg.clone();
+    pad.add_probe(
+        gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
+        move |_, info| {
+            match &info.data {
+                Some(gst::PadProbeData::Event(ev)) => {
+                    if let gst::EventView::Segment(s) = ev.view()
+                        && let Some(seg) = s.segment().downcast_ref::<gst::ClockTime>()
+                    {
+                        *segment.lock().unwrap() = seg.clone();
+                    }
                 }
-            }
-            Some(gst::PadProbeData::Buffer(b)) if !done.load(Ordering::Relaxed) => {
-                let t = b.pts().and_then(|p| segment.lock().unwrap().to_stream_time(p));
-                let late_enough = t.is_some_and(|t| t.nseconds() >= from);
-                let key = !b.flags().contains(gst::BufferFlags::DELTA_UNIT);
-                if late_enough && (key || !video) {
-                    done.store(true, Ordering::Relaxed);
-                } else {
-                    return gst::PadProbeReturn::Drop;
+                Some(gst::PadProbeData::Buffer(b)) if !done.load(Ordering::Relaxed) => {
+                    let t = b
+                        .pts()
+                        .and_then(|p| segment.lock().unwrap().to_stream_time(p));
+                    let late_enough = t.is_some_and(|t| t.nseconds() >= from);
+                    let key = !b.flags().contains(gst::BufferFlags::DELTA_UNIT);
+                    if late_enough && (key || !video) {
+                        done.store(true, Ordering::Relaxed);
+                    } else {
+                        return gst::PadProbeReturn::Drop;
+                    }
                 }
+                _ => {}
             }
-            _ => {}
-        }
-        gst::PadProbeReturn::Ok
-    });
+            gst::PadProbeReturn::Ok
+        },
+    );
 }
 
-fn to_muxer(split: &gst::Element, last: &gst::Element, pad_name: &str, spec: &RunSpec) -> anyhow::Result<()> {
-    let sinkpad = split.request_pad_simple(pad_name).with_context(|| format!("muxer pad {pad_name}"))?;
+fn to_muxer(
+    split: &gst::Element,
+    last: &gst::Element,
+    pad_name: &str,
+    spec: &RunSpec,
+) -> anyhow::Result<()> {
+    let sinkpad = split
+        .request_pad_simple(pad_name)
+        .with_context(|| format!("muxer pad {pad_name}"))?;
     let src = last.static_pad("src").unwrap();
     if pad_name.starts_with("audio") {
         clip_start(&src, spec.grid.start_ns(spec.start), false);
@@ -455,7 +514,12 @@ fn to_muxer(split: &gst::Element, last: &gst::Element, pad_name: &str, spec: &Ru
     Ok(())
 }
 
-fn link_video(pipeline: &gst::Pipeline, split: &gst::Element, pad: &gst::Pad, spec: &RunSpec) -> anyhow::Result<()> {
+fn link_video(
+    pipeline: &gst::Pipeline,
+    split: &gst::Element,
+    pad: &gst::Pad,
+    spec: &RunSpec,
+) -> anyhow::Result<()> {
     let q = queue()?;
     if spec.mode != Mode::Transcode {
         let [parse, caps] = h264_tail()?;
@@ -482,7 +546,19 @@ fn link_video(pipeline: &gst::Pipeline, split: &gst::Element, pad: &gst::Pad, sp
     let enc_caps = caps_filter(output_caps(candidate)?)?;
     let [parse, caps] = h264_tail()?;
     add_chain(pipeline, &[q.clone(), dec.clone()])?;
-    add_chain(pipeline, &[convert.clone(), scale, rate, raw, enc, enc_caps, parse, caps.clone()])?;
+    add_chain(
+        pipeline,
+        &[
+            convert.clone(),
+            scale,
+            rate,
+            raw,
+            enc,
+            enc_caps,
+            parse,
+            caps.clone(),
+        ],
+    )?;
     pad.link(&q.static_pad("sink").unwrap())?;
     to_muxer(split, &caps, "video", spec)?;
     let convert_weak = convert.downgrade();
@@ -497,7 +573,12 @@ fn link_video(pipeline: &gst::Pipeline, split: &gst::Element, pad: &gst::Pad, sp
     Ok(())
 }
 
-fn link_audio(pipeline: &gst::Pipeline, split: &gst::Element, pad: &gst::Pad, spec: &RunSpec) -> anyhow::Result<()> {
+fn link_audio(
+    pipeline: &gst::Pipeline,
+    split: &gst::Element,
+    pad: &gst::Pad,
+    spec: &RunSpec,
+) -> anyhow::Result<()> {
     let q = queue()?;
     if spec.mode == Mode::Passthrough {
         add_chain(pipeline, std::slice::from_ref(&q))?;
@@ -508,9 +589,13 @@ fn link_audio(pipeline: &gst::Pipeline, split: &gst::Element, pad: &gst::Pad, sp
     let convert = make("audioconvert")?;
     let resample = make("audioresample")?;
     let raw = caps_filter(
-        "audio/x-raw,channels=(int)[1,2]".parse::<gst::Caps>().map_err(|_| anyhow::anyhow!("caps"))?,
+        "audio/x-raw,channels=(int)[1,2]"
+            .parse::<gst::Caps>()
+            .map_err(|_| anyhow::anyhow!("caps"))?,
     )?;
-    let enc = gst::ElementFactory::make("avenc_aac").property("bitrate", 160_000i32).build()?;
+    let enc = gst::ElementFactory::make("avenc_aac")
+        .property("bitrate", 160_000i32)
+        .build()?;
     add_chain(pipeline, &[q.clone(), dec.clone()])?;
     add_chain(pipeline, &[convert.clone(), resample, raw, enc.clone()])?;
     pad.link(&q.static_pad("sink").unwrap())?;
@@ -531,4 +616,3 @@ fn link_audio(pipeline: &gst::Pipeline, split: &gst::Element, pad: &gst::Pad, sp
 pub fn is_partial(name: &str) -> bool {
     name.starts_with("run") && name.ends_with(".part")
 }
-

@@ -35,7 +35,11 @@ impl Grid {
         if count > 1 && tail < 1_000_000_000.min(seg_ns / 2) {
             count -= 1;
         }
-        Self { seg_ns, duration_ns, count }
+        Self {
+            seg_ns,
+            duration_ns,
+            count,
+        }
     }
 
     pub fn start_ns(&self, i: usize) -> u64 {
@@ -64,7 +68,10 @@ impl Grid {
 
     /// `EXT-X-TARGETDURATION`: the longest EXTINF rounded to the nearest second, at least 1.
     pub fn target_duration(&self) -> u64 {
-        let max = (0..self.count).map(|i| self.duration_of(i)).max().unwrap_or(self.seg_ns);
+        let max = (0..self.count)
+            .map(|i| self.duration_of(i))
+            .max()
+            .unwrap_or(self.seg_ns);
         (max as f64 / 1e9).round().max(1.0) as u64
     }
 }
@@ -77,11 +84,17 @@ pub fn segment_name(i: usize) -> String {
 /// Parses a segment file name back to its index.
 pub fn parse_segment_name(name: &str) -> Option<usize> {
     let n = name.strip_prefix("seg")?.strip_suffix(".ts")?;
-    (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).then(|| n.parse().ok()).flatten()
+    (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| n.parse().ok())
+        .flatten()
 }
 
 fn with_query(uri: &str, query: &str) -> String {
-    if query.is_empty() { uri.to_string() } else { format!("{uri}?{query}") }
+    if query.is_empty() {
+        uri.to_string()
+    } else {
+        format!("{uri}?{query}")
+    }
 }
 
 /// The master playlist, served at `/api/stream/{id}`. `media_uri` is relative to that
@@ -137,7 +150,10 @@ mod tests {
         assert_eq!(g.duration_of(4), 4_000_000_000);
         // Audio 32 ms longer than the video: no segment of 32 ms.
         let g = Grid::new(20_032_000_000, (25, 1), 4.0);
-        assert_eq!((g.count, g.duration_of(4), g.target_duration()), (5, 4_032_000_000, 4));
+        assert_eq!(
+            (g.count, g.duration_of(4), g.target_duration()),
+            (5, 4_032_000_000, 4)
+        );
     }
 
     #[test]
@@ -147,8 +163,16 @@ mod tests {
         assert!(m.contains("#EXT-X-PLAYLIST-TYPE:VOD"));
         assert!(m.contains("#EXT-X-TARGETDURATION:4\n"));
         assert!(m.contains("#EXTINF:2.000000,\nseg00002.ts?token=abc\n#EXT-X-ENDLIST"));
-        let ms = master("abc/index.m3u8", "", 1000, (640, 360), "avc1.64001e,mp4a.40.2");
-        assert!(ms.contains("RESOLUTION=640x360,CODECS=\"avc1.64001e,mp4a.40.2\"\nabc/index.m3u8\n"));
+        let ms = master(
+            "abc/index.m3u8",
+            "",
+            1000,
+            (640, 360),
+            "avc1.64001e,mp4a.40.2",
+        );
+        assert!(
+            ms.contains("RESOLUTION=640x360,CODECS=\"avc1.64001e,mp4a.40.2\"\nabc/index.m3u8\n")
+        );
         assert_eq!(parse_segment_name("seg00012.ts"), Some(12));
         assert_eq!(parse_segment_name("seg.ts"), None);
         assert_eq!(parse_segment_name("segx1.ts"), None);

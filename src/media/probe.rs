@@ -9,7 +9,6 @@ use anyhow::{Context, bail};
 use gstreamer as gst;
 use gstreamer_app as gst_app;
 use gstreamer_pbutils as pbutils;
-use gst::prelude::*;
 use pbutils::prelude::*;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -79,7 +78,9 @@ impl MediaInfo {
         for lang in prefer {
             let want = lang.to_ascii_lowercase();
             if let Some(i) = self.audio.iter().position(|a| {
-                a.language.as_deref().is_some_and(|l| l.to_ascii_lowercase().starts_with(&want))
+                a.language
+                    .as_deref()
+                    .is_some_and(|l| l.to_ascii_lowercase().starts_with(&want))
             }) {
                 return Some(i);
             }
@@ -89,10 +90,11 @@ impl MediaInfo {
 
     /// The mode for this file with audio track `audio`.
     pub fn mode(&self, audio: Option<usize>) -> Mode {
-        let h264 = self.video.codec == "video/x-h264"
-            && !self.video.profile.as_deref().is_some_and(|p| {
-                p.contains("10") || p.contains("4:2:2") || p.contains("4:4:4")
-            });
+        let h264 =
+            self.video.codec == "video/x-h264"
+                && !self.video.profile.as_deref().is_some_and(|p| {
+                    p.contains("10") || p.contains("4:2:2") || p.contains("4:4:4")
+                });
         if !h264 {
             return Mode::Transcode;
         }
@@ -138,8 +140,9 @@ fn discover(
     cancel: CancellationToken,
     timeout: Duration,
 ) -> anyhow::Result<MediaInfo> {
-    let discoverer = pbutils::Discoverer::new(gst::ClockTime::from_nseconds(timeout.as_nanos() as u64))
-        .context("creating the discoverer")?;
+    let discoverer =
+        pbutils::Discoverer::new(gst::ClockTime::from_nseconds(timeout.as_nanos() as u64))
+            .context("creating the discoverer")?;
     let slot = Arc::new(Mutex::new(Some(opened)));
     discoverer.connect_source_setup(move |_, src| {
         if let Some(appsrc) = src.downcast_ref::<gst_app::AppSrc>()
@@ -167,7 +170,11 @@ fn discover(
         .and_then(|s| s.caps())
         .and_then(|c| c.structure(0).map(|s| s.name().to_string()))
         .unwrap_or_default();
-    let v = info.video_streams().into_iter().find(|v| !v.is_image()).context("the file has no video stream")?;
+    let v = info
+        .video_streams()
+        .into_iter()
+        .find(|v| !v.is_image())
+        .context("the file has no video stream")?;
     let vcaps = v.caps().context("video stream without caps")?;
     let vs = vcaps.structure(0).context("empty video caps")?;
     let fps = v.framerate();
@@ -210,7 +217,12 @@ fn discover(
             })
         })
         .collect();
-    Ok(MediaInfo { duration: Duration::from_nanos(duration.nseconds()), container, video, audio })
+    Ok(MediaInfo {
+        duration: Duration::from_nanos(duration.nseconds()),
+        container,
+        video,
+        audio,
+    })
 }
 
 /// `avc1.PPCCLL` from the avcC in `codec_data`, or from the profile and level names.
@@ -275,9 +287,17 @@ mod tests {
         assert_eq!(m.mode(m.pick_audio(&[])), Mode::Passthrough);
         let m = info("video/x-h264", Some("high"), &[]);
         assert_eq!(m.mode(m.pick_audio(&[])), Mode::Passthrough);
-        let m = info("video/x-h264", Some("main"), &[("audio/x-ac3", false, None)]);
+        let m = info(
+            "video/x-h264",
+            Some("main"),
+            &[("audio/x-ac3", false, None)],
+        );
         assert_eq!(m.mode(m.pick_audio(&[])), Mode::AudioTranscode);
-        let m = info("video/x-h264", Some("high-10"), &[("audio/aac", true, None)]);
+        let m = info(
+            "video/x-h264",
+            Some("high-10"),
+            &[("audio/aac", true, None)],
+        );
         assert_eq!(m.mode(m.pick_audio(&[])), Mode::Transcode);
         let m = info("video/x-vp9", None, &[("audio/x-opus", false, None)]);
         assert_eq!(m.mode(m.pick_audio(&[])), Mode::Transcode);
@@ -288,7 +308,10 @@ mod tests {
         let m = info(
             "video/x-h264",
             None,
-            &[("audio/x-ac3", false, Some("en")), ("audio/aac", true, Some("fr"))],
+            &[
+                ("audio/x-ac3", false, Some("en")),
+                ("audio/aac", true, Some("fr")),
+            ],
         );
         assert_eq!(m.pick_audio(&[]), Some(0));
         assert_eq!(m.pick_audio(&["fr".into(), "en".into()]), Some(1));

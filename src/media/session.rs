@@ -128,7 +128,11 @@ impl Stream {
     ) -> anyhow::Result<Arc<Self>> {
         let audio = info.pick_audio(&config.audio_languages);
         let mode = info.mode(audio);
-        let grid = Grid::new(info.duration.as_nanos() as u64, info.video.fps, config.segment_seconds);
+        let grid = Grid::new(
+            info.duration.as_nanos() as u64,
+            info.video.fps,
+            config.segment_seconds,
+        );
         let (w, h) = (info.video.width, info.video.height);
         let size = if mode == Mode::Transcode && h > config.max_height {
             let nh = config.max_height & !1;
@@ -144,7 +148,11 @@ impl Stream {
         };
         let video_codec = match mode {
             Mode::Transcode => "avc1.640028".to_string(),
-            _ => info.video.rfc6381.clone().unwrap_or_else(|| "avc1.640028".into()),
+            _ => info
+                .video
+                .rfc6381
+                .clone()
+                .unwrap_or_else(|| "avc1.640028".into()),
         };
         let audio_codec = match audio.map(|i| &info.audio[i]) {
             None => None,
@@ -157,7 +165,9 @@ impl Stream {
         };
         let secs = info.duration.as_secs_f64().max(1.0);
         let bandwidth = match mode {
-            Mode::Passthrough | Mode::AudioTranscode => (size_bytes as f64 * 8.0 / secs * 1.1) as u64,
+            Mode::Passthrough | Mode::AudioTranscode => {
+                (size_bytes as f64 * 8.0 / secs * 1.1) as u64
+            }
             Mode::Transcode => (bitrate_kbps as u64 + 192) * 1000,
         }
         .max(64_000);
@@ -165,7 +175,9 @@ impl Stream {
         for entry in std::fs::read_dir(&dir)?.flatten() {
             let _ = std::fs::remove_file(entry.path());
         }
-        let encoder = (mode == Mode::Transcode).then(|| registry.selected().map(|e| e.name.clone())).flatten();
+        let encoder = (mode == Mode::Transcode)
+            .then(|| registry.selected().map(|e| e.name.clone()))
+            .flatten();
         let (changed, _) = watch::channel(0);
         Ok(Arc::new(Self {
             key,
@@ -184,7 +196,10 @@ impl Stream {
             }),
             run_ahead: config.run_ahead_segments.max(1) as usize,
             next_run: AtomicU64::new(1),
-            state: Mutex::new(StreamState { encoder, ..Default::default() }),
+            state: Mutex::new(StreamState {
+                encoder,
+                ..Default::default()
+            }),
             changed,
             registry,
             info: Arc::new(info),
@@ -253,7 +268,10 @@ impl Stream {
                 self.start_run(at).await;
                 continue;
             }
-            if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
+            if tokio::time::timeout_at(deadline, rx.changed())
+                .await
+                .is_err()
+            {
                 return Err(MediaError::NotReady(idx, wait.as_secs()));
             }
         }
@@ -298,7 +316,10 @@ impl Stream {
         st.starting = None;
         let encoder = match self.mode {
             Mode::Transcode => match st.encoder.as_deref().and_then(|n| {
-                self.registry.verified().find(|e| e.name == n).map(|e| e.candidate.clone())
+                self.registry
+                    .verified()
+                    .find(|e| e.name == n)
+                    .map(|e| e.candidate.clone())
             }) {
                 Some(c) => Some(c),
                 None => {
@@ -312,7 +333,11 @@ impl Stream {
         };
         let fps = self.info.video.fps;
         let gop = (self.grid.seg_ns as f64 / 1e9
-            * if fps.0 > 0 { fps.0 as f64 / fps.1 as f64 } else { 25.0 })
+            * if fps.0 > 0 {
+                fps.0 as f64 / fps.1 as f64
+            } else {
+                25.0
+            })
         .round() as u32;
         let spec = RunSpec {
             mode: self.mode,
@@ -324,7 +349,10 @@ impl Stream {
             encoder,
             out_size: self.size,
             fps,
-            settings: Arc::new(EncodeSettings { gop: gop.max(1), ..clone_settings(&self.settings) }),
+            settings: Arc::new(EncodeSettings {
+                gop: gop.max(1),
+                ..clone_settings(&self.settings)
+            }),
         };
         let (tx, mut rx) = mpsc::unbounded_channel();
         // Drop the old run first: its teardown must not race the new run's files.
@@ -336,7 +364,12 @@ impl Stream {
                     st.encoder_runs += 1;
                 }
                 tracing::info!(stream = %self.key, run = id, "pipeline started at segment {at}");
-                st.run = Some(ActiveRun { id, handle, start: at, next: at });
+                st.run = Some(ActiveRun {
+                    id,
+                    handle,
+                    start: at,
+                    next: at,
+                });
             }
             Err(e) => {
                 st.failed = Some(format!("{e:#}"));
@@ -360,7 +393,9 @@ impl Stream {
         for _ in 0..self.registry.encoders.len() {
             let candidate = {
                 let st = self.state.lock().unwrap();
-                let Some(name) = st.encoder.clone() else { return };
+                let Some(name) = st.encoder.clone() else {
+                    return;
+                };
                 if st.checked_encoders.contains(&name) {
                     return;
                 }
@@ -371,9 +406,10 @@ impl Stream {
             };
             let size = self.size;
             let c = candidate.clone();
-            let result = tokio::task::spawn_blocking(move || super::encoder::test_encode_at(&c, size))
-                .await
-                .unwrap_or_else(|e| Err(anyhow::anyhow!("{e}")));
+            let result =
+                tokio::task::spawn_blocking(move || super::encoder::test_encode_at(&c, size))
+                    .await
+                    .unwrap_or_else(|e| Err(anyhow::anyhow!("{e}")));
             let mut st = self.state.lock().unwrap();
             match result {
                 Ok(()) => {
@@ -383,7 +419,10 @@ impl Stream {
                 Err(e) => {
                     tracing::warn!(stream = %self.key, "encoder {} cannot encode {}x{}: {e:#}", candidate.label, size.0, size.1);
                     st.failed_encoders.push(candidate.label.clone());
-                    st.encoder = self.registry.next_after(&st.failed_encoders).map(|e| e.name.clone());
+                    st.encoder = self
+                        .registry
+                        .next_after(&st.failed_encoders)
+                        .map(|e| e.name.clone());
                 }
             }
         }
@@ -395,8 +434,20 @@ impl Stream {
             let mut st = self.state.lock().unwrap();
             let current = |st: &StreamState, id: u64| st.run.as_ref().is_some_and(|r| r.id == id);
             match ev {
-                RunEvent::Segment { run_id, index, path, bytes } => {
-                    st.segments.insert(index, Segment { path, bytes, last_access: Instant::now() });
+                RunEvent::Segment {
+                    run_id,
+                    index,
+                    path,
+                    bytes,
+                } => {
+                    st.segments.insert(
+                        index,
+                        Segment {
+                            path,
+                            bytes,
+                            last_access: Instant::now(),
+                        },
+                    );
                     if current(&st, run_id) {
                         let furthest = st.furthest;
                         let r = st.run.as_mut().unwrap();
@@ -424,7 +475,9 @@ impl Stream {
                                 st.starting = Some(at);
                                 restart = Some(at);
                             }
-                            None => st.failed = Some(format!("every encoder failed; last: {message}")),
+                            None => {
+                                st.failed = Some(format!("every encoder failed; last: {message}"))
+                            }
                         }
                     }
                 }
@@ -469,7 +522,11 @@ impl Stream {
             segments_ready: st.segments.len(),
             segments_total: self.grid.count,
             buffered_seconds: buffered as f64 / 1e9,
-            clients: st.clients.values().filter(|t| now.duration_since(**t) < Duration::from_secs(60)).count(),
+            clients: st
+                .clients
+                .values()
+                .filter(|t| now.duration_since(**t) < Duration::from_secs(60))
+                .count(),
             last_access: st.last_access.map(|(_, t)| {
                 time::OffsetDateTime::from(t)
                     .format(&time::format_description::well_known::Rfc3339)
@@ -497,7 +554,9 @@ impl Stream {
     fn sweep(&self, idle: Duration, keep: Duration) -> (u64, bool) {
         let now = Instant::now();
         let mut st = self.state.lock().unwrap();
-        let last = st.last_access.map_or(Duration::MAX, |(t, _)| now.duration_since(t));
+        let last = st
+            .last_access
+            .map_or(Duration::MAX, |(t, _)| now.duration_since(t));
         if st.run.is_some() && last > idle {
             tracing::info!(stream = %self.key, "stopping idle pipeline");
             st.run = None;
@@ -509,15 +568,22 @@ impl Stream {
             }
             keep_it
         });
-        st.clients.retain(|_, t| now.duration_since(*t) < Duration::from_secs(600));
+        st.clients
+            .retain(|_, t| now.duration_since(*t) < Duration::from_secs(600));
         let bytes = st.segments.values().map(|s| s.bytes).sum();
-        (bytes, st.run.is_none() && st.segments.is_empty() && last > keep)
+        (
+            bytes,
+            st.run.is_none() && st.segments.is_empty() && last > keep,
+        )
     }
 
     /// The least recently used segment not in use by the run's position.
     fn oldest_segment(&self) -> Option<(usize, Instant)> {
         let st = self.state.lock().unwrap();
-        st.segments.iter().map(|(i, s)| (*i, s.last_access)).min_by_key(|(_, t)| *t)
+        st.segments
+            .iter()
+            .map(|(i, s)| (*i, s.last_access))
+            .min_by_key(|(_, t)| *t)
     }
 
     fn evict(&self, idx: usize) -> u64 {
@@ -530,7 +596,11 @@ impl Stream {
 }
 
 fn clone_settings(s: &EncodeSettings) -> EncodeSettings {
-    EncodeSettings { gop: s.gop, bitrate_kbps: s.bitrate_kbps, x264_preset: s.x264_preset.clone() }
+    EncodeSettings {
+        gop: s.gop,
+        bitrate_kbps: s.bitrate_kbps,
+        x264_preset: s.x264_preset.clone(),
+    }
 }
 
 /// Sweeps every stream: idle runs, the warm-cache timeout, then the size cap (oldest

@@ -180,7 +180,11 @@ pub fn attach(
                     let _ = src.end_of_stream();
                     return;
                 }
-                let want = if n == 0 || n == u32::MAX { 64 * 1024 } else { n as usize };
+                let want = if n == 0 || n == u32::MAX {
+                    64 * 1024
+                } else {
+                    n as usize
+                };
                 let began = std::time::Instant::now();
                 let res = rt.block_on(async {
                     tokio::select! {
@@ -189,7 +193,11 @@ pub fn attach(
                     }
                 });
                 if began.elapsed() > std::time::Duration::from_secs(1) {
-                    tracing::info!("read of {want} bytes at {pos} of {} waited {:?}", f.len, began.elapsed());
+                    tracing::info!(
+                        "read of {want} bytes at {pos} of {} waited {:?}",
+                        f.len,
+                        began.elapsed()
+                    );
                 }
                 match res {
                     None => {}
