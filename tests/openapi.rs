@@ -272,3 +272,116 @@ async fn docs_page_renders_in_chromium() {
     assert!(!dom.contains("id=\"content\">Cannot load"), "the page could not load the document");
     assert!(dom.contains("id=\"schema-Torrent\""));
 }
+
+/// Checks `v` against an OpenAPI schema: `$ref`, `oneOf`, `type` (one or several),
+/// `enum`, `required`, `properties`, `items`, `additionalProperties: false`.
+fn validate(doc: &Value, schema: &Value, v: &Value, at: &str, errs: &mut Vec<String>) {
+    let s = deref(doc, schema);
+    if let Some(branches) = s.get("oneOf").and_then(Value::as_array) {
+        let ok = branches.iter().any(|b| {
+            let mut e = Vec::new();
+            validate(doc, b, v, at, &mut e);
+            e.is_empty()
+        });
+        if !ok {
+            errs.push(format!("{at}: matches no oneOf branch"));
+        }
+        return;
+    }
+    if let Some(t) = s.get("type") {
+        let types: Vec<&str> = match t {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let is = |t: &str| match t {
+            "integer" => v.is_i64() || v.is_u64(),
+            "number" => v.is_number(),
+            "string" => v.is_string(),
+            "boolean" => v.is_boolean(),
+            "array" => v.is_array(),
+            "object" => v.is_object(),
+            "null" => v.is_null(),
+            _ => false,
+        };
+        if !types.iter().any(|t| is(t)) {
+            errs.push(format!("{at}: {v} is not {types:?}"));
+            return;
+        }
+    }
+    if let Some(e) = s.get("enum").and_then(Value::as_array)
+        && !e.contains(v)
+    {
+        errs.push(format!("{at}: {v} is not one of {e:?}"));
+    }
+    if let Some(obj) = v.as_object() {
+        for r in s.get("required").and_then(Value::as_array).into_iter().flatten() {
+            if !obj.contains_key(r.as_str().unwrap_or("")) {
+                errs.push(format!("{at}: required field {r} is missing"));
+            }
+        }
+        let props = s.get("properties").and_then(Value::as_object);
+        for (k, val) in obj {
+            match props.and_then(|p| p.get(k)) {
+                Some(ps) => validate(doc, ps, val, &format!("{at}.{k}"), errs),
+                None if s.get("additionalProperties") == Some(&Value::Bool(false)) => {
+                    errs.push(format!("{at}: field {k} is not in the schema"))
+                }
+                None => {}
+            }
+        }
+    }
+    if let (Some(items), Some(arr)) = (s.get("items"), v.as_array()) {
+        for (i, item) in arr.iter().enumerate().take(20) {
+            validate(doc, items, item, &format!("{at}[{i}]"), errs);
+        }
+    }
+}
+
+/// Live answers of the routes this tree implements match their documented schemas.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_responses_match_the_document() {
+    let app = util::spawn_app(|_| {}).await;
+    std::fs::create_dir_all(app.download_dir().join("docs")).unwrap();
+    std::fs::write(app.download_dir().join("docs/a.bin"), util::noise(70_000, 2)).unwrap();
+    let created = app.http.post(app.url("/api/torrents/create")).json(&serde_json::json!({"path": "docs/a.bin"})).send().await.unwrap();
+    assert_eq!(created.status(), 201);
+    let t: Value = created.json().await.unwrap();
+    let id = t["id"].as_str().unwrap().to_string();
+    let announce = format!(
+        "/announce?info_hash={}&peer_id={}&port=7000&left=0",
+        util::enc(&hex::decode(&id).unwrap()),
+        util::enc(&[3; 20])
+    );
+    app.http.get(app.url(&announce)).send().await.unwrap();
+    let doc = doc();
+    let checks = [
+        ("/api/health", "/api/health", "200"),
+        ("/api/torrents", "/api/torrents", "200"),
+        (&format!("/api/torrents/{id}") as &str, "/api/torrents/{id}", "200"),
+        (&format!("/api/torrents/{id}/peers"), "/api/torrents/{id}/peers", "200"),
+        ("/api/files?path=docs", "/api/files", "200"),
+        ("/api/tracker/torrents", "/api/tracker/torrents", "200"),
+        ("/api/activity", "/api/activity", "200"),
+        ("/api/stats", "/api/stats", "200"),
+        ("/api/torrents/0000000000000000000000000000000000000000", "/api/torrents/{id}", "404"),
+        ("/api/files?path=../x", "/api/files", "403"),
+        ("/api/tracker/torrents?sort=x", "/api/tracker/torrents", "400"),
+    ];
+    let mut errs = Vec::new();
+    let created_schema = &deref(&doc, &doc["paths"]["/api/torrents/create"]["post"]["responses"]["201"])["content"]["application/json"]["schema"];
+    validate(&doc, created_schema, &t, "POST /api/torrents/create 201", &mut errs);
+    let mut check = |template: &str, status: &str, v: &Value| {
+        let resp = deref(&doc, &doc["paths"][template]["get"]["responses"][status]);
+        let schema = &resp["content"]["application/json"]["schema"];
+        assert!(schema.is_object(), "GET {template} {status} has no JSON schema in the document");
+        validate(&doc, schema, v, &format!("GET {template} {status}"), &mut errs);
+    };
+    for (url, template, status) in checks {
+        let r = app.http.get(app.url(url)).send().await.unwrap();
+        assert_eq!(r.status().as_str(), status, "{url}");
+        let v: Value = r.json().await.unwrap();
+        check(template, status, &v);
+    }
+    assert!(errs.is_empty(), "answers differ from the document:\n{}", errs.join("\n"));
+}
