@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::auth::{Auth, SystemClock};
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::store::Store;
@@ -15,6 +16,8 @@ pub struct AppState {
     pub store: Store,
     pub engine: Arc<Engine>,
     pub started: Instant,
+    /// Accounts, sessions, API keys, stream tokens, rate limits.
+    pub auth: Arc<Auth>,
     /// The built-in BitTorrent tracker.
     pub tracker: Arc<Tracker>,
 }
@@ -24,8 +27,9 @@ impl AppState {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let store = Store::open(&config.storage.state_dir)?;
         let engine = Engine::open(&config, store.clone()).await?;
+        let auth = Arc::new(Auth::open(&config, store.clone(), Arc::new(SystemClock))?);
         let tracker = Arc::new(Tracker::new(&config.tracker, store.clone())?);
         tracker.spawn_sweeper();
-        Ok(Self { config: Arc::new(config), store, engine, started: Instant::now(), tracker })
+        Ok(Self { config: Arc::new(config), store, engine, started: Instant::now(), auth, tracker })
     }
 }

@@ -4,27 +4,16 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts, Query, RawQuery, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::Deserialize;
 
 use super::error::{ApiError, ApiJson, ApiResult};
 use super::extract::Caller;
 use crate::app::AppState;
 use crate::tracker::{Announce, SwarmView, bencode, request};
-
-/// The tracker's routes. Announces and scrapes need no credentials; they are the
-/// "tracker announces" rate-limit class of API.md (200/min per address), so the rate
-/// limiter layers onto this router as a whole.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/announce", get(announce))
-        .route("/scrape", get(scrape))
-}
 
 /// The client's address, from the connection (absent in tests that give none).
 pub struct PeerAddr(pub Option<SocketAddr>);
