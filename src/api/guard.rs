@@ -40,8 +40,8 @@ pub fn is_public(method: &Method, path: &str) -> bool {
         // Anyone when `auth.open_registration`; otherwise the handler wants an admin.
         "/auth/register" => method == Method::POST,
         "/announce" | "/scrape" => true,
-        // The API's description; `/docs` (outside `/api`) loads it before anyone logs in.
-        "/api/openapi.json" => read,
+        // The API's own description holds no secret; `/docs` renders it.
+        "/api/openapi.json" | "/docs" => read,
         _ => !needs_auth_prefix(path),
     }
 }

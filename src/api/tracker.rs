@@ -15,6 +15,7 @@ use super::extract::Caller;
 use crate::app::AppState;
 use crate::tracker::{Announce, SwarmView, bencode, request};
 
+
 /// The client's address, from the connection (absent in tests that give none).
 pub struct PeerAddr(pub Option<SocketAddr>);
 

@@ -4,8 +4,8 @@
 mod activity;
 mod auth_tokens;
 mod torrents;
-mod tracker;
 mod users;
+mod tracker;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -87,7 +87,7 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX api_keys_user ON api_keys(user_id);
     "#,
-    // 3: tracker: completed counts of the built-in tracker's swarms.
+    // 3: completed counts of the built-in tracker's swarms.
     r#"
     CREATE TABLE IF NOT EXISTS tracker_swarms (
         info_hash  TEXT PRIMARY KEY,

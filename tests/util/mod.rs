@@ -44,51 +44,18 @@ pub async fn spawn_app(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let addr = listener.local_addr().unwrap();
     let app = swarmcast::api::app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let base = format!("http://{addr}");
-    let key = admin_api_key(&base).await;
-    let http = client_with_key(&key);
-    TestApp { state, addr, base, clock, http, tmp }
-}
-
-/// A client that sends `key` as `X-API-Key` on every request.
-pub fn client_with_key(key: &str) -> reqwest::Client {
-    let mut h = reqwest::header::HeaderMap::new();
-    h.insert("x-api-key", key.parse().unwrap());
-    reqwest::Client::builder().timeout(Duration::from_secs(30)).default_headers(h).build().unwrap()
-}
-
-/// First-run setup, as a new owner does it: the first admin, then an API key for it.
-pub async fn admin_api_key(base: &str) -> String {
-    let plain = reqwest::Client::new();
-    let r = plain
-        .post(format!("{base}/auth/setup"))
-        .json(&serde_json::json!({"username": "admin", "password": "correct horse battery"}))
-        .send()
-        .await
+    // Every request authenticates as an admin, through an API key made the way the
+    // CLI makes one.
+    let admin = state.auth.setup_first_admin("admin", "correct horse battery", None).unwrap();
+    let key = state.auth.create_api_key(admin.id, "tests", None).unwrap().key;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-api-key", key.parse().unwrap());
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .default_headers(headers)
+        .build()
         .unwrap();
-    assert_eq!(r.status(), 201, "first-run setup failed");
-    let cookie = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
-        .find(|c| c.starts_with("session="))
-        .expect("setup sets a session cookie");
-    api_key_for(base, &cookie).await
-}
-
-/// An API key for the user of a session cookie.
-pub async fn api_key_for(base: &str, cookie: &str) -> String {
-    let r = reqwest::Client::new()
-        .post(format!("{base}/auth/api-keys"))
-        .header("cookie", cookie)
-        .json(&serde_json::json!({"name": "tests"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "creating an API key failed");
-    let v: serde_json::Value = r.json().await.unwrap();
-    v["api_key"].as_str().unwrap().to_string()
+    TestApp { state, addr, base: format!("http://{addr}"), clock, http, tmp }
 }
 
 impl TestApp {
@@ -159,4 +126,25 @@ where
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// A client that sends `key` as `X-API-Key` on every request.
+pub fn client_with_key(key: &str) -> reqwest::Client {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert("x-api-key", key.parse().unwrap());
+    reqwest::Client::builder().timeout(Duration::from_secs(30)).default_headers(h).build().unwrap()
+}
+
+/// An API key for the user of a session cookie, made over HTTP.
+pub async fn api_key_for(base: &str, cookie: &str) -> String {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/auth/api-keys"))
+        .header("cookie", cookie)
+        .json(&serde_json::json!({"name": "tests"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "creating an API key failed");
+    let v: serde_json::Value = r.json().await.unwrap();
+    v["api_key"].as_str().unwrap().to_string()
 }
