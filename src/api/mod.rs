@@ -10,6 +10,8 @@ pub mod guard;
 pub mod openapi;
 pub mod range;
 mod search;
+mod services;
+pub(crate) mod stream;
 mod system;
 mod torrents;
 mod tracker;
@@ -38,6 +40,11 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/torrents/{id}/peers", get(torrents::peers)),
         ("/api/torrents/{id}/torrent", get(torrents::torrent_file)),
         ("/api/torrents/{id}/files/{index}", get(torrents::file).head(torrents::file)),
+        // Streaming (HLS).
+        ("/api/stream", post(stream::create)),
+        ("/api/stream/{id}", get(stream::master).delete(stream::remove)),
+        ("/api/stream/{id}/status", get(stream::status)),
+        ("/api/stream/{id}/{segment}", get(stream::segment)),
         // Accounts.
         ("/auth/setup", get(auth::setup_status).post(auth::setup)),
         ("/auth/register", post(auth::register)),
@@ -49,6 +56,13 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/auth/api-keys/{prefix}", delete(auth::revoke_api_key)),
         ("/api/users", get(auth::list_users)),
         ("/api/users/{id}", patch(auth::patch_user).delete(auth::delete_user)),
+        // Services and the system.
+        ("/api/services", get(services::list)),
+        ("/api/services/status", get(services::all_status)),
+        ("/api/services/{name}/status", get(services::status)),
+        ("/api/services/{name}/start", post(services::start)),
+        ("/api/services/{name}/stop", post(services::stop)),
+        ("/api/services/{name}/restart", post(services::restart)),
         // Torrent creation, files, search, docs.
         ("/api/torrents/create", post(create::create)),
         ("/api/files", get(files::list)),
