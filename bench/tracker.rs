@@ -122,6 +122,8 @@ async fn main() {
     config.engine.dht = false;
     config.engine.lsd = false;
     config.engine.listen_port = free_port();
+    // One address sends everything here: lift the per-address announce limit.
+    config.auth.rate_limit.announces_per_min = 0;
     let state = swarmcast::app::AppState::build(config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

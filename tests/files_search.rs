@@ -72,6 +72,21 @@ async fn file_browser_refuses_every_traversal() {
     assert_eq!(r.status(), 400);
     let r = app.http.delete(app.url("/api/files/content?path=")).send().await.unwrap();
     assert_eq!(r.status(), 403);
+    // Only an administrator deletes: a plain user is refused.
+    let r = app.http.post(app.url("/auth/register"))
+        .json(&json!({"username": "viewer", "password": "viewer password 1"})).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let r = reqwest::Client::new().post(app.url("/auth/login"))
+        .json(&json!({"username": "viewer", "password": "viewer password 1"})).send().await.unwrap();
+    let cookie = r.headers().get_all("set-cookie").iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
+        .find(|c| c.starts_with("session=")).unwrap();
+    let viewer = client_with_key(&api_key_for(&app.base, &cookie).await);
+    let (s, v) = status_and_json(viewer.delete(app.url("/api/files/content?path=films/movie.mp4")).send().await.unwrap()).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (403, Some("FORBIDDEN")), "{v}");
+    assert!(root.join("films/movie.mp4").exists());
+    let r = viewer.get(app.url("/api/files/content?path=films/movie.mp4")).send().await.unwrap();
+    assert_eq!(r.status(), 200, "a plain user may read");
     let r = app.http.delete(app.url("/api/files/content?path=films/movie.mp4")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(!root.join("films/movie.mp4").exists());

@@ -1,11 +1,11 @@
 //! The OpenAPI document: it is well-formed (every `$ref` resolves, path parameters
 //! match their templates, operation ids are unique), every route the sources register
-//! is in it with every method, and `/docs` renders it without any outside asset.
+//! (`api::routes()`) is in it with every method it answers, live answers match it,
+//! and `/docs` renders it, in a real browser, without any outside asset.
 
 mod util;
 
 use std::collections::{BTreeSet, HashSet};
-use std::path::Path;
 
 use serde_json::Value;
 use swarmcast::api::openapi::OPENAPI_JSON;
@@ -126,59 +126,64 @@ fn the_document_is_well_formed() {
     assert!(bad.is_empty(), "openapi.json has problems:\n{}", bad.join("\n"));
 }
 
-/// Every route of `api::routes()` with its methods: `(file, path, methods)`. The
-/// methods are read from the route table's source (a `MethodRouter` does not list
-/// them); the count is checked against the table itself, so nothing is skipped.
-fn registered_routes() -> Vec<(String, String, Vec<String>)> {
-    let file = "src/api/mod.rs";
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
-    let start = text.find("pub fn routes()").expect("api::routes() exists");
-    let body = &text[start..start + text[start..].find("\n}\n").unwrap()];
-    let mut out = Vec::new();
-    for line in body.lines().map(str::trim).filter(|l| l.starts_with("(\"")) {
-        let path = &line[2..2 + line[2..].find('"').unwrap()];
-        let rest = &line[2 + path.len()..];
-        let methods = ["get", "head", "post", "put", "patch", "delete"]
-            .iter()
-            .filter(|m| rest.contains(&format!(" {m}(")) || rest.contains(&format!(".{m}(")))
-            .map(|m| m.to_string())
-            .collect();
-        out.push((file.to_string(), path.to_string(), methods));
-    }
-    let table: Vec<&str> = swarmcast::api::routes().into_iter().map(|(p, _)| p).collect();
-    assert_eq!(
-        out.iter().map(|(_, p, _)| p.as_str()).collect::<Vec<_>>(),
-        table,
-        "each entry of api::routes() must sit on one line of its own"
-    );
-    out
+/// A concrete URL for a route template, with values that name nothing that exists (so
+/// that probing changes nothing).
+fn concrete(path: &str) -> String {
+    path.split('/')
+        .map(|seg| match seg {
+            "{id}" => "9999999999999999999999999999999999999999",
+            "{index}" => "0",
+            "{prefix}" => "sc_00000000",
+            s if s.starts_with('{') => "nope",
+            s => s,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
-#[test]
-fn every_registered_route_is_documented() {
+/// Every route of `api::routes()` with the methods it answers: each method is sent
+/// (as the admin) and counts unless the router answers `METHOD_NOT_ALLOWED`.
+#[tokio::test]
+async fn every_registered_route_is_documented() {
     let doc = doc();
-    let routes = registered_routes();
-    assert!(routes.len() >= 20, "the walker found too few routes: {routes:?}");
-    assert!(routes.iter().any(|(_, p, m)| p == "/api/files/content" && m.contains(&"delete".to_string())));
+    let app = util::spawn_app(|c| {
+        c.auth.rate_limit.reads_per_min = 0;
+        c.auth.rate_limit.writes_per_min = 0;
+        c.auth.rate_limit.auth_attempts = 0;
+    })
+    .await;
+    let routes = swarmcast::api::routes();
+    assert!(routes.len() >= 20, "the route table looks incomplete");
     let mut missing = Vec::new();
-    for (file, path, methods) in &routes {
-        let Some(item) = doc["paths"].get(path) else {
-            missing.push(format!("{path} (registered in {file}) is not in src/api/openapi.json"));
+    let mut probed = 0;
+    for (path, _) in &routes {
+        let Some(item) = doc["paths"].get(*path) else {
+            missing.push(format!("{path} is not in src/api/openapi.json"));
             continue;
         };
-        for m in methods {
-            if m == "any" {
+        for m in ["get", "post", "put", "patch", "delete"] {
+            let method = reqwest::Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
+            let r = app
+                .http
+                .request(method, app.url(&concrete(path)))
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let body: Value = r.json().await.unwrap_or(Value::Null);
+            probed += 1;
+            if status == 405 && body["error"]["code"] == "METHOD_NOT_ALLOWED" {
                 continue;
             }
             if item.get(m).is_none() {
-                missing.push(format!("{} {path} (registered in {file}) is not in src/api/openapi.json", m.to_uppercase()));
+                missing.push(format!("{} {path} (answers {status}) is not in src/api/openapi.json", m.to_uppercase()));
             }
-        }
-        if methods.is_empty() && !item.as_object().unwrap().keys().any(|k| METHODS.contains(&k.as_str())) {
-            missing.push(format!("{path} has no operation in src/api/openapi.json"));
         }
     }
     assert!(missing.is_empty(), "undocumented routes:\n{}", missing.join("\n"));
+    assert_eq!(probed, routes.len() * 5);
 }
 
 #[tokio::test]
@@ -232,4 +237,117 @@ async fn docs_page_renders_in_chromium() {
     assert_eq!(dom.matches("<span class=\"m ").count(), ops, "one method badge per operation");
     assert!(!dom.contains("id=\"content\">Cannot load"), "the page could not load the document");
     assert!(dom.contains("id=\"schema-Torrent\""));
+}
+
+/// Checks `v` against an OpenAPI schema: `$ref`, `oneOf`, `type` (one or several),
+/// `enum`, `required`, `properties`, `items`, `additionalProperties: false`.
+fn validate(doc: &Value, schema: &Value, v: &Value, at: &str, errs: &mut Vec<String>) {
+    let s = deref(doc, schema);
+    if let Some(branches) = s.get("oneOf").and_then(Value::as_array) {
+        let ok = branches.iter().any(|b| {
+            let mut e = Vec::new();
+            validate(doc, b, v, at, &mut e);
+            e.is_empty()
+        });
+        if !ok {
+            errs.push(format!("{at}: matches no oneOf branch"));
+        }
+        return;
+    }
+    if let Some(t) = s.get("type") {
+        let types: Vec<&str> = match t {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let is = |t: &str| match t {
+            "integer" => v.is_i64() || v.is_u64(),
+            "number" => v.is_number(),
+            "string" => v.is_string(),
+            "boolean" => v.is_boolean(),
+            "array" => v.is_array(),
+            "object" => v.is_object(),
+            "null" => v.is_null(),
+            _ => false,
+        };
+        if !types.iter().any(|t| is(t)) {
+            errs.push(format!("{at}: {v} is not {types:?}"));
+            return;
+        }
+    }
+    if let Some(e) = s.get("enum").and_then(Value::as_array)
+        && !e.contains(v)
+    {
+        errs.push(format!("{at}: {v} is not one of {e:?}"));
+    }
+    if let Some(obj) = v.as_object() {
+        for r in s.get("required").and_then(Value::as_array).into_iter().flatten() {
+            if !obj.contains_key(r.as_str().unwrap_or("")) {
+                errs.push(format!("{at}: required field {r} is missing"));
+            }
+        }
+        let props = s.get("properties").and_then(Value::as_object);
+        for (k, val) in obj {
+            match props.and_then(|p| p.get(k)) {
+                Some(ps) => validate(doc, ps, val, &format!("{at}.{k}"), errs),
+                None if s.get("additionalProperties") == Some(&Value::Bool(false)) => {
+                    errs.push(format!("{at}: field {k} is not in the schema"))
+                }
+                None => {}
+            }
+        }
+    }
+    if let (Some(items), Some(arr)) = (s.get("items"), v.as_array()) {
+        for (i, item) in arr.iter().enumerate().take(20) {
+            validate(doc, items, item, &format!("{at}[{i}]"), errs);
+        }
+    }
+}
+
+/// Live answers of the routes this tree implements match their documented schemas.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_responses_match_the_document() {
+    let app = util::spawn_app(|_| {}).await;
+    std::fs::create_dir_all(app.download_dir().join("docs")).unwrap();
+    std::fs::write(app.download_dir().join("docs/a.bin"), util::noise(70_000, 2)).unwrap();
+    let created = app.http.post(app.url("/api/torrents/create")).json(&serde_json::json!({"path": "docs/a.bin"})).send().await.unwrap();
+    assert_eq!(created.status(), 201);
+    let t: Value = created.json().await.unwrap();
+    let id = t["id"].as_str().unwrap().to_string();
+    let announce = format!(
+        "/announce?info_hash={}&peer_id={}&port=7000&left=0",
+        util::enc(&hex::decode(&id).unwrap()),
+        util::enc(&[3; 20])
+    );
+    app.http.get(app.url(&announce)).send().await.unwrap();
+    let doc = doc();
+    let checks = [
+        ("/api/health", "/api/health", "200"),
+        ("/api/torrents", "/api/torrents", "200"),
+        (&format!("/api/torrents/{id}") as &str, "/api/torrents/{id}", "200"),
+        (&format!("/api/torrents/{id}/peers"), "/api/torrents/{id}/peers", "200"),
+        ("/api/files?path=docs", "/api/files", "200"),
+        ("/api/tracker/torrents", "/api/tracker/torrents", "200"),
+        ("/api/activity", "/api/activity", "200"),
+        ("/api/stats", "/api/stats", "200"),
+        ("/api/torrents/0000000000000000000000000000000000000000", "/api/torrents/{id}", "404"),
+        ("/api/files?path=../x", "/api/files", "403"),
+        ("/api/tracker/torrents?sort=x", "/api/tracker/torrents", "400"),
+    ];
+    let mut errs = Vec::new();
+    let created_schema = &deref(&doc, &doc["paths"]["/api/torrents/create"]["post"]["responses"]["201"])["content"]["application/json"]["schema"];
+    validate(&doc, created_schema, &t, "POST /api/torrents/create 201", &mut errs);
+    let mut check = |template: &str, status: &str, v: &Value| {
+        let resp = deref(&doc, &doc["paths"][template]["get"]["responses"][status]);
+        let schema = &resp["content"]["application/json"]["schema"];
+        assert!(schema.is_object(), "GET {template} {status} has no JSON schema in the document");
+        validate(&doc, schema, v, &format!("GET {template} {status}"), &mut errs);
+    };
+    for (url, template, status) in checks {
+        let r = app.http.get(app.url(url)).send().await.unwrap();
+        assert_eq!(r.status().as_str(), status, "{url}");
+        let v: Value = r.json().await.unwrap();
+        check(template, status, &v);
+    }
+    assert!(errs.is_empty(), "answers differ from the document:\n{}", errs.join("\n"));
 }

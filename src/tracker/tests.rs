@@ -146,3 +146,28 @@ fn only_known_and_persisted_counts() {
     let scrape = t.scrape(&[[4; 20]]);
     assert!(scrape.windows(13).any(|w| w == b"downloadedi1e"));
 }
+
+#[test]
+fn config_errors_name_the_key() {
+    use crate::config::Config;
+    let env = Default::default();
+    for (file, key) in [
+        ("[tracker]\ninterval_secs = 0\n", "tracker.interval_secs"),
+        ("[tracker]\ninterval_secs = 60\nmin_interval_secs = 120\n", "tracker.interval_secs"),
+        ("[tracker]\nannounce_url = \"ftp://x/announce\"\n", "tracker.announce_url"),
+        ("[tracker]\nbogus = 1\n", "bogus"),
+        ("[[search.indexers]]\nname = \"a\"\nurl = \"not a url\"\n", "search.indexers[0].url"),
+        ("[[search.indexers]]\nname = \" \"\nurl = \"http://127.0.0.1:9117/\"\n", "search.indexers[0].name"),
+        ("[search]\ntimeout_secs = 0\n", "search.timeout_secs"),
+    ] {
+        let e = Config::from_layers(Some(file), &env).unwrap_err();
+        assert!(format!("{e:#}").contains(key), "{file}: {e:#}");
+    }
+    let c = Config::from_layers(
+        Some("[[search.indexers]]\nname = \"j\"\nurl = \"http://127.0.0.1:9117/torznab/\"\napi_key = \"hunter2\"\n"),
+        &env,
+    )
+    .unwrap();
+    assert_eq!(c.search.indexers[0].api_key, "hunter2");
+    assert!(!format!("{c:?}").contains("hunter2"), "the API key is redacted in Debug");
+}

@@ -127,3 +127,24 @@ where
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+/// A client that sends `key` as `X-API-Key` on every request.
+pub fn client_with_key(key: &str) -> reqwest::Client {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert("x-api-key", key.parse().unwrap());
+    reqwest::Client::builder().timeout(Duration::from_secs(30)).default_headers(h).build().unwrap()
+}
+
+/// An API key for the user of a session cookie, made over HTTP.
+pub async fn api_key_for(base: &str, cookie: &str) -> String {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/auth/api-keys"))
+        .header("cookie", cookie)
+        .json(&serde_json::json!({"name": "tests"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "creating an API key failed");
+    let v: serde_json::Value = r.json().await.unwrap();
+    v["api_key"].as_str().unwrap().to_string()
+}
