@@ -4,10 +4,12 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::auth::{Auth, SystemClock};
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::media::Media;
 use crate::store::Store;
+use crate::tracker::Tracker;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -17,6 +19,10 @@ pub struct AppState {
     /// Encoder registry and HLS streams.
     pub media: Arc<Media>,
     pub started: Instant,
+    /// Accounts, sessions, API keys, stream tokens, rate limits.
+    pub auth: Arc<Auth>,
+    /// The built-in BitTorrent tracker.
+    pub tracker: Arc<Tracker>,
 }
 
 impl AppState {
@@ -26,6 +32,9 @@ impl AppState {
         let engine = Engine::open(&config, store.clone()).await?;
         let media = Media::new(config.media.clone(), config.storage.cache_dir.join("hls"));
         media.start();
-        Ok(Self { config: Arc::new(config), store, engine, media, started: Instant::now() })
+        let auth = Arc::new(Auth::open(&config, store.clone(), Arc::new(SystemClock))?);
+        let tracker = Arc::new(Tracker::new(&config.tracker, store.clone())?);
+        tracker.spawn_sweeper();
+        Ok(Self { config: Arc::new(config), store, engine, media, started: Instant::now(), auth, tracker })
     }
 }

@@ -3,11 +3,15 @@
 
 pub mod api;
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod engine;
 pub mod media;
+pub mod files;
+pub mod search;
 pub mod store;
 pub mod system;
 pub mod cli;
 pub mod serve;
 pub mod sysinfo;
+pub mod tracker;

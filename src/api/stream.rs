@@ -168,15 +168,12 @@ pub async fn create(
     let stream = open_stream(&state, &id, index, &name).await?;
     state.engine.touch_watched(&id);
     let torrent_name = state.engine.view(&id).map(|v| v.name).unwrap_or_default();
-    let file_q = if body.file_index.is_some() {
-        format!("?file={index}")
-    } else {
-        String::new()
-    };
+    let token = caller.stream_token(&state, &id);
+    let file_q = if body.file_index.is_some() { format!("&file={index}") } else { String::new() };
     Ok(ApiJson(json!({
         "status": "STREAM_READY",
         "streamUrl": format!("/api/torrents/{id}/files/{index}"),
-        "hlsUrl": format!("/api/stream/{id}{file_q}"),
+        "hlsUrl": format!("/api/stream/{id}?token={token}{file_q}"),
         "infoHash": id,
         "name": torrent_name,
         "videoFile": name,
@@ -184,7 +181,7 @@ pub async fn create(
         "size": size,
         "duration": stream.info.duration.as_secs_f64(),
         "mode": stream.mode,
-        "token": Value::Null,
+        "token": token,
     })))
 }
 
