@@ -49,27 +49,32 @@ fn stream_plays_while_downloading_from_a_throttled_seeder() {
         "{body}"
     );
     assert_eq!(body["streamUrl"], format!("/api/torrents/{hash}/files/0"));
+    let token = body["token"].as_str().expect("a stream token").to_string();
     let hls = d.url(body["hlsUrl"].as_str().unwrap());
+    assert!(hls.contains(&format!("token={token}")), "{hls}");
+    // Without the token (or other credentials) the playlist is refused.
+    let (s, _) = text(&d.url(&format!("/api/stream/{hash}")));
+    assert_eq!(s, 401);
 
     // The master playlist names the media playlist relative to itself, with the token.
-    let (s, master) = text(&format!("{hls}?token=abc"));
+    let (s, master) = text(&hls);
     assert_eq!(s, 200);
     assert!(
         master.contains("RESOLUTION=640x360") && master.contains("CODECS=\"avc1."),
         "{master}"
     );
     assert!(
-        master.contains(&format!("\n{hash}/index.m3u8?token=abc\n")),
+        master.contains(&format!("\n{hash}/index.m3u8?token={token}\n")),
         "{master}"
     );
-    let (s, playlist) = text(&d.url(&format!("/api/stream/{hash}/index.m3u8?token=abc")));
+    let (s, playlist) = text(&d.url(&format!("/api/stream/{hash}/index.m3u8?token={token}")));
     assert_eq!(s, 200);
     assert!(playlist.contains("#EXT-X-PLAYLIST-TYPE:VOD") && playlist.contains("#EXT-X-ENDLIST"));
-    assert!(playlist.contains("\nseg00000.ts?token=abc\n"), "{playlist}");
+    assert!(playlist.contains(&format!("\nseg00000.ts?token={token}\n")), "{playlist}");
 
     // The first segment plays before a fifth of the film has arrived.
     let r = http()
-        .get(d.url(&format!("/api/stream/{hash}/seg00000.ts?token=abc")))
+        .get(d.url(&format!("/api/stream/{hash}/seg00000.ts?token={token}")))
         .send()
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
