@@ -70,7 +70,10 @@ fn stream_plays_while_downloading_from_a_throttled_seeder() {
     let (s, playlist) = text(&d.url(&format!("/api/stream/{hash}/index.m3u8?token={token}")));
     assert_eq!(s, 200);
     assert!(playlist.contains("#EXT-X-PLAYLIST-TYPE:VOD") && playlist.contains("#EXT-X-ENDLIST"));
-    assert!(playlist.contains(&format!("\nseg00000.ts?token={token}\n")), "{playlist}");
+    assert!(
+        playlist.contains(&format!("\nseg00000.ts?token={token}\n")),
+        "{playlist}"
+    );
 
     // The first segment plays before a fifth of the film has arrived.
     let r = http()

@@ -169,7 +169,11 @@ pub async fn create(
     state.engine.touch_watched(&id);
     let torrent_name = state.engine.view(&id).map(|v| v.name).unwrap_or_default();
     let token = caller.stream_token(&state, &id);
-    let file_q = if body.file_index.is_some() { format!("&file={index}") } else { String::new() };
+    let file_q = if body.file_index.is_some() {
+        format!("&file={index}")
+    } else {
+        String::new()
+    };
     Ok(ApiJson(json!({
         "status": "STREAM_READY",
         "streamUrl": format!("/api/torrents/{id}/files/{index}"),
