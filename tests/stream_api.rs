@@ -51,6 +51,10 @@ fn stream_plays_while_downloading_from_a_throttled_seeder() {
     assert_eq!(body["streamUrl"], format!("/api/torrents/{hash}/files/0?token={token}"));
     assert_eq!(body["hlsUrl"], format!("/api/stream/{hash}?token={token}"));
     let hls = d.url(body["hlsUrl"].as_str().unwrap());
+    assert!(hls.contains(&format!("token={token}")), "{hls}");
+    // Without the token (or other credentials) the playlist is refused.
+    let (s, _) = text(&d.url(&format!("/api/stream/{hash}")));
+    assert_eq!(s, 401);
 
     // The master playlist names the media playlist relative to itself, with the token.
     let (s, master) = text(&hls);
