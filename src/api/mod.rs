@@ -2,6 +2,7 @@
 //! and one error type.
 
 pub mod error;
+mod events;
 pub mod extract;
 pub mod range;
 mod system;
@@ -21,6 +22,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/health", get(system::health))
         .route("/api/stats", get(system::stats))
         .route("/api/activity", get(system::activity))
+        .route("/api/events", get(events::events))
         .route("/api/torrents", get(torrents::list).post(torrents::add))
         .route("/api/torrents/", get(torrents::list).post(torrents::add))
         .route("/api/torrents/upload", post(torrents::upload))
@@ -30,7 +32,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/torrents/{id}/peers", get(torrents::peers))
         .route("/api/torrents/{id}/torrent", get(torrents::torrent_file))
         .route("/api/torrents/{id}/files/{index}", get(torrents::file).head(torrents::file))
-        .fallback(|| async { ApiError::not_found("no such route") })
+        // The web UI answers every other GET; unknown API paths still get the JSON 404.
+        .fallback(crate::web::fallback)
         .method_not_allowed_fallback(|| async {
             ApiError::new(error::Code::MethodNotAllowed, "method not allowed on this route")
         })
