@@ -30,6 +30,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/torrents/{id}/start", post(torrents::start))
         .route("/api/torrents/{id}/stop", post(torrents::stop))
         .route("/api/torrents/{id}/peers", get(torrents::peers))
+        .route("/api/torrents/{id}/files", post(torrents::select_files))
         .route("/api/torrents/{id}/torrent", get(torrents::torrent_file))
         .route("/api/torrents/{id}/files/{index}", get(torrents::file).head(torrents::file))
         // The web UI answers every other GET; unknown API paths still get the JSON 404.
