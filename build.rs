@@ -2,7 +2,7 @@
 //! of embedded assets that `src/web/mod.rs` includes.
 //!
 //! `SWARMCAST_WEB_DIST=<dir>` embeds an already built UI instead (for cross builds on a
-//! machine without Node.js). Otherwise Node.js 20.19+ and npm are required: `npm ci`
+//! machine without Node.js). Otherwise Node.js 18+ and npm are required: `npm ci`
 //! runs when `web/node_modules` is missing or older than `web/package-lock.json`.
 
 use std::fmt::Write as _;
@@ -68,7 +68,7 @@ fn run(dir: &Path, args: &[&str]) {
         Ok(s) if s.success() => {}
         Ok(s) => fail(&format!("`npm {}` in web/ failed ({s})", args.join(" "))),
         Err(e) => fail(&format!(
-            "cannot run npm ({e}). The web UI is built with Node.js 20.19+ and npm: \
+            "cannot run npm ({e}). The web UI is built with Node.js 18+ and npm: \
              run `scripts/setup.sh build`, or set SWARMCAST_WEB_DIST to a built UI"
         )),
     }

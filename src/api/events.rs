@@ -120,3 +120,91 @@ impl Feed {
 fn json_string<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::engine::{AddOptions, Source};
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode, header};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    /// Reads SSE frames until one of `name` arrives (at most `limit`), returning its data.
+    async fn next_event(body: &mut Body, buf: &mut String, name: &str, limit: Duration) -> String {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            while let Some(end) = buf.find("\n\n") {
+                let frame: String = buf.drain(..end + 2).collect();
+                let mut event = "";
+                let mut data = String::new();
+                for line in frame.lines() {
+                    if let Some(v) = line.strip_prefix("event: ") {
+                        event = v;
+                    } else if let Some(v) = line.strip_prefix("data: ") {
+                        data.push_str(v);
+                    }
+                }
+                if event == name {
+                    return data;
+                }
+            }
+            let frame = tokio::time::timeout_at(deadline, body.frame())
+                .await
+                .unwrap_or_else(|_| panic!("no `{name}` event within {limit:?}"))
+                .expect("stream ended")
+                .expect("body error");
+            if let Ok(bytes) = frame.into_data() {
+                buf.push_str(&String::from_utf8_lossy(&bytes));
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pushes_snapshot_changed_rows_events_and_removals() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.storage.state_dir = dir.path().join("state");
+        config.storage.download_dir = dir.path().join("downloads");
+        config.storage.cache_dir = dir.path().join("cache");
+        config.engine.dht = false;
+        config.engine.lsd = false;
+        config.engine.listen_port = 0;
+        let state = AppState::build(config).await.unwrap();
+        let app = crate::api::app(state.clone());
+
+        let resp = app
+            .oneshot(Request::get("/api/events").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], "text/event-stream");
+        let mut body = resp.into_body();
+        let mut buf = String::new();
+        let snapshot = next_event(&mut body, &mut buf, "torrents", Duration::from_secs(5)).await;
+        assert_eq!(snapshot, "[]");
+
+        // A paused magnet: no network needed, and it stays put.
+        let hash = "0123456789abcdef0123456789abcdef01234567";
+        let magnet = format!("magnet:?xt=urn:btih:{hash}&dn=sse-test");
+        let source = crate::engine::parse_uri(&magnet).unwrap();
+        assert!(matches!(source, Source::Magnet(_)));
+        state.engine.add(source, AddOptions { paused: true, ..Default::default() }).await.unwrap();
+
+        let added: serde_json::Value =
+            serde_json::from_str(&next_event(&mut body, &mut buf, "activity", Duration::from_secs(5)).await).unwrap();
+        assert_eq!(added["event"], "added");
+        assert_eq!(added["torrent_id"], hash);
+        let row: serde_json::Value =
+            serde_json::from_str(&next_event(&mut body, &mut buf, "torrent", Duration::from_secs(5)).await).unwrap();
+        assert_eq!(row["id"], hash);
+        assert_eq!(row["status"], "paused");
+
+        state.engine.remove(hash, false).await.unwrap();
+        let gone: serde_json::Value =
+            serde_json::from_str(&next_event(&mut body, &mut buf, "removed", Duration::from_secs(5)).await).unwrap();
+        assert_eq!(gone["id"], hash);
+        state.engine.shutdown().await;
+    }
+}

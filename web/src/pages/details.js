@@ -46,7 +46,7 @@ export function detailsPage(main, id) {
     const facts = {};
     const fact = (key, label) => {
       facts[key] = h('dd');
-      return [h('dt', { text: label }), facts[key]];
+      return h('div', {}, h('dt', { text: label }), facts[key]);
     };
     const graph = speedGraph();
     const legend = h('p', { class: 'legend small' },
@@ -59,7 +59,7 @@ export function detailsPage(main, id) {
 
     mount(main,
       h('nav', { class: 'crumbs small' }, h('a', { href: '/', text: '← Torrents' })),
-      h('section', { class: 'card' },
+      h('section', { class: 'card summary' },
         h('div', { class: 'row between wrap gap' }, h('div', { class: 'title-wrap' }, title, badge), h('div', { class: 'row gap wrap' }, play, toggle, remove)),
         h('div', { class: 'line2' }, bar, h('span', { class: 'pct', id: 'detail-pct' })),
         error,
@@ -79,6 +79,7 @@ export function detailsPage(main, id) {
     const fileView = filesTable(id, files);
     function update(nt) {
       t = nt;
+      main.querySelector('.summary').dataset.status = nt.status;
       document.title = `${nt.name} · swarmcast`;
       setText(title, nt.name || nt.id);
       setText(badge, fmt.STATUS_LABEL[nt.status] || nt.status);
@@ -197,7 +198,7 @@ function filesTable(id, box) {
           h('td', { class: 'check' }, check),
           h('td', { class: 'fname' }, f.name, f.is_video ? h('span', { class: 'tag', text: 'video' }) : null),
           h('td', { class: 'num' }, fmt.bytes(f.size)),
-          h('td', { class: 'fprog' }, h('div', { class: 'bar' }, fill), pct),
+          h('td', { class: 'fprog' }, h('div', { class: 'line2' }, h('div', { class: 'bar' }, fill), pct)),
         );
       });
       mount(box,

@@ -19,7 +19,7 @@ export function playerPage(main, id) {
   const facts = {};
   const fact = (key, label) => {
     facts[key] = h('dd', { id: `stream-${key}`, text: '–' });
-    return [h('dt', { text: label }), facts[key]];
+    return h('div', {}, h('dt', { text: label }), facts[key]);
   };
   const links = h('div', { class: 'stream-links' });
   mount(main,
@@ -81,6 +81,7 @@ export function playerPage(main, id) {
     setText(state, 'HLS streaming is not available on this box; playing the original file.');
     showLinks(torrent.name, null, new URL(url, location.origin).href);
     video.src = url;
+    autoplay();
     video.addEventListener('error', () => fail('The browser cannot play this file directly. Try a player such as VLC with the raw link below.'), { once: true });
   }
 
@@ -89,6 +90,7 @@ export function playerPage(main, id) {
     const safari = /Safari/.test(ua) && !/Chrome|Chromium|Android|CriOS|Edg/.test(ua);
     if (safari && video.canPlayType('application/vnd.apple.mpegurl')) {
       video.src = url;
+      autoplay();
       setText(state, 'Playing with the browser’s own HLS.');
       return;
     }
@@ -104,7 +106,10 @@ export function playerPage(main, id) {
     }
     hls = new Hls({ maxBufferLength: 30, backBufferLength: 60, manifestLoadingTimeOut: 60000, fragLoadingTimeOut: 60000, levelLoadingTimeOut: 60000 });
     let recovered = 0;
-    hls.on(Hls.Events.MANIFEST_PARSED, () => setText(state, 'Ready.'));
+    hls.on(Hls.Events.MANIFEST_PARSED, () => {
+      setText(state, 'Ready.');
+      autoplay();
+    });
     hls.on(Hls.Events.ERROR, (_, data) => {
       if (!data.fatal) return;
       if (data.type === Hls.ErrorTypes.MEDIA_ERROR && recovered++ < 3) hls.recoverMediaError();
@@ -137,6 +142,11 @@ export function playerPage(main, id) {
       );
     }
     mount(links, rows);
+  }
+
+  /** Starts playback when the browser allows it; otherwise the user presses play. */
+  function autoplay() {
+    video.play().catch(() => setText(state, 'Press play to start.'));
   }
 
   function fail(message) {
