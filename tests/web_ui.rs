@@ -28,6 +28,14 @@ fn web_ui_in_chromium() {
     // About 600 KiB/s: the 5 MB download takes several seconds, long enough to watch.
     let seeder = Seeder::start(&torrent, &film, 600);
     let magnet = format!("{}&dn=swarmcast-e2e-film.mp4", seeder.magnet(&hash));
+    // A second torrent, never seeded, uploaded as a .torrent file: its file list is
+    // known at once, so the test can choose files.
+    let folder = tmp.path().join("extras/swarmcast-e2e-extras");
+    std::fs::create_dir_all(&folder).unwrap();
+    for (name, len) in [("a-film.mkv", 300_000), ("b-notes.txt", 20_000), ("c-subtitles.srt", 10_000)] {
+        std::fs::write(folder.join(name), vec![b'x'; len]).unwrap();
+    }
+    let extras = make_torrent(&folder, &tmp.path().join("extras.torrent"), &[]);
     let daemon = Daemon::start();
 
     let artifacts = root.join("target/ui-artifacts");
@@ -36,6 +44,8 @@ fn web_ui_in_chromium() {
         .arg(root.join("tests/e2e/ui.spec.mjs"))
         .env("SWARMCAST_URL", daemon.url(""))
         .env("E2E_MAGNET", &magnet)
+        .env("E2E_TORRENT_FILE", &extras)
+        .env("E2E_TORRENT_FILE_HASH", info_hash(&extras))
         .env("E2E_DOWNLOAD_DIR", daemon.download_dir())
         .env("E2E_ARTIFACTS", &artifacts)
         .spawn()

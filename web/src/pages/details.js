@@ -195,7 +195,7 @@ function filesTable(id, box) {
         const pct = h('span', { class: 'pct' });
         progress.set(f.index, [fill, pct]);
         return h('tr', {},
-          h('td', { class: 'check' }, check),
+          h('td', { class: 'sel' }, check),
           h('td', { class: 'fname' }, f.name, f.is_video ? h('span', { class: 'tag', text: 'video' }) : null),
           h('td', { class: 'num' }, fmt.bytes(f.size)),
           h('td', { class: 'fprog' }, h('div', { class: 'line2' }, h('div', { class: 'bar' }, fill), pct)),
@@ -203,7 +203,7 @@ function filesTable(id, box) {
       });
       mount(box,
         h('div', { class: 'table-wrap' }, h('table', {},
-          h('thead', {}, h('tr', {}, h('th', { class: 'check' }, h('span', { class: 'visually-hidden', text: 'Download' })), h('th', { text: 'Name' }), h('th', { class: 'num', text: 'Size' }), h('th', { text: 'Progress' }))),
+          h('thead', {}, h('tr', {}, h('th', { class: 'sel' }, h('span', { class: 'visually-hidden', text: 'Download' })), h('th', { text: 'Name' }), h('th', { class: 'num', text: 'Size' }), h('th', { text: 'Progress' }))),
           h('tbody', {}, rows))),
         h('div', { class: 'row gap' }, apply, note),
       );
