@@ -16,7 +16,10 @@ use common::{Daemon, Seeder, info_hash, make_torrent, media};
 
 #[test]
 fn web_ui_in_chromium() {
-    assert!(Path::new("/usr/bin/chromium").exists(), "/usr/bin/chromium is missing: run `scripts/setup.sh test`");
+    assert!(
+        Path::new("/usr/bin/chromium").exists(),
+        "/usr/bin/chromium is missing: run `scripts/setup.sh test`"
+    );
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let tmp = tempfile::tempdir().unwrap();
     let seed_dir = tmp.path().join("seed");
@@ -32,7 +35,11 @@ fn web_ui_in_chromium() {
     // known at once, so the test can choose files.
     let folder = tmp.path().join("extras/swarmcast-e2e-extras");
     std::fs::create_dir_all(&folder).unwrap();
-    for (name, len) in [("a-film.mkv", 300_000), ("b-notes.txt", 20_000), ("c-subtitles.srt", 10_000)] {
+    for (name, len) in [
+        ("a-film.mkv", 300_000),
+        ("b-notes.txt", 20_000),
+        ("c-subtitles.srt", 10_000),
+    ] {
         std::fs::write(folder.join(name), vec![b'x'; len]).unwrap();
     }
     let extras = make_torrent(&folder, &tmp.path().join("extras.torrent"), &[]);
@@ -70,5 +77,8 @@ fn web_ui_in_chromium() {
             eprintln!("{line}");
         }
     }
-    assert!(status.success(), "the browser test failed ({status}); see its output above");
+    assert!(
+        status.success(),
+        "the browser test failed ({status}); see its output above"
+    );
 }

@@ -28,10 +28,18 @@ pub async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response 
     // A missing hashed asset is a real 404: answering index.html would hand a script
     // tag HTML and hide the error.
     if path.starts_with("/assets/") || (path.contains('.') && !path.ends_with(".html")) {
-        return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain")], "not found\n")
+        return (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain")],
+            "not found\n",
+        )
             .into_response();
     }
-    serve(find("/index.html").expect("the UI has an index.html"), &headers, method == Method::HEAD)
+    serve(
+        find("/index.html").expect("the UI has an index.html"),
+        &headers,
+        method == Method::HEAD,
+    )
 }
 
 struct Asset {
@@ -56,10 +64,16 @@ fn serve(asset: Asset, req: &HeaderMap, head: bool) -> Response {
         "no-cache"
     };
     let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(asset.path)));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(asset.path)),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     headers.insert(header::ETAG, HeaderValue::from_static(asset.etag));
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     if asset.path == "/index.html" {
         headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
         headers.insert("referrer-policy", HeaderValue::from_static("same-origin"));
@@ -67,7 +81,10 @@ fn serve(asset: Asset, req: &HeaderMap, head: bool) -> Response {
     let fresh = req
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == asset.etag || t.trim() == "*"));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == asset.etag || t.trim() == "*")
+        });
     if fresh {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
@@ -112,7 +129,10 @@ mod tests {
         if let Some(t) = etag {
             req = req.header(header::IF_NONE_MATCH, t);
         }
-        app().oneshot(req.body(Body::empty()).unwrap()).await.unwrap()
+        app()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap()
     }
 
     #[tokio::test]
@@ -120,7 +140,10 @@ mod tests {
         for path in ["/", "/torrents/abc", "/admin/settings"] {
             let r = get(path, None).await;
             assert_eq!(r.status(), StatusCode::OK, "{path}");
-            assert_eq!(r.headers()[header::CONTENT_TYPE], "text/html; charset=utf-8");
+            assert_eq!(
+                r.headers()[header::CONTENT_TYPE],
+                "text/html; charset=utf-8"
+            );
             assert_eq!(r.headers()[header::CACHE_CONTROL], "no-cache");
         }
     }
@@ -133,8 +156,16 @@ mod tests {
             .expect("a built script");
         let r = get(js.0, None).await;
         assert_eq!(r.status(), StatusCode::OK);
-        assert_eq!(r.headers()[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
-        assert!(r.headers()[header::CACHE_CONTROL].to_str().unwrap().contains("immutable"));
+        assert_eq!(
+            r.headers()[header::CONTENT_TYPE],
+            "text/javascript; charset=utf-8"
+        );
+        assert!(
+            r.headers()[header::CACHE_CONTROL]
+                .to_str()
+                .unwrap()
+                .contains("immutable")
+        );
         let again = get(js.0, Some(js.2)).await;
         assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
     }
@@ -144,7 +175,13 @@ mod tests {
         let r = get("/api/nope", None).await;
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
         assert_eq!(r.headers()[header::CONTENT_TYPE], "application/json");
-        assert_eq!(get("/assets/missing-123.js", None).await.status(), StatusCode::NOT_FOUND);
-        assert_eq!(get("/auth/whatever", None).await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            get("/assets/missing-123.js", None).await.status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            get("/auth/whatever", None).await.status(),
+            StatusCode::NOT_FOUND
+        );
     }
 }
