@@ -14,6 +14,12 @@ mod assets {
 /// JSON 404, never the UI's `index.html`.
 const API_PREFIXES: &[&str] = &["/api/", "/auth/", "/announce", "/scrape", "/metrics"];
 
+/// Everything the UI loads comes from the box itself; hls.js runs a worker from a
+/// `blob:` URL and plays through MediaSource (`blob:` media).
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+     media-src 'self' blob:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; \
+     base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
 /// The router's fallback: an embedded file, the UI for any other page path, or the
 /// API's 404 for unknown API paths and methods other than GET/HEAD.
 pub async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response {
@@ -77,6 +83,7 @@ fn serve(asset: Asset, req: &HeaderMap, head: bool) -> Response {
     if asset.path == "/index.html" {
         headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
         headers.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     }
     let fresh = req
         .get(header::IF_NONE_MATCH)

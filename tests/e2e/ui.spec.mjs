@@ -49,17 +49,24 @@ async function routeExists(method, path, body) {
   return !(res.status === 404 && /no such route/i.test(text));
 }
 
-const routes = {
-  auth: await routeExists('GET', '/auth/me'),
-  stream: await routeExists('POST', '/api/stream', {}),
-  keys: await routeExists('GET', '/auth/api-keys'),
+// Routes the UI depends on that other parts of the daemon add; each is probed once.
+const PROBES = {
+  auth: ['GET', '/auth/me'],
+  stream: ['POST', '/api/stream', {}],
+  keys: ['GET', '/auth/api-keys'],
+  users: ['GET', '/auth/users'],
+  config: ['GET', '/api/config'],
+  system: ['GET', '/api/system/status'],
+  services: ['GET', '/api/services/status'],
+  search: ['GET', '/api/search'],
 };
+const routes = {};
+for (const [name, [method, path, body]] of Object.entries(PROBES)) routes[name] = await routeExists(method, path, body);
 log('routes present:', JSON.stringify(routes));
 
 // Paths the UI may legitimately probe and get 404 from while a route is absent, and the
 // 401 of /auth/me while signed out.
-const absent = new Set(Object.entries({ '/auth/me': routes.auth, '/api/stream': routes.stream, '/auth/api-keys': routes.keys })
-  .filter(([, present]) => !present).map(([p]) => p));
+const absent = new Set(Object.entries(PROBES).filter(([name]) => !routes[name]).map(([, [, path]]) => path));
 /** Errors a step provokes on purpose ("METHOD /path STATUS"), allowed while it runs. */
 const provoked = new Set();
 function expected(url, status) {
@@ -253,6 +260,24 @@ try {
   } else {
     skip('API keys', 'GET /auth/api-keys answers 404');
   }
+
+  // The activity log and the admin pages: each renders, or, while its route is absent,
+  // says it is not available and leaves the menu.
+  await page.goto(BASE + '/activity');
+  await page.waitForSelector('.activity li:has-text("added")');
+  for (const [path, feature, heading] of [['/system', 'system', 'System'], ['/settings', 'config', 'Settings'], ['/users', 'users', 'Users'], ['/keys', 'keys', 'API keys']]) {
+    await page.click(`header nav a[href="${path}"]`);
+    if (routes[feature] || (feature === 'users' && routes.auth)) {
+      await page.waitForSelector(`main h1:has-text("${heading}")`);
+      await page.waitForTimeout(500);
+      if (await page.locator('main .error:visible').count()) throw new Error(`${path} shows an error: ${await page.locator('main .error:visible').first().textContent()}`);
+    } else {
+      await page.waitForSelector('main h1:has-text("Not available")');
+      await page.waitForSelector(`header nav a[href="${path}"]`, { state: 'detached' });
+      skip(`${heading} page`, `its route answers 404; the page says so and leaves the menu`);
+    }
+  }
+  await shot(page, 'admin-1280');
 
   // 5. Phone-sized screenshots (light and dark), sharing the desktop's sign-in.
   const state = await desktop.storageState();
