@@ -54,7 +54,7 @@ const PROBES = {
   auth: ['GET', '/auth/me'],
   stream: ['POST', '/api/stream', {}],
   keys: ['GET', '/auth/api-keys'],
-  users: ['GET', '/auth/users'],
+  users: ['GET', '/api/users'],
   config: ['GET', '/api/config'],
   system: ['GET', '/api/system/status'],
   services: ['GET', '/api/services/status'],

@@ -47,6 +47,9 @@ export function explain(err) {
  */
 export async function api(method, path, body, { signal } = {}) {
   const init = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin', signal };
+  // The daemon refuses cookie-authenticated POSTs that a cross-site HTML form could send;
+  // this header marks the request as the UI's own.
+  if (method !== 'GET' && method !== 'HEAD') init.headers['X-Requested-With'] = 'swarmcast';
   if (body instanceof FormData) init.body = body;
   else if (body !== undefined) {
     init.body = JSON.stringify(body);

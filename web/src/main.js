@@ -129,8 +129,20 @@ export function signedIn(user, next = '/') {
   navigate(next.startsWith('/') && !next.startsWith('//') ? next : '/', { replace: true });
 }
 
-/** Finds out who we are: a user, nobody (sign in), or a build without accounts. */
+/**
+ * Finds out who we are: a user, nobody (sign in, or set up a new box), or a build
+ * without accounts. A box without users goes to setup without asking `/auth/me`.
+ */
 async function whoAmI() {
+  try {
+    const setup = await get('/auth/setup');
+    if (setup?.needed) {
+      if (location.pathname !== '/setup') history.replaceState(null, '', '/setup');
+      return;
+    }
+  } catch (e) {
+    if (!(e instanceof ApiError && (e.noRoute || e.status === 405))) throw e;
+  }
   try {
     session.user = await get('/auth/me');
   } catch (e) {

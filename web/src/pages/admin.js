@@ -136,19 +136,31 @@ export function usersPage(main) {
 
   async function refresh() {
     try {
-      const users = await get('/auth/users');
+      const users = await get('/api/users');
       mount(list, h('div', { class: 'table-wrap' }, h('table', {},
         h('thead', {}, h('tr', {}, ['User', 'Email', 'Role', 'Created', ''].map((c) => h('th', { text: c })))),
         h('tbody', {}, users.map((u) => h('tr', {},
           h('td', { text: u.username }), h('td', { text: u.email || '–' }),
-          h('td', { text: u.is_admin ? 'Administrator' : 'User' }), h('td', { text: fmt.time(u.created_at) }),
+          h('td', {}, h('label', { class: 'check' }, h('input', {
+            type: 'checkbox', checked: !!u.is_admin, 'aria-label': `${u.username} is an administrator`,
+            async onchange(e) {
+              try {
+                await patch(`/api/users/${u.id}`, { is_admin: e.target.checked });
+                toast(`${u.username} is ${e.target.checked ? 'now' : 'no longer'} an administrator`, 'ok', 2500);
+              } catch (err) {
+                e.target.checked = !e.target.checked;
+                toast(explain(err), 'error');
+              }
+            },
+          }), ' Admin')),
+          h('td', { text: fmt.time(u.created_at) }),
           h('td', {}, h('button', {
             type: 'button', class: 'danger-outline small', 'aria-label': `Delete user ${u.username}`,
             async onclick() {
               const ok = await ask({ title: `Delete user ${u.username}?`, body: 'Their sessions and API keys stop working at once.', buttons: [{ value: 'yes', label: 'Delete user', class: 'danger' }] });
               if (ok !== 'yes') return;
               try {
-                await del(`/auth/users/${u.id}`);
+                await del(`/api/users/${u.id}`);
                 refresh();
               } catch (err) {
                 toast(explain(err), 'error');

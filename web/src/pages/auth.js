@@ -58,8 +58,8 @@ export function loginPage(main) {
   mount(main, h('div', { class: 'center' }, form));
   user.focus();
   // A box with no account yet goes straight to setup.
-  get('/api/health').then((health) => {
-    if (health?.setup_required === true) navigate('/setup', { replace: true });
+  get('/auth/setup').then((s) => {
+    if (s?.needed === true) navigate('/setup', { replace: true });
   }).catch(() => {});
 }
 
