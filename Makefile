@@ -20,7 +20,7 @@ setup:
 setup-test:
 	./scripts/setup.sh test
 
-# The web UI's npm packages (Vite, hls.js, playwright-core); build.rs runs the Vite
+# The web UI's npm packages (esbuild, hls.js, playwright-core); build.rs runs the
 # build into the binary.
 web: web/node_modules/.package-lock.json
 

@@ -1,5 +1,6 @@
-//! Builds the web UI (`web/`, with Vite) into `$OUT_DIR/web-dist` and writes the table
-//! of embedded assets that `src/web/mod.rs` includes.
+//! Builds the web UI (`web/`, with esbuild through `web/build.mjs`) into
+//! `$OUT_DIR/web-dist` and writes the table of embedded assets that `src/web/mod.rs`
+//! includes.
 //!
 //! `SWARMCAST_WEB_DIST=<dir>` embeds an already built UI instead (for cross builds on a
 //! machine without Node.js). Otherwise Node.js 18+ and npm are required: `npm ci`
@@ -19,7 +20,7 @@ fn main() {
         "index.html",
         "package.json",
         "package-lock.json",
-        "vite.config.js",
+        "build.mjs",
         "public",
     ] {
         println!("cargo:rerun-if-changed=web/{input}");
@@ -62,7 +63,7 @@ fn main() {
     std::fs::write(out.join("web_assets.rs"), code).unwrap();
 }
 
-/// Runs `npm ci` when needed, then `vite build` into `dist`.
+/// Runs `npm ci` when needed, then the esbuild build into `dist`.
 fn build_ui(web: &Path, dist: &Path) {
     let lock = web.join("package-lock.json");
     let installed = web.join("node_modules/.package-lock.json");
@@ -76,16 +77,7 @@ fn build_ui(web: &Path, dist: &Path) {
     let dist_s = dist.to_str().expect("OUT_DIR is UTF-8");
     run(
         web,
-        &[
-            "run",
-            "build",
-            "--",
-            "--outDir",
-            dist_s,
-            "--emptyOutDir",
-            "--logLevel",
-            "warn",
-        ],
+        &["run", "--silent", "build", "--", "--outDir", dist_s],
     );
 }
 

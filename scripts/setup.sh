@@ -30,7 +30,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The web UI is built with Vite (Node.js 18+, Debian 12's own nodejs will do); the
+# The web UI is built with esbuild (Node.js 18+, Debian 12's own nodejs will do); the
 # browser test's playwright-core needs Node.js 20+.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   echo "installing: nodejs npm"

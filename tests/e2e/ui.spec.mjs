@@ -52,6 +52,7 @@ async function routeExists(method, path, body) {
 // Routes the UI depends on that other parts of the daemon add; each is probed once.
 const PROBES = {
   auth: ['GET', '/auth/me'],
+  setup: ['GET', '/auth/setup'],
   stream: ['POST', '/api/stream', {}],
   keys: ['GET', '/auth/api-keys'],
   users: ['GET', '/api/users'],
