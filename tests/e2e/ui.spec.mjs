@@ -89,9 +89,9 @@ function watch(page, label) {
   });
   page.on('requestfailed', (req) => {
     const err = req.failure()?.errorText || '';
-    // Media elements, hls.js and EventSource cancel their own requests on seek and
-    // navigation; that is not a failure.
-    if (err === 'net::ERR_ABORTED' && ['media', 'xhr', 'fetch', 'eventsource'].includes(req.resourceType())) return;
+    // Media elements, hls.js, EventSource and a page being left cancel their own
+    // requests (on seek, on navigation); that is not a failure.
+    if (err === 'net::ERR_ABORTED' && !['document', 'script', 'stylesheet'].includes(req.resourceType())) return;
     problems.push(`${label}: request failed: ${req.method()} ${req.url()} ${err}`);
   });
   page.on('response', (res) => {
@@ -109,6 +109,14 @@ const browser = await chromium.launch({
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
     '--autoplay-policy=no-user-gesture-required'],
 });
+
+/** GET from the API as the browser's signed-in user (its cookies). */
+async function apiGet(context, path) {
+  const cookie = (await context.cookies(BASE)).map((c) => `${c.name}=${c.value}`).join('; ');
+  const res = await fetch(BASE + path, { headers: cookie ? { cookie } : {} });
+  if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status} ${await res.text()}`);
+  return res.json();
+}
 
 async function shot(page, name) {
   const path = join(ARTIFACTS, `${name}.png`);
@@ -207,8 +215,7 @@ try {
   await notes.uncheck();
   await page.click('.files button:has-text("Download selected files")');
   await until('the file choice to be saved', 10000, async () => {
-    const r = await fetch(`${BASE}/api/torrents/${TORRENT_FILE_HASH}`);
-    const t = await r.json();
+    const t = await apiGet(desktop, `/api/torrents/${TORRENT_FILE_HASH}`);
     return t.files.find((f) => f.name.endsWith('b-notes.txt'))?.selected === false;
   });
   await shot(page, 'files-choice-1280');
