@@ -24,7 +24,18 @@ const TORRENT_FILE_HASH = process.env.E2E_TORRENT_FILE_HASH;
 const USER = { username: 'admin', password: 'correct horse battery' };
 
 const problems = [];
-const log = (...a) => console.log('[e2e]', ...a);
+// Whatever hangs, the run ends on its own, saying where it was.
+let current = 'start';
+const log = (...a) => {
+  current = a.join(' ');
+  console.log('[e2e]', ...a);
+};
+setTimeout(() => {
+  console.error(`[e2e] FAILED: the run took more than 240 s; last step: ${current}`);
+  if (problems.length) console.error('[e2e] problems:\n  ' + problems.join('\n  '));
+  process.exit(1);
+}, 240000).unref();
+
 const skip = (step, why) => log(`SKIP ${step}: ${why}`);
 
 /** Bounded polling: `fn` until truthy, every 200 ms, for at most `ms`. */
@@ -125,9 +136,10 @@ async function shot(page, name) {
 }
 
 let failed = null;
+let page = null;
 try {
   const desktop = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await desktop.newPage();
+  page = await desktop.newPage();
   watch(page, 'desktop');
   await page.goto(BASE + '/');
 
@@ -237,7 +249,10 @@ try {
   await page.click('a.play, a:has-text("Play")');
   await page.waitForSelector('video#player');
   if (!routes.stream) log('POST /api/stream answers 404: the player uses the raw file (Range) instead of HLS');
-  await page.evaluate(() => document.querySelector('video').play().catch(() => {}));
+  // Not awaited in the page: play()'s promise stays pending until media arrives.
+  await page.evaluate(() => {
+    document.querySelector('video').play().catch(() => {});
+  });
   await until('currentTime > 5 s', 60000, () => page.evaluate(() => document.querySelector('video').currentTime > 5));
   const target = await page.evaluate(() => {
     const v = document.querySelector('video');
@@ -321,6 +336,7 @@ try {
   await page.waitForTimeout(500);
 } catch (e) {
   failed = e;
+  if (page) await page.screenshot({ path: join(ARTIFACTS, 'failure.png') }).catch(() => {});
 } finally {
   await browser.close();
 }
