@@ -306,13 +306,21 @@ try {
       await page.waitForSelector(`main h1:has-text("${heading}")`);
       await page.waitForTimeout(500);
       if (await page.locator('main .error:visible').count()) throw new Error(`${path} shows an error: ${await page.locator('main .error:visible').first().textContent()}`);
+      if (feature === 'users' && routes.users) {
+        await page.fill('#new-username', 'viewer');
+        await page.fill('#new-password', 'another long password');
+        await page.click('main form button[type=submit]');
+        await page.waitForSelector('main td:has-text("viewer")');
+        log('user created from the Users page: ok');
+      }
+      await shot(page, `admin-${feature}-1280`);
     } else {
       await page.waitForSelector('main h1:has-text("Not available")');
       await page.waitForSelector(`header nav a[href="${path}"]`, { state: 'detached' });
       skip(`${heading} page`, `its route answers 404; the page says so and leaves the menu`);
     }
   }
-  await shot(page, 'admin-1280');
+  await shot(page, 'admin-last-1280');
 
   // 5. Phone-sized screenshots (light and dark), sharing the desktop's sign-in.
   const state = await desktop.storageState();
