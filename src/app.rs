@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::auth::{Auth, SystemClock};
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::store::Store;
@@ -14,6 +15,8 @@ pub struct AppState {
     pub store: Store,
     pub engine: Arc<Engine>,
     pub started: Instant,
+    /// Accounts, sessions, API keys, stream tokens, rate limits.
+    pub auth: Arc<Auth>,
 }
 
 impl AppState {
@@ -21,6 +24,7 @@ impl AppState {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let store = Store::open(&config.storage.state_dir)?;
         let engine = Engine::open(&config, store.clone()).await?;
-        Ok(Self { config: Arc::new(config), store, engine, started: Instant::now() })
+        let auth = Arc::new(Auth::open(&config, store.clone(), Arc::new(SystemClock))?);
+        Ok(Self { config: Arc::new(config), store, engine, started: Instant::now(), auth })
     }
 }

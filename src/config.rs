@@ -31,6 +31,7 @@ pub struct Config {
     pub engine: EngineConfig,
     pub media: MediaConfig,
     pub log: LogConfig,
+    pub auth: AuthConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -103,6 +104,7 @@ impl Default for Config {
             engine: EngineConfig::default(),
             media: MediaConfig::default(),
             log: LogConfig::default(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -150,6 +152,76 @@ impl Default for MediaConfig {
 impl Default for LogConfig {
     fn default() -> Self {
         Self { level: "info".into() }
+    }
+}
+
+/// Accounts, sessions, tokens and LAN hardening.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Let anyone create a plain account through `/auth/register`.
+    pub open_registration: bool,
+    /// A session ends after this long without a request.
+    pub session_idle_minutes: u64,
+    /// A session ends this long after login, however active; below 7 days (168 h).
+    pub session_absolute_hours: u64,
+    /// Lifetime of a remember-me series.
+    pub remember_days: u64,
+    /// Lifetime of a stream token from `POST /api/stream`.
+    pub stream_token_hours: u64,
+    /// Requests from loopback need no credentials.
+    pub bypass_localhost: bool,
+    /// Requests from these CIDRs need no credentials (`192.168.1.0/24`).
+    pub bypass_subnets: Vec<String>,
+    /// Set `Secure` on cookies: the daemon is reached through a TLS proxy.
+    pub behind_tls_proxy: bool,
+    /// Host names accepted besides localhost, IP literals, the hostname and `*.local`
+    /// (`box.example.net`, `*.example.net`).
+    pub allowed_hosts: Vec<String>,
+    /// Origins allowed by CORS; empty turns CORS off.
+    pub cors_origins: Vec<String>,
+    pub rate_limit: RateLimitConfig,
+}
+
+/// Per-client-address request limits; 0 turns a class off.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    pub reads_per_min: u32,
+    pub writes_per_min: u32,
+    /// Login, setup and register attempts per username and address per window.
+    pub auth_attempts: u32,
+    pub auth_window_secs: u64,
+    pub announces_per_min: u32,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            open_registration: false,
+            session_idle_minutes: 24 * 60,
+            session_absolute_hours: 6 * 24,
+            remember_days: 30,
+            stream_token_hours: 24,
+            bypass_localhost: false,
+            bypass_subnets: Vec::new(),
+            behind_tls_proxy: false,
+            allowed_hosts: Vec::new(),
+            cors_origins: Vec::new(),
+            rate_limit: RateLimitConfig::default(),
+        }
+    }
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            reads_per_min: 600,
+            writes_per_min: 60,
+            auth_attempts: 5,
+            auth_window_secs: 300,
+            announces_per_min: 200,
+        }
     }
 }
 
@@ -224,6 +296,26 @@ impl Config {
                 .is_ok_and(|u| matches!(u.scheme(), "http" | "https" | "udp"));
             if !ok {
                 bail!("engine.trackers: {t:?} is not an http(s) or udp tracker URL");
+            }
+        }
+        let a = &self.auth;
+        if a.session_absolute_hours == 0 || a.session_absolute_hours >= 7 * 24 {
+            bail!("auth.session_absolute_hours: must be between 1 and 167 (below 7 days)");
+        }
+        if a.session_idle_minutes == 0 || a.session_idle_minutes > a.session_absolute_hours * 60 {
+            bail!("auth.session_idle_minutes: must be between 1 and the absolute cap");
+        }
+        if a.stream_token_hours == 0 || a.remember_days == 0 {
+            bail!("auth.stream_token_hours and auth.remember_days: must be at least 1");
+        }
+        for net in &a.bypass_subnets {
+            if net.parse::<ipnet::IpNet>().is_err() {
+                bail!("auth.bypass_subnets: {net:?} is not a CIDR such as 192.168.1.0/24");
+            }
+        }
+        for o in &a.cors_origins {
+            if axum::http::HeaderValue::from_str(o).is_err() || !o.starts_with("http") {
+                bail!("auth.cors_origins: {o:?} is not an origin such as http://tv.local:8080");
             }
         }
         if self.log.level.parse::<tracing_subscriber::EnvFilter>().is_err() {

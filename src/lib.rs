@@ -3,10 +3,12 @@
 
 pub mod api;
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod engine;
 pub mod store;
 pub mod system;
 pub mod cli;
 pub mod serve;
+pub mod sysinfo;
 pub mod web;

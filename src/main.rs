@@ -25,6 +25,10 @@ enum Command {
     Config,
     /// Manage torrents on a running daemon.
     Torrent(cli::TorrentArgs),
+    /// Manage user accounts (works on the database; the daemon may be running).
+    User(swarmcast::auth::cli::UserArgs),
+    /// Manage API keys (works on the database; the daemon may be running).
+    Apikey(swarmcast::auth::cli::ApiKeyArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -38,6 +42,8 @@ fn main() -> std::process::ExitCode {
             print!("{}", toml::to_string_pretty(&c).expect("serialisable"));
         }),
         Command::Torrent(t) => runtime().and_then(|rt| rt.block_on(cli::torrent(t))),
+        Command::User(u) => load(args.config).and_then(|c| swarmcast::auth::cli::user(&c, u)),
+        Command::Apikey(k) => load(args.config).and_then(|c| swarmcast::auth::cli::apikey(&c, k)),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -147,6 +147,7 @@ mod tests {
     use crate::config::Config;
     use crate::engine::{AddOptions, Source};
     use axum::body::Body;
+    use axum::extract::connect_info::MockConnectInfo;
     use axum::http::{Request, StatusCode, header};
     use http_body_util::BodyExt;
     use tower::ServiceExt;
@@ -191,8 +192,11 @@ mod tests {
         config.engine.dht = false;
         config.engine.lsd = false;
         config.engine.listen_port = 0;
+        // The box's own address needs no credentials: the request comes from loopback.
+        config.auth.bypass_localhost = true;
         let state = AppState::build(config).await.unwrap();
-        let app = crate::api::app(state.clone());
+        let loopback: std::net::SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let app = crate::api::app(state.clone()).layer(MockConnectInfo(loopback));
 
         let resp = app
             .oneshot(Request::get("/api/events").body(Body::empty()).unwrap())

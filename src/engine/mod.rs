@@ -378,28 +378,42 @@ impl Engine {
         let rec = rec.clone();
         crate::system::spawn("metadata", async move {
             let id = rec.info_hash.clone();
-            let result = tokio::select! {
-                _ = cancel.cancelled() => return Ok(()),
-                r = this.add_to_session(AddTorrent::from_url(rec.source.clone()), &rec, Vec::new()) => r,
+            // Retried with backoff until it works or the torrent is stopped or removed:
+            // a swarm that is unreachable now (no peer yet, a peer that dropped the
+            // connection) may well answer later.
+            let mut delay = Duration::from_secs(2);
+            let handle = loop {
+                let result = tokio::select! {
+                    _ = cancel.cancelled() => return Ok(()),
+                    r = this.add_to_session(AddTorrent::from_url(rec.source.clone()), &rec, Vec::new()) => r,
+                };
+                match result {
+                    Ok(handle) => break handle,
+                    Err(e) => {
+                        let msg = format!("fetching metadata failed, retrying in {}s: {e:#}", delay.as_secs());
+                        let first = {
+                            let mut pending = this.pending.lock().unwrap();
+                            let Some(p) = pending.get_mut(&id) else { return Ok(()) };
+                            p.error.replace(msg.clone()).is_none()
+                        };
+                        if first {
+                            this.emit("error", &id, rec.name.as_deref(), Some(&msg));
+                        }
+                        tokio::select! {
+                            _ = cancel.cancelled() => return Ok(()),
+                            _ = tokio::time::sleep(delay) => {}
+                        }
+                        delay = (delay * 2).min(Duration::from_secs(60));
+                    }
+                }
             };
-            match result {
-                Ok(handle) => {
-                    let meta = handle.with_metadata(|m| (m.torrent_bytes.clone(), m.info.name().map(|n| n.into_owned())));
-                    if let Ok((bytes, name)) = meta {
-                        let name = name.unwrap_or_else(|| id.clone());
-                        this.store.set_torrent_metadata(&id, &name, &bytes)?;
-                        this.emit("metadata", &id, Some(&name), None);
-                    }
-                    this.pending.lock().unwrap().remove(&id);
-                }
-                Err(e) => {
-                    let msg = format!("fetching metadata failed: {e:#}");
-                    if let Some(p) = this.pending.lock().unwrap().get_mut(&id) {
-                        p.error = Some(msg.clone());
-                    }
-                    this.emit("error", &id, rec.name.as_deref(), Some(&msg));
-                }
+            let meta = handle.with_metadata(|m| (m.torrent_bytes.clone(), m.info.name().map(|n| n.into_owned())));
+            if let Ok((bytes, name)) = meta {
+                let name = name.unwrap_or_else(|| id.clone());
+                this.store.set_torrent_metadata(&id, &name, &bytes)?;
+                this.emit("metadata", &id, Some(&name), None);
             }
+            this.pending.lock().unwrap().remove(&id);
             let _ = done_tx.send(true);
             Ok(())
         });
@@ -415,9 +429,6 @@ impl Engine {
             let mut done = {
                 let pending = self.pending.lock().unwrap();
                 match pending.get(id) {
-                    Some(p) if p.error.is_some() => {
-                        return Err(EngineError::MetadataTimeout(id.to_string()));
-                    }
                     Some(p) => p.done.clone(),
                     None if self.store.torrent(id)?.is_some() => {
                         // Known but neither pending nor in the session: paused magnet.
@@ -477,17 +488,14 @@ impl Engine {
                 }
             }
             None => {
-                let failed = {
-                    let pending = self.pending.lock().unwrap();
-                    pending.get(id).map(|p| p.error.is_some())
-                };
-                match (&rec.torrent_bytes, failed) {
-                    (Some(bytes), _) => {
+                let fetching = self.pending.lock().unwrap().contains_key(id);
+                match &rec.torrent_bytes {
+                    Some(bytes) => {
                         self.add_to_session(AddTorrent::from_bytes(bytes.clone()), &rec, Vec::new())
                             .await?;
                     }
-                    (None, Some(false)) => {} // already fetching
-                    (None, _) => self.spawn_metadata_fetch(&rec),
+                    None if fetching => {}
+                    None => self.spawn_metadata_fetch(&rec),
                 }
             }
         }
@@ -590,9 +598,10 @@ impl Engine {
             purpose: rec.purpose,
             added_by: rec.added_by,
         };
+        let pending = self.pending.lock().unwrap().contains_key(id);
         if let Some(p) = self.pending.lock().unwrap().get(id) {
+            // Still trying: the status stays `metadata`; the last failure is shown.
             if let Some(err) = &p.error {
-                v.status = Status::Error;
                 v.error = Some(err.clone());
             }
             if let Some(n) = &p.name {
@@ -600,7 +609,7 @@ impl Engine {
             }
         }
         let Some(h) = self.handle(id) else {
-            if v.error.is_some() {
+            if v.error.is_some() && !pending {
                 v.status = Status::Error;
             }
             return v;

@@ -336,6 +336,14 @@ try {
     await p.goto(`${BASE}/t/${INFO_HASH}`);
     await p.waitForSelector('.files table');
     await shot(p, `details-390-${scheme}`);
+    // The narrowest phones in use: 360 px, with nothing wider than the screen.
+    await p.setViewportSize({ width: 360, height: 740 });
+    for (const path of ['/', `/t/${INFO_HASH}`, '/activity']) {
+      await p.goto(BASE + path);
+      await p.waitForSelector('main section');
+      const wide = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      if (wide > 0) throw new Error(`${path} is ${wide}px wider than a 360px screen`);
+    }
     await phone.close();
   }
 
