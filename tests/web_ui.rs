@@ -43,7 +43,8 @@ fn web_ui_in_chromium() {
         std::fs::write(folder.join(name), vec![b'x'; len]).unwrap();
     }
     let extras = make_torrent(&folder, &tmp.path().join("extras.torrent"), &[]);
-    let daemon = Daemon::start();
+    // No account yet: the browser does the first-run setup.
+    let daemon = Daemon::start_without_setup(&[]);
 
     let artifacts = root.join("target/ui-artifacts");
     std::fs::create_dir_all(&artifacts).unwrap();
