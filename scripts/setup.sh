@@ -12,7 +12,7 @@ build_pkgs=(
 )
 test_pkgs=(
   ffmpeg transmission-daemon transmission-cli opentracker curl jq
-  chromium
+  qbittorrent-nox chromium
 )
 
 want=("${build_pkgs[@]}")

@@ -8,6 +8,7 @@ use crate::auth::{Auth, SystemClock};
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::store::Store;
+use crate::tracker::Tracker;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -17,6 +18,8 @@ pub struct AppState {
     pub started: Instant,
     /// Accounts, sessions, API keys, stream tokens, rate limits.
     pub auth: Arc<Auth>,
+    /// The built-in BitTorrent tracker.
+    pub tracker: Arc<Tracker>,
 }
 
 impl AppState {
@@ -25,6 +28,8 @@ impl AppState {
         let store = Store::open(&config.storage.state_dir)?;
         let engine = Engine::open(&config, store.clone()).await?;
         let auth = Arc::new(Auth::open(&config, store.clone(), Arc::new(SystemClock))?);
-        Ok(Self { config: Arc::new(config), store, engine, started: Instant::now(), auth })
+        let tracker = Arc::new(Tracker::new(&config.tracker, store.clone())?);
+        tracker.spawn_sweeper();
+        Ok(Self { config: Arc::new(config), store, engine, started: Instant::now(), auth, tracker })
     }
 }

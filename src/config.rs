@@ -32,6 +32,8 @@ pub struct Config {
     pub media: MediaConfig,
     pub log: LogConfig,
     pub auth: AuthConfig,
+    pub tracker: TrackerConfig,
+    pub search: SearchConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -96,6 +98,75 @@ pub struct LogConfig {
     pub level: String,
 }
 
+/// The built-in BitTorrent tracker (`/announce`, `/scrape`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrackerConfig {
+    pub enabled: bool,
+    /// Track only torrents this box has (added or created); others get a failure reason.
+    pub only_known: bool,
+    /// Seconds between announces asked of clients; a peer silent for twice this expires.
+    pub interval_secs: u64,
+    /// Clients must not announce more often than this (seconds).
+    pub min_interval_secs: u64,
+    /// Most peers returned by one announce, whatever `numwant` asks.
+    pub max_numwant: u32,
+    /// The announce URL put in torrents this box creates; empty derives it from the
+    /// request's Host header (`http://<host>/announce`).
+    pub announce_url: String,
+}
+
+/// Torznab search (`/api/search`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchConfig {
+    /// Indexers queried in parallel (Jackett / Prowlarr Torznab feeds).
+    pub indexers: Vec<IndexerConfig>,
+    /// Per-indexer time limit, in seconds.
+    pub timeout_secs: u64,
+}
+
+/// One Torznab indexer.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IndexerConfig {
+    pub name: String,
+    /// The Torznab feed, e.g. `http://127.0.0.1:9117/api/v2.0/indexers/all/results/torznab/`;
+    /// `api` is appended unless the path already ends in `/api`.
+    pub url: String,
+    #[serde(default)]
+    pub api_key: String,
+}
+
+impl std::fmt::Debug for IndexerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IndexerConfig")
+            .field("name", &self.name)
+            .field("url", &self.url)
+            .field("api_key", &if self.api_key.is_empty() { "" } else { "<redacted>" })
+            .finish()
+    }
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            only_known: false,
+            interval_secs: 1800,
+            min_interval_secs: 300,
+            max_numwant: 200,
+            announce_url: String::new(),
+        }
+    }
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self { indexers: Vec::new(), timeout_secs: 10 }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -105,6 +176,8 @@ impl Default for Config {
             media: MediaConfig::default(),
             log: LogConfig::default(),
             auth: AuthConfig::default(),
+            tracker: TrackerConfig::default(),
+            search: SearchConfig::default(),
         }
     }
 }
@@ -317,6 +390,25 @@ impl Config {
             if axum::http::HeaderValue::from_str(o).is_err() || !o.starts_with("http") {
                 bail!("auth.cors_origins: {o:?} is not an origin such as http://tv.local:8080");
             }
+        }
+        if self.tracker.interval_secs == 0 || self.tracker.min_interval_secs > self.tracker.interval_secs {
+            bail!("tracker.interval_secs: must be at least 1 and at least tracker.min_interval_secs");
+        }
+        if !self.tracker.announce_url.is_empty()
+            && !url::Url::parse(&self.tracker.announce_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+        {
+            bail!("tracker.announce_url: {:?} is not an http(s) URL", self.tracker.announce_url);
+        }
+        for (i, ix) in self.search.indexers.iter().enumerate() {
+            if ix.name.trim().is_empty() {
+                bail!("search.indexers[{i}].name: must not be empty");
+            }
+            if !url::Url::parse(&ix.url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+                bail!("search.indexers[{i}].url: {:?} is not an http(s) URL", ix.url);
+            }
+        }
+        if self.search.timeout_secs == 0 {
+            bail!("search.timeout_secs: must be at least 1");
         }
         if self.log.level.parse::<tracing_subscriber::EnvFilter>().is_err() {
             bail!("log.level: {:?} is not a valid log filter", self.log.level);

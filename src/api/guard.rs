@@ -40,6 +40,8 @@ pub fn is_public(method: &Method, path: &str) -> bool {
         // Anyone when `auth.open_registration`; otherwise the handler wants an admin.
         "/auth/register" => method == Method::POST,
         "/announce" | "/scrape" => true,
+        // The API's own description holds no secret; `/docs` renders it.
+        "/api/openapi.json" | "/docs" => read,
         _ => !needs_auth_prefix(path),
     }
 }

@@ -2,13 +2,18 @@
 //! resource, one error type, and the guard (Host, rate limits, auth) in front.
 
 mod auth;
+mod create;
 pub mod error;
 mod events;
 pub mod extract;
+mod files;
 pub mod guard;
+pub mod openapi;
 pub mod range;
+mod search;
 mod system;
 mod torrents;
+mod tracker;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -47,6 +52,17 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/auth/api-keys/{prefix}", delete(auth::revoke_api_key)),
         ("/api/users", get(auth::list_users)),
         ("/api/users/{id}", patch(auth::patch_user).delete(auth::delete_user)),
+        // Torrent creation, files, search, docs.
+        ("/api/torrents/create", post(create::create)),
+        ("/api/files", get(files::list)),
+        ("/api/files/content", get(files::content).head(files::content).delete(files::delete)),
+        ("/api/search", get(search::search)),
+        ("/api/openapi.json", get(openapi::openapi)),
+        ("/docs", get(openapi::docs)),
+        // The tracker: public, in the "tracker announces" rate-limit class.
+        ("/api/tracker/torrents", get(tracker::list)),
+        ("/announce", get(tracker::announce)),
+        ("/scrape", get(tracker::scrape)),
     ]
 }
 

@@ -5,21 +5,21 @@
 
 mod input;
 mod reader;
+mod session;
 mod video;
 mod view;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use librqbit::api::TorrentIdOrHash;
 use librqbit::{
-    AddTorrent, AddTorrentOptions, ListenerMode, ListenerOptions,
-    ManagedTorrent, Session, SessionOptions, SessionPersistenceConfig, TorrentStatsState,
+    AddTorrent, AddTorrentOptions, ManagedTorrent, Session, TorrentStatsState,
 };
 use tokio::sync::{Semaphore, broadcast};
 use tokio_util::sync::CancellationToken;
@@ -53,6 +53,8 @@ pub enum EngineError {
     NoSeeds(String),
     #[error("{0}")]
     QuotaExceeded(String),
+    #[error("the BitTorrent engine is stopped; start it through /api/services/engine/start")]
+    Stopped,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -92,7 +94,9 @@ struct Pending {
 
 /// The engine. Cheap to share behind an `Arc`.
 pub struct Engine {
-    session: Arc<Session>,
+    session: RwLock<Arc<Session>>,
+    running: AtomicBool,
+    config: Config,
     store: Store,
     download_dir: PathBuf,
     default_trackers: Vec<String>,
@@ -110,49 +114,15 @@ pub struct Engine {
 impl Engine {
     /// Starts the librqbit session and restores every torrent the store knows.
     pub async fn open(config: &Config, store: Store) -> anyhow::Result<Arc<Self>> {
-        let e = &config.engine;
-        let engine_state = config.storage.state_dir.join("engine");
-        std::fs::create_dir_all(&engine_state)
-            .with_context(|| format!("creating {}", engine_state.display()))?;
         std::fs::create_dir_all(&config.storage.download_dir).with_context(|| {
             format!("creating download dir {}", config.storage.download_dir.display())
         })?;
-        let dht = e.dht.then(|| librqbit::DhtSessionConfig {
-            bootstrap_addrs: None,
-            port: None,
-            persistence: Some(librqbit::dht::DhtPersistenceConfig {
-                dump_interval: None,
-                config_filename: Some(engine_state.join("dht.json")),
-            }),
-        });
-        let opts = SessionOptions {
-            dht,
-            fastresume: true,
-            persistence: Some(SessionPersistenceConfig::Json { folder: Some(engine_state) }),
-            listen: Some(ListenerOptions {
-                mode: ListenerMode::TcpAndUtp,
-                listen_addr: (std::net::Ipv4Addr::UNSPECIFIED, e.listen_port).into(),
-                enable_upnp_port_forwarding: e.upnp_port_forward,
-                ipv4_only: true,
-                ..Default::default()
-            }),
-            runtime_worker_threads: Some((e.max_streams + e.disk_threads) as usize),
-            ratelimits: librqbit::limits::LimitsConfig {
-                download_bps: NonZeroU32::new(e.download_limit.min(u32::MAX as u64) as u32),
-                upload_bps: NonZeroU32::new(e.upload_limit.min(u32::MAX as u64) as u32),
-            },
-            trackers: e.trackers.iter().filter_map(|t| url::Url::parse(t).ok()).collect(),
-            peer_limit: Some(e.peer_limit as usize),
-            disable_local_service_discovery: !e.lsd,
-            ipv4_only: true,
-            client_name_and_version: Some(format!("swarmcast {}", env!("CARGO_PKG_VERSION"))),
-            ..Default::default()
-        };
-        let session = Session::new_with_opts(config.storage.download_dir.clone(), opts)
-            .await
-            .context("starting the BitTorrent session")?;
+        let session = session::start(config).await?;
+        let e = &config.engine;
         let engine = Arc::new(Self {
-            session,
+            session: RwLock::new(session),
+            running: AtomicBool::new(true),
+            config: config.clone(),
             store,
             download_dir: config.storage.download_dir.clone(),
             default_trackers: e.trackers.clone(),
@@ -167,9 +137,49 @@ impl Engine {
         Ok(engine)
     }
 
+    /// Whether the engine service runs (it can be stopped through the services API).
+    pub fn is_running(&self) -> bool {
+        self.running.load(Ordering::SeqCst)
+    }
+
+    /// Stops the engine service: every torrent pauses, the peer listener and DHT close.
+    /// What the store says is kept, so `start_service` brings everything back.
+    pub async fn stop_service(&self) {
+        if !self.running.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        for (_, p) in self.pending.lock().unwrap().drain() {
+            p.cancel.cancel();
+        }
+        self.session().stop().await;
+        tracing::info!("engine stopped");
+    }
+
+    /// Starts the engine service again with a new session, restoring every torrent.
+    pub async fn start_service(self: &Arc<Self>) -> anyhow::Result<()> {
+        if self.is_running() {
+            return Ok(());
+        }
+        let session = session::start(&self.config).await?;
+        *self.session.write().unwrap() = session;
+        self.running.store(true, Ordering::SeqCst);
+        self.restore().await?;
+        tracing::info!("engine started");
+        Ok(())
+    }
+
+    fn require_running(&self) -> EngineResult<()> {
+        if self.is_running() {
+            Ok(())
+        } else {
+            Err(EngineError::Stopped)
+        }
+    }
+
     /// The librqbit session, for the parts (stats, services) that need it directly.
-    pub fn session(&self) -> &Arc<Session> {
-        &self.session
+    /// It is replaced when the engine service restarts: do not keep it.
+    pub fn session(&self) -> Arc<Session> {
+        self.session.read().unwrap().clone()
     }
 
     pub fn store(&self) -> &Store {
@@ -202,14 +212,15 @@ impl Engine {
         let records = self.store.torrents()?;
         let known: std::collections::HashSet<String> =
             records.iter().map(|r| r.info_hash.clone()).collect();
-        let strays: Vec<_> = self.session.with_torrents(|ts| {
+        let session = self.session();
+        let strays: Vec<_> = session.with_torrents(|ts| {
             ts.filter(|(_, t)| !known.contains(&t.info_hash().as_string()))
                 .map(|(id, _)| id)
                 .collect()
         });
         for id in strays {
             tracing::info!("forgetting a torrent the database does not know");
-            let _ = self.session.delete(TorrentIdOrHash::Id(id), false).await;
+            let _ = self.session().delete(TorrentIdOrHash::Id(id), false).await;
         }
         for rec in records {
             if let Some(handle) = self.handle(&rec.info_hash) {
@@ -223,7 +234,7 @@ impl Engine {
                         .ok()
                         .or(rec.torrent_bytes.clone().map(bytes::Bytes::from));
                     if let Some(bytes) = bytes {
-                        self.session.delete(TorrentIdOrHash::Id(handle.id()), false).await?;
+                        self.session().delete(TorrentIdOrHash::Id(handle.id()), false).await?;
                         if let Err(e) =
                             self.add_to_session(AddTorrent::from_bytes(bytes), &rec, Vec::new()).await
                         {
@@ -235,9 +246,9 @@ impl Engine {
                 }
                 // Make the pause state match what the user asked for.
                 if rec.paused && !handle.is_paused() {
-                    let _ = self.session.pause(&handle).await;
+                    let _ = self.session().pause(&handle).await;
                 } else if !rec.paused && handle.is_paused() {
-                    let _ = self.session.unpause(&handle).await;
+                    let _ = self.session().unpause(&handle).await;
                 }
                 continue;
             }
@@ -263,6 +274,31 @@ impl Engine {
     /// Adds a torrent. Magnets return at once in `metadata` status; the metadata is
     /// fetched in the background.
     pub async fn add(self: &Arc<Self>, source: Source, opts: AddOptions) -> EngineResult<TorrentView> {
+        self.require_running()?;
+        self.add_at(source, opts, None, Vec::new()).await
+    }
+
+    /// Adds a torrent whose data lives in `output_folder` (a torrent this box created
+    /// from files already in the download dir): the files are checked, not fetched, so
+    /// a complete torrent goes straight to seeding. `trackers` go into its magnet.
+    pub async fn add_existing(
+        self: &Arc<Self>,
+        torrent: TorrentFile,
+        output_folder: PathBuf,
+        trackers: Vec<String>,
+        opts: AddOptions,
+    ) -> EngineResult<TorrentView> {
+        let folder = output_folder.to_string_lossy().into_owned();
+        self.add_at(Source::Torrent(torrent), opts, Some(folder), trackers).await
+    }
+
+    async fn add_at(
+        self: &Arc<Self>,
+        source: Source,
+        opts: AddOptions,
+        output_folder: Option<String>,
+        magnet_trackers: Vec<String>,
+    ) -> EngineResult<TorrentView> {
         let source = match source {
             Source::Url(url) => Source::Torrent(fetch_torrent(&url).await?),
             s => s,
@@ -273,7 +309,7 @@ impl Engine {
                 let magnet = MagnetLink {
                     info_hash: t.info_hash.clone(),
                     name: t.name.clone(),
-                    trackers: Vec::new(),
+                    trackers: magnet_trackers,
                     peers: Vec::new(),
                     select_only: None,
                 };
@@ -301,7 +337,7 @@ impl Engine {
             purpose: opts.purpose.unwrap_or(Purpose::Keep),
             paused: opts.paused,
             only_files,
-            output_folder: None,
+            output_folder,
             completed_at: None,
             last_watched_at: None,
         };
@@ -359,7 +395,8 @@ impl Engine {
             trackers: (!trackers.is_empty()).then_some(trackers),
             ..Default::default()
         };
-        let resp = self.session.add_torrent(add, Some(opts)).await?;
+        let session = self.session();
+        let resp = session.add_torrent(add, Some(opts)).await?;
         let handle = resp.into_handle().context("torrent was not added")?;
         self.errors.lock().unwrap().remove(&rec.info_hash);
         Ok(handle)
@@ -447,7 +484,7 @@ impl Engine {
     /// The session's handle of a torrent, once it has one.
     pub fn handle(&self, id: &str) -> Option<Arc<ManagedTorrent>> {
         let hash = <librqbit::dht::Id20 as std::str::FromStr>::from_str(id).ok()?;
-        self.session.get(TorrentIdOrHash::Hash(hash))
+        self.session().get(TorrentIdOrHash::Hash(hash))
     }
 
     fn require_known(&self, id: &str) -> EngineResult<TorrentRecord> {
@@ -467,7 +504,7 @@ impl Engine {
         if let Some(h) = self.handle(id)
             && !h.is_paused()
         {
-            self.session.pause(&h).await.map_err(EngineError::Internal)?;
+            self.session().pause(&h).await.map_err(EngineError::Internal)?;
         }
         if !rec.paused {
             self.emit("stopped", id, rec.name.as_deref(), None);
@@ -477,6 +514,7 @@ impl Engine {
 
     /// Starts (resumes) a torrent, or retries one in error.
     pub async fn start(self: &Arc<Self>, id: &str) -> EngineResult<TorrentView> {
+        self.require_running()?;
         let mut rec = self.require_known(id)?;
         self.store.set_torrent_paused(id, false)?;
         rec.paused = false;
@@ -484,7 +522,7 @@ impl Engine {
         match self.handle(id) {
             Some(h) => {
                 if h.is_paused() || matches!(h.stats().state, TorrentStatsState::Error) {
-                    self.session.unpause(&h).await.map_err(EngineError::Internal)?;
+                    self.session().unpause(&h).await.map_err(EngineError::Internal)?;
                 }
             }
             None => {
@@ -535,7 +573,7 @@ impl Engine {
             p.cancel.cancel();
         }
         if let Some(h) = self.handle(id) {
-            self.session
+            self.session()
                 .delete(TorrentIdOrHash::Id(h.id()), delete_files)
                 .await
                 .map_err(EngineError::Internal)?;
@@ -738,6 +776,7 @@ impl Engine {
     /// Opens a reader over one file of a torrent. Reads wait for their pieces and pull
     /// them forward. Holding the reader holds one stream permit.
     pub async fn open_file(&self, id: &str, index: usize) -> EngineResult<FileReader> {
+        self.require_running()?;
         self.require_known(id)?;
         let handle = self.handle(id).ok_or_else(|| EngineError::NoMetadata(id.to_string()))?;
         let (name, len) = handle
@@ -812,7 +851,7 @@ impl Engine {
         for (_, p) in self.pending.lock().unwrap().drain() {
             p.cancel.cancel();
         }
-        self.session.stop().await;
+        self.session().stop().await;
     }
 }
 

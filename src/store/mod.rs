@@ -5,6 +5,7 @@ mod activity;
 mod auth_tokens;
 mod torrents;
 mod users;
+mod tracker;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -85,6 +86,14 @@ const MIGRATIONS: &[&str] = &[
         last_used_at INTEGER
     );
     CREATE INDEX api_keys_user ON api_keys(user_id);
+    "#,
+    // 3: completed counts of the built-in tracker's swarms.
+    r#"
+    CREATE TABLE IF NOT EXISTS tracker_swarms (
+        info_hash  TEXT PRIMARY KEY,
+        downloaded INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    );
     "#,
 ];
 

@@ -20,6 +20,10 @@ fn public_answer(method: &Method, path: &str) -> Option<StatusCode> {
         "/auth/login" if *method == Method::POST => Some(StatusCode::OK),
         // Not open registration: only an admin, so 401 without credentials.
         "/auth/register" if *method == Method::POST => Some(StatusCode::UNAUTHORIZED),
+        // The tracker answers every client; bad parameters get a bencoded failure (200).
+        "/announce" | "/scrape" if read => Some(StatusCode::OK),
+        "/api/openapi.json" | "/docs" if read => Some(StatusCode::OK),
+        "/announce" | "/scrape" => Some(StatusCode::METHOD_NOT_ALLOWED),
         _ => None,
     }
 }
