@@ -560,7 +560,7 @@ impl Engine {
         sorted.sort_unstable();
         let all = sorted.len() == count;
         self.store.set_torrent_files(id, if all { None } else { Some(&sorted) })?;
-        self.session.update_only_files(&h, &set).await.map_err(EngineError::Internal)?;
+        self.session().update_only_files(&h, &set).await.map_err(EngineError::Internal)?;
         let detail = format!("{} of {count} files selected", sorted.len());
         self.emit("files_selected", id, rec.name.as_deref(), Some(&detail));
         self.view(id)
