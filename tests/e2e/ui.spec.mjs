@@ -322,6 +322,23 @@ try {
   }
   await shot(page, 'admin-last-1280');
 
+  // Search: with no indexer configured the page says so in words.
+  if (routes.search) {
+    provoked.add('GET /api/search 502');
+    await page.click('header nav a[href="/search"]');
+    await page.fill('#search-query', 'test film');
+    await page.press('#search-query', 'Enter');
+    await page.waitForSelector('main [role=alert]');
+    const said = await page.locator('main [role=alert]').textContent();
+    if (!/indexer/i.test(said)) throw new Error(`unreadable search error: ${said}`);
+    await page.waitForTimeout(300);
+    provoked.delete('GET /api/search 502');
+    await shot(page, 'search-1280');
+    log(`search without indexers says: ${said}`);
+  } else {
+    skip('search', 'GET /api/search answers 404');
+  }
+
   // 5. Phone-sized screenshots (light and dark), sharing the desktop's sign-in.
   const state = await desktop.storageState();
   for (const scheme of ['light', 'dark']) {

@@ -33,11 +33,12 @@ export function explain(err) {
     const s = err.retryAfter ? ` Try again in ${err.retryAfter} s.` : '';
     return `Too many requests.${s}`;
   }
+  // The daemon's own message says what went wrong; the hint stands in when it is empty.
   const hint = HINTS[err.code];
-  if (err.code === 'UNAUTHORIZED' || !err.message) return hint || `Request failed (${err.status}).`;
-  return hint && !err.message.toLowerCase().includes(hint.toLowerCase().slice(0, 12))
-    ? `${err.message}. ${hint}`.replace('.. ', '. ')
-    : err.message;
+  if (err.code === 'UNAUTHORIZED' && err.status === 401 && /log in/i.test(err.message)) return hint;
+  if (!err.message) return hint || `Request failed (${err.status}).`;
+  const text = err.message.charAt(0).toUpperCase() + err.message.slice(1);
+  return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
 /**
