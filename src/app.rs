@@ -7,6 +7,7 @@ use std::time::Instant;
 use crate::auth::{Auth, SystemClock};
 use crate::config::Config;
 use crate::engine::Engine;
+use crate::media::Media;
 use crate::store::Store;
 use crate::tracker::Tracker;
 
@@ -15,6 +16,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
     pub engine: Arc<Engine>,
+    /// Encoder registry and HLS streams.
+    pub media: Arc<Media>,
     pub started: Instant,
     /// Accounts, sessions, API keys, stream tokens, rate limits.
     pub auth: Arc<Auth>,
@@ -30,6 +33,8 @@ impl AppState {
         let auth = Arc::new(Auth::open(&config, store.clone(), Arc::new(SystemClock))?);
         let tracker = Arc::new(Tracker::new(&config.tracker, store.clone())?);
         tracker.spawn_sweeper();
-        Ok(Self { config: Arc::new(config), store, engine, started: Instant::now(), auth, tracker })
+        let media = Media::new(config.media.clone(), config.storage.cache_dir.join("hls"));
+        media.start();
+        Ok(Self { config: Arc::new(config), store, engine, media, started: Instant::now(), auth, tracker })
     }
 }

@@ -89,6 +89,29 @@ pub struct EngineConfig {
 pub struct MediaConfig {
     /// Keep produced segments this long after their last use.
     pub warm_cache_minutes: u64,
+    /// Pin an H.264 encoder element (`x264enc`, `vah264enc`, …); empty picks the best
+    /// verified one. A pinned encoder that fails its test falls back to the others.
+    pub encoder: String,
+    /// Encoder elements never to use.
+    pub exclude_encoders: Vec<String>,
+    /// Transcoded video is scaled down to at most this height.
+    pub max_height: u32,
+    /// Target segment length in seconds (a whole number of frames near it).
+    pub segment_seconds: f64,
+    /// How many segments a pipeline may run ahead of the furthest one asked for.
+    pub run_ahead_segments: u32,
+    /// A pipeline nobody asked anything of for this long stops (seconds).
+    pub idle_timeout_secs: u64,
+    /// Size cap of the segment cache (MiB); the least recently used go first.
+    pub cache_max_mb: u64,
+    /// Preferred audio languages, in order (`["en", "fr"]`); else the default track.
+    pub audio_languages: Vec<String>,
+    /// x264's speed preset when transcoding in software.
+    pub x264_preset: String,
+    /// How long a segment request waits for its segment before failing (seconds).
+    pub segment_wait_secs: u64,
+    /// How long probing a file may take (seconds).
+    pub probe_timeout_secs: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -218,7 +241,20 @@ impl Default for EngineConfig {
 
 impl Default for MediaConfig {
     fn default() -> Self {
-        Self { warm_cache_minutes: 30 }
+        Self {
+            warm_cache_minutes: 30,
+            encoder: String::new(),
+            exclude_encoders: Vec::new(),
+            max_height: 1080,
+            segment_seconds: 4.0,
+            run_ahead_segments: 8,
+            idle_timeout_secs: 60,
+            cache_max_mb: 2048,
+            audio_languages: Vec::new(),
+            x264_preset: "veryfast".into(),
+            segment_wait_secs: 90,
+            probe_timeout_secs: 60,
+        }
     }
 }
 
@@ -409,6 +445,12 @@ impl Config {
         }
         if self.search.timeout_secs == 0 {
             bail!("search.timeout_secs: must be at least 1");
+        }
+        if !(1.0..=30.0).contains(&self.media.segment_seconds) {
+            bail!("media.segment_seconds: must be between 1 and 30");
+        }
+        if self.media.max_height < 144 {
+            bail!("media.max_height: must be at least 144");
         }
         if self.log.level.parse::<tracing_subscriber::EnvFilter>().is_err() {
             bail!("log.level: {:?} is not a valid log filter", self.log.level);

@@ -8,6 +8,7 @@ pub mod config;
 pub mod engine;
 pub mod files;
 pub mod search;
+pub mod media;
 pub mod store;
 pub mod system;
 pub mod cli;

@@ -23,6 +23,8 @@ enum Command {
     Serve,
     /// Print the effective configuration and exit.
     Config,
+    /// Show which H.264 encoders exist, which pass a test encode, and which is used.
+    Doctor,
     /// Manage torrents on a running daemon.
     Torrent(cli::TorrentArgs),
     /// Manage user accounts (works on the database; the daemon may be running).
@@ -41,6 +43,7 @@ fn main() -> std::process::ExitCode {
         Command::Config => load(args.config).map(|c| {
             print!("{}", toml::to_string_pretty(&c).expect("serialisable"));
         }),
+        Command::Doctor => load(args.config).and_then(|c| swarmcast::cli::doctor(&c)),
         Command::Torrent(t) => runtime().and_then(|rt| rt.block_on(cli::torrent(t))),
         Command::User(u) => load(args.config).and_then(|c| swarmcast::auth::cli::user(&c, u)),
         Command::Apikey(k) => load(args.config).and_then(|c| swarmcast::auth::cli::apikey(&c, k)),

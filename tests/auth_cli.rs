@@ -111,10 +111,10 @@ async fn headless_setup_with_the_cli() {
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Ok(r) = http.get(format!("{base}/api/health")).send().await {
-            if r.status() == 200 {
-                break;
-            }
+        if let Ok(r) = http.get(format!("{base}/api/health")).send().await
+            && r.status() == 200
+        {
+            break;
         }
         assert!(Instant::now() < deadline, "the daemon did not come up");
         tokio::time::sleep(Duration::from_millis(100)).await;

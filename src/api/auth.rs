@@ -167,19 +167,25 @@ pub async fn logout(State(state): State<AppState>, caller: Caller, headers: Head
     Ok(resp)
 }
 
-/// `GET /auth/me`.
+/// `GET /auth/me`. Administrators also get `auth_bypass` (`{localhost, subnets}`),
+/// so the web UI's settings page can warn while a bypass is on.
 pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<Value>> {
-    match caller.user_id {
+    let mut v = match caller.user_id {
         Some(id) => {
             let u = state.store.user(id).map_err(ApiError::internal)?;
             let u = u.ok_or_else(|| ApiError::unauthorized("the account is gone"))?;
-            Ok(ApiJson(user_json(&u)))
+            user_json(&u)
         }
         // A bypassed address: the box's local administrator, with no account.
-        None => Ok(ApiJson(json!({
+        None => json!({
             "id": null, "username": "local", "email": null, "is_admin": caller.is_admin, "created_at": null,
-        }))),
+        }),
+    };
+    if caller.is_admin {
+        let a = &state.config.auth;
+        v["auth_bypass"] = json!({ "localhost": a.bypass_localhost, "subnets": a.bypass_subnets });
     }
+    Ok(ApiJson(v))
 }
 
 fn account_of(caller: &Caller) -> ApiResult<i64> {

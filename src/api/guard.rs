@@ -8,9 +8,9 @@
 //! 4. Default deny: every path under `/api`, `/auth` and `/metrics` needs a caller,
 //!    except the public ones in `is_public`. Other paths (the web UI) are public.
 //! 5. A state change authenticated by an ambient credential (cookie, bypassed
-//!    address) must come with no foreign `Origin` / `Sec-Fetch-Site`, and a POST
-//!    (the only state-changing method an HTML form has) must carry a JSON body or
-//!    `X-Requested-With`: a cross-site form post cannot pass. Other methods need a
+//!    address) must come with no foreign `Origin` / `Sec-Fetch-Site`, and a
+//!    cookie-authenticated POST (the only state-changing method an HTML form has)
+//!    must carry a JSON body or `X-Requested-With`: a cross-site form post cannot pass. Other methods need a
 //!    CORS preflight cross-site, which fails unless `auth.cors_origins` allows it.
 
 use axum::extract::{Request, State};
@@ -174,9 +174,12 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
 
     // 5. Cross-site requests.
     if let Some(c) = &caller {
-        let ambient = matches!(c.via, AuthVia::Session { .. } | AuthVia::Bypass);
+        let cookie = matches!(c.via, AuthVia::Session { .. });
+        let ambient = cookie || c.via == AuthVia::Bypass;
         if ambient && !is_safe(&method) {
-            if let Err(e) = check_same_site(req.headers(), method == Method::POST) {
+            // A bypassed address is mostly scripts and the CLI (no Origin, any body);
+            // a browser there still sends its Origin and is checked by it.
+            if let Err(e) = check_same_site(req.headers(), cookie && method == Method::POST) {
                 return e.into_response();
             }
         }
@@ -187,8 +190,10 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     if let Some((session, remember)) = renewed {
         let days = state.config.auth.remember_days * 86_400;
         resp.headers_mut().append(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, &session, None));
-        resp.headers_mut()
-            .append(header::SET_COOKIE, set_cookie(&state, REMEMBER_COOKIE, &remember, Some(days)));
+        if let Some(remember) = remember {
+            resp.headers_mut()
+                .append(header::SET_COOKIE, set_cookie(&state, REMEMBER_COOKIE, &remember, Some(days)));
+        }
     }
     resp
 }
@@ -227,7 +232,8 @@ fn check_same_site(headers: &HeaderMap, post: bool) -> Result<(), ApiError> {
     }
 }
 
-type Renewed = Option<(String, String)>;
+/// A session opened from a remember-me cookie: its token, and the rotated cookie.
+type Renewed = Option<(String, Option<String>)>;
 
 /// Finds the caller of a request; the second value is a session renewed from a
 /// remember-me cookie (its session token and rotated remember cookie).
@@ -260,48 +266,48 @@ fn authenticate(
         });
     }
 
-    if let Some(token) = cookie(headers, SESSION_COOKIE) {
-        if let Some((u, token_hash)) = auth.check_session(token)? {
-            return Ok((Found::Caller(user_caller(u, AuthVia::Session { token_hash })), None));
-        }
+    if let Some(token) = cookie(headers, SESSION_COOKIE)
+        && let Some((u, token_hash)) = auth.check_session(token)?
+    {
+        return Ok((Found::Caller(user_caller(u, AuthVia::Session { token_hash })), None));
     }
-    if let Some(value) = cookie(headers, REMEMBER_COOKIE) {
-        if let RememberOutcome::Renewed { user, login, token_hash } = auth.use_remember(value)? {
-            let renewed = login.remember.map(|r| (login.token, r));
-            return Ok((Found::Caller(user_caller(user, AuthVia::Session { token_hash })), renewed));
-        }
+    if let Some(value) = cookie(headers, REMEMBER_COOKIE)
+        && let RememberOutcome::Renewed { user, login, token_hash } = auth.use_remember(value)?
+    {
+        let renewed = Some((login.token, login.remember));
+        return Ok((Found::Caller(user_caller(user, AuthVia::Session { token_hash })), renewed));
     }
 
     if auth.bypasses(ip) {
         return Ok((Found::Caller(Caller::local_admin()), None));
     }
 
-    if let Some(torrent) = stream_route_torrent(method, path) {
-        if let Some(token) = query_param(query, "token") {
-            return Ok(match auth.check_stream_token(&token, &torrent) {
-                Ok(grant) => {
-                    let user = match grant.user_id {
-                        Some(id) => auth.store().user(id)?,
-                        None => None,
+    if let Some(torrent) = stream_route_torrent(method, path)
+        && let Some(token) = query_param(query, "token")
+    {
+        return Ok(match auth.check_stream_token(&token, &torrent) {
+            Ok(grant) => {
+                let user = match grant.user_id {
+                    Some(id) => auth.store().user(id)?,
+                    None => None,
+                };
+                if grant.user_id.is_some() && user.is_none() {
+                    (Found::Refused(ApiError::unauthorized("the stream token's user is gone")), None)
+                } else {
+                    let caller = Caller {
+                        user_id: grant.user_id,
+                        is_admin: false,
+                        username: user.map(|u| u.username),
+                        via: AuthVia::StreamToken { torrent: grant.torrent },
                     };
-                    if grant.user_id.is_some() && user.is_none() {
-                        (Found::Refused(ApiError::unauthorized("the stream token's user is gone")), None)
-                    } else {
-                        let caller = Caller {
-                            user_id: grant.user_id,
-                            is_admin: false,
-                            username: user.map(|u| u.username),
-                            via: AuthVia::StreamToken { torrent: grant.torrent },
-                        };
-                        (Found::Caller(caller), None)
-                    }
+                    (Found::Caller(caller), None)
                 }
-                Err(StreamTokenError::WrongTorrent) => {
-                    (Found::Refused(ApiError::forbidden(StreamTokenError::WrongTorrent.to_string())), None)
-                }
-                Err(e) => (Found::Refused(ApiError::unauthorized(e.to_string())), None),
-            });
-        }
+            }
+            Err(StreamTokenError::WrongTorrent) => {
+                (Found::Refused(ApiError::forbidden(StreamTokenError::WrongTorrent.to_string())), None)
+            }
+            Err(e) => (Found::Refused(ApiError::unauthorized(e.to_string())), None),
+        });
     }
     Ok((Found::None, None))
 }

@@ -11,6 +11,8 @@ pub mod guard;
 pub mod openapi;
 pub mod range;
 mod search;
+mod services;
+pub(crate) mod stream;
 mod system;
 mod torrents;
 mod tracker;
@@ -29,10 +31,13 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     vec![
         ("/api/health", get(system::health)),
         ("/api/stats", get(system::stats)),
+        ("/api/system/status", get(system::status)),
+        ("/metrics", get(system::metrics)),
         ("/api/activity", get(system::activity)),
         ("/api/events", get(events::events)),
         ("/api/torrents", get(torrents::list).post(torrents::add)),
         ("/api/torrents/", get(torrents::list).post(torrents::add)),
+        // The upload handler bounds its own body (413 in the contract's format).
         ("/api/torrents/upload", post(torrents::upload).layer(DefaultBodyLimit::disable())),
         ("/api/torrents/{id}", get(torrents::get).delete(torrents::remove)),
         ("/api/torrents/{id}/start", post(torrents::start)),
@@ -41,6 +46,11 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/torrents/{id}/files", post(torrents::select_files)),
         ("/api/torrents/{id}/torrent", get(torrents::torrent_file)),
         ("/api/torrents/{id}/files/{index}", get(torrents::file).head(torrents::file)),
+        // Streaming (HLS).
+        ("/api/stream", post(stream::create)),
+        ("/api/stream/{id}", get(stream::master).delete(stream::remove)),
+        ("/api/stream/{id}/status", get(stream::status)),
+        ("/api/stream/{id}/{segment}", get(stream::segment)),
         // Accounts.
         ("/auth/setup", get(auth::setup_status).post(auth::setup)),
         ("/auth/register", post(auth::register)),
@@ -52,6 +62,13 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/auth/api-keys/{prefix}", delete(auth::revoke_api_key)),
         ("/api/users", get(auth::list_users)),
         ("/api/users/{id}", patch(auth::patch_user).delete(auth::delete_user)),
+        // Services and the system.
+        ("/api/services", get(services::list)),
+        ("/api/services/status", get(services::all_status)),
+        ("/api/services/{name}/status", get(services::status)),
+        ("/api/services/{name}/start", post(services::start)),
+        ("/api/services/{name}/stop", post(services::stop)),
+        ("/api/services/{name}/restart", post(services::restart)),
         // Torrent creation, files, search, docs.
         ("/api/torrents/create", post(create::create)),
         ("/api/files", get(files::list)),

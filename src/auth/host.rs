@@ -32,9 +32,9 @@ impl HostPolicy {
     /// Whether a `Host` header value (with or without a port) names this box.
     pub fn allows(&self, host: &str) -> bool {
         let host = host.trim();
-        if host.starts_with('[') {
+        if let Some(rest) = host.strip_prefix('[') {
             // An IPv6 literal.
-            let inner = host[1..].split(']').next().unwrap_or("");
+            let inner = rest.split(']').next().unwrap_or("");
             return inner.parse::<std::net::Ipv6Addr>().is_ok();
         }
         let name = match host.rsplit_once(':') {
@@ -47,7 +47,7 @@ impl HostPolicy {
             return false;
         }
         name.parse::<std::net::Ipv4Addr>().is_ok()
-            || self.names.iter().any(|n| *n == name)
+            || self.names.contains(&name)
             || self.suffixes.iter().any(|s| name.ends_with(s.as_str()) && name.len() > s.len())
     }
 }

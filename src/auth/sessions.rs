@@ -7,10 +7,15 @@
 //! Remember-me is a series id plus a token in the `remember` cookie. Using it (when
 //! the session is gone) opens a new session and rotates the token. A series whose
 //! old token comes back after rotation was copied: the whole series and its
-//! sessions are revoked.
+//! sessions are revoked. The one exception is a short grace after a rotation:
+//! a browser that sent several requests at once with the old cookie gets sessions
+//! for them (without a new remember cookie) instead of losing its login.
 
 use super::{Auth, tokens};
 use crate::store::{RememberRecord, SessionRecord, UserRecord};
+
+/// How long after a rotation the previous remember-me token still opens a session.
+const ROTATION_GRACE_SECS: i64 = 20;
 
 /// `last_seen` is written at most this often per session, in seconds.
 const TOUCH_EVERY_SECS: i64 = 15;
@@ -25,7 +30,8 @@ pub struct SessionLogin {
 /// What presenting a remember-me cookie led to.
 #[derive(Clone, Debug)]
 pub enum RememberOutcome {
-    /// A new session; `remember` is the rotated cookie value.
+    /// A new session; `login.remember` is the rotated cookie value (`None` inside the
+    /// rotation grace, where the cookie stays as the first request set it).
     Renewed { user: UserRecord, login: SessionLogin, token_hash: String },
     /// Unknown or expired series: nothing happens.
     Unknown,
@@ -51,6 +57,8 @@ impl Auth {
             self.store.insert_remember(&RememberRecord {
                 series: series.clone(),
                 token_hash: tokens::hash_secret(&token),
+                prev_hash: None,
+                rotated_at: None,
                 user_id,
                 created_at: now,
                 expires_at: now + self.config.remember_days as i64 * 86_400,
@@ -102,13 +110,21 @@ impl Auth {
             return Ok(RememberOutcome::Unknown);
         }
         let presented = tokens::hash_secret(token);
+        let in_grace = rec.rotated_at.is_some_and(|t| now - t <= ROTATION_GRACE_SECS)
+            && rec.prev_hash.as_deref().is_some_and(|p| tokens::constant_time_eq(&presented, p));
+        if in_grace {
+            let Some(user) = self.store.user(rec.user_id)? else { return Ok(RememberOutcome::Unknown) };
+            let token = self.new_session(user.id, Some(series))?;
+            let token_hash = tokens::hash_secret(&token);
+            return Ok(RememberOutcome::Renewed { user, login: SessionLogin { token, remember: None }, token_hash });
+        }
         if !tokens::constant_time_eq(&presented, &rec.token_hash) {
             tracing::warn!(user_id = rec.user_id, "a rotated remember-me token was reused; revoking the series");
             self.store.delete_remember_series(series)?;
             return Ok(RememberOutcome::Theft);
         }
         let new_token = tokens::random_token(32);
-        if !self.store.rotate_remember(series, &presented, &tokens::hash_secret(&new_token))? {
+        if !self.store.rotate_remember(series, &presented, &tokens::hash_secret(&new_token), now)? {
             // Another request rotated it between our read and write: the same theft case.
             self.store.delete_remember_series(series)?;
             return Ok(RememberOutcome::Theft);
@@ -134,10 +150,10 @@ impl Auth {
         }
         if let Some((series, token)) = remember_cookie.and_then(|c| c.split_once(':')) {
             // Only the holder of the current token may end a series this way.
-            if let Some(rec) = self.store.remember(series)? {
-                if tokens::constant_time_eq(&rec.token_hash, &tokens::hash_secret(token)) {
-                    self.store.delete_remember_series(series)?;
-                }
+            if let Some(rec) = self.store.remember(series)?
+                && tokens::constant_time_eq(&rec.token_hash, &tokens::hash_secret(token))
+            {
+                self.store.delete_remember_series(series)?;
             }
         }
         Ok(())

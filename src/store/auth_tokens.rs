@@ -20,6 +20,9 @@ pub struct SessionRecord {
 pub struct RememberRecord {
     pub series: String,
     pub token_hash: String,
+    /// The token before the last rotation, and when it was rotated.
+    pub prev_hash: Option<String>,
+    pub rotated_at: Option<i64>,
     pub user_id: i64,
     pub created_at: i64,
     pub expires_at: i64,
@@ -143,8 +146,8 @@ impl Store {
         Ok(self
             .conn()
             .query_row(
-                "SELECT series, token_hash, user_id, created_at, expires_at FROM remember_tokens
-                 WHERE series = ?1",
+                "SELECT series, token_hash, user_id, created_at, expires_at, prev_hash, rotated_at
+                 FROM remember_tokens WHERE series = ?1",
                 [series],
                 |r| {
                     Ok(RememberRecord {
@@ -153,6 +156,8 @@ impl Store {
                         user_id: r.get(2)?,
                         created_at: r.get(3)?,
                         expires_at: r.get(4)?,
+                        prev_hash: r.get(5)?,
+                        rotated_at: r.get(6)?,
                     })
                 },
             )
@@ -161,10 +166,11 @@ impl Store {
 
     /// Replaces the series' token if it is still `old_hash`; false when another
     /// request rotated it first.
-    pub fn rotate_remember(&self, series: &str, old_hash: &str, new_hash: &str) -> anyhow::Result<bool> {
+    pub fn rotate_remember(&self, series: &str, old_hash: &str, new_hash: &str, now: i64) -> anyhow::Result<bool> {
         Ok(self.conn().execute(
-            "UPDATE remember_tokens SET token_hash = ?3 WHERE series = ?1 AND token_hash = ?2",
-            params![series, old_hash, new_hash],
+            "UPDATE remember_tokens SET token_hash = ?3, prev_hash = ?2, rotated_at = ?4
+             WHERE series = ?1 AND token_hash = ?2",
+            params![series, old_hash, new_hash, now],
         )? > 0)
     }
 

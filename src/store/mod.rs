@@ -95,6 +95,11 @@ const MIGRATIONS: &[&str] = &[
         created_at TEXT NOT NULL
     );
     "#,
+    // 4: remember-me rotation grace: the token before the last rotation, and when.
+    r#"
+    ALTER TABLE remember_tokens ADD COLUMN prev_hash TEXT;
+    ALTER TABLE remember_tokens ADD COLUMN rotated_at INTEGER;
+    "#,
 ];
 
 /// A handle to the database; cheap to clone.

@@ -141,8 +141,16 @@ async fn remember_me_rotates_and_detects_theft() {
         .unwrap();
     assert_eq!(plain, 0);
 
-    // A thief replays the old cookie: refused, and the whole series dies,
+    // Requests the browser sent at the same time with the old cookie still pass,
+    // for a few seconds, without another rotation.
+    env.clock.advance_secs(2);
+    let r = env.send(with_cookie(get("/auth/me"), &format!("remember={remember1}"))).await;
+    assert_eq!(r.status, StatusCode::OK, "rotation grace");
+    assert!(r.cookie("remember").is_none() && r.cookie("session").is_some());
+
+    // Later, a thief replays the old cookie: refused, and the whole series dies,
     // with the session it made.
+    env.clock.advance_secs(60);
     let r = env.send(with_cookie(get("/auth/me"), &format!("remember={remember1}"))).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     let r = env.send(with_cookie(get("/auth/me"), &format!("remember={remember2}"))).await;

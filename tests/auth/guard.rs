@@ -151,10 +151,16 @@ async fn bypass_is_off_by_default_and_scoped_when_on() {
     assert_eq!(env.send_from("192.168.1.5:1", get("/api/stats")).await.status, StatusCode::UNAUTHORIZED);
     let me = env.send_from("127.0.0.1:1", get("/auth/me")).await.json();
     assert_eq!(me["is_admin"], true);
-    // Still no cross-site form posts from a browser on a bypassed machine.
-    let r = req(Method::POST, "/api/torrents/").header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from("uri=x")).unwrap();
+    assert_eq!(me["auth_bypass"], json!({"localhost": true, "subnets": ["10.9.0.0/16"]}), "for the UI's warning");
+    // Still no cross-site form posts from a browser on a bypassed machine (it sends
+    // its Origin); scripts without one may post any body.
+    let form = || req(Method::POST, "/api/torrents/").header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    let r = form().header(header::ORIGIN, "http://evil.example").body(Body::from("uri=x")).unwrap();
     assert_eq!(env.send_from("127.0.0.1:1", r).await.status, StatusCode::FORBIDDEN);
+    let r = form().header("sec-fetch-site", "cross-site").body(Body::from("uri=x")).unwrap();
+    assert_eq!(env.send_from("127.0.0.1:1", r).await.status, StatusCode::FORBIDDEN);
+    let r = form().body(Body::from("uri=x")).unwrap();
+    assert_eq!(env.send_from("127.0.0.1:1", r).await.status, StatusCode::BAD_REQUEST, "past the guard, a bad body");
 }
 
 #[tokio::test]
