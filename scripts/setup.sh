@@ -30,6 +30,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# The web UI is built with esbuild (Node.js 18+, Debian 12's own nodejs will do); the
+# browser test's playwright-core needs Node.js 20+.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "installing: nodejs npm"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+node_min=18
+[ "${1:-build}" = test ] && node_min=20
+if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt "$node_min" ]; then
+  echo "Node.js $(node --version) is too old: the web UI needs Node.js $node_min or newer" >&2
+  exit 1
+fi
+
 if ! command -v cargo >/dev/null; then
   echo "cargo is missing: install Rust 1.95 or newer (https://rustup.rs)" >&2
   exit 1

@@ -15,3 +15,4 @@ pub mod cli;
 pub mod serve;
 pub mod sysinfo;
 pub mod tracker;
+pub mod web;

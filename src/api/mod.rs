@@ -4,6 +4,7 @@
 mod auth;
 mod create;
 pub mod error;
+mod events;
 pub mod extract;
 mod files;
 pub mod guard;
@@ -33,6 +34,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/system/status", get(system::status)),
         ("/metrics", get(system::metrics)),
         ("/api/activity", get(system::activity)),
+        ("/api/events", get(events::events)),
         ("/api/torrents", get(torrents::list).post(torrents::add)),
         ("/api/torrents/", get(torrents::list).post(torrents::add)),
         // The upload handler bounds its own body (413 in the contract's format).
@@ -41,6 +43,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/torrents/{id}/start", post(torrents::start)),
         ("/api/torrents/{id}/stop", post(torrents::stop)),
         ("/api/torrents/{id}/peers", get(torrents::peers)),
+        ("/api/torrents/{id}/files", post(torrents::select_files)),
         ("/api/torrents/{id}/torrent", get(torrents::torrent_file)),
         ("/api/torrents/{id}/files/{index}", get(torrents::file).head(torrents::file)),
         // Streaming (HLS).
@@ -88,7 +91,8 @@ pub fn app(state: AppState) -> Router {
         router = router.route(path, handlers);
     }
     let router = router
-        .fallback(|| async { ApiError::not_found("no such route") })
+        // The web UI answers every other GET; unknown API paths still get the JSON 404.
+        .fallback(crate::web::fallback)
         .method_not_allowed_fallback(|| async {
             ApiError::new(error::Code::MethodNotAllowed, "method not allowed on this route")
         })

@@ -237,6 +237,24 @@ pub async fn stop(
     Ok(ApiJson(state.engine.stop(&normalize_id(&id)).await?))
 }
 
+/// The body of `POST /api/torrents/{id}/files`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesBody {
+    /// Indices of the files to download.
+    pub files: Vec<usize>,
+}
+
+/// `POST /api/torrents/{id}/files`: choose the files to download once metadata is known.
+pub async fn select_files(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<FilesBody>,
+) -> ApiResult<ApiJson<TorrentView>> {
+    Ok(ApiJson(state.engine.select_files(&normalize_id(&id), body.files).await?))
+}
+
 pub async fn peers(
     State(state): State<AppState>,
     _caller: Caller,

@@ -541,6 +541,31 @@ impl Engine {
         self.view(id)
     }
 
+    /// Chooses which files of a torrent to download. Needs the metadata; an empty
+    /// choice is refused (stop the torrent instead).
+    pub async fn select_files(&self, id: &str, files: Vec<usize>) -> EngineResult<TorrentView> {
+        let rec = self.require_known(id)?;
+        let h = self.handle(id).ok_or_else(|| EngineError::NoMetadata(id.to_string()))?;
+        let count = h.with_metadata(|m| m.file_infos.len()).map_err(EngineError::Internal)?;
+        if files.is_empty() {
+            return Err(EngineError::BadInput("choose at least one file".into()));
+        }
+        if let Some(bad) = files.iter().find(|&&i| i >= count) {
+            return Err(EngineError::BadInput(format!(
+                "file index {bad} is out of range: the torrent has {count} files"
+            )));
+        }
+        let set: std::collections::HashSet<usize> = files.iter().copied().collect();
+        let mut sorted: Vec<usize> = set.iter().copied().collect();
+        sorted.sort_unstable();
+        let all = sorted.len() == count;
+        self.store.set_torrent_files(id, if all { None } else { Some(&sorted) })?;
+        self.session().update_only_files(&h, &set).await.map_err(EngineError::Internal)?;
+        let detail = format!("{} of {count} files selected", sorted.len());
+        self.emit("files_selected", id, rec.name.as_deref(), Some(&detail));
+        self.view(id)
+    }
+
     /// Removes a torrent, and its data when asked.
     pub async fn remove(&self, id: &str, delete_files: bool) -> EngineResult<()> {
         let rec = self.require_known(id)?;

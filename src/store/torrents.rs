@@ -125,6 +125,14 @@ impl Store {
         Ok(())
     }
 
+    /// Records which files of a torrent to download (`None`: all).
+    pub fn set_torrent_files(&self, info_hash: &str, files: Option<&[usize]>) -> anyhow::Result<()> {
+        let json = files.map(|f| serde_json::to_string(f).unwrap());
+        self.conn()
+            .execute("UPDATE torrents SET only_files = ?2 WHERE info_hash = ?1", params![info_hash, json])?;
+        Ok(())
+    }
+
     /// Marks a torrent complete, once; returns whether this call did it.
     pub fn mark_torrent_completed(&self, info_hash: &str) -> anyhow::Result<bool> {
         let n = self.conn().execute(

@@ -234,6 +234,14 @@ impl Daemon {
 
     /// Starts a daemon with extra environment (config keys as `SWARMCAST_*`).
     pub fn start_with(env: &[(&str, &str)]) -> Self {
+        let mut d = Self::start_without_setup(env);
+        d.api_key = d.first_run_setup();
+        d
+    }
+
+    /// Starts a daemon that has no account yet (`api_key` empty), for tests of the
+    /// first-run setup itself.
+    pub fn start_without_setup(env: &[(&str, &str)]) -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
         let mut d = Daemon {
@@ -246,7 +254,6 @@ impl Daemon {
             log: dir.join("daemon.log"),
         };
         d.spawn();
-        d.api_key = d.first_run_setup();
         d
     }
 

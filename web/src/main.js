@@ -1,0 +1,179 @@
+// The app shell: who is signed in, the navigation, and a small history-API router.
+
+import './style.css';
+import { ApiError, get, isAbsent, post } from './api.js';
+import { h, mount, toast } from './dom.js';
+import * as live from './live.js';
+import { loginPage, setupPage } from './pages/auth.js';
+import { torrentsPage } from './pages/torrents.js';
+import { detailsPage } from './pages/details.js';
+import { playerPage } from './pages/player.js';
+import { settingsPage, usersPage, keysPage, systemPage, activityPage } from './pages/admin.js';
+import { searchPage } from './pages/search.js';
+
+/** The signed-in user; `local` when this build has no accounts (everyone is admin). */
+export const session = { user: null, local: false };
+
+const ROUTES = [
+  [/^\/$/, torrentsPage],
+  [/^\/t\/([0-9a-f]{40})$/, detailsPage],
+  [/^\/play\/([0-9a-f]{40})$/, playerPage],
+  [/^\/search$/, searchPage, 'search'],
+  [/^\/activity$/, activityPage],
+  [/^\/system$/, systemPage, 'system'],
+  [/^\/settings$/, settingsPage, 'config', true],
+  [/^\/users$/, usersPage, 'users', true],
+  [/^\/keys$/, keysPage, 'keys'],
+  [/^\/login$/, loginPage],
+  [/^\/setup$/, setupPage],
+];
+
+const NAV = [
+  ['/', 'Torrents'],
+  ['/search', 'Search', 'search'],
+  ['/activity', 'Activity'],
+  ['/system', 'System', 'system'],
+  ['/settings', 'Settings', 'config', true],
+  ['/users', 'Users', 'users', true],
+  ['/keys', 'API keys', 'keys'],
+];
+
+const app = document.getElementById('app');
+const connBadge = h('span', { class: 'conn', title: 'Live updates from the box', role: 'status' });
+live.onState((s) => {
+  connBadge.className = `conn ${s}`;
+  connBadge.textContent = s === 'live' ? 'live' : s === 'offline' ? 'offline' : 'connecting';
+});
+let cleanup = null;
+
+/** Goes to a path inside the app. */
+export function navigate(path, { replace = false } = {}) {
+  if (replace) history.replaceState(null, '', path);
+  else history.pushState(null, '', path);
+  render();
+}
+
+function header() {
+  const links = NAV.filter(([, , feature, admin]) => !(feature && isAbsent(feature)) && !(admin && !isAdmin())).map(
+    ([path, label]) => h('a', { href: path, class: 'nav-link', 'aria-current': location.pathname === path ? 'page' : null, text: label }),
+  );
+  const who = session.user
+    ? h('div', { class: 'who' },
+        h('span', { class: 'muted', text: session.user.username }),
+        h('button', { type: 'button', class: 'secondary small', id: 'logout', onclick: logout, text: 'Sign out' }))
+    : null;
+  return h('header', { class: 'top' },
+    h('a', { href: '/', class: 'brand' }, h('img', { src: '/favicon.svg', alt: '', width: 24, height: 24 }), 'swarmcast'),
+    h('nav', { 'aria-label': 'Main' }, links),
+    connBadge,
+    who,
+  );
+}
+
+function isAdmin() {
+  return session.local || !!session.user?.is_admin;
+}
+
+async function logout() {
+  try {
+    await post('/auth/logout');
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 401)) toast(e.message, 'error');
+  }
+  session.user = null;
+  live.disconnect();
+  navigate('/login', { replace: true });
+}
+
+function render() {
+  if (cleanup) cleanup();
+  cleanup = null;
+  const path = location.pathname.replace(/\/+$/, '') || '/';
+  const signedOut = !session.user && !session.local;
+  if (signedOut && path !== '/login' && path !== '/setup') {
+    history.replaceState(null, '', `/login?next=${encodeURIComponent(path)}`);
+    return render();
+  }
+  let page = null;
+  let match = null;
+  for (const [re, fn, feature, admin] of ROUTES) {
+    match = path.match(re);
+    if (match) {
+      page = admin && !isAdmin() ? forbidden : fn;
+      if (feature && isAbsent(feature)) page = unavailable;
+      break;
+    }
+  }
+  const main = h('main', { id: 'main', tabindex: '-1' });
+  const chrome = path === '/login' || path === '/setup' ? [] : [header()];
+  mount(app, h('a', { href: '#main', class: 'skip' , text: 'Skip to content' }), chrome, main);
+  if (!signedOut) live.connect();
+  cleanup = (page || notFound)(main, ...(match ? match.slice(1) : [])) || null;
+}
+
+function notFound(main) {
+  mount(main, h('section', { class: 'card' }, h('h1', { text: 'Page not found' }), h('a', { href: '/', text: 'Back to the torrents' })));
+}
+
+function forbidden(main) {
+  mount(main, h('section', { class: 'card' }, h('h1', { text: 'Administrators only' }), h('p', { text: 'Ask an administrator of this box.' })));
+}
+
+function unavailable(main) {
+  mount(main, h('section', { class: 'card' }, h('h1', { text: 'Not available' }), h('p', { text: 'This box’s daemon does not offer this feature.' })));
+}
+
+/** Called by the sign-in pages once a user is signed in. */
+export function signedIn(user, next = '/') {
+  session.user = user;
+  navigate(next.startsWith('/') && !next.startsWith('//') ? next : '/', { replace: true });
+}
+
+/**
+ * Finds out who we are: a user, nobody (sign in, or set up a new box), or a build
+ * without accounts. A box without users goes to setup without asking `/auth/me`.
+ */
+async function whoAmI() {
+  try {
+    const setup = await get('/auth/setup');
+    if (setup?.needed) {
+      if (location.pathname !== '/setup') history.replaceState(null, '', '/setup');
+      return;
+    }
+  } catch (e) {
+    if (!(e instanceof ApiError && (e.noRoute || e.status === 405))) throw e;
+  }
+  try {
+    session.user = await get('/auth/me');
+  } catch (e) {
+    if (e instanceof ApiError && e.noRoute) session.local = true;
+    else if (!(e instanceof ApiError && e.status === 401)) throw e;
+  }
+}
+
+// Internal links navigate without a reload; modified clicks keep the browser's meaning.
+document.addEventListener('click', (e) => {
+  const a = e.target.closest('a[href]');
+  if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin || a.target || a.hasAttribute('download') || url.pathname.startsWith('/api/')) return;
+  if (url.hash && url.pathname === location.pathname) return;
+  e.preventDefault();
+  navigate(url.pathname + url.search);
+});
+window.addEventListener('popstate', render);
+window.addEventListener('swarmcast:features', () => {
+  const top = document.querySelector('header.top');
+  if (top) top.replaceWith(header());
+});
+window.addEventListener('swarmcast:unauthorized', () => {
+  if (session.local || !session.user) return;
+  session.user = null;
+  live.disconnect();
+  toast('Your session ended. Please sign in again.', 'info');
+  navigate(`/login?next=${encodeURIComponent(location.pathname)}`, { replace: true });
+});
+
+whoAmI()
+  .catch((e) => toast(e.message, 'error', 0))
+  .finally(render);

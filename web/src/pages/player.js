@@ -1,0 +1,177 @@
+// The player: asks the daemon for a stream, plays its HLS playlist with hls.js (or the
+// browser's own HLS on Safari), shows the stream's status, and hands out URLs for TVs
+// and players. Without the streaming routes it falls back to the raw file.
+
+import { ApiError, explain, get, markAbsent, post } from '../api.js';
+import { h, mount, setText, toast } from '../dom.js';
+import * as fmt from '../format.js';
+import * as live from '../live.js';
+import { copy } from './details.js';
+
+export function playerPage(main, id) {
+  let hls = null;
+  let stopped = false;
+  let statusTimer = null;
+  const t = live.torrents.get(id);
+  const video = h('video', { id: 'player', controls: true, playsinline: true, preload: 'auto' });
+  const title = h('h1', { class: 'title', text: t?.name || 'Preparing the stream…' });
+  const state = h('p', { class: 'muted', id: 'player-state', role: 'status', text: 'Asking the box for a stream…' });
+  const facts = {};
+  const fact = (key, label) => {
+    facts[key] = h('dd', { id: `stream-${key}`, text: '–' });
+    return h('div', {}, h('dt', { text: label }), facts[key]);
+  };
+  const links = h('div', { class: 'stream-links' });
+  mount(main,
+    h('nav', { class: 'crumbs small' }, h('a', { href: `/t/${id}`, text: '← Details' })),
+    h('section', { class: 'card player' }, title, h('div', { class: 'video-wrap' }, video), state,
+      h('dl', { class: 'facts' }, fact('mode', 'Mode'), fact('encoder', 'Encoder'), fact('buffered', 'Buffered'),
+        fact('segments', 'Segments ready'), fact('clients', 'Clients'))),
+    h('section', { class: 'card' }, h('h2', { text: 'Play on another device' }), links),
+  );
+
+  start().catch((e) => {
+    if (!stopped) fail(explain(e));
+  });
+
+  async function start() {
+    let s;
+    try {
+      s = await post('/api/stream', { infoHash: id });
+    } catch (e) {
+      if (e instanceof ApiError && e.noRoute) {
+        markAbsent('stream');
+        return raw();
+      }
+      throw e;
+    }
+    if (stopped) return;
+    setText(title, s.name || t?.name || id);
+    document.title = `${s.name || 'Player'} · swarmcast`;
+    setText(facts.mode, s.mode || '–');
+    const hlsUrl = withToken(s.hlsUrl, s.token);
+    const rawUrl = s.streamUrl ? withToken(s.streamUrl, s.token) : null;
+    showLinks(s.name || t?.name || id, hlsUrl, rawUrl);
+    await attach(hlsUrl);
+    const streamId = s.infoHash || id;
+    const poll = async () => {
+      try {
+        const st = await get(`/api/stream/${streamId}/status`);
+        setText(facts.mode, st.mode || '–');
+        setText(facts.encoder, st.encoder || (st.mode === 'passthrough' ? 'none (passthrough)' : '–'));
+        setText(facts.buffered, st.buffered_seconds !== undefined ? fmt.duration(st.buffered_seconds) : '–');
+        setText(facts.segments, st.segments_ready ?? '–');
+        setText(facts.clients, st.clients ?? '–');
+      } catch (e) {
+        if (e instanceof ApiError && e.noRoute) clearInterval(statusTimer);
+      }
+    };
+    poll();
+    statusTimer = setInterval(poll, 2000);
+  }
+
+  /** Plays the original file through the Range route (browsers handle MP4/WebM). */
+  async function raw() {
+    const torrent = t || (await get(`/api/torrents/${id}`));
+    if (stopped) return;
+    if (torrent.video_file === null || torrent.video_file === undefined) throw new ApiError(422, 'NO_VIDEO_FILE', 'This torrent has no playable video file');
+    setText(title, torrent.name);
+    const url = `/api/torrents/${id}/files/${torrent.video_file}`;
+    setText(facts.mode, 'original file');
+    setText(state, 'HLS streaming is not available on this box; playing the original file.');
+    showLinks(torrent.name, null, new URL(url, location.origin).href);
+    video.src = url;
+    autoplay();
+    video.addEventListener('error', () => fail('The browser cannot play this file directly. Try a player such as VLC with the raw link below.'), { once: true });
+  }
+
+  async function attach(url) {
+    const ua = navigator.userAgent;
+    const safari = /Safari/.test(ua) && !/Chrome|Chromium|Android|CriOS|Edg/.test(ua);
+    if (safari && video.canPlayType('application/vnd.apple.mpegurl')) {
+      video.src = url;
+      autoplay();
+      setText(state, 'Playing with the browser’s own HLS.');
+      return;
+    }
+    const { default: Hls } = await import('hls.js');
+    if (stopped) return;
+    if (!Hls.isSupported()) {
+      if (video.canPlayType('application/vnd.apple.mpegurl')) {
+        video.src = url;
+        return;
+      }
+      fail('This browser cannot play HLS. Use the stream URL in VLC or Kodi.');
+      return;
+    }
+    hls = new Hls({ maxBufferLength: 30, backBufferLength: 60, manifestLoadingTimeOut: 60000, fragLoadingTimeOut: 60000, levelLoadingTimeOut: 60000 });
+    let recovered = 0;
+    hls.on(Hls.Events.MANIFEST_PARSED, () => {
+      setText(state, 'Ready.');
+      autoplay();
+    });
+    hls.on(Hls.Events.ERROR, (_, data) => {
+      if (!data.fatal) return;
+      if (data.type === Hls.ErrorTypes.MEDIA_ERROR && recovered++ < 3) hls.recoverMediaError();
+      else if (data.type === Hls.ErrorTypes.NETWORK_ERROR && recovered++ < 3) hls.startLoad();
+      else fail(`Playback failed (${data.details}).`);
+    });
+    hls.loadSource(url);
+    hls.attachMedia(video);
+  }
+
+  function showLinks(name, hlsUrl, rawUrl) {
+    const rows = [];
+    if (hlsUrl) {
+      const m3u = new Blob([`#EXTM3U\n#EXTINF:-1,${name.replace(/[\r\n]/g, ' ')}\n${hlsUrl}\n`], { type: 'audio/x-mpegurl' });
+      const href = URL.createObjectURL(m3u);
+      rows.push(
+        h('p', { class: 'muted small', text: 'For a TV, VLC or Kodi: this link works without signing in, for a limited time.' }),
+        h('div', { class: 'row gap wrap' },
+          h('input', { class: 'grow mono', readonly: true, value: hlsUrl, 'aria-label': 'Stream URL', id: 'stream-url', onfocus: (e) => e.target.select() }),
+          h('button', { type: 'button', class: 'primary', id: 'copy-url', onclick: () => copy(hlsUrl, 'Stream URL copied') }, 'Copy stream URL'),
+          h('a', { class: 'button secondary', href, download: `${safeName(name)}.m3u`, id: 'download-m3u', text: 'Download .m3u' })),
+      );
+    }
+    if (rawUrl) {
+      rows.push(
+        h('p', { class: 'muted small', text: 'The original file, for players that handle MKV and other formats:' }),
+        h('div', { class: 'row gap wrap' },
+          h('a', { class: 'button secondary', href: rawUrl, target: '_blank', rel: 'noopener', id: 'raw-link', text: 'Open original file' }),
+          h('button', { type: 'button', class: 'secondary', onclick: () => copy(rawUrl, 'Raw URL copied') }, 'Copy raw URL')),
+      );
+    }
+    mount(links, rows);
+  }
+
+  /** Starts playback when the browser allows it; otherwise the user presses play. */
+  function autoplay() {
+    video.play().catch(() => setText(state, 'Press play to start.'));
+  }
+
+  function fail(message) {
+    setText(state, message);
+    state.className = 'error';
+    toast(message, 'error');
+  }
+
+  return () => {
+    stopped = true;
+    clearInterval(statusTimer);
+    if (hls) hls.destroy();
+    video.removeAttribute('src');
+    video.load();
+    document.title = 'swarmcast';
+  };
+}
+
+/** An absolute URL carrying the stream token, for devices that cannot sign in. */
+function withToken(url, token) {
+  const u = new URL(url, location.origin);
+  if (token && !u.searchParams.has('token')) u.searchParams.set('token', token);
+  return u.href;
+}
+
+function safeName(name) {
+  return (name || 'stream').replace(/[^\w .()-]+/g, '_').slice(0, 80);
+}
