@@ -33,6 +33,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     eprintln!("swarmcast is running: open {shown}");
     system::notify(&[NotifyState::Ready, NotifyState::Status("serving")]);
     spawn_watchdog(state.clone());
+    system::disk::spawn_watch(
+        state.engine.clone(),
+        state.config.storage.download_dir.clone(),
+        Duration::from_secs(2),
+    );
 
     let app = crate::api::app(state.clone())
         .into_make_service_with_connect_info::<std::net::SocketAddr>();

@@ -1,6 +1,7 @@
 //! Process plumbing: named background tasks, logging (journald or stderr), and the
 //! systemd notify protocol.
 
+pub mod disk;
 mod journal;
 
 use std::future::Future;

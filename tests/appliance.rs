@@ -378,3 +378,123 @@ fn under_systemd_logs_go_to_the_journal_with_torrent_id_fields() {
     assert!(entries.iter().flatten().any(|(k, v)| k == "MESSAGE" && v.starts_with("starting swarmcast")), "{entries:#?}");
     assert!(!stderr_text.contains("INFO"), "log lines went to stderr: {stderr_text}");
 }
+
+fn http_upload(port: u16, torrent: &[u8]) -> Option<(u16, String)> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let b = "swarmcastboundary7";
+    let mut body = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"t.torrent\"\r\nContent-Type: application/x-bittorrent\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(torrent);
+    body.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
+    write!(
+        s,
+        "POST /api/torrents/upload HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary={b}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .ok()?;
+    s.write_all(&body).ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).ok()?;
+    Some((buf.split_whitespace().nth(1)?.parse().ok()?, buf))
+}
+
+fn torrent_json(port: u16, id: &str) -> serde_json::Value {
+    let (code, text) = http_get(port, &format!("/api/torrents/{id}")).expect("daemon answers");
+    assert_eq!(code, 200, "{text}");
+    serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap()).unwrap()
+}
+
+/// Polls a torrent until `pred` holds, within `limit`.
+fn wait_torrent(port: u16, id: &str, limit: Duration, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let end = Instant::now() + limit;
+    loop {
+        let t = torrent_json(port, id);
+        if pred(&t) || Instant::now() > end {
+            return t;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// A real ext4 filesystem labelled SWARMCAST, loop-mounted on the download dir while
+/// the daemon runs (what srv-swarmcast-downloads.mount does on the box), then
+/// detached the way systemd's LazyUnmount= does when the disk is pulled.
+#[test]
+fn a_pulled_download_disk_pauses_its_torrents_and_they_resume_when_it_is_back() {
+    if !is_root() {
+        eprintln!("SKIPPED: mounting a disk image needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = write_config(dir.path(), port);
+    let downloads = dir.path().join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let disk = dir.path().join("usb.img");
+    std::fs::File::create(&disk).unwrap().set_len(64 << 20).unwrap();
+    let (ok, out) = run(Command::new("mkfs.ext4").args(["-q", "-F", "-L", "SWARMCAST"]).arg(&disk));
+    assert!(ok, "mkfs.ext4: {out}");
+
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        }
+    }
+    let _guard = Unmount(downloads.clone());
+    let child = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("JOURNAL_STREAM")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let daemon = Daemon { child, port, _dir: dir };
+    let end = Instant::now() + Duration::from_secs(60);
+    while http_get(port, "/api/health").is_none() {
+        assert!(Instant::now() < end, "the daemon did not answer within 60 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // The disk is plugged in: mounted over the download dir.
+    let (ok, out) = run(Command::new("mount").args(["-o", "loop"]).arg(&disk).arg(&downloads));
+    assert!(ok, "mount: {out}");
+    // A torrent whose data is on the disk.
+    let media = downloads.join("film.mkv");
+    std::fs::write(&media, vec![7u8; 3 << 20]).unwrap();
+    let tfile = daemon._dir.path().join("film.torrent");
+    let (ok, out) = run(Command::new("transmission-create").arg("-o").arg(&tfile).arg(&media));
+    assert!(ok, "transmission-create: {out}");
+    // Let the watcher see the new mount before the torrent arrives.
+    std::thread::sleep(Duration::from_secs(3));
+    let (code, body) = http_upload(port, &std::fs::read(&tfile).unwrap()).unwrap();
+    assert!(code < 300, "{body}");
+    let id = serde_json::from_str::<serde_json::Value>(body.split("\r\n\r\n").nth(1).unwrap()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let t = wait_torrent(port, &id, Duration::from_secs(30), |t| t["status"] == "seeding");
+    assert_eq!(t["status"], "seeding", "{t}");
+
+    // Pulled: the mount goes away under the daemon.
+    let (ok, out) = run(Command::new("umount").arg("-l").arg(&downloads));
+    assert!(ok, "umount: {out}");
+    let t = wait_torrent(port, &id, Duration::from_secs(15), |t| t["status"] == "paused");
+    assert_eq!(t["status"], "paused", "{t}");
+    assert_eq!(t["error"], swarmcast::engine::DISK_REMOVED, "{t}");
+    assert_eq!(http_get(port, "/api/health").unwrap().0, 200, "the daemon must keep running");
+    let (_, activity) = http_get(port, &format!("/api/activity?torrent={id}")).unwrap();
+    assert!(activity.contains("disk_removed"), "{activity}");
+
+    // Plugged back in: the torrent resumes from the disk's data.
+    let (ok, out) = run(Command::new("mount").args(["-o", "loop"]).arg(&disk).arg(&downloads));
+    assert!(ok, "mount again: {out}");
+    let t = wait_torrent(port, &id, Duration::from_secs(30), |t| t["status"] == "seeding");
+    assert_eq!(t["status"], "seeding", "{t}");
+    assert!(t["error"].is_null(), "{t}");
+}
