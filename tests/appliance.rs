@@ -498,3 +498,16 @@ fn a_pulled_download_disk_pauses_its_torrents_and_they_resume_when_it_is_back() 
     assert_eq!(t["status"], "seeding", "{t}");
     assert!(t["error"].is_null(), "{t}");
 }
+
+#[test]
+fn cross_toml_installs_the_targets_gstreamer_dev_packages() {
+    let cross: toml::Value = toml::from_str(&std::fs::read_to_string(repo().join("cross.toml")).unwrap()).unwrap();
+    let t = &cross["target"]["aarch64-unknown-linux-gnu"];
+    let steps: Vec<&str> = t["pre-build"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    assert!(steps.iter().any(|s| s.contains("dpkg --add-architecture $CROSS_DEB_ARCH")));
+    for pkg in ["libgstreamer1.0-dev", "libgstreamer-plugins-base1.0-dev", "libssl-dev"] {
+        assert!(steps.iter().any(|s| s.contains(&format!("{pkg}:$CROSS_DEB_ARCH"))), "pre-build lacks {pkg}");
+    }
+    let env: Vec<&str> = t["env"]["passthrough"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    assert!(env.iter().any(|e| e.starts_with("PKG_CONFIG_LIBDIR_aarch64_unknown_linux_gnu=/usr/lib/aarch64-linux-gnu/pkgconfig")));
+}
