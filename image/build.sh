@@ -119,6 +119,10 @@ GRUB
     in_root grub-install --target=i386-pc --modules="part_gpt ext2" "$loopdev"
     in_root grub-install --target=x86_64-efi --efi-directory=/boot/efi --removable --no-nvram
     in_root update-grub
+    # Without udev on the build host there is no /dev/disk/by-uuid, so grub-mkconfig
+    # names the loop device: point the kernel at the root filesystem's UUID instead.
+    sed -i "s|root=${loopdev}p3|root=UUID=$ruuid|g" "$root/boot/grub/grub.cfg"
+    grep -q "root=UUID=$ruuid" "$root/boot/grub/grub.cfg" || { echo "grub.cfg lacks root=UUID" >&2; exit 1; }
     in_root apt-get clean
 }
 
