@@ -8,8 +8,9 @@
 #        (GRUB as the removable-media loader on the ESP), for x86-64 mini-PCs and VMs.
 # arm64: an MBR card image for the Raspberry Pi 4 (Debian's raspi-firmware +
 #        linux-image-arm64, the layout of Debian's own raspi images).
-# Needs root, debootstrap, and (amd64) loop devices; (arm64) qemu-user-static with
-# binfmt_misc. Downloads packages from the Debian mirror ($MIRROR).
+# Needs root (chroot), debootstrap, and for arm64 qemu-user-static with binfmt_misc.
+# No loop devices: filesystems are made from directories and written in place.
+# Downloads packages from the Debian mirror ($MIRROR).
 set -euo pipefail
 
 arch=$1 deb=$(readlink -f "$2") out=$3
@@ -27,11 +28,10 @@ mkdir -p "$work" "$cache/debootstrap" "$cache/apt"
 [ -f "$deb" ] || { echo "no .deb at $2: run cargo deb first" >&2; exit 1; }
 
 mounts=()
-loopdev=""
 cleanup() {
     set +e
     for ((i=${#mounts[@]}-1; i>=0; i--)); do umount -l "${mounts[$i]}" 2>/dev/null; done
-    [ -n "$loopdev" ] && losetup -d "$loopdev"
+    set -e
 }
 trap cleanup EXIT
 mnt() { mount "$@"; mounts+=("${@: -1}"); }
@@ -82,48 +82,80 @@ configure_root() {
 }
 
 build_amd64() {
-    rm -f "$out"; truncate -s "$size" "$out"
-    sfdisk -q "$out" <<PART
-label: gpt
-start=2048, size=2048, type=21686148-6E49-704E-6F74-4E6565644546, name=bios
-size=254MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=esp
-type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, name=root
-PART
-    loopdev=$(losetup -P --show -f "$out")
-    for _ in $(seq 50); do [ -b "${loopdev}p3" ] && break; sleep 0.1; done
-    mkfs.vfat -F 32 -n ESP "${loopdev}p2" >/dev/null
-    mkfs.ext4 -q -L swarmcast-root "${loopdev}p3"
+    # Built without loop devices (this kernel may lack partition support): the
+    # filesystems are made from directories (mkfs.ext4 -d, mkfs.vfat + mcopy) and
+    # written into the partitions; GRUB's images are made with grub-mkimage.
     rm -rf "$root"; mkdir -p "$root"
-    mnt "${loopdev}p3" "$root"
     debootstrap_root amd64 main linux-image-amd64,grub-pc-bin,grub-efi-amd64-bin,grub2-common
-    mkdir -p "$root/boot/efi"
-    mnt "${loopdev}p2" "$root/boot/efi"
     chroot_mounts
-    local ruuid euuid
-    ruuid=$(blkid -s UUID -o value "${loopdev}p3")
-    euuid=$(blkid -s UUID -o value "${loopdev}p2")
-    printf 'UUID=%s / ext4 errors=remount-ro 0 1\nUUID=%s /boot/efi vfat umask=0077,nofail 0 2\n' "$ruuid" "$euuid" > "$root/etc/fstab"
+    local ruuid esp_id
+    ruuid=$(cat /proc/sys/kernel/random/uuid)
+    esp_id=$(od -An -N4 -tx4 /dev/urandom | tr -d ' ' | tr a-f A-F)
+    mkdir -p "$root/boot/efi"
+    printf 'UUID=%s / ext4 errors=remount-ro 0 1\nUUID=%s-%s /boot/efi vfat umask=0077,nofail 0 2\n' \
+        "$ruuid" "${esp_id:0:4}" "${esp_id:4:4}" > "$root/etc/fstab"
     configure_root main
     echo "== bootloaders: GRUB for BIOS and UEFI"
-    cat > "$root/etc/default/grub" <<'GRUB'
+    cat > "$root/etc/default/grub" <<GRUB
 GRUB_DEFAULT=0
 GRUB_TIMEOUT=1
 GRUB_DISTRIBUTOR=swarmcast
 GRUB_CMDLINE_LINUX_DEFAULT=""
-# Serial first, so a headless box (and the image test) shows its boot.
+# Serial too, so a headless box (and the image test) shows its boot.
 GRUB_CMDLINE_LINUX="console=tty0 console=ttyS0,115200n8"
 GRUB_TERMINAL="console serial"
 GRUB_SERIAL_COMMAND="serial --speed=115200"
 GRUB_DISABLE_OS_PROBER=true
 GRUB
-    in_root grub-install --target=i386-pc --modules="part_gpt ext2" "$loopdev"
-    in_root grub-install --target=x86_64-efi --efi-directory=/boot/efi --removable --no-nvram
-    in_root update-grub
-    # Without udev on the build host there is no /dev/disk/by-uuid, so grub-mkconfig
-    # names the loop device: point the kernel at the root filesystem's UUID instead.
-    sed -i "s|root=${loopdev}p3|root=UUID=$ruuid|g" "$root/boot/grub/grub.cfg"
-    grep -q "root=UUID=$ruuid" "$root/boot/grub/grub.cfg" || { echo "grub.cfg lacks root=UUID" >&2; exit 1; }
+    local kver
+    kver=$(ls "$root/boot" | sed -n 's/^vmlinuz-//p' | sort -V | tail -1)
+    [ -n "$kver" ] || { echo "no kernel in /boot" >&2; exit 1; }
+    mkdir -p "$root/boot/grub"
+    # The first grub.cfg (update-grub on the box rewrites it on kernel upgrades).
+    cat > "$root/boot/grub/grub.cfg" <<CFG
+set timeout=1
+serial --speed=115200
+terminal_input console serial
+terminal_output console serial
+search --no-floppy --fs-uuid --set=root $ruuid
+menuentry "swarmcast (Debian, $kver)" {
+    linux /boot/vmlinuz-$kver root=UUID=$ruuid ro console=tty0 console=ttyS0,115200n8
+    initrd /boot/initrd.img-$kver
+}
+CFG
+    printf 'search --no-floppy --fs-uuid --set=root %s\nset prefix=($root)/boot/grub\n' "$ruuid" > "$root/tmp/early.cfg"
+    cp -r "$root/usr/lib/grub/i386-pc" "$root/usr/lib/grub/x86_64-efi" "$root/boot/grub/"
+    in_root grub-mkimage -O i386-pc -d /usr/lib/grub/i386-pc -c /tmp/early.cfg -p /boot/grub \
+        -o /tmp/core.img biosdisk part_gpt ext2 search search_fs_uuid
+    in_root grub-mkimage -O x86_64-efi -d /usr/lib/grub/x86_64-efi -c /tmp/early.cfg -p /boot/grub \
+        -o /tmp/BOOTX64.EFI part_gpt ext2 fat search search_fs_uuid
+    mv "$root/tmp/core.img" "$root/tmp/BOOTX64.EFI" "$work/"
+    cp "$root/usr/lib/grub/i386-pc/boot.img" "$work/"
+    rm "$root/tmp/early.cfg"
     in_root apt-get clean
+    cleanup; mounts=(); trap - EXIT
+
+    echo "== assemble the disk image"
+    rm -f "$out"; truncate -s "$size" "$out"
+    sfdisk -q "$out" <<PART
+label: gpt
+start=2048, size=2048, type=21686148-6E49-704E-6F74-4E6565644546, name=bios
+start=4096, size=520192, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=esp
+start=524288, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, name=root
+PART
+    local rsectors
+    rsectors=$(sfdisk -J "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["partitiontable"]["partitions"][2]["size"])')
+    local esp=$work/esp.vfat rootimg=$work/root.ext4
+    rm -f "$esp" "$rootimg"
+    truncate -s $((520192 * 512)) "$esp"
+    mkfs.vfat -F 32 -n ESP -i "$esp_id" "$esp" >/dev/null
+    mmd -i "$esp" ::/EFI ::/EFI/BOOT
+    mcopy -i "$esp" "$work/BOOTX64.EFI" ::/EFI/BOOT/BOOTX64.EFI
+    mkfs.ext4 -q -L swarmcast-root -U "$ruuid" -d "$root" "$rootimg" "$((rsectors / 2))k"
+    dd if="$esp" of="$out" bs=512 seek=4096 conv=notrunc,sparse status=none
+    dd if="$rootimg" of="$out" bs=1M seek=256 conv=notrunc,sparse status=none
+    rm -f "$esp" "$rootimg"
+    python3 "$here/grub-bios-embed.py" "$out" "$work/boot.img" "$work/core.img" 2048 2048
 }
 
 build_arm64() {
@@ -174,5 +206,5 @@ case "$arch" in
     arm64) build_arm64 ;;
     *) echo "unknown arch $arch (amd64 or arm64)" >&2; exit 2 ;;
 esac
-cleanup; mounts=(); loopdev=""
+cleanup; mounts=()
 echo "== $out ($(du -h --apparent-size "$out" | cut -f1), $(( $(date +%s) - start )) s)"
