@@ -2,7 +2,7 @@
 # Builds a flashable swarmcast image from Debian packages and the swarmcast .deb.
 #
 #   image/build.sh amd64 target/debian/swarmcast_*_amd64.deb  build/image/swarmcast-amd64.img
-#   image/build.sh arm64 target/aarch64-unknown-linux-gnu/debian/swarmcast_*_arm64.deb build/image/swarmcast-rpi-arm64.img
+#   image/build.sh arm64 target/debian/swarmcast_*_arm64.deb build/image/swarmcast-rpi-arm64.img
 #
 # amd64: a GPT raw disk that boots with BIOS (GRUB in a BIOS boot partition) and UEFI
 #        (GRUB as the removable-media loader on the ESP), for x86-64 mini-PCs and VMs.
@@ -51,6 +51,15 @@ chroot_mounts() {
     mnt -t sysfs sysfs "$root/sys"
     mnt -t tmpfs tmpfs "$root/run"
     mnt --bind "$cache/apt" "$root/var/cache/apt/archives"
+    # systemd-resolved makes resolv.conf a link into /run: the host's while building.
+    rm -f "$root/etc/resolv.conf"
+    cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+}
+
+finish_root() {
+    finish_root
+    rm -rf "$root/var/lib/apt/lists/"*_Packages
+    ln -sf ../run/systemd/resolve/stub-resolv.conf "$root/etc/resolv.conf"
 }
 
 in_root() { LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive nice -n 19 chroot "$root" "$@"; }
@@ -132,7 +141,7 @@ CFG
     mv "$root/tmp/core.img" "$root/tmp/BOOTX64.EFI" "$work/"
     cp "$root/usr/lib/grub/i386-pc/boot.img" "$work/"
     rm "$root/tmp/early.cfg"
-    in_root apt-get clean
+    finish_root
     cleanup; mounts=(); trap - EXIT
 
     echo "== assemble the disk image"
@@ -175,7 +184,7 @@ RPI
     echo "== kernel and Raspberry Pi firmware"
     in_root apt-get install -y -q --no-install-recommends linux-image-arm64
     in_root dpkg-reconfigure raspi-firmware
-    in_root apt-get clean
+    finish_root
     ls "$work/firmware" | head -50
     [ -f "$work/firmware/config.txt" ] && [ -n "$(ls "$work/firmware"/vmlinuz-* 2>/dev/null)" ] \
         || { echo "raspi-firmware did not fill /boot/firmware" >&2; exit 1; }
