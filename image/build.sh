@@ -57,7 +57,7 @@ chroot_mounts() {
 }
 
 finish_root() {
-    finish_root
+    in_root apt-get clean
     rm -rf "$root/var/lib/apt/lists/"*_Packages
     ln -sf ../run/systemd/resolve/stub-resolv.conf "$root/etc/resolv.conf"
 }
