@@ -23,7 +23,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/activity", get(system::activity))
         .route("/api/torrents", get(torrents::list).post(torrents::add))
         .route("/api/torrents/", get(torrents::list).post(torrents::add))
-        .route("/api/torrents/upload", post(torrents::upload))
+        .route(
+            "/api/torrents/upload",
+            post(torrents::upload).layer(DefaultBodyLimit::disable()),
+        )
         .route("/api/torrents/{id}", get(torrents::get).delete(torrents::remove))
         .route("/api/torrents/{id}/start", post(torrents::start))
         .route("/api/torrents/{id}/stop", post(torrents::stop))

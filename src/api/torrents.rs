@@ -1,7 +1,7 @@
 //! `/api/torrents`: add, list, inspect, start, stop and remove torrents, their peers,
 //! their .torrent file, and raw file bytes with `Range`.
 
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{FromRequest, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -63,27 +63,31 @@ pub async fn add(
 }
 
 /// `POST /api/torrents/upload`: multipart field `file` holding a .torrent.
+///
+/// The body is read here, not through the router's body limit, so that an oversize
+/// upload is drained (up to a cap) and answered with 413 rather than a reset
+/// connection the client cannot read an answer from.
 pub async fn upload(
     State(state): State<AppState>,
     caller: Caller,
-    mut multipart: Multipart,
+    req: axum::extract::Request,
 ) -> ApiResult<(StatusCode, ApiJson<TorrentView>)> {
-    let too_large = |e: axum::extract::multipart::MultipartError| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                Code::PayloadTooLarge,
-                format!("upload is larger than the limit of {} bytes", state.config.server.max_upload_bytes),
-            )
-        } else {
-            ApiError::bad_request(format!("malformed multipart body: {}", e.body_text()))
-        }
+    let limit = state.config.server.max_upload_bytes as usize;
+    let (parts, body) = req.into_parts();
+    let bytes = read_bounded(body, limit).await?;
+    let req = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+    let mut multipart = Multipart::from_request(req, &state)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("expected a multipart/form-data body: {}", e.body_text())))?;
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        ApiError::bad_request(format!("malformed multipart body: {}", e.body_text()))
     };
     let mut start = true;
     let mut file = None;
-    while let Some(field) = multipart.next_field().await.map_err(too_large)? {
+    while let Some(field) = multipart.next_field().await.map_err(bad)? {
         match field.name() {
-            Some("file") | Some("torrent") => file = Some(field.bytes().await.map_err(too_large)?),
-            Some("start") => start = field.text().await.map_err(too_large)?.trim() != "false",
+            Some("file") | Some("torrent") => file = Some(field.bytes().await.map_err(bad)?),
+            Some("start") => start = field.text().await.map_err(bad)?.trim() != "false",
             _ => {}
         }
     }
@@ -92,6 +96,31 @@ pub async fn upload(
     let opts = AddOptions { paused: !start, added_by: caller.user_id, ..Default::default() };
     let t = state.engine.add(Source::Torrent(torrent), opts).await?;
     Ok((StatusCode::CREATED, ApiJson(t)))
+}
+
+/// Reads a body of at most `limit` bytes. A larger one is read on and discarded up to
+/// `DRAIN_FACTOR × limit`, so the client gets to read the 413.
+async fn read_bounded(body: axum::body::Body, limit: usize) -> ApiResult<bytes::Bytes> {
+    const DRAIN_FACTOR: usize = 16;
+    let mut stream = body.into_data_stream();
+    let mut buf = bytes::BytesMut::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = futures::StreamExt::next(&mut stream).await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("reading the body: {e}")))?;
+        seen += chunk.len();
+        if seen <= limit {
+            buf.extend_from_slice(&chunk);
+        } else if seen > limit.saturating_mul(DRAIN_FACTOR) {
+            break;
+        }
+    }
+    if seen > limit {
+        return Err(ApiError::new(
+            Code::PayloadTooLarge,
+            format!("upload is larger than the limit of {limit} bytes"),
+        ));
+    }
+    Ok(buf.freeze())
 }
 
 #[derive(Debug, Deserialize)]

@@ -215,7 +215,27 @@ impl Engine {
         }
         for rec in records {
             if let Some(handle) = self.handle(&rec.info_hash) {
-                // Restored by the session's own persistence; make the pause state match.
+                // Restored by the session's own persistence (with fast resume). It
+                // does not keep `x.pe` peer hints, so an unfinished torrent that relies
+                // on them is added again with them (its data is re-checked, not lost).
+                let hinted = input::parse_magnet(&rec.source).is_ok_and(|m| !m.peers.is_empty());
+                if hinted && !rec.paused && !handle.stats().finished {
+                    let bytes = handle
+                        .with_metadata(|m| m.torrent_bytes.clone())
+                        .ok()
+                        .or(rec.torrent_bytes.clone().map(bytes::Bytes::from));
+                    if let Some(bytes) = bytes {
+                        self.session.delete(TorrentIdOrHash::Id(handle.id()), false).await?;
+                        if let Err(e) =
+                            self.add_to_session(AddTorrent::from_bytes(bytes), &rec, Vec::new()).await
+                        {
+                            tracing::error!(torrent_id = rec.info_hash, "cannot restore torrent: {e:#}");
+                            self.set_error(&rec.info_hash, format!("{e:#}"));
+                        }
+                        continue;
+                    }
+                }
+                // Make the pause state match what the user asked for.
                 if rec.paused && !handle.is_paused() {
                     let _ = self.session.pause(&handle).await;
                 } else if !rec.paused && handle.is_paused() {
@@ -496,6 +516,16 @@ impl Engine {
         Ok(())
     }
 
+    /// Records that a torrent finished (once) and returns its completion time.
+    fn note_completion(&self, id: &str, name: Option<&str>) -> Option<String> {
+        match self.store.mark_torrent_completed(id) {
+            Ok(true) => self.emit("completed", id, name, None),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(torrent_id = id, "cannot record completion: {e:#}"),
+        }
+        self.store.torrent(id).ok().flatten().and_then(|r| r.completed_at)
+    }
+
     fn set_error(&self, id: &str, msg: String) {
         self.errors.lock().unwrap().insert(id.to_string(), msg);
     }
@@ -588,6 +618,9 @@ impl Engine {
         } else {
             0.0
         };
+        if stats.finished && stats.total_bytes > 0 && rec.completed_at.is_none() {
+            v.completed_at = self.note_completion(id, Some(&v.name));
+        }
         v.status = match stats.state {
             TorrentStatsState::Initializing { .. } => Status::Checking,
             TorrentStatsState::Paused => Status::Paused,
@@ -718,9 +751,7 @@ impl Engine {
                     let Some(h) = this.handle(&rec.info_hash) else { continue };
                     let stats = h.stats();
                     if stats.finished && rec.completed_at.is_none() && stats.total_bytes > 0 {
-                        if this.store.mark_torrent_completed(&rec.info_hash)? {
-                            this.emit("completed", &rec.info_hash, h.name().as_deref(), None);
-                        }
+                        this.note_completion(&rec.info_hash, h.name().as_deref());
                     }
                     if let Some(err) = stats.error {
                         if seen_error.get(&rec.info_hash) != Some(&err) {
