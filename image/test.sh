@@ -64,20 +64,25 @@ boot() { # firmware
         bad "$fw: /api/health did not answer within ${limit} s"
         tail -n 30 "$serial" | sed 's/^/  serial: /'
     fi
-    # The console lines systemd prints; give them a few seconds to be flushed.
-    sleep 5
-    if grep -aq "Started.*swarmcast.service" "$serial"; then
-        ok "$fw: swarmcast.service is active (systemd: $(grep -a -o 'Started.*swarmcast.service[^]*]*' "$serial" | head -1 | tr -d '\r' | cut -c1-90))"
+    # systemd's console lines (colours stripped; long names are cut with "…"). The
+    # Started line comes when READY=1 is processed: under emulation allow a minute.
+    console() { sed 's/\x1b\[[0-9;]*m//g' "$serial" | tr -d '\r'; }
+    for _ in $(seq 60); do
+        console | grep -q "Started swarmcast.service" && break
+        sleep 1
+    done
+    if console | grep -q "Started swarmcast.service"; then
+        ok "$fw: swarmcast.service is active (console: $(console | grep -o 'Started swarmcast.service.*' | head -1 | cut -c1-80))"
     else
         bad "$fw: no 'Started swarmcast.service' on the serial console"
     fi
-    if grep -aq "Mounted.*srv-swarmcast-downloads.mount" "$serial"; then
+    if console | grep -q "Mounted srv-swarmcast-dow.*label SWARMCAST"; then
         ok "$fw: the USB disk labelled SWARMCAST was mounted at /srv/swarmcast/downloads"
     else
         bad "$fw: the USB disk was not mounted (no 'Mounted srv-swarmcast-downloads.mount')"
     fi
-    if grep -aq "swarmcast-firstboot: root filesystem:" "$serial"; then
-        ok "$fw: first boot: $(grep -a -o 'swarmcast-firstboot: root filesystem:.*' "$serial" | head -1 | tr -d '\r')"
+    if console | grep -q "swarmcast-firstboot: root filesystem:"; then
+        ok "$fw: first boot: $(console | grep -o 'swarmcast-firstboot: .*' | tr '\n' ';' | cut -c1-200)"
     else
         bad "$fw: no first-boot report on the console"
     fi
