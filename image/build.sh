@@ -74,11 +74,13 @@ configure_root() {
     install -D -m 0644 "$here/files/20-wired.network" "$root/etc/systemd/network/20-wired.network"
     install -D -m 0755 "$here/files/swarmcast-firstboot" "$root/usr/libexec/swarmcast/firstboot"
     install -D -m 0644 "$here/files/swarmcast-firstboot.service" "$root/etc/systemd/system/swarmcast-firstboot.service"
+    install -D -m 0755 "$here/files/swarmcast-console-status" "$root/usr/libexec/swarmcast/console-status"
+    install -D -m 0644 "$here/files/swarmcast-console-status.service" "$root/etc/systemd/system/swarmcast-console-status.service"
     cp "$deb" "$root/tmp/swarmcast.deb"
     in_root apt-get update -qq
     in_root apt-get install -y -q --no-install-recommends avahi-daemon /tmp/swarmcast.deb
     rm "$root/tmp/swarmcast.deb"
-    in_root systemctl enable systemd-networkd systemd-resolved avahi-daemon swarmcast-firstboot swarmcast
+    in_root systemctl enable systemd-networkd systemd-resolved avahi-daemon swarmcast-firstboot swarmcast swarmcast-console-status
     in_root systemctl is-enabled swarmcast
     # No login on the box: it is run through its web UI (root stays locked).
     in_root passwd -l root >/dev/null

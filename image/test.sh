@@ -67,14 +67,16 @@ boot() { # firmware
     # systemd's console lines (colours stripped; long names are cut with "…"). The
     # Started line comes when READY=1 is processed: under emulation allow a minute.
     console() { sed 's/\x1b\[[0-9;]*m//g' "$serial" | tr -d '\r'; }
-    for _ in $(seq 60); do
-        console | grep -q "Started swarmcast.service" && break
+    # After a getty takes the console systemd stops printing there, so the image's
+    # swarmcast-console-status.service (ordered after READY=1) reports the state.
+    for _ in $(seq 90); do
+        console | grep -q "swarmcast-status: swarmcast.service is" && break
         sleep 1
     done
-    if console | grep -q "Started swarmcast.service"; then
-        ok "$fw: swarmcast.service is active (console: $(console | grep -o 'Started swarmcast.service.*' | head -1 | cut -c1-80))"
+    if console | grep -q "swarmcast-status: swarmcast.service is active"; then
+        ok "$fw: $(console | grep -o 'swarmcast-status: .*' | head -1)"
     else
-        bad "$fw: no 'Started swarmcast.service' on the serial console"
+        bad "$fw: no 'swarmcast.service is active' on the serial console: $(console | grep -o 'swarmcast-status: .*' | head -1)"
     fi
     if console | grep -q "Mounted srv-swarmcast-dow.*label SWARMCAST"; then
         ok "$fw: the USB disk labelled SWARMCAST was mounted at /srv/swarmcast/downloads"
