@@ -256,7 +256,7 @@ fn notify_ready_after_listening_watchdog_pings_and_stopping_on_sigterm() {
         .env_remove("JOURNAL_STREAM")
         .env_remove("RUST_LOG")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("stderr")).unwrap())
         .spawn()
         .unwrap();
     let pid = child.id();
@@ -273,7 +273,9 @@ fn notify_ready_after_listening_watchdog_pings_and_stopping_on_sigterm() {
     assert!(wait_for(&sock, "WATCHDOG=1", Duration::from_secs(10), &mut seen), "no WATCHDOG=1; got {seen:?}");
 
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
-    assert!(wait_for(&sock, "STOPPING=1", Duration::from_secs(10), &mut seen), "no STOPPING=1; got {seen:?}");
+    let stopping = wait_for(&sock, "STOPPING=1", Duration::from_secs(20), &mut seen);
+    let log = std::fs::read_to_string(daemon._dir.path().join("stderr")).unwrap_or_default();
+    assert!(stopping, "no STOPPING=1 within 20 s of SIGTERM; got {seen:?}; exit: {:?}; stderr:\n{log}", daemon.child.try_wait());
     let end = Instant::now() + Duration::from_secs(30);
     let status = loop {
         if let Some(s) = daemon.child.try_wait().unwrap() {
