@@ -78,7 +78,8 @@ boot() { # firmware
     else
         bad "$fw: no 'swarmcast.service is active' on the serial console: $(console | grep -o 'swarmcast-status: .*' | head -1)"
     fi
-    if console | grep -q "Mounted srv-swarmcast-dow.*label SWARMCAST"; then
+    # systemd's own line, or (when a getty already had the console) the status report.
+    if console | grep -q -e "Mounted srv-swarmcast-dow.*label SWARMCAST" -e "swarmcast-status: downloads on /dev/.*SWARMCAST"; then
         ok "$fw: the USB disk labelled SWARMCAST was mounted at /srv/swarmcast/downloads"
     else
         bad "$fw: the USB disk was not mounted (no 'Mounted srv-swarmcast-downloads.mount')"
