@@ -14,7 +14,9 @@ impl Engine {
     /// Returns their ids, for [`Engine::resume_after_disk`]. Never fails: a torrent
     /// that cannot be paused (its files already gone) is still marked.
     pub async fn pause_for_missing_disk(&self) -> Vec<String> {
-        let Ok(torrents) = self.list() else { return Vec::new() };
+        let Ok(torrents) = self.list() else {
+            return Vec::new();
+        };
         let mut paused = Vec::new();
         for t in torrents.into_iter().filter(|t| t.status != Status::Paused) {
             if let Err(e) = self.store.set_torrent_paused(&t.id, true) {
@@ -40,13 +42,21 @@ impl Engine {
     /// removed or resumed them meanwhile.
     pub async fn resume_after_disk(self: &Arc<Self>, ids: &[String]) {
         for id in ids {
-            let marked = self.errors.lock().unwrap().get(id).is_some_and(|e| e == DISK_REMOVED);
+            let marked = self
+                .errors
+                .lock()
+                .unwrap()
+                .get(id)
+                .is_some_and(|e| e == DISK_REMOVED);
             if !marked {
                 continue;
             }
             match self.start(id).await {
                 Ok(_) => tracing::info!(torrent_id = id, "resumed: the download disk is back"),
-                Err(e) => tracing::warn!(torrent_id = id, "cannot resume after the disk came back: {e}"),
+                Err(e) => tracing::warn!(
+                    torrent_id = id,
+                    "cannot resume after the disk came back: {e}"
+                ),
             }
         }
     }

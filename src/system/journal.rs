@@ -105,7 +105,11 @@ where
                 if let Some(f) = span.extensions().get::<SpanFields>() {
                     // The span "task" carries `name`: make it TASK so it cannot clash.
                     pairs.extend(f.0.iter().map(|(k, v)| {
-                        let key = if k == "name" { span.name().to_string() } else { k.clone() };
+                        let key = if k == "name" {
+                            span.name().to_string()
+                        } else {
+                            k.clone()
+                        };
                         (key, v.clone())
                     }));
                 }
@@ -114,7 +118,10 @@ where
         pairs.extend(fields.pairs.iter().cloned());
         let meta = event.metadata();
         let message = fields.readable_message();
-        let kvs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let kvs: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let _ = self.log.journal_send(
             &log::Record::builder()
                 .args(format_args!("{message}"))
@@ -141,7 +148,10 @@ mod tests {
             let mut f = Fields::default();
             event.record(&mut f);
             let keys: Vec<String> = f.pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            self.0.lock().unwrap().push(format!("{} | {}", f.readable_message(), keys.join(",")));
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("{} | {}", f.readable_message(), keys.join(",")));
         }
     }
 
