@@ -34,3 +34,42 @@ lint:
 clean:
 	$(CARGO) clean
 	rm -rf data web/node_modules
+
+# --- appliance: packages, cross build, images (see README "Appliance") -----------
+AARCH64 := aarch64-unknown-linux-gnu
+IMAGE_DIR ?= build/image
+
+.PHONY: deb deb-arm64 aarch64 image image-amd64 image-arm64 image-test cargo-deb
+
+cargo-deb:
+	@command -v cargo-deb >/dev/null || $(CARGO) install cargo-deb --locked
+
+# The .deb of this machine's architecture (target/debian/).
+deb: setup cargo-deb
+	$(CARGO) deb --strip
+
+# Cross-compile to arm64 with Debian multiarch (no Docker), then check the binary.
+aarch64:
+	./scripts/setup.sh aarch64
+	./scripts/aarch64-sysroot.sh build/aarch64
+	rustup target list --installed | grep -qx $(AARCH64) || rustup target add $(AARCH64)
+	bash -c '. scripts/aarch64-env.sh && nice -n 19 $(CARGO) build --release --target $(AARCH64)'
+	./scripts/aarch64-check.sh target/$(AARCH64)/release/swarmcast
+
+deb-arm64: aarch64 cargo-deb
+	bash -c '. scripts/aarch64-env.sh && $(CARGO) deb --strip --no-build --target $(AARCH64)'
+
+image: image-amd64 image-arm64
+
+image-amd64: deb
+	./scripts/setup.sh image
+	image/build.sh amd64 $$(ls target/debian/swarmcast_*_amd64.deb | tail -1) $(IMAGE_DIR)/swarmcast-amd64.img
+
+image-arm64: deb-arm64
+	./scripts/setup.sh image
+	image/build.sh arm64 $$(ls target/debian/swarmcast_*_arm64.deb | tail -1) $(IMAGE_DIR)/swarmcast-rpi-arm64.img
+
+# Boots the x86-64 image under QEMU (software emulation) and checks the daemon.
+image-test:
+	./scripts/setup.sh image
+	image/test.sh $(IMAGE_DIR)/swarmcast-amd64.img

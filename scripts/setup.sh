@@ -13,10 +13,30 @@ build_pkgs=(
 test_pkgs=(
   ffmpeg transmission-daemon transmission-cli opentracker curl jq
   qbittorrent-nox chromium
+  systemd udev e2fsprogs util-linux
+)
+# make aarch64: the cross toolchain, arm64 -dev packages (multiarch) and qemu-user.
+aarch64_pkgs=(
+  gcc-aarch64-linux-gnu libc6-dev:arm64 libssl-dev:arm64 libgstreamer1.0-dev:arm64
+  libgstreamer-plugins-base1.0-0:arm64 libgstreamer-gl1.0-0:arm64
+  qemu-user-static binutils
+  # not libgstreamer-plugins-base1.0-dev:arm64: it would remove the amd64 one
+  # (not Multi-Arch: same in Debian 12); scripts/aarch64-sysroot.sh unpacks it.
+)
+# make image / image-test: debootstrap, partitioning, bootloaders, QEMU with firmware.
+image_pkgs=(
+  debootstrap fdisk dosfstools mtools e2fsprogs grub-pc-bin grub-efi-amd64-bin
+  qemu-user-static binfmt-support qemu-system-x86 ovmf seabios qemu-utils curl
 )
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
+[ "${1:-build}" = aarch64 ] && want+=("${aarch64_pkgs[@]}")
+[ "${1:-build}" = image ] && want+=("${image_pkgs[@]}")
+if [ "${1:-build}" = aarch64 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  [ "$(id -u)" -ne 0 ] && SUDO_A="sudo" || SUDO_A=""
+  $SUDO_A dpkg --add-architecture arm64
+fi
 
 missing=()
 for p in "${want[@]}"; do

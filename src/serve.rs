@@ -1,6 +1,7 @@
 //! `swarmcast serve`: start the engine, restore torrents, serve the API, and shut
 //! down cleanly on SIGTERM (flushing the engine's resume state).
 
+use std::future::IntoFuture;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -32,15 +33,33 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     eprintln!("swarmcast is running: open {shown}");
     system::notify(&[NotifyState::Ready, NotifyState::Status("serving")]);
     spawn_watchdog(state.clone());
+    system::disk::spawn_watch(
+        state.engine.clone(),
+        state.config.storage.download_dir.clone(),
+        Duration::from_secs(2),
+    );
 
     let app = crate::api::app(state.clone())
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("HTTP server failed")?;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let mut server = tokio::spawn(
+        axum::serve(listener, app).with_graceful_shutdown(stop.clone().cancelled_owned()).into_future(),
+    );
+    tokio::select! {
+        r = &mut server => {
+            r.context("HTTP server panicked")?.context("HTTP server failed")?;
+        }
+        () = shutdown_signal() => {}
+    }
+    // Tell systemd at once, then give open requests (players mid-segment) a moment
+    // and close them, so the flush below always fits in TimeoutStopSec.
+    system::notify(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
+    stop.cancel();
+    if tokio::time::timeout(Duration::from_secs(5), &mut server).await.is_err() {
+        tracing::warn!("connections still open after 5 s; closing them");
+        server.abort();
+    }
 
-    system::notify(&[NotifyState::Stopping]);
     tracing::info!("shutting down: flushing engine state");
     if tokio::time::timeout(Duration::from_secs(20), state.engine.shutdown()).await.is_err() {
         tracing::warn!("engine did not stop within 20 s");
@@ -58,8 +77,9 @@ async fn shutdown_signal() {
     tracing::info!("stop requested");
 }
 
-/// Pings the systemd watchdog only while the runtime schedules tasks and the store
-/// answers, so a wedged daemon gets restarted.
+/// Pings the systemd watchdog only while the runtime schedules tasks, the blocking
+/// pool runs, the store answers and the engine's session lock can be taken, so a
+/// wedged daemon gets restarted (WatchdogSec= in swarmcast.service).
 fn spawn_watchdog(state: AppState) {
     let Some(timeout) = sd_notify::watchdog_enabled() else { return };
     let every = timeout / 2;
@@ -67,12 +87,13 @@ fn spawn_watchdog(state: AppState) {
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
-            let store = state.store.clone();
-            let healthy = tokio::time::timeout(every, tokio::task::spawn_blocking(move || {
-                store.integrity_check().is_ok()
-            }))
-            .await
-            .is_ok_and(|r| r.unwrap_or(false));
+            let state = state.clone();
+            let check = tokio::task::spawn_blocking(move || {
+                state.store.integrity_check().is_ok()
+                    && state.engine.list().is_ok()
+                    && state.engine.session().with_torrents(|ts| ts.count()) < usize::MAX
+            });
+            let healthy = tokio::time::timeout(every, check).await.is_ok_and(|r| r.unwrap_or(false));
             if healthy {
                 system::notify(&[NotifyState::Watchdog]);
             } else {

@@ -1,6 +1,9 @@
 //! Process plumbing: named background tasks, logging (journald or stderr), and the
 //! systemd notify protocol.
 
+pub mod disk;
+mod journal;
+
 use std::future::Future;
 
 use tracing_subscriber::EnvFilter;
@@ -24,22 +27,33 @@ where
     ))
 }
 
-/// Whether stderr is connected to the journal (the process runs under systemd).
+/// Whether stderr is connected to the journal (the process runs under systemd):
+/// `JOURNAL_STREAM` is set and names the device and inode stderr really is.
 pub fn under_journald() -> bool {
-    std::env::var_os("JOURNAL_STREAM").is_some()
+    std::env::var_os("JOURNAL_STREAM").is_some() && systemd_journal_logger::connected_to_journal()
 }
 
-/// Sets up logging: to the journal under systemd, to stderr otherwise. `level` is a
-/// tracing filter; `RUST_LOG` overrides it.
+/// Sets up logging: to the journal under systemd (native protocol, with each event's
+/// fields as journal fields: `torrent_id` → `TORRENT_ID`), to stderr otherwise.
+/// `level` is a tracing filter (config `log.level`); `RUST_LOG` overrides it.
 pub fn init_logging(level: &str) {
     let filter = std::env::var("RUST_LOG")
         .ok()
         .and_then(|v| v.parse::<EnvFilter>().ok())
         .unwrap_or_else(|| EnvFilter::new(level));
+    if under_journald() {
+        match journal::JournalLayer::new() {
+            Ok(layer) => {
+                let _ = tracing_subscriber::registry().with(filter).with(layer).try_init();
+                return;
+            }
+            Err(e) => eprintln!("swarmcast: cannot reach the journal ({e}); logging to stderr"),
+        }
+    }
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)
-        .with_ansi(!under_journald() && std::io::IsTerminal::is_terminal(&std::io::stderr()));
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = tracing_subscriber::registry().with(filter).with(fmt).try_init();
 }
 

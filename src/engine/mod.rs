@@ -3,6 +3,7 @@
 //! truth for what should be on the box, the activity log, events, and readers that
 //! cannot starve the session's disk writes.
 
+mod disk;
 mod input;
 mod reader;
 mod session;
@@ -31,6 +32,7 @@ pub use input::{MagnetLink, Source, TorrentFile, parse_info_hash, parse_torrent,
 pub use reader::FileReader;
 pub use video::{is_video, mime_type, pick_video};
 pub use view::{FileView, PeerView, Status, TorrentView};
+pub use disk::DISK_REMOVED;
 
 /// What can go wrong in the engine, each mapping to one contract error code.
 #[derive(Debug, thiserror::Error)]
