@@ -27,7 +27,7 @@ impl Engine {
             }
             if let Some(h) = self.handle(&t.id)
                 && !h.is_paused()
-                && let Err(e) = self.session.pause(&h).await
+                && let Err(e) = self.session().pause(&h).await
             {
                 tracing::warn!(torrent_id = t.id, "pausing after the disk went away: {e:#}");
             }
