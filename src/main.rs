@@ -25,6 +25,8 @@ enum Command {
     Config,
     /// Manage torrents on a running daemon.
     Torrent(cli::TorrentArgs),
+    /// Apply the seeding rules now, on the running daemon.
+    Maintenance(cli::MaintenanceArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -38,6 +40,7 @@ fn main() -> std::process::ExitCode {
             print!("{}", toml::to_string_pretty(&c).expect("serialisable"));
         }),
         Command::Torrent(t) => runtime().and_then(|rt| rt.block_on(cli::torrent(t))),
+        Command::Maintenance(m) => runtime().and_then(|rt| rt.block_on(cli::maintenance(m))),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! The HTTP API: the whole route table in `app`, one module of handlers per resource,
 //! and one error type.
 
+mod config;
 pub mod error;
 pub mod extract;
 pub mod range;
@@ -33,6 +34,12 @@ pub fn app(state: AppState) -> Router {
         .route("/api/torrents/{id}/peers", get(torrents::peers))
         .route("/api/torrents/{id}/torrent", get(torrents::torrent_file))
         .route("/api/torrents/{id}/files/{index}", get(torrents::file).head(torrents::file))
+        .route(
+            "/api/torrents/{id}/settings",
+            get(config::torrent_settings).patch(config::patch_torrent_settings),
+        )
+        .route("/api/config", get(config::get).patch(config::patch))
+        .route("/api/maintenance/run", post(config::maintenance))
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(error::Code::MethodNotAllowed, "method not allowed on this route")

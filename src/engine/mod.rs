@@ -105,6 +105,8 @@ pub struct Engine {
     stream_permits: Arc<Semaphore>,
     /// Last per-peer counters, to turn byte counts into speeds.
     peer_samples: Mutex<HashMap<(String, String), (Instant, u64, u64)>>,
+    /// The run-time config (paths, quota, limits), changed by `PATCH /api/config`.
+    live: Arc<crate::settings::Live>,
 }
 
 impl Engine {
@@ -151,6 +153,7 @@ impl Engine {
         let session = Session::new_with_opts(config.storage.download_dir.clone(), opts)
             .await
             .context("starting the BitTorrent session")?;
+        let store_for_live = store.clone();
         let engine = Arc::new(Self {
             session,
             store,
@@ -161,6 +164,7 @@ impl Engine {
             events: broadcast::channel(1024).0,
             stream_permits: Arc::new(Semaphore::new(e.max_streams as usize)),
             peer_samples: Mutex::new(HashMap::new()),
+            live: Arc::new(crate::settings::Live::new(config.clone(), store_for_live)),
         });
         engine.restore().await?;
         engine.clone().spawn_watcher();
@@ -174,6 +178,11 @@ impl Engine {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The run-time config: paths, quota, limits, rules.
+    pub fn live(&self) -> &Arc<crate::settings::Live> {
+        &self.live
     }
 
     /// Subscribes to torrent events.
@@ -300,8 +309,9 @@ impl Engine {
             added_at: now_rfc3339(),
             purpose: opts.purpose.unwrap_or(Purpose::Keep),
             paused: opts.paused,
+            // The incomplete dir or a download dir changed at run time (None = default).
+            output_folder: crate::library::initial_output_folder(self, &source),
             only_files,
-            output_folder: None,
             completed_at: None,
             last_watched_at: None,
         };
@@ -312,6 +322,10 @@ impl Engine {
                 "file index {bad} is out of range: the torrent has {} files",
                 t.file_count
             )));
+        }
+        // Disk quota: a .torrent's size is known now (a magnet's at metadata time).
+        if let Some(size) = bytes.as_deref().and_then(|b| crate::quota::torrent_size(b, rec.only_files.as_deref())) {
+            crate::quota::admit(self, &info_hash, size).await?;
         }
         self.store.insert_torrent(&rec).map_err(|e| {
             if self.store.torrent(&info_hash).ok().flatten().is_some() {
@@ -338,7 +352,7 @@ impl Engine {
     }
 
     /// Adds a torrent whose metadata we have to the session.
-    async fn add_to_session(
+    pub(crate) async fn add_to_session(
         &self,
         add: AddTorrent<'_>,
         rec: &TorrentRecord,
@@ -357,6 +371,7 @@ impl Engine {
             output_folder: rec.output_folder.clone(),
             initial_peers: (!peers.is_empty()).then_some(peers),
             trackers: (!trackers.is_empty()).then_some(trackers),
+            ratelimits: crate::library::torrent_ratelimits(&self.store, &rec.info_hash),
             ..Default::default()
         };
         let resp = self.session.add_torrent(add, Some(opts)).await?;
@@ -378,9 +393,15 @@ impl Engine {
         let rec = rec.clone();
         crate::system::spawn("metadata", async move {
             let id = rec.info_hash.clone();
+            let paused_rec = TorrentRecord { paused: true, ..rec.clone() };
             let result = tokio::select! {
                 _ = cancel.cancelled() => return Ok(()),
-                r = this.add_to_session(AddTorrent::from_url(rec.source.clone()), &rec, Vec::new()) => r,
+                // Added paused: the quota admits it (or not) before a byte is written.
+                r = this.add_to_session(
+                    AddTorrent::from_url(rec.source.clone()),
+                    &paused_rec,
+                    Vec::new(),
+                ) => r,
             };
             match result {
                 Ok(handle) => {
@@ -391,6 +412,8 @@ impl Engine {
                         this.emit("metadata", &id, Some(&name), None);
                     }
                     this.pending.lock().unwrap().remove(&id);
+                    // Quota admission and placement, then unpause unless asked not to.
+                    crate::library::on_metadata(&this, &rec, handle).await;
                 }
                 Err(e) => {
                     let msg = format!("fetching metadata failed: {e:#}");
@@ -483,6 +506,10 @@ impl Engine {
                 };
                 match (&rec.torrent_bytes, failed) {
                     (Some(bytes), _) => {
+                        // Not in the session (refused by the quota, say): admit it again.
+                        if let Some(size) = crate::quota::torrent_size(bytes, rec.only_files.as_deref()) {
+                            crate::quota::admit(self, id, size).await?;
+                        }
                         self.add_to_session(AddTorrent::from_bytes(bytes.clone()), &rec, Vec::new())
                             .await?;
                     }
@@ -524,7 +551,7 @@ impl Engine {
         self.store.torrent(id).ok().flatten().and_then(|r| r.completed_at)
     }
 
-    fn set_error(&self, id: &str, msg: String) {
+    pub(crate) fn set_error(&self, id: &str, msg: String) {
         self.errors.lock().unwrap().insert(id.to_string(), msg);
     }
 
@@ -629,6 +656,11 @@ impl Engine {
         if let Some(err) = &stats.error {
             v.error = Some(err.clone());
             v.status = Status::Error;
+        }
+        // A full disk pauses a torrent (the space guard resumes it): say so plainly.
+        if v.error.as_deref().is_some_and(crate::quota::is_enospc) {
+            v.status = Status::Paused;
+            v.error = Some(crate::quota::DISK_FULL.into());
         }
         if let Some(live) = &stats.live {
             v.download_rate = (live.download_speed.mbps * 1024.0 * 1024.0) as u64;

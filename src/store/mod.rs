@@ -2,6 +2,7 @@
 //! table family. The database is the source of truth for what the box should have.
 
 mod activity;
+mod disk;
 mod torrents;
 
 use std::path::Path;
@@ -11,6 +12,7 @@ use anyhow::Context;
 use rusqlite::Connection;
 
 pub use activity::ActivityEntry;
+pub use disk::TorrentSettings;
 pub use torrents::{Purpose, TorrentRecord};
 
 /// Migrations, applied in order; `PRAGMA user_version` counts the ones applied.
@@ -44,6 +46,17 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE settings (
         key   TEXT PRIMARY KEY,
         value TEXT NOT NULL
+    );
+    "#,
+    // 2: per-torrent seeding and speed limits (disk manager).
+    r#"
+    CREATE TABLE torrent_settings (
+        info_hash   TEXT PRIMARY KEY REFERENCES torrents(info_hash) ON DELETE CASCADE,
+        ratio_limit REAL,
+        seed_time_limit_minutes INTEGER,
+        seed_action TEXT,                     -- pause | remove | remove_data
+        download_limit INTEGER,               -- bytes/s, 0 = unlimited
+        upload_limit   INTEGER
     );
     "#,
 ];
