@@ -13,8 +13,10 @@ use crate::engine::{Engine, EngineError, EngineResult};
 use crate::store::Purpose;
 
 /// Extra room above the reserve before downloads paused for space resume, so they do
-/// not flap around the threshold.
-const RESUME_MARGIN: u64 = 16 << 20;
+/// not flap around the threshold: 16 MiB, or 1/16 of a smaller volume.
+fn resume_margin(total: u64) -> u64 {
+    (16 << 20).min(total / 16)
+}
 
 /// Serialises admissions, so two adds cannot both take the last free bytes.
 static ADMISSION: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -271,10 +273,11 @@ async fn guard_once(engine: &Arc<Engine>, held: &mut HashMap<String, u64>) -> an
             held.remove(id);
             continue;
         };
-        let (_, free, _) = space(h.output_folder())?;
+        let (total, free, _) = space(h.output_folder())?;
+        let margin = resume_margin(total);
         let stats = h.stats();
         if let Some(&free_then) = held.get(id) {
-            let room = free >= reserve + RESUME_MARGIN && free >= free_then.min(reserve) + RESUME_MARGIN;
+            let room = free >= reserve + margin && free >= free_then + margin;
             if rec.paused {
                 held.remove(id); // the user paused it meanwhile: theirs now
             } else if room {
