@@ -88,6 +88,11 @@ pub async fn on_metadata(engine: &Arc<Engine>, rec: &TorrentRecord, handle: Arc<
             Err(e) => tracing::warn!(torrent_id = id, "cannot place torrent in {}: {e:#}", target.display()),
         }
     }
+    // An unpause during the initial check is dropped by librqbit: wait for it.
+    if let Err(e) = handle.wait_until_initialized().await {
+        tracing::warn!(torrent_id = id, "torrent failed its initial check: {e:#}");
+        return;
+    }
     if !rec.paused
         && let Err(e) = engine.session().unpause(&handle).await
     {
