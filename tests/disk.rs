@@ -217,7 +217,9 @@ fn low_free_space_pauses_downloads_and_resumes_them() {
     ]);
     d.add(&seeder.magnet(&hash));
     d.wait_status(&hash, &["downloading"], Duration::from_secs(60));
-    random_file(&vol.0.join("filler"), 3 * MB);
+    // Leave just under the 4 MB reserve free.
+    let (_, free) = swarmcast_space(&vol.0);
+    random_file(&vol.0.join("filler"), free - 4 * MB + 256 * 1024);
     let t = d.wait_status(&hash, &["paused"], Duration::from_secs(30));
     let at = t["downloaded"].as_u64().unwrap();
     std::thread::sleep(Duration::from_secs(3));
@@ -227,7 +229,9 @@ fn low_free_space_pauses_downloads_and_resumes_them() {
     assert!(activity(&d).iter().any(|a| a["event"] == "stopped"
         && a["detail"].as_str().is_some_and(|s| s.contains("low disk space"))));
     std::fs::remove_file(vol.0.join("filler")).unwrap();
+    seeder.set_upload_limit(0);
     d.wait_status(&hash, &["seeding"], Duration::from_secs(90));
+    assert!(activity(&d).iter().any(|a| a["event"] == "resumed"));
     assert_eq!(sha256_file(&vol.0.join("film.bin")), sha256_file(&data));
 }
 
@@ -480,4 +484,9 @@ fn config_changes_are_validated_persisted_and_survive_a_restart() {
     assert_eq!(c["seeding"]["ratio_limit"], 1.5);
     assert_eq!(c["media"]["warm_cache_minutes"], 7);
     assert_eq!(c["storage"]["library_dir"], lib.to_str().unwrap());
+}
+
+fn swarmcast_space(p: &Path) -> (u64, u64) {
+    let (total, free, _) = swarmcast::quota::space(p).unwrap();
+    (total, free)
 }
