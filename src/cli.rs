@@ -172,9 +172,11 @@ pub fn human(bytes: u64) -> String {
 /// session that has them open, or the session would undo it.
 #[derive(Args)]
 pub struct MaintenanceArgs {
-    #[arg(long, env = "SWARMCAST_URL", default_value = "http://127.0.0.1:6991")]
+    /// The daemon's URL.
+    #[arg(long, global = true, env = "SWARMCAST_URL", default_value = "http://127.0.0.1:6991")]
     url: String,
-    #[arg(long, env = "SWARMCAST_API_KEY", hide_env_values = true)]
+    /// An API key.
+    #[arg(long, global = true, env = "SWARMCAST_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
     #[command(subcommand)]
     command: MaintenanceCommand,

@@ -349,9 +349,10 @@ fn hooks_webhooks_and_library_move_that_keeps_seeding() {
         ("SWARMCAST_QUOTA_MAX_BYTES", &(10 * MB).to_string()),
         ("SWARMCAST_QUOTA_MIN_FREE_BYTES", "0"),
         ("SWARMCAST_ENGINE_LISTEN_PORT", &listen.to_string()),
+        ("SWARMCAST_SEEDING_INTERVAL_SECS", "3600"),
     ]);
     d.add(&seeder.magnet(&hash));
-    wait_until("the move to the library", Duration::from_secs(60), || {
+    wait_until("the move to the library", Duration::from_secs(120), || {
         activity(&d).iter().any(|a| a["event"] == "transfer_completed").then_some(())
     });
     let moved = library.join("film.bin");
@@ -369,6 +370,19 @@ fn hooks_webhooks_and_library_move_that_keeps_seeding() {
     leecher.add(&format!("magnet:?xt=urn:btih:{hash}&x.pe=127.0.0.1:{listen}"));
     leecher.wait_status(&hash, &["seeding"], Duration::from_secs(60));
     assert_eq!(sha256_file(&leecher.download_dir().join("film.bin")), sha256_file(&data));
+
+    // Uploading 2 MB of 2 MB is ratio 1: `swarmcast maintenance run` applies a 0.5
+    // ratio limit set at run time.
+    let (s, b) = patch(&d, "/api/config", json!({"seeding": {"ratio_limit": 0.5, "action": "pause"}}));
+    assert_eq!(s, 200, "{b}");
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_swarmcast"))
+        .args(["maintenance", "run", "--url", &d.url("")])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&cli.stdout);
+    assert!(cli.status.success(), "{stdout} {}", String::from_utf8_lossy(&cli.stderr));
+    assert!(stdout.contains(&hash) && stdout.contains("pause") && stdout.contains("ratio"), "{stdout}");
+    assert_eq!(d.torrent(&hash)["status"], "paused");
 
     // A refusal after metadata is an `error` event.
     let big_seeder = Seeder::start(&big_t, &big, 0);
