@@ -15,3 +15,4 @@ pub mod store;
 pub mod system;
 pub mod cli;
 pub mod serve;
+pub mod sysinfo;

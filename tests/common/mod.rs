@@ -146,16 +146,22 @@ impl Seeder {
         wait_until("transmission RPC", Duration::from_secs(20), || {
             s.remote(&["-l"]).ok().map(|_| ())
         });
-        let out = s
+        s.add(torrent, data);
+        s
+    }
+
+    /// Seeds one more torrent whose data is at `data`; waits until it is verified.
+    pub fn add(&self, torrent: &Path, data: &Path) {
+        let hash = info_hash(torrent);
+        let out = self
             .remote(&["-a", torrent.to_str().unwrap(), "-w", data.parent().unwrap().to_str().unwrap()])
             .expect("adding torrent to transmission");
         assert!(out.contains("success"), "transmission refused the torrent: {out}");
         wait_until("transmission to verify and seed", Duration::from_secs(60), || {
-            let info = s.remote(&["-t", "all", "-i"]).ok()?;
+            let info = self.remote(&["-t", &hash, "-i"]).ok()?;
             let seeding = info.contains("State: Seeding") || info.contains("State: Idle");
             (info.contains("Percent Done: 100%") && seeding).then_some(())
         });
-        s
     }
 
     fn remote(&self, args: &[&str]) -> Result<String, String> {
