@@ -1,6 +1,6 @@
 //! Where a torrent's files live: the folder it starts in (incomplete dir, a download
 //! dir changed at run time), quota admission and placement when a magnet's metadata
-//! arrives, moving a torrent (to the library when it completes, or to its own output
+//! arrives (before it is added to the session), moving a torrent (to the library when it completes, or to its own output
 //! folder) and per-torrent speed limits. Moving and changing limits both take the
 //! torrent out of the session (files kept) and add it again with its stored .torrent.
 
@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use librqbit::api::TorrentIdOrHash;
-use librqbit::{AddTorrent, ManagedTorrent};
+use librqbit::{AddTorrent, AddTorrentOptions, AddTorrentResponse, ManagedTorrent};
+
+use crate::quota::Refused;
 
 use crate::engine::{Engine, Source};
 use crate::store::{Store, TorrentRecord};
@@ -66,38 +68,34 @@ pub fn apply_global_limits(engine: &Engine, download: u64, upload: u64) {
     engine.session().ratelimits.set_upload_bps(nz(upload));
 }
 
-/// Runs once a magnet's metadata is in (the torrent was added paused): admits it by
-/// the quota — refusing puts it in `error` with the reason and keeps it paused —
-/// places it in the start dir when that is not the session's default, and unpauses it.
-pub async fn on_metadata(engine: &Arc<Engine>, rec: &TorrentRecord, handle: Arc<ManagedTorrent>) {
+/// Fetches a magnet's metadata (without adding it), admits it by the quota — a
+/// refusal is a `quota::Refused` error — and adds it to the session in the start dir.
+pub async fn resolve_and_add(engine: &Arc<Engine>, rec: &TorrentRecord) -> anyhow::Result<Arc<ManagedTorrent>> {
     let id = rec.info_hash.as_str();
-    let size = handle.stats().total_bytes;
-    if let Err(e) = crate::quota::admit(engine, id, size).await {
-        let msg = e.to_string();
-        let _ = engine.session().delete(TorrentIdOrHash::Id(handle.id()), false).await;
-        let _ = engine.store().set_torrent_paused(id, true);
-        engine.set_error(id, msg.clone());
-        engine.emit("error", id, handle.name().as_deref(), Some(&msg));
-        return;
+    let (peers, trackers) = match crate::engine::parse_uri(&rec.source) {
+        Ok(Source::Magnet(m)) => (m.peers, m.trackers),
+        _ => (Vec::new(), Vec::new()),
+    };
+    let opts = AddTorrentOptions {
+        list_only: true,
+        initial_peers: (!peers.is_empty()).then_some(peers),
+        trackers: (!trackers.is_empty()).then_some(trackers),
+        ..Default::default()
+    };
+    let resp = engine.session().add_torrent(AddTorrent::from_url(&rec.source), Some(opts)).await?;
+    let AddTorrentResponse::ListOnly(listed) = resp else { bail!("the session added a list-only torrent") };
+    let size = crate::quota::torrent_size(&listed.torrent_bytes, rec.only_files.as_deref()).unwrap_or(0);
+    crate::quota::admit(engine, id, size).await.map_err(|e| Refused(e.to_string()))?;
+    let mut rec = rec.clone();
+    let target = start_dir(engine);
+    if rec.output_folder.is_none() && target != engine.download_dir() {
+        let multi = listed.info.info().files.is_some();
+        let name = listed.info.name().map(|n| n.into_owned()).unwrap_or_else(|| id.to_string());
+        let folder = folder_in(&target, multi, &name).to_string_lossy().into_owned();
+        engine.store().set_torrent_output_folder(id, &folder)?;
+        rec.output_folder = Some(folder);
     }
-    let target = folder_in(&start_dir(engine), is_multi(&handle), &handle.name().unwrap_or(id.to_string()));
-    let mut handle = handle;
-    if rec.output_folder.is_none() && target != handle.output_folder() {
-        match readd(engine, id, Some(&target)).await {
-            Ok(h) => handle = h,
-            Err(e) => tracing::warn!(torrent_id = id, "cannot place torrent in {}: {e:#}", target.display()),
-        }
-    }
-    // An unpause during the initial check is dropped by librqbit: wait for it.
-    if let Err(e) = handle.wait_until_initialized().await {
-        tracing::warn!(torrent_id = id, "torrent failed its initial check: {e:#}");
-        return;
-    }
-    if !rec.paused
-        && let Err(e) = engine.session().unpause(&handle).await
-    {
-        tracing::warn!(torrent_id = id, "cannot start torrent: {e:#}");
-    }
+    engine.add_to_session(AddTorrent::from_bytes(listed.torrent_bytes), &rec, listed.seen_peers).await
 }
 
 /// Takes a torrent out of the session (files kept) and adds it again from its stored

@@ -236,6 +236,11 @@ fn refusal(b: &Budget, need: u64) -> String {
     }
 }
 
+/// A magnet refused by the quota once its metadata told its size.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
 /// Whether a torrent error is a full disk.
 pub fn is_enospc(error: &str) -> bool {
     error.contains("No space left on device") || error.contains("os error 28")

@@ -504,3 +504,87 @@ fn swarmcast_space(p: &Path) -> (u64, u64) {
     let (total, free, _) = swarmcast::quota::space(p).unwrap();
     (total, free)
 }
+
+/// Bytes/s a downloading torrent gets over `secs` seconds.
+fn measure_rate(d: &Daemon, id: &str, secs: u64) -> u64 {
+    let at = |d: &Daemon| d.torrent(id)["downloaded"].as_u64().unwrap();
+    wait_until("the download to start", Duration::from_secs(60), || (at(d) > 0).then_some(()));
+    let a = at(d);
+    std::thread::sleep(Duration::from_secs(secs));
+    (at(d) - a) / secs
+}
+
+#[test]
+fn paths_and_speed_limits_change_at_run_time() {
+    let src = tempfile::tempdir().unwrap();
+    let incomplete = src.path().join("incomplete");
+    let (a_data, a_t, a) = film(src.path(), src.path(), "a.bin", MB);
+    let (b_data, b_t, b) = film(src.path(), src.path(), "b.bin", 6 * MB);
+    let (c_data, c_t, c) = film(src.path(), src.path(), "c.bin", 6 * MB);
+    // One seeder per torrent: a second magnet from the same transmission fails its
+    // metadata fetch at once ("input address stream exhausted"), on main too.
+    let seeder = Seeder::start(&a_t, &a_data, 300);
+    let seeder_b = Seeder::start(&b_t, &b_data, 0);
+    let seeder_c = Seeder::start(&c_t, &c_data, 0);
+    let d = Daemon::start_with(&[
+        ("SWARMCAST_STORAGE_INCOMPLETE_DIR", incomplete.to_str().unwrap()),
+        ("SWARMCAST_QUOTA_MIN_FREE_BYTES", "0"),
+    ]);
+
+    // Unfinished in the incomplete dir, then moved to the download dir.
+    d.add(&seeder.magnet(&a));
+    wait_until("a partial file in the incomplete dir", Duration::from_secs(60), || {
+        (incomplete.join("a.bin").exists() && d.torrent(&a)["status"] == "downloading").then_some(())
+    });
+    d.wait_status(&a, &["seeding"], Duration::from_secs(120));
+    wait_until("the move out of the incomplete dir", Duration::from_secs(30), || {
+        d.download_dir().join("a.bin").exists().then_some(())
+    });
+    assert!(!incomplete.join("a.bin").exists());
+    assert_eq!(sha256_file(&d.download_dir().join("a.bin")), sha256_file(&a_data));
+
+    // A per-torrent download limit, set before it starts and lifted while it runs.
+    let (s, body) = d.post("/api/torrents/", json!({ "uri": seeder_b.magnet(&b), "start": false }));
+    assert_eq!(s, 201, "{body}");
+    let (s, body) = patch(&d, &format!("/api/torrents/{b}/settings"), json!({ "download_limit": 200_000 }));
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["download_limit"], 200_000);
+    assert_eq!(d.post(&format!("/api/torrents/{b}/start"), json!({})).0, 200);
+    let rate = measure_rate(&d, &b, 4);
+    assert!(rate <= 320_000, "per-torrent limit of 200 kB/s: got {rate} B/s");
+    let (s, _) = patch(&d, &format!("/api/torrents/{b}/settings"), json!({ "download_limit": null }));
+    assert_eq!(s, 200);
+    d.wait_status(&b, &["seeding"], Duration::from_secs(60));
+    wait_until("b moved", Duration::from_secs(30), || d.download_dir().join("b.bin").exists().then_some(()));
+    assert_eq!(sha256_file(&d.download_dir().join("b.bin")), sha256_file(&b_data));
+    let (s, e) = patch(&d, &format!("/api/torrents/{b}/settings"), json!({ "download_limit": "fast" }));
+    assert_eq!(s, 400);
+    assert!(e["error"]["message"].as_str().unwrap().contains("download_limit"), "{e}");
+
+    // The global limit, changed at run time.
+    let (s, _) = patch(&d, "/api/config", json!({ "engine": { "download_limit": 200_000 } }));
+    assert_eq!(s, 200);
+    d.add(&seeder_c.magnet(&c));
+    let rate = measure_rate(&d, &c, 4);
+    assert!(rate <= 320_000, "global limit of 200 kB/s: got {rate} B/s");
+    let (s, _) = patch(&d, "/api/config", json!({ "engine.download_limit": 0 }));
+    assert_eq!(s, 200);
+    d.wait_status(&c, &["seeding"], Duration::from_secs(60));
+
+    // A new download dir applies to the next torrent; a torrent can move elsewhere.
+    let dl2 = src.path().join("dl2");
+    let (s, body) = patch(&d, "/api/config", json!({ "storage": { "download_dir": dl2, "incomplete_dir": "" } }));
+    assert_eq!(s, 200, "{body}");
+    let (_, e_t, e) = film(&dl2, src.path(), "e.bin", MB);
+    assert_eq!(upload(&d, &e_t).0, 201);
+    d.wait_status(&e, &["seeding"], Duration::from_secs(30));
+    let own = src.path().join("own folder");
+    let (s, body) = patch(&d, &format!("/api/torrents/{e}/settings"), json!({ "output_folder": own }));
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["output_folder"], own.to_str().unwrap());
+    assert!(own.join("e.bin").exists() && !dl2.join("e.bin").exists());
+    d.wait_status(&e, &["seeding"], Duration::from_secs(30));
+    let (s, body) = patch(&d, &format!("/api/torrents/{e}/settings"), json!({ "output_folder": d.dir.join("state/x") }));
+    assert_eq!(s, 400, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("state dir"), "{body}");
+}

@@ -393,15 +393,11 @@ impl Engine {
         let rec = rec.clone();
         crate::system::spawn("metadata", async move {
             let id = rec.info_hash.clone();
-            let paused_rec = TorrentRecord { paused: true, ..rec.clone() };
             let result = tokio::select! {
                 _ = cancel.cancelled() => return Ok(()),
-                // Added paused: the quota admits it (or not) before a byte is written.
-                r = this.add_to_session(
-                    AddTorrent::from_url(rec.source.clone()),
-                    &paused_rec,
-                    Vec::new(),
-                ) => r,
+                // Resolves the metadata, admits the torrent by the quota and places it
+                // (incomplete dir) before adding it to the session.
+                r = crate::library::resolve_and_add(&this, &rec) => r,
             };
             match result {
                 Ok(handle) => {
@@ -412,11 +408,12 @@ impl Engine {
                         this.emit("metadata", &id, Some(&name), None);
                     }
                     this.pending.lock().unwrap().remove(&id);
-                    // Quota admission and placement, then unpause unless asked not to.
-                    crate::library::on_metadata(&this, &rec, handle).await;
                 }
                 Err(e) => {
-                    let msg = format!("fetching metadata failed: {e:#}");
+                    let msg = match e.downcast_ref::<crate::quota::Refused>() {
+                        Some(refused) => refused.0.clone(),
+                        None => format!("fetching metadata failed: {e:#}"),
+                    };
                     if let Some(p) = this.pending.lock().unwrap().get_mut(&id) {
                         p.error = Some(msg.clone());
                     }
