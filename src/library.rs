@@ -76,13 +76,27 @@ pub async fn resolve_and_add(engine: &Arc<Engine>, rec: &TorrentRecord) -> anyho
         Ok(Source::Magnet(m)) => (m.peers, m.trackers),
         _ => (Vec::new(), Vec::new()),
     };
-    let opts = AddTorrentOptions {
+    let opts = || AddTorrentOptions {
         list_only: true,
-        initial_peers: (!peers.is_empty()).then_some(peers),
-        trackers: (!trackers.is_empty()).then_some(trackers),
+        initial_peers: (!peers.is_empty()).then(|| peers.clone()),
+        trackers: (!trackers.is_empty()).then(|| trackers.clone()),
         ..Default::default()
     };
-    let resp = engine.session().add_torrent(AddTorrent::from_url(&rec.source), Some(opts)).await?;
+    // With only a few known peers the fetch fails as soon as each refused one
+    // connection (a peer that still holds our previous connection does): retry a few
+    // times, backing off, before giving up.
+    let mut delay = std::time::Duration::from_millis(500);
+    let resp = loop {
+        match engine.session().add_torrent(AddTorrent::from_url(&rec.source), Some(opts())).await {
+            Ok(r) => break r,
+            Err(e) if delay <= std::time::Duration::from_secs(8) && format!("{e:#}").contains("stream exhausted") => {
+                tracing::debug!(torrent_id = id, "metadata fetch: {e:#}; retrying in {delay:?}");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            Err(e) => return Err(e),
+        }
+    };
     let AddTorrentResponse::ListOnly(listed) = resp else { bail!("the session added a list-only torrent") };
     let size = crate::quota::torrent_size(&listed.torrent_bytes, rec.only_files.as_deref()).unwrap_or(0);
     crate::quota::admit(engine, id, size).await.map_err(|e| Refused(e.to_string()))?;

@@ -521,8 +521,8 @@ fn paths_and_speed_limits_change_at_run_time() {
     let (a_data, a_t, a) = film(src.path(), src.path(), "a.bin", MB);
     let (b_data, b_t, b) = film(src.path(), src.path(), "b.bin", 6 * MB);
     let (c_data, c_t, c) = film(src.path(), src.path(), "c.bin", 6 * MB);
-    // One seeder per torrent: a second magnet from the same transmission fails its
-    // metadata fetch at once ("input address stream exhausted"), on main too.
+    // One seeder per torrent: transmission's upload limit is per daemon, and `a` must
+    // stay slow while `b` and `c` measure our own limits.
     let seeder = Seeder::start(&a_t, &a_data, 300);
     let seeder_b = Seeder::start(&b_t, &b_data, 0);
     let seeder_c = Seeder::start(&c_t, &c_data, 0);
