@@ -334,8 +334,7 @@ fn hooks_webhooks_and_library_move_that_keeps_seeding() {
     let (port, webhook) = webhook_receiver();
     let listen = free_port();
     let (data, t, hash) = film(src.path(), src.path(), "film.bin", 2 * MB);
-    let (big, big_t, big_hash) = (src.path().join("big.bin"), src.path().join("big.torrent"), ());
-    let _ = big_hash;
+    let (big, big_t) = (src.path().join("big.bin"), src.path().join("big.torrent"));
     std::fs::File::create(&big).unwrap().set_len(20 * MB).unwrap();
     make_torrent(&big, &big_t, &[]);
     let big_hash = info_hash(&big_t);
