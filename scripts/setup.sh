@@ -12,6 +12,7 @@ build_pkgs=(
 )
 test_pkgs=(
   ffmpeg transmission-daemon transmission-cli opentracker curl jq
+  qbittorrent-nox chromium
 )
 
 want=("${build_pkgs[@]}")

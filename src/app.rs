@@ -4,16 +4,25 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::auth::{Auth, SystemClock};
 use crate::config::Config;
 use crate::engine::Engine;
+use crate::media::Media;
 use crate::store::Store;
+use crate::tracker::Tracker;
 
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
     pub engine: Arc<Engine>,
+    /// Encoder registry and HLS streams.
+    pub media: Arc<Media>,
     pub started: Instant,
+    /// Accounts, sessions, API keys, stream tokens, rate limits.
+    pub auth: Arc<Auth>,
+    /// The built-in BitTorrent tracker.
+    pub tracker: Arc<Tracker>,
 }
 
 impl AppState {
@@ -30,6 +39,11 @@ impl AppState {
         crate::library::spawn_mover(&engine);
         crate::seeding::spawn_maintenance(&engine);
         crate::watch::spawn(&engine);
-        Ok(Self { config: Arc::new(config), store, engine, started: Instant::now() })
+        let auth = Arc::new(Auth::open(&config, store.clone(), Arc::new(SystemClock))?);
+        let tracker = Arc::new(Tracker::new(&config.tracker, store.clone())?);
+        tracker.spawn_sweeper();
+        let media = Media::new(config.media.clone(), config.storage.cache_dir.join("hls"));
+        media.start();
+        Ok(Self { config: Arc::new(config), store, engine, media, started: Instant::now(), auth, tracker })
     }
 }

@@ -207,3 +207,28 @@ pub async fn maintenance(args: MaintenanceArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `swarmcast doctor`: probes the encoders the way the daemon does and prints them.
+pub fn doctor(config: &crate::config::Config) -> anyhow::Result<()> {
+    let reg = crate::media::EncoderRegistry::probe(&config.media.encoder, &config.media.exclude_encoders);
+    println!("{:<14} {:<9} {:<6} {:<9} note", "encoder", "kind", "found", "verified");
+    for e in &reg.encoders {
+        let note = if e.found { e.error.clone().unwrap_or_default() } else { String::new() };
+        println!(
+            "{:<14} {:<9} {:<6} {:<9} {}",
+            e.name,
+            e.kind,
+            if e.found { "yes" } else { "no" },
+            if e.verified { "yes" } else { "no" },
+            note
+        );
+    }
+    for x in &config.media.exclude_encoders {
+        println!("{x:<14} excluded by media.exclude_encoders");
+    }
+    match reg.selected() {
+        Some(e) => println!("selected: {} ({})", e.name, e.kind),
+        None => println!("selected: none (passthrough only: transcoding is unavailable)"),
+    }
+    Ok(())
+}

@@ -35,6 +35,9 @@ pub struct Config {
     pub seeding: SeedingConfig,
     pub watch: WatchConfig,
     pub hooks: HooksConfig,
+    pub auth: AuthConfig,
+    pub tracker: TrackerConfig,
+    pub search: SearchConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -148,6 +151,29 @@ pub struct EngineConfig {
 pub struct MediaConfig {
     /// Keep produced segments this long after their last use.
     pub warm_cache_minutes: u64,
+    /// Pin an H.264 encoder element (`x264enc`, `vah264enc`, …); empty picks the best
+    /// verified one. A pinned encoder that fails its test falls back to the others.
+    pub encoder: String,
+    /// Encoder elements never to use.
+    pub exclude_encoders: Vec<String>,
+    /// Transcoded video is scaled down to at most this height.
+    pub max_height: u32,
+    /// Target segment length in seconds (a whole number of frames near it).
+    pub segment_seconds: f64,
+    /// How many segments a pipeline may run ahead of the furthest one asked for.
+    pub run_ahead_segments: u32,
+    /// A pipeline nobody asked anything of for this long stops (seconds).
+    pub idle_timeout_secs: u64,
+    /// Size cap of the segment cache (MiB); the least recently used go first.
+    pub cache_max_mb: u64,
+    /// Preferred audio languages, in order (`["en", "fr"]`); else the default track.
+    pub audio_languages: Vec<String>,
+    /// x264's speed preset when transcoding in software.
+    pub x264_preset: String,
+    /// How long a segment request waits for its segment before failing (seconds).
+    pub segment_wait_secs: u64,
+    /// How long probing a file may take (seconds).
+    pub probe_timeout_secs: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -155,6 +181,75 @@ pub struct MediaConfig {
 pub struct LogConfig {
     /// A tracing filter: `info`, `debug`, `swarmcast=debug,librqbit=warn`, …
     pub level: String,
+}
+
+/// The built-in BitTorrent tracker (`/announce`, `/scrape`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrackerConfig {
+    pub enabled: bool,
+    /// Track only torrents this box has (added or created); others get a failure reason.
+    pub only_known: bool,
+    /// Seconds between announces asked of clients; a peer silent for twice this expires.
+    pub interval_secs: u64,
+    /// Clients must not announce more often than this (seconds).
+    pub min_interval_secs: u64,
+    /// Most peers returned by one announce, whatever `numwant` asks.
+    pub max_numwant: u32,
+    /// The announce URL put in torrents this box creates; empty derives it from the
+    /// request's Host header (`http://<host>/announce`).
+    pub announce_url: String,
+}
+
+/// Torznab search (`/api/search`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchConfig {
+    /// Indexers queried in parallel (Jackett / Prowlarr Torznab feeds).
+    pub indexers: Vec<IndexerConfig>,
+    /// Per-indexer time limit, in seconds.
+    pub timeout_secs: u64,
+}
+
+/// One Torznab indexer.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IndexerConfig {
+    pub name: String,
+    /// The Torznab feed, e.g. `http://127.0.0.1:9117/api/v2.0/indexers/all/results/torznab/`;
+    /// `api` is appended unless the path already ends in `/api`.
+    pub url: String,
+    #[serde(default)]
+    pub api_key: String,
+}
+
+impl std::fmt::Debug for IndexerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IndexerConfig")
+            .field("name", &self.name)
+            .field("url", &self.url)
+            .field("api_key", &if self.api_key.is_empty() { "" } else { "<redacted>" })
+            .finish()
+    }
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            only_known: false,
+            interval_secs: 1800,
+            min_interval_secs: 300,
+            max_numwant: 200,
+            announce_url: String::new(),
+        }
+    }
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self { indexers: Vec::new(), timeout_secs: 10 }
+    }
 }
 
 impl Default for Config {
@@ -169,6 +264,9 @@ impl Default for Config {
             seeding: SeedingConfig::default(),
             watch: WatchConfig::default(),
             hooks: HooksConfig::default(),
+            auth: AuthConfig::default(),
+            tracker: TrackerConfig::default(),
+            search: SearchConfig::default(),
         }
     }
 }
@@ -241,13 +339,96 @@ impl Default for EngineConfig {
 
 impl Default for MediaConfig {
     fn default() -> Self {
-        Self { warm_cache_minutes: 30 }
+        Self {
+            warm_cache_minutes: 30,
+            encoder: String::new(),
+            exclude_encoders: Vec::new(),
+            max_height: 1080,
+            segment_seconds: 4.0,
+            run_ahead_segments: 8,
+            idle_timeout_secs: 60,
+            cache_max_mb: 2048,
+            audio_languages: Vec::new(),
+            x264_preset: "veryfast".into(),
+            segment_wait_secs: 90,
+            probe_timeout_secs: 60,
+        }
     }
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
         Self { level: "info".into() }
+    }
+}
+
+/// Accounts, sessions, tokens and LAN hardening.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Let anyone create a plain account through `/auth/register`.
+    pub open_registration: bool,
+    /// A session ends after this long without a request.
+    pub session_idle_minutes: u64,
+    /// A session ends this long after login, however active; below 7 days (168 h).
+    pub session_absolute_hours: u64,
+    /// Lifetime of a remember-me series.
+    pub remember_days: u64,
+    /// Lifetime of a stream token from `POST /api/stream`.
+    pub stream_token_hours: u64,
+    /// Requests from loopback need no credentials.
+    pub bypass_localhost: bool,
+    /// Requests from these CIDRs need no credentials (`192.168.1.0/24`).
+    pub bypass_subnets: Vec<String>,
+    /// Set `Secure` on cookies: the daemon is reached through a TLS proxy.
+    pub behind_tls_proxy: bool,
+    /// Host names accepted besides localhost, IP literals, the hostname and `*.local`
+    /// (`box.example.net`, `*.example.net`).
+    pub allowed_hosts: Vec<String>,
+    /// Origins allowed by CORS; empty turns CORS off.
+    pub cors_origins: Vec<String>,
+    pub rate_limit: RateLimitConfig,
+}
+
+/// Per-client-address request limits; 0 turns a class off.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    pub reads_per_min: u32,
+    pub writes_per_min: u32,
+    /// Login, setup and register attempts per username and address per window.
+    pub auth_attempts: u32,
+    pub auth_window_secs: u64,
+    pub announces_per_min: u32,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            open_registration: false,
+            session_idle_minutes: 24 * 60,
+            session_absolute_hours: 6 * 24,
+            remember_days: 30,
+            stream_token_hours: 24,
+            bypass_localhost: false,
+            bypass_subnets: Vec::new(),
+            behind_tls_proxy: false,
+            allowed_hosts: Vec::new(),
+            cors_origins: Vec::new(),
+            rate_limit: RateLimitConfig::default(),
+        }
+    }
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            reads_per_min: 600,
+            writes_per_min: 60,
+            auth_attempts: 5,
+            auth_window_secs: 300,
+            announces_per_min: 200,
+        }
     }
 }
 
@@ -325,6 +506,51 @@ impl Config {
             }
         }
         crate::settings::validate_disk(self)?;
+        let a = &self.auth;
+        if a.session_absolute_hours == 0 || a.session_absolute_hours >= 7 * 24 {
+            bail!("auth.session_absolute_hours: must be between 1 and 167 (below 7 days)");
+        }
+        if a.session_idle_minutes == 0 || a.session_idle_minutes > a.session_absolute_hours * 60 {
+            bail!("auth.session_idle_minutes: must be between 1 and the absolute cap");
+        }
+        if a.stream_token_hours == 0 || a.remember_days == 0 {
+            bail!("auth.stream_token_hours and auth.remember_days: must be at least 1");
+        }
+        for net in &a.bypass_subnets {
+            if net.parse::<ipnet::IpNet>().is_err() {
+                bail!("auth.bypass_subnets: {net:?} is not a CIDR such as 192.168.1.0/24");
+            }
+        }
+        for o in &a.cors_origins {
+            if axum::http::HeaderValue::from_str(o).is_err() || !o.starts_with("http") {
+                bail!("auth.cors_origins: {o:?} is not an origin such as http://tv.local:8080");
+            }
+        }
+        if self.tracker.interval_secs == 0 || self.tracker.min_interval_secs > self.tracker.interval_secs {
+            bail!("tracker.interval_secs: must be at least 1 and at least tracker.min_interval_secs");
+        }
+        if !self.tracker.announce_url.is_empty()
+            && !url::Url::parse(&self.tracker.announce_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+        {
+            bail!("tracker.announce_url: {:?} is not an http(s) URL", self.tracker.announce_url);
+        }
+        for (i, ix) in self.search.indexers.iter().enumerate() {
+            if ix.name.trim().is_empty() {
+                bail!("search.indexers[{i}].name: must not be empty");
+            }
+            if !url::Url::parse(&ix.url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+                bail!("search.indexers[{i}].url: {:?} is not an http(s) URL", ix.url);
+            }
+        }
+        if self.search.timeout_secs == 0 {
+            bail!("search.timeout_secs: must be at least 1");
+        }
+        if !(1.0..=30.0).contains(&self.media.segment_seconds) {
+            bail!("media.segment_seconds: must be between 1 and 30");
+        }
+        if self.media.max_height < 144 {
+            bail!("media.max_height: must be at least 144");
+        }
         if self.log.level.parse::<tracing_subscriber::EnvFilter>().is_err() {
             bail!("log.level: {:?} is not a valid log filter", self.log.level);
         }

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod engine;
 pub mod hooks;
@@ -11,8 +12,12 @@ pub mod quota;
 pub mod seeding;
 pub mod settings;
 pub mod watch;
+pub mod files;
+pub mod search;
+pub mod media;
 pub mod store;
 pub mod system;
 pub mod cli;
 pub mod serve;
 pub mod sysinfo;
+pub mod tracker;

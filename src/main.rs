@@ -23,10 +23,16 @@ enum Command {
     Serve,
     /// Print the effective configuration and exit.
     Config,
+    /// Show which H.264 encoders exist, which pass a test encode, and which is used.
+    Doctor,
     /// Manage torrents on a running daemon.
     Torrent(cli::TorrentArgs),
     /// Apply the seeding rules now, on the running daemon.
     Maintenance(cli::MaintenanceArgs),
+    /// Manage user accounts (works on the database; the daemon may be running).
+    User(swarmcast::auth::cli::UserArgs),
+    /// Manage API keys (works on the database; the daemon may be running).
+    Apikey(swarmcast::auth::cli::ApiKeyArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -39,8 +45,11 @@ fn main() -> std::process::ExitCode {
         Command::Config => load(args.config).map(|c| {
             print!("{}", toml::to_string_pretty(&c).expect("serialisable"));
         }),
+        Command::Doctor => load(args.config).and_then(|c| swarmcast::cli::doctor(&c)),
         Command::Torrent(t) => runtime().and_then(|rt| rt.block_on(cli::torrent(t))),
         Command::Maintenance(m) => runtime().and_then(|rt| rt.block_on(cli::maintenance(m))),
+        Command::User(u) => load(args.config).and_then(|c| swarmcast::auth::cli::user(&c, u)),
+        Command::Apikey(k) => load(args.config).and_then(|c| swarmcast::auth::cli::apikey(&c, k)),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

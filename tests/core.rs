@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Daemon, Seeder, http, info_hash, make_torrent, media, sha256_file, wait_until};
+use common::{Daemon, Seeder, info_hash, make_torrent, media, sha256_file, wait_until};
 use serde_json::json;
 
 #[test]
@@ -45,7 +45,7 @@ fn magnet_picks_the_film_and_downloads_exact_bytes() {
     }
 
     // The .torrent route serves metadata with the same info-hash.
-    let bytes = http().get(d.url(&format!("/api/torrents/{hash}/torrent"))).send().unwrap().bytes().unwrap();
+    let bytes = d.client().get(d.url(&format!("/api/torrents/{hash}/torrent"))).send().unwrap().bytes().unwrap();
     assert_eq!(librqbit::torrent_from_bytes(&bytes).unwrap().info_hash.as_string(), hash);
 
     // The activity log saw it all.
@@ -73,7 +73,7 @@ fn ranged_reads_return_exact_bytes_while_downloading() {
     let len = want.len();
     let url = d.url(&format!("/api/torrents/{hash}/files/0"));
     let get = |range: &str| {
-        let r = http().get(&url).header("Range", range).send().unwrap();
+        let r = d.client().get(&url).header("Range", range).send().unwrap();
         let status = r.status().as_u16();
         let cr = r.headers().get("content-range").map(|v| v.to_str().unwrap().to_string());
         (status, cr, r.bytes().unwrap().to_vec())
@@ -99,7 +99,7 @@ fn ranged_reads_return_exact_bytes_while_downloading() {
     let (status, cr, _) = get(&format!("bytes={len}-"));
     assert_eq!(status, 416);
     assert_eq!(cr.unwrap(), format!("bytes */{len}"));
-    let head = http().head(&url).send().unwrap();
+    let head = d.client().head(&url).send().unwrap();
     assert_eq!(head.headers()["accept-ranges"], "bytes");
     assert_eq!(head.headers()["content-length"], len.to_string().as_str());
 }
@@ -151,13 +151,13 @@ fn bad_input_gets_contract_errors_and_the_daemon_keeps_serving() {
     expect(d.post("/api/torrents/", json!({"info_hash": "0123456789abcdef0123456789abcdef0123456g"})), 400, "BAD_REQUEST");
     expect(d.post("/api/torrents/", json!({"uri": "ftp://nowhere/x.torrent"})), 400, "BAD_REQUEST");
     expect(d.post("/api/torrents/", json!({})), 400, "BAD_REQUEST");
-    let r = http().post(d.url("/api/torrents/")).header("content-type", "application/json").body("{not json").send().unwrap();
+    let r = d.client().post(d.url("/api/torrents/")).header("content-type", "application/json").body("{not json").send().unwrap();
     expect((r.status().as_u16(), r.json().unwrap()), 400, "BAD_REQUEST");
 
     let upload = |bytes: Vec<u8>| {
         let form = reqwest::blocking::multipart::Form::new()
             .part("file", reqwest::blocking::multipart::Part::bytes(bytes).file_name("x.torrent"));
-        let r = http().post(d.url("/api/torrents/upload")).multipart(form).send().unwrap();
+        let r = d.client().post(d.url("/api/torrents/upload")).multipart(form).send().unwrap();
         (r.status().as_u16(), r.json().unwrap_or(serde_json::Value::Null))
     };
     expect(upload(b"this is not bencode".to_vec()), 400, "BAD_REQUEST");
@@ -228,11 +228,11 @@ fn ten_readers_at_once_do_not_stall_the_download() {
     let len = want.len();
     let readers: Vec<_> = (0..10)
         .map(|i| {
-            let (url, want) = (url.clone(), want.clone());
+            let (url, want, client) = (url.clone(), want.clone(), d.client());
             std::thread::spawn(move || {
                 let start = len * (9 - i) / 10;
                 let end = (start + 256 * 1024).min(len) - 1;
-                let body = http()
+                let body = client
                     .get(&url)
                     .header("Range", format!("bytes={start}-{end}"))
                     .send()
@@ -267,7 +267,7 @@ fn torrent_lifecycle_through_api_and_cli() {
         "file",
         reqwest::blocking::multipart::Part::bytes(std::fs::read(&torrent).unwrap()).file_name("clip.torrent"),
     );
-    let r = http().post(d.url("/api/torrents/upload")).multipart(form).send().unwrap();
+    let r = d.client().post(d.url("/api/torrents/upload")).multipart(form).send().unwrap();
     assert_eq!(r.status(), 201);
     let t: serde_json::Value = r.json().unwrap();
     assert_eq!(t["id"], hash);
@@ -281,6 +281,7 @@ fn torrent_lifecycle_through_api_and_cli() {
             .arg("torrent")
             .args(args)
             .env("SWARMCAST_URL", d.url(""))
+            .env("SWARMCAST_API_KEY", &d.api_key)
             .output()
             .unwrap();
         (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))

@@ -25,6 +25,7 @@ pub enum Code {
     MetadataTimeout,
     NoVideoFile,
     NoSeeds,
+    ServiceUnavailable,
     StreamFailed,
     SearchFailed,
     Internal,
@@ -46,6 +47,7 @@ impl Code {
             Code::MetadataTimeout => StatusCode::GATEWAY_TIMEOUT,
             Code::NoVideoFile => StatusCode::UNPROCESSABLE_ENTITY,
             Code::NoSeeds => StatusCode::SERVICE_UNAVAILABLE,
+            Code::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Code::StreamFailed => StatusCode::INTERNAL_SERVER_ERROR,
             Code::SearchFailed => StatusCode::BAD_GATEWAY,
             Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -67,6 +69,7 @@ impl Code {
             Code::MetadataTimeout => "METADATA_TIMEOUT",
             Code::NoVideoFile => "NO_VIDEO_FILE",
             Code::NoSeeds => "NO_SEEDS",
+            Code::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Code::StreamFailed => "STREAM_FAILED",
             Code::SearchFailed => "SEARCH_FAILED",
             Code::Internal => "INTERNAL_ERROR",
@@ -149,6 +152,7 @@ impl From<EngineError> for ApiError {
             EngineError::NoVideoFile(_) => Code::NoVideoFile,
             EngineError::NoSeeds(_) => Code::NoSeeds,
             EngineError::QuotaExceeded(_) => Code::QuotaExceeded,
+            EngineError::Stopped => Code::ServiceUnavailable,
             EngineError::Internal(cause) => return ApiError::internal(cause),
         };
         ApiError::new(code, e.to_string())

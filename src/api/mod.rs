@@ -1,49 +1,127 @@
-//! The HTTP API: the whole route table in `app`, one module of handlers per resource,
-//! and one error type.
+//! The HTTP API: the whole route table in `routes`, one module of handlers per
+//! resource, one error type, and the guard (Host, rate limits, auth) in front.
 
+mod auth;
+mod create;
 mod config;
 pub mod error;
 pub mod extract;
+mod files;
+pub mod guard;
+pub mod openapi;
 pub mod range;
+mod search;
+mod services;
+pub(crate) mod stream;
 mod system;
 mod torrents;
+mod tracker;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, delete, get, patch, post};
 
 use crate::app::AppState;
 use error::ApiError;
 
+/// Every route of the daemon, in one table. `app` builds the router from it and the
+/// route-walk test sends every method to every path here without credentials, so a
+/// route added here cannot escape auth. Add new routes to this list only.
+pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("/api/health", get(system::health)),
+        ("/api/stats", get(system::stats)),
+        ("/api/activity", get(system::activity)),
+        ("/api/torrents", get(torrents::list).post(torrents::add)),
+        ("/api/torrents/", get(torrents::list).post(torrents::add)),
+        ("/api/torrents/upload", post(torrents::upload).layer(DefaultBodyLimit::disable())),
+        ("/api/torrents/{id}", get(torrents::get).delete(torrents::remove)),
+        ("/api/torrents/{id}/start", post(torrents::start)),
+        ("/api/torrents/{id}/stop", post(torrents::stop)),
+        ("/api/torrents/{id}/peers", get(torrents::peers)),
+        ("/api/torrents/{id}/torrent", get(torrents::torrent_file)),
+        ("/api/torrents/{id}/files/{index}", get(torrents::file).head(torrents::file)),
+        // Disk: per-torrent limits, run-time settings, seeding rules now.
+        ("/api/torrents/{id}/settings", get(config::torrent_settings).patch(config::patch_torrent_settings)),
+        ("/api/config", get(config::get).patch(config::patch)),
+        ("/api/maintenance/run", post(config::maintenance)),
+        // Streaming (HLS).
+        ("/api/stream", post(stream::create)),
+        ("/api/stream/{id}", get(stream::master).delete(stream::remove)),
+        ("/api/stream/{id}/status", get(stream::status)),
+        ("/api/stream/{id}/{segment}", get(stream::segment)),
+        // Accounts.
+        ("/auth/setup", get(auth::setup_status).post(auth::setup)),
+        ("/auth/register", post(auth::register)),
+        ("/auth/login", post(auth::login)),
+        ("/auth/logout", post(auth::logout)),
+        ("/auth/me", get(auth::me)),
+        ("/auth/password", patch(auth::change_password)),
+        ("/auth/api-keys", get(auth::list_api_keys).post(auth::create_api_key)),
+        ("/auth/api-keys/{prefix}", delete(auth::revoke_api_key)),
+        ("/api/users", get(auth::list_users)),
+        ("/api/users/{id}", patch(auth::patch_user).delete(auth::delete_user)),
+        // Services and the system.
+        ("/api/services", get(services::list)),
+        ("/api/services/status", get(services::all_status)),
+        ("/api/services/{name}/status", get(services::status)),
+        ("/api/services/{name}/start", post(services::start)),
+        ("/api/services/{name}/stop", post(services::stop)),
+        ("/api/services/{name}/restart", post(services::restart)),
+        // Torrent creation, files, search, docs.
+        ("/api/torrents/create", post(create::create)),
+        ("/api/files", get(files::list)),
+        ("/api/files/content", get(files::content).head(files::content).delete(files::delete)),
+        ("/api/search", get(search::search)),
+        ("/api/openapi.json", get(openapi::openapi)),
+        ("/docs", get(openapi::docs)),
+        // The tracker: public, in the "tracker announces" rate-limit class.
+        ("/api/tracker/torrents", get(tracker::list)),
+        ("/announce", get(tracker::announce)),
+        ("/scrape", get(tracker::scrape)),
+    ]
+}
+
 /// Builds the router. Tests call this with `oneshot`; `serve` binds it to a socket.
 pub fn app(state: AppState) -> Router {
     let body_limit = state.config.server.max_upload_bytes as usize;
-    Router::new()
-        .route("/api/health", get(system::health))
-        .route("/api/stats", get(system::stats))
-        .route("/api/activity", get(system::activity))
-        .route("/api/torrents", get(torrents::list).post(torrents::add))
-        .route("/api/torrents/", get(torrents::list).post(torrents::add))
-        .route(
-            "/api/torrents/upload",
-            post(torrents::upload).layer(DefaultBodyLimit::disable()),
-        )
-        .route("/api/torrents/{id}", get(torrents::get).delete(torrents::remove))
-        .route("/api/torrents/{id}/start", post(torrents::start))
-        .route("/api/torrents/{id}/stop", post(torrents::stop))
-        .route("/api/torrents/{id}/peers", get(torrents::peers))
-        .route("/api/torrents/{id}/torrent", get(torrents::torrent_file))
-        .route("/api/torrents/{id}/files/{index}", get(torrents::file).head(torrents::file))
-        .route(
-            "/api/torrents/{id}/settings",
-            get(config::torrent_settings).patch(config::patch_torrent_settings),
-        )
-        .route("/api/config", get(config::get).patch(config::patch))
-        .route("/api/maintenance/run", post(config::maintenance))
+    let mut router = Router::new();
+    for (path, handlers) in routes() {
+        router = router.route(path, handlers);
+    }
+    let router = router
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(error::Code::MethodNotAllowed, "method not allowed on this route")
         })
         .layer(DefaultBodyLimit::max(body_limit))
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard));
+    let router = match cors(&state) {
+        Some(layer) => router.layer(layer),
+        None => router,
+    };
+    router.with_state(state)
+}
+
+/// CORS for the configured origins only; off when `auth.cors_origins` is empty.
+fn cors(state: &AppState) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{HeaderName, HeaderValue, Method, header};
+    let origins: Vec<HeaderValue> =
+        state.config.auth.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(origins)
+            .allow_credentials(true)
+            .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::PATCH, Method::DELETE])
+            .allow_headers([
+                header::CONTENT_TYPE,
+                header::AUTHORIZATION,
+                header::RANGE,
+                HeaderName::from_static("x-api-key"),
+                HeaderName::from_static("x-requested-with"),
+            ]),
+    )
 }

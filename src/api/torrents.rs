@@ -205,7 +205,7 @@ pub struct RemoveQuery {
 
 pub async fn remove(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(id): Path<String>,
     Query(q): Query<RemoveQuery>,
 ) -> ApiResult<ApiJson<serde_json::Value>> {
@@ -214,23 +214,26 @@ pub async fn remove(
         Some("true") | Some("1") => true,
         Some(v) => return Err(ApiError::bad_request(format!("delete_files {v:?} is not true or false"))),
     };
+    require_owner(&state, &caller, &id)?;
     state.engine.remove(&normalize_id(&id), delete_files).await?;
     Ok(ApiJson(json!({ "message": "Torrent removed successfully" })))
 }
 
 pub async fn start(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<ApiJson<TorrentView>> {
+    require_owner(&state, &caller, &id)?;
     Ok(ApiJson(state.engine.start(&normalize_id(&id)).await?))
 }
 
 pub async fn stop(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<ApiJson<TorrentView>> {
+    require_owner(&state, &caller, &id)?;
     Ok(ApiJson(state.engine.stop(&normalize_id(&id)).await?))
 }
 
@@ -280,6 +283,12 @@ pub async fn file(
     let len = reader.len();
     let mime = engine::mime_type(reader.name());
     range::serve(reader, len, mime, &headers, method == Method::HEAD).await
+}
+
+/// Plain users may change only the torrents they added; admins any.
+fn require_owner(state: &AppState, caller: &Caller, id: &str) -> ApiResult<()> {
+    let t = state.engine.view(&normalize_id(id))?;
+    caller.require_manage(t.added_by, &format!("torrent {}", t.id))
 }
 
 /// Info-hashes are matched in lower case.

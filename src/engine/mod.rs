@@ -5,21 +5,21 @@
 
 mod input;
 mod reader;
+mod session;
 mod video;
 mod view;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use librqbit::api::TorrentIdOrHash;
 use librqbit::{
-    AddTorrent, AddTorrentOptions, ListenerMode, ListenerOptions,
-    ManagedTorrent, Session, SessionOptions, SessionPersistenceConfig, TorrentStatsState,
+    AddTorrent, AddTorrentOptions, ManagedTorrent, Session, TorrentStatsState,
 };
 use tokio::sync::{Semaphore, broadcast};
 use tokio_util::sync::CancellationToken;
@@ -53,6 +53,8 @@ pub enum EngineError {
     NoSeeds(String),
     #[error("{0}")]
     QuotaExceeded(String),
+    #[error("the BitTorrent engine is stopped; start it through /api/services/engine/start")]
+    Stopped,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -92,7 +94,9 @@ struct Pending {
 
 /// The engine. Cheap to share behind an `Arc`.
 pub struct Engine {
-    session: Arc<Session>,
+    session: RwLock<Arc<Session>>,
+    running: AtomicBool,
+    config: Config,
     store: Store,
     download_dir: PathBuf,
     default_trackers: Vec<String>,
@@ -112,50 +116,16 @@ pub struct Engine {
 impl Engine {
     /// Starts the librqbit session and restores every torrent the store knows.
     pub async fn open(config: &Config, store: Store) -> anyhow::Result<Arc<Self>> {
-        let e = &config.engine;
-        let engine_state = config.storage.state_dir.join("engine");
-        std::fs::create_dir_all(&engine_state)
-            .with_context(|| format!("creating {}", engine_state.display()))?;
         std::fs::create_dir_all(&config.storage.download_dir).with_context(|| {
             format!("creating download dir {}", config.storage.download_dir.display())
         })?;
-        let dht = e.dht.then(|| librqbit::DhtSessionConfig {
-            bootstrap_addrs: None,
-            port: None,
-            persistence: Some(librqbit::dht::DhtPersistenceConfig {
-                dump_interval: None,
-                config_filename: Some(engine_state.join("dht.json")),
-            }),
-        });
-        let opts = SessionOptions {
-            dht,
-            fastresume: true,
-            persistence: Some(SessionPersistenceConfig::Json { folder: Some(engine_state) }),
-            listen: Some(ListenerOptions {
-                mode: ListenerMode::TcpAndUtp,
-                listen_addr: (std::net::Ipv4Addr::UNSPECIFIED, e.listen_port).into(),
-                enable_upnp_port_forwarding: e.upnp_port_forward,
-                ipv4_only: true,
-                ..Default::default()
-            }),
-            runtime_worker_threads: Some((e.max_streams + e.disk_threads) as usize),
-            ratelimits: librqbit::limits::LimitsConfig {
-                download_bps: NonZeroU32::new(e.download_limit.min(u32::MAX as u64) as u32),
-                upload_bps: NonZeroU32::new(e.upload_limit.min(u32::MAX as u64) as u32),
-            },
-            trackers: e.trackers.iter().filter_map(|t| url::Url::parse(t).ok()).collect(),
-            peer_limit: Some(e.peer_limit as usize),
-            disable_local_service_discovery: !e.lsd,
-            ipv4_only: true,
-            client_name_and_version: Some(format!("swarmcast {}", env!("CARGO_PKG_VERSION"))),
-            ..Default::default()
-        };
-        let session = Session::new_with_opts(config.storage.download_dir.clone(), opts)
-            .await
-            .context("starting the BitTorrent session")?;
+        let session = session::start(config).await?;
+        let e = &config.engine;
         let store_for_live = store.clone();
         let engine = Arc::new(Self {
-            session,
+            session: RwLock::new(session),
+            running: AtomicBool::new(true),
+            config: config.clone(),
             store,
             download_dir: config.storage.download_dir.clone(),
             default_trackers: e.trackers.clone(),
@@ -171,9 +141,49 @@ impl Engine {
         Ok(engine)
     }
 
+    /// Whether the engine service runs (it can be stopped through the services API).
+    pub fn is_running(&self) -> bool {
+        self.running.load(Ordering::SeqCst)
+    }
+
+    /// Stops the engine service: every torrent pauses, the peer listener and DHT close.
+    /// What the store says is kept, so `start_service` brings everything back.
+    pub async fn stop_service(&self) {
+        if !self.running.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        for (_, p) in self.pending.lock().unwrap().drain() {
+            p.cancel.cancel();
+        }
+        self.session().stop().await;
+        tracing::info!("engine stopped");
+    }
+
+    /// Starts the engine service again with a new session, restoring every torrent.
+    pub async fn start_service(self: &Arc<Self>) -> anyhow::Result<()> {
+        if self.is_running() {
+            return Ok(());
+        }
+        let session = session::start(&self.config).await?;
+        *self.session.write().unwrap() = session;
+        self.running.store(true, Ordering::SeqCst);
+        self.restore().await?;
+        tracing::info!("engine started");
+        Ok(())
+    }
+
+    fn require_running(&self) -> EngineResult<()> {
+        if self.is_running() {
+            Ok(())
+        } else {
+            Err(EngineError::Stopped)
+        }
+    }
+
     /// The librqbit session, for the parts (stats, services) that need it directly.
-    pub fn session(&self) -> &Arc<Session> {
-        &self.session
+    /// It is replaced when the engine service restarts: do not keep it.
+    pub fn session(&self) -> Arc<Session> {
+        self.session.read().unwrap().clone()
     }
 
     pub fn store(&self) -> &Store {
@@ -211,14 +221,15 @@ impl Engine {
         let records = self.store.torrents()?;
         let known: std::collections::HashSet<String> =
             records.iter().map(|r| r.info_hash.clone()).collect();
-        let strays: Vec<_> = self.session.with_torrents(|ts| {
+        let session = self.session();
+        let strays: Vec<_> = session.with_torrents(|ts| {
             ts.filter(|(_, t)| !known.contains(&t.info_hash().as_string()))
                 .map(|(id, _)| id)
                 .collect()
         });
         for id in strays {
             tracing::info!("forgetting a torrent the database does not know");
-            let _ = self.session.delete(TorrentIdOrHash::Id(id), false).await;
+            let _ = self.session().delete(TorrentIdOrHash::Id(id), false).await;
         }
         for rec in records {
             if let Some(handle) = self.handle(&rec.info_hash) {
@@ -232,7 +243,7 @@ impl Engine {
                         .ok()
                         .or(rec.torrent_bytes.clone().map(bytes::Bytes::from));
                     if let Some(bytes) = bytes {
-                        self.session.delete(TorrentIdOrHash::Id(handle.id()), false).await?;
+                        self.session().delete(TorrentIdOrHash::Id(handle.id()), false).await?;
                         if let Err(e) =
                             self.add_to_session(AddTorrent::from_bytes(bytes), &rec, Vec::new()).await
                         {
@@ -244,9 +255,9 @@ impl Engine {
                 }
                 // Make the pause state match what the user asked for.
                 if rec.paused && !handle.is_paused() {
-                    let _ = self.session.pause(&handle).await;
+                    let _ = self.session().pause(&handle).await;
                 } else if !rec.paused && handle.is_paused() {
-                    let _ = self.session.unpause(&handle).await;
+                    let _ = self.session().unpause(&handle).await;
                 }
                 continue;
             }
@@ -272,6 +283,31 @@ impl Engine {
     /// Adds a torrent. Magnets return at once in `metadata` status; the metadata is
     /// fetched in the background.
     pub async fn add(self: &Arc<Self>, source: Source, opts: AddOptions) -> EngineResult<TorrentView> {
+        self.require_running()?;
+        self.add_at(source, opts, None, Vec::new()).await
+    }
+
+    /// Adds a torrent whose data lives in `output_folder` (a torrent this box created
+    /// from files already in the download dir): the files are checked, not fetched, so
+    /// a complete torrent goes straight to seeding. `trackers` go into its magnet.
+    pub async fn add_existing(
+        self: &Arc<Self>,
+        torrent: TorrentFile,
+        output_folder: PathBuf,
+        trackers: Vec<String>,
+        opts: AddOptions,
+    ) -> EngineResult<TorrentView> {
+        let folder = output_folder.to_string_lossy().into_owned();
+        self.add_at(Source::Torrent(torrent), opts, Some(folder), trackers).await
+    }
+
+    async fn add_at(
+        self: &Arc<Self>,
+        source: Source,
+        opts: AddOptions,
+        output_folder: Option<String>,
+        magnet_trackers: Vec<String>,
+    ) -> EngineResult<TorrentView> {
         let source = match source {
             Source::Url(url) => Source::Torrent(fetch_torrent(&url).await?),
             s => s,
@@ -282,7 +318,7 @@ impl Engine {
                 let magnet = MagnetLink {
                     info_hash: t.info_hash.clone(),
                     name: t.name.clone(),
-                    trackers: Vec::new(),
+                    trackers: magnet_trackers,
                     peers: Vec::new(),
                     select_only: None,
                 };
@@ -309,9 +345,9 @@ impl Engine {
             added_at: now_rfc3339(),
             purpose: opts.purpose.unwrap_or(Purpose::Keep),
             paused: opts.paused,
-            // The incomplete dir or a download dir changed at run time (None = default).
-            output_folder: crate::library::initial_output_folder(self, &source),
             only_files,
+            // Else the incomplete dir or a download dir changed at run time (None = default).
+            output_folder: output_folder.or_else(|| crate::library::initial_output_folder(self, &source)),
             completed_at: None,
             last_watched_at: None,
         };
@@ -374,7 +410,8 @@ impl Engine {
             ratelimits: crate::library::torrent_ratelimits(&self.store, &rec.info_hash),
             ..Default::default()
         };
-        let resp = self.session.add_torrent(add, Some(opts)).await?;
+        let session = self.session();
+        let resp = session.add_torrent(add, Some(opts)).await?;
         let handle = resp.into_handle().context("torrent was not added")?;
         self.errors.lock().unwrap().remove(&rec.info_hash);
         Ok(handle)
@@ -393,33 +430,53 @@ impl Engine {
         let rec = rec.clone();
         crate::system::spawn("metadata", async move {
             let id = rec.info_hash.clone();
-            let result = tokio::select! {
-                _ = cancel.cancelled() => return Ok(()),
-                // Resolves the metadata, admits the torrent by the quota and places it
-                // (incomplete dir) before adding it to the session.
-                r = crate::library::resolve_and_add(&this, &rec) => r,
+            // Retried with backoff until it works or the torrent is stopped or removed:
+            // a swarm that is unreachable now (no peer yet, a peer that dropped the
+            // connection) may well answer later.
+            let mut delay = Duration::from_secs(2);
+            let handle = loop {
+                let result = tokio::select! {
+                    _ = cancel.cancelled() => return Ok(()),
+                    // Resolves the metadata, admits the torrent by the quota and places
+                    // it (incomplete dir) before adding it to the session.
+                    r = crate::library::resolve_and_add(&this, &rec) => r,
+                };
+                match result {
+                    Ok(handle) => break handle,
+                    // Refused by the quota once the size is known: final, no retry.
+                    Err(e) if e.downcast_ref::<crate::quota::Refused>().is_some() => {
+                        let msg = e.to_string();
+                        this.pending.lock().unwrap().remove(&id);
+                        this.set_error(&id, msg.clone());
+                        this.emit("error", &id, rec.name.as_deref(), Some(&msg));
+                        let _ = done_tx.send(true);
+                        return Ok(());
+                    }
+                    Err(e) => {
+                        let msg = format!("fetching metadata failed, retrying in {}s: {e:#}", delay.as_secs());
+                        let first = {
+                            let mut pending = this.pending.lock().unwrap();
+                            let Some(p) = pending.get_mut(&id) else { return Ok(()) };
+                            p.error.replace(msg.clone()).is_none()
+                        };
+                        if first {
+                            this.emit("error", &id, rec.name.as_deref(), Some(&msg));
+                        }
+                        tokio::select! {
+                            _ = cancel.cancelled() => return Ok(()),
+                            _ = tokio::time::sleep(delay) => {}
+                        }
+                        delay = (delay * 2).min(Duration::from_secs(60));
+                    }
+                }
             };
-            match result {
-                Ok(handle) => {
-                    let meta = handle.with_metadata(|m| (m.torrent_bytes.clone(), m.info.name().map(|n| n.into_owned())));
-                    if let Ok((bytes, name)) = meta {
-                        let name = name.unwrap_or_else(|| id.clone());
-                        this.store.set_torrent_metadata(&id, &name, &bytes)?;
-                        this.emit("metadata", &id, Some(&name), None);
-                    }
-                    this.pending.lock().unwrap().remove(&id);
-                }
-                Err(e) => {
-                    let msg = match e.downcast_ref::<crate::quota::Refused>() {
-                        Some(refused) => refused.0.clone(),
-                        None => format!("fetching metadata failed: {e:#}"),
-                    };
-                    if let Some(p) = this.pending.lock().unwrap().get_mut(&id) {
-                        p.error = Some(msg.clone());
-                    }
-                    this.emit("error", &id, rec.name.as_deref(), Some(&msg));
-                }
+            let meta = handle.with_metadata(|m| (m.torrent_bytes.clone(), m.info.name().map(|n| n.into_owned())));
+            if let Ok((bytes, name)) = meta {
+                let name = name.unwrap_or_else(|| id.clone());
+                this.store.set_torrent_metadata(&id, &name, &bytes)?;
+                this.emit("metadata", &id, Some(&name), None);
             }
+            this.pending.lock().unwrap().remove(&id);
             let _ = done_tx.send(true);
             Ok(())
         });
@@ -435,9 +492,6 @@ impl Engine {
             let mut done = {
                 let pending = self.pending.lock().unwrap();
                 match pending.get(id) {
-                    Some(p) if p.error.is_some() => {
-                        return Err(EngineError::MetadataTimeout(id.to_string()));
-                    }
                     Some(p) => p.done.clone(),
                     None if self.store.torrent(id)?.is_some() => {
                         // Known but neither pending nor in the session: paused magnet.
@@ -456,7 +510,7 @@ impl Engine {
     /// The session's handle of a torrent, once it has one.
     pub fn handle(&self, id: &str) -> Option<Arc<ManagedTorrent>> {
         let hash = <librqbit::dht::Id20 as std::str::FromStr>::from_str(id).ok()?;
-        self.session.get(TorrentIdOrHash::Hash(hash))
+        self.session().get(TorrentIdOrHash::Hash(hash))
     }
 
     fn require_known(&self, id: &str) -> EngineResult<TorrentRecord> {
@@ -476,7 +530,7 @@ impl Engine {
         if let Some(h) = self.handle(id)
             && !h.is_paused()
         {
-            self.session.pause(&h).await.map_err(EngineError::Internal)?;
+            self.session().pause(&h).await.map_err(EngineError::Internal)?;
         }
         if !rec.paused {
             self.emit("stopped", id, rec.name.as_deref(), None);
@@ -486,6 +540,7 @@ impl Engine {
 
     /// Starts (resumes) a torrent, or retries one in error.
     pub async fn start(self: &Arc<Self>, id: &str) -> EngineResult<TorrentView> {
+        self.require_running()?;
         let mut rec = self.require_known(id)?;
         self.store.set_torrent_paused(id, false)?;
         rec.paused = false;
@@ -493,16 +548,13 @@ impl Engine {
         match self.handle(id) {
             Some(h) => {
                 if h.is_paused() || matches!(h.stats().state, TorrentStatsState::Error) {
-                    self.session.unpause(&h).await.map_err(EngineError::Internal)?;
+                    self.session().unpause(&h).await.map_err(EngineError::Internal)?;
                 }
             }
             None => {
-                let failed = {
-                    let pending = self.pending.lock().unwrap();
-                    pending.get(id).map(|p| p.error.is_some())
-                };
-                match (&rec.torrent_bytes, failed) {
-                    (Some(bytes), _) => {
+                let fetching = self.pending.lock().unwrap().contains_key(id);
+                match &rec.torrent_bytes {
+                    Some(bytes) => {
                         // Not in the session (refused by the quota, say): admit it again.
                         if let Some(size) = crate::quota::torrent_size(bytes, rec.only_files.as_deref()) {
                             crate::quota::admit(self, id, size).await?;
@@ -510,8 +562,8 @@ impl Engine {
                         self.add_to_session(AddTorrent::from_bytes(bytes.clone()), &rec, Vec::new())
                             .await?;
                     }
-                    (None, Some(false)) => {} // already fetching
-                    (None, _) => self.spawn_metadata_fetch(&rec),
+                    None if fetching => {}
+                    None => self.spawn_metadata_fetch(&rec),
                 }
             }
         }
@@ -526,7 +578,7 @@ impl Engine {
             p.cancel.cancel();
         }
         if let Some(h) = self.handle(id) {
-            self.session
+            self.session()
                 .delete(TorrentIdOrHash::Id(h.id()), delete_files)
                 .await
                 .map_err(EngineError::Internal)?;
@@ -589,9 +641,10 @@ impl Engine {
             purpose: rec.purpose,
             added_by: rec.added_by,
         };
+        let pending = self.pending.lock().unwrap().contains_key(id);
         if let Some(p) = self.pending.lock().unwrap().get(id) {
+            // Still trying: the status stays `metadata`; the last failure is shown.
             if let Some(err) = &p.error {
-                v.status = Status::Error;
                 v.error = Some(err.clone());
             }
             if let Some(n) = &p.name {
@@ -599,7 +652,7 @@ impl Engine {
             }
         }
         let Some(h) = self.handle(id) else {
-            if v.error.is_some() {
+            if v.error.is_some() && !pending {
                 v.status = Status::Error;
             }
             return v;
@@ -733,6 +786,7 @@ impl Engine {
     /// Opens a reader over one file of a torrent. Reads wait for their pieces and pull
     /// them forward. Holding the reader holds one stream permit.
     pub async fn open_file(&self, id: &str, index: usize) -> EngineResult<FileReader> {
+        self.require_running()?;
         self.require_known(id)?;
         let handle = self.handle(id).ok_or_else(|| EngineError::NoMetadata(id.to_string()))?;
         let (name, len) = handle
@@ -807,7 +861,7 @@ impl Engine {
         for (_, p) in self.pending.lock().unwrap().drain() {
             p.cancel.cancel();
         }
-        self.session.stop().await;
+        self.session().stop().await;
     }
 }
 

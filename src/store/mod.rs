@@ -3,7 +3,10 @@
 
 mod activity;
 mod disk;
+mod auth_tokens;
 mod torrents;
+mod users;
+mod tracker;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -14,6 +17,8 @@ use rusqlite::Connection;
 pub use activity::ActivityEntry;
 pub use disk::TorrentSettings;
 pub use torrents::{Purpose, TorrentRecord};
+pub use auth_tokens::{ApiKeyRecord, RememberRecord, SessionRecord};
+pub use users::{InsertUserError, UserRecord};
 
 /// Migrations, applied in order; `PRAGMA user_version` counts the ones applied.
 /// Never edit a released entry: append a new one.
@@ -48,7 +53,51 @@ const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     );
     "#,
-    // 2: per-torrent seeding and speed limits (disk manager).
+    // 2: accounts: users, sessions, remember-me series, API keys. Times are unix seconds.
+    r#"
+    CREATE TABLE users (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        username      TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        email         TEXT,
+        password_hash TEXT NOT NULL,          -- argon2id PHC string
+        is_admin      INTEGER NOT NULL DEFAULT 0,
+        created_at    INTEGER NOT NULL
+    );
+    CREATE TABLE sessions (
+        token_hash  TEXT PRIMARY KEY,         -- SHA-256 of the cookie's token
+        user_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at  INTEGER NOT NULL,
+        last_seen   INTEGER NOT NULL,
+        series      TEXT                      -- the remember-me series that made it
+    );
+    CREATE INDEX sessions_user ON sessions(user_id);
+    CREATE TABLE remember_tokens (
+        series      TEXT PRIMARY KEY,
+        token_hash  TEXT NOT NULL,            -- SHA-256 of the current token of the series
+        user_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL
+    );
+    CREATE TABLE api_keys (
+        prefix       TEXT PRIMARY KEY,        -- the visible part, e.g. sc_3F7KQ2XA
+        key_hash     TEXT NOT NULL,           -- SHA-256 of the whole key
+        user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        name         TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER,
+        last_used_at INTEGER
+    );
+    CREATE INDEX api_keys_user ON api_keys(user_id);
+    "#,
+    // 3: completed counts of the built-in tracker's swarms.
+    r#"
+    CREATE TABLE IF NOT EXISTS tracker_swarms (
+        info_hash  TEXT PRIMARY KEY,
+        downloaded INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    );
+    "#,
+    // 4: per-torrent seeding and speed limits (disk manager).
     r#"
     CREATE TABLE torrent_settings (
         info_hash   TEXT PRIMARY KEY REFERENCES torrents(info_hash) ON DELETE CASCADE,

@@ -218,6 +218,8 @@ impl Drop for Seeder {
 /// The real `swarmcast` daemon on free ports, with its own dirs; killed on drop.
 pub struct Daemon {
     child: Option<Child>,
+    /// An admin API key, made through first-run setup; every helper request sends it.
+    pub api_key: String,
     pub dir: PathBuf,
     pub port: u16,
     pub extra_env: Vec<(String, String)>,
@@ -236,6 +238,7 @@ impl Daemon {
         let dir = tmp.path().to_path_buf();
         let mut d = Daemon {
             child: None,
+            api_key: String::new(),
             dir: dir.clone(),
             port: free_port(),
             extra_env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
@@ -243,7 +246,45 @@ impl Daemon {
             log: dir.join("daemon.log"),
         };
         d.spawn();
+        d.api_key = d.first_run_setup();
         d
+    }
+
+    /// Creates the first admin and an API key for it, as a new owner would.
+    fn first_run_setup(&self) -> String {
+        let r = http()
+            .post(self.url("/auth/setup"))
+            .json(&serde_json::json!({"username": "admin", "password": "correct horse battery"}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 201, "first-run setup failed");
+        let cookie = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
+            .find(|c| c.starts_with("session="))
+            .expect("setup sets a session cookie");
+        let r = http()
+            .post(self.url("/auth/api-keys"))
+            .header("cookie", cookie)
+            .json(&serde_json::json!({"name": "tests"}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 201, "creating an API key failed");
+        let v: Value = r.json().unwrap();
+        v["api_key"].as_str().unwrap().to_string()
+    }
+
+    /// A client that authenticates as the admin.
+    pub fn client(&self) -> reqwest::blocking::Client {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("x-api-key", self.api_key.parse().unwrap());
+        reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .default_headers(h)
+            .build()
+            .unwrap()
     }
 
     pub fn download_dir(&self) -> PathBuf {
@@ -304,19 +345,19 @@ impl Daemon {
     }
 
     pub fn get(&self, path: &str) -> (u16, Value) {
-        let r = http().get(self.url(path)).send().unwrap();
+        let r = self.client().get(self.url(path)).send().unwrap();
         let status = r.status().as_u16();
         (status, r.json().unwrap_or(Value::Null))
     }
 
     pub fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let r = http().post(self.url(path)).json(&body).send().unwrap();
+        let r = self.client().post(self.url(path)).json(&body).send().unwrap();
         let status = r.status().as_u16();
         (status, r.json().unwrap_or(Value::Null))
     }
 
     pub fn delete(&self, path: &str) -> (u16, Value) {
-        let r = http().delete(self.url(path)).send().unwrap();
+        let r = self.client().delete(self.url(path)).send().unwrap();
         let status = r.status().as_u16();
         (status, r.json().unwrap_or(Value::Null))
     }

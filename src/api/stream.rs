@@ -1,0 +1,262 @@
+//! `/api/stream`: prepare a torrent's video as HLS, serve its playlists and segments,
+//! report and stop streams. Every URI in a playlist is relative to the playlist's own
+//! URL and carries the request's `file` and `token` parameters.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::error::{ApiError, ApiJson, ApiResult, Code};
+use super::extract::Caller;
+use crate::app::AppState;
+use crate::engine::{self, AddOptions, EngineError};
+use crate::media::{MediaError, Stream, TorrentSource, playlist};
+use crate::store::Purpose;
+
+/// The body of `POST /api/stream`: one source, and optionally the file to play.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamBody {
+    pub magnet: Option<String>,
+    #[serde(rename = "infoHash", alias = "info_hash")]
+    pub info_hash: Option<String>,
+    pub magnet_uri: Option<String>,
+    #[serde(rename = "fileIndex", alias = "file")]
+    pub file_index: Option<usize>,
+}
+
+fn hls_error(e: MediaError) -> ApiError {
+    match e {
+        MediaError::NoSuchSegment(_) => ApiError::not_found(e.to_string()),
+        MediaError::Failed(_) | MediaError::NotReady(..) => ApiError::new(Code::StreamFailed, e.to_string()),
+    }
+}
+
+/// The `file` and `token` parameters of a query, verbatim, to append to playlist URIs.
+fn carried_query(raw: Option<&str>) -> String {
+    raw.unwrap_or("")
+        .split('&')
+        .filter(|p| p.starts_with("file=") || p.starts_with("token="))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn query_param<'a>(raw: Option<&'a str>, name: &str) -> Option<&'a str> {
+    raw?.split('&').find_map(|p| p.strip_prefix(name)?.strip_prefix('='))
+}
+
+fn file_param(raw: Option<&str>) -> ApiResult<Option<usize>> {
+    query_param(raw, "file")
+        .map(|f| f.parse::<usize>().map_err(|_| ApiError::bad_request(format!("file {f:?} is not a file index"))))
+        .transpose()
+}
+
+/// Resolves which file of torrent `id` to play: `file` or the auto-selected video.
+fn pick_file(state: &AppState, id: &str, file: Option<usize>) -> ApiResult<(usize, String, u64)> {
+    let view = state.engine.view(id)?;
+    if view.files.is_empty() {
+        return Err(EngineError::NoMetadata(id.to_string()).into());
+    }
+    let index = match file {
+        Some(i) => i,
+        None => view.video_file.ok_or_else(|| EngineError::NoVideoFile(id.to_string()))?,
+    };
+    let f = view.files.get(index).ok_or(EngineError::FileNotFound { id: id.to_string(), index })?;
+    if !engine::is_video(&f.name) {
+        return Err(ApiError::new(Code::NoVideoFile, format!("file {index} of torrent {id} is not a video")));
+    }
+    Ok((index, f.name.clone(), f.size))
+}
+
+/// Opens (probing on first use) the stream of file `index` of torrent `id`.
+async fn open_stream(state: &AppState, id: &str, index: usize, name: &str) -> ApiResult<Arc<Stream>> {
+    let key = format!("{id}/{index}");
+    let source = Arc::new(TorrentSource {
+        engine: state.engine.clone(),
+        id: id.to_string(),
+        index,
+        name: name.to_string(),
+    });
+    let timeout = Duration::from_secs(state.config.media.probe_timeout_secs);
+    state.media.open(&key, source, timeout).await.map_err(|e| {
+        let starving = state.engine.view(id).is_ok_and(|v| v.peers == 0 && v.progress < 1.0);
+        if starving {
+            ApiError::new(Code::NoSeeds, format!("no peer can supply torrent {id}: {e:#}"))
+        } else {
+            tracing::warn!("stream {key} cannot be prepared: {e:#}");
+            ApiError::new(Code::StreamFailed, format!("the video cannot be streamed: {e:#}"))
+        }
+    })
+}
+
+/// `POST /api/stream`.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<StreamBody>,
+) -> ApiResult<ApiJson<Value>> {
+    let given: Vec<&String> = [&body.magnet, &body.info_hash, &body.magnet_uri].into_iter().flatten().collect();
+    let uri = match given.as_slice() {
+        [one] => one.as_str(),
+        [] => return Err(ApiError::bad_request("give one of magnet, infoHash or magnet_uri")),
+        _ => return Err(ApiError::bad_request("give only one of magnet, infoHash or magnet_uri")),
+    };
+    if body.info_hash.is_some() && engine::parse_info_hash(uri).is_none() {
+        return Err(ApiError::bad_request("infoHash is not 40 hex or 32 base32 characters"));
+    }
+    let source = engine::parse_uri(uri)?;
+    let opts = AddOptions { purpose: Some(Purpose::Watch), added_by: caller.user_id, ..Default::default() };
+    let id = match state.engine.add(source, opts).await {
+        Ok(t) => t.id,
+        Err(EngineError::AlreadyAdded(id)) => id,
+        Err(e) => return Err(e.into()),
+    };
+    let timeout = Duration::from_secs(state.config.engine.metadata_timeout_secs);
+    state.engine.wait_for_metadata(&id, timeout).await?;
+    let (index, name, size) = pick_file(&state, &id, body.file_index)?;
+    let stream = open_stream(&state, &id, index, &name).await?;
+    state.engine.touch_watched(&id);
+    let torrent_name = state.engine.view(&id).map(|v| v.name).unwrap_or_default();
+    // A TV or player given these URLs cannot log in: they carry a stream token.
+    let token = state.auth.mint_stream_token(&id, caller.user_id);
+    let file_q = if body.file_index.is_some() { format!("&file={index}") } else { String::new() };
+    Ok(ApiJson(json!({
+        "status": "STREAM_READY",
+        "streamUrl": format!("/api/torrents/{id}/files/{index}?token={token}"),
+        "hlsUrl": format!("/api/stream/{id}?token={token}{file_q}"),
+        "infoHash": id,
+        "name": torrent_name,
+        "videoFile": name,
+        "fileIndex": index,
+        "size": size,
+        "duration": stream.info.duration.as_secs_f64(),
+        "mode": stream.mode,
+        "token": token,
+    })))
+}
+
+fn playlist_response(text: String) -> Response {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.apple.mpegurl"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    (headers, text).into_response()
+}
+
+fn client_key(raw: Option<&str>, headers: &HeaderMap) -> String {
+    query_param(raw, "token")
+        .map(str::to_string)
+        .or_else(|| headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string))
+        .unwrap_or_else(|| "anonymous".into())
+}
+
+/// `GET /api/stream/{id}`: the master playlist.
+pub async fn master(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let (index, name, _) = pick_file(&state, &id, file_param(raw.as_deref())?)?;
+    let stream = open_stream(&state, &id, index, &name).await?;
+    stream.touch_client(&client_key(raw.as_deref(), &headers));
+    let text = playlist::master(
+        &format!("{id}/index.m3u8"),
+        &carried_query(raw.as_deref()),
+        stream.bandwidth,
+        stream.size,
+        &stream.codecs,
+    );
+    Ok(playlist_response(text))
+}
+
+/// `GET /api/stream/{id}/{segment}`: the media playlist (`index.m3u8`) or a segment.
+pub async fn segment(
+    State(state): State<AppState>,
+    Path((id, name)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let is_playlist = name == "index.m3u8";
+    let seg = playlist::parse_segment_name(&name);
+    if !is_playlist && seg.is_none() {
+        return Err(ApiError::not_found(format!("no segment {name:?}")));
+    }
+    let (index, name, _) = pick_file(&state, &id, file_param(raw.as_deref())?)?;
+    let stream = open_stream(&state, &id, index, &name).await?;
+    let client = client_key(raw.as_deref(), &headers);
+    let Some(seg) = seg else {
+        stream.touch_client(&client);
+        return Ok(playlist_response(stream.media_playlist(&carried_query(raw.as_deref()))));
+    };
+    let wait = Duration::from_secs(state.config.media.segment_wait_secs);
+    let path = stream.segment(seg, &client, wait).await.map_err(hls_error)?;
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|e| ApiError::new(Code::StreamFailed, format!("segment {seg} was evicted: {e}")))?;
+    let mut h = HeaderMap::new();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/MP2T"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=3600"));
+    Ok((h, Body::from(bytes)).into_response())
+}
+
+/// `GET /api/stream/{id}/status`.
+pub async fn status(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<ApiJson<Value>> {
+    let file = file_param(raw.as_deref())?;
+    let stream = match file {
+        Some(f) => state.media.get(&format!("{id}/{f}")),
+        None => state.media.find(&format!("{id}/")).into_iter().next(),
+    }
+    .ok_or_else(|| ApiError::not_found(format!("no stream for torrent {id}")))?;
+    let mut v = serde_json::to_value(stream.status()).map_err(ApiError::internal)?;
+    v["fileIndex"] = json!(stream.key.rsplit('/').next().and_then(|s| s.parse::<usize>().ok()));
+    Ok(ApiJson(v))
+}
+
+/// `DELETE /api/stream/{id}`: stops the stream(s) of a torrent and frees the cache.
+pub async fn remove(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<ApiJson<Value>> {
+    let keys: Vec<String> = match file_param(raw.as_deref())? {
+        Some(f) => vec![format!("{id}/{f}")],
+        None => state.media.find(&format!("{id}/")).iter().map(|s| s.key.clone()).collect(),
+    };
+    let removed = keys.iter().filter(|k| state.media.remove(k)).count();
+    if removed == 0 {
+        return Err(ApiError::not_found(format!("no stream for torrent {id}")));
+    }
+    Ok(ApiJson(json!({ "message": format!("stopped {removed} stream(s) of {id}") })))
+}
+
+/// The transcoder service's status, for `/api/services`.
+pub fn transcoder_status(state: &AppState) -> Value {
+    json!({
+        "running": state.media.is_running(),
+        "active_pipelines": state.media.active_pipelines(),
+        "streams": state.media.stream_count(),
+        "encoders": state.media.encoders(),
+        "selected_encoder": state.media.selected_encoder(),
+    })
+}
+
+/// Stops (ending every pipeline and refusing new streams) and/or starts the transcoder.
+pub async fn transcoder_control(state: &AppState, stop: bool, start: bool) {
+    if stop {
+        state.media.stop_service();
+    }
+    if start {
+        state.media.start_service();
+    }
+}

@@ -1,0 +1,134 @@
+//! `/announce` and `/scrape` (the BitTorrent HTTP tracker, answered in bencode, with
+//! failures as a `failure reason` and HTTP 200 as clients expect), and
+//! `/api/tracker/torrents` (the swarms, as JSON).
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, Query, RawQuery, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::error::{ApiError, ApiJson, ApiResult};
+use super::extract::Caller;
+use crate::app::AppState;
+use crate::tracker::{Announce, SwarmView, bencode, request};
+
+
+/// The client's address, from the connection (absent in tests that give none).
+pub struct PeerAddr(pub Option<SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(PeerAddr(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)))
+    }
+}
+
+fn bencoded(body: Vec<u8>) -> Response {
+    let mut r = body.into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn failure(reason: &str) -> Response {
+    bencoded(bencode::failure(reason))
+}
+
+/// `GET /announce`.
+pub async fn announce(State(state): State<AppState>, PeerAddr(addr): PeerAddr, RawQuery(q): RawQuery) -> Response {
+    let tracker = &state.tracker;
+    if !tracker.is_running() {
+        return failure("the tracker of this box is turned off");
+    }
+    let Some(addr) = addr else {
+        return failure("cannot tell the address of this client");
+    };
+    let req = match Announce::parse(q.as_deref().unwrap_or("")) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::debug!(client = %addr, "bad announce: {e}");
+            return failure(&e.0);
+        }
+    };
+    let ip = match addr.ip() {
+        IpAddr::V6(v6) => v6.to_canonical(),
+        v4 => v4,
+    };
+    match tracker.announce(&req, ip) {
+        Ok(reply) => bencoded(reply.encode(req.compact, req.no_peer_id)),
+        Err(e) => failure(&e.0),
+    }
+}
+
+/// `GET /scrape`, for one info-hash, several, or all when none is given.
+pub async fn scrape(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    if !state.tracker.is_running() {
+        return failure("the tracker of this box is turned off");
+    }
+    match request::parse_scrape(q.as_deref().unwrap_or("")) {
+        Ok(hashes) => bencoded(state.tracker.scrape(&hashes)),
+        Err(e) => failure(&e.0),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    page: Option<usize>,
+    limit: Option<usize>,
+    sort: Option<String>,
+    order: Option<String>,
+    search: Option<String>,
+}
+
+/// `GET /api/tracker/torrents`: swarms with paging, sorting and search. The total
+/// before paging is in `X-Total-Count`.
+pub async fn list(
+    State(state): State<AppState>,
+    _caller: Caller,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Response> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let mut all: Vec<SwarmView> = state.tracker.swarms();
+    if let Some(needle) = q.search.as_deref().map(str::to_lowercase).filter(|s| !s.is_empty()) {
+        all.retain(|s| {
+            s.info_hash.contains(&needle)
+                || s.name.as_deref().is_some_and(|n| n.to_lowercase().contains(&needle))
+        });
+    }
+    // Ties are broken by info-hash so that pages are stable.
+    all.sort_by(|a, b| a.info_hash.cmp(&b.info_hash));
+    match q.sort.as_deref() {
+        None | Some("") | Some("created") => all.sort_by(|a, b| a.created_at.cmp(&b.created_at)),
+        Some("seeders") => all.sort_by_key(|s| s.seeders),
+        Some("leechers") => all.sort_by_key(|s| s.leechers),
+        Some("completed") => all.sort_by_key(|s| s.completed),
+        Some(s) => {
+            return Err(ApiError::bad_request(format!(
+                "sort {s:?} is not one of seeders, leechers, completed, created"
+            )));
+        }
+    }
+    match q.order.as_deref() {
+        None | Some("") | Some("desc") => all.reverse(),
+        Some("asc") => {}
+        Some(o) => return Err(ApiError::bad_request(format!("order {o:?} is not asc or desc"))),
+    }
+    let limit = q.limit.unwrap_or(50);
+    if limit == 0 || limit > 100 {
+        return Err(ApiError::bad_request("limit must be between 1 and 100"));
+    }
+    let page = q.page.unwrap_or(1);
+    if page == 0 {
+        return Err(ApiError::bad_request("page starts at 1"));
+    }
+    let total = all.len();
+    let items: Vec<SwarmView> = all.into_iter().skip((page - 1).saturating_mul(limit)).take(limit).collect();
+    let mut resp = ApiJson(items).into_response();
+    resp.headers_mut().insert("x-total-count", HeaderValue::from(total));
+    Ok(resp)
+}

@@ -1,0 +1,196 @@
+//! Media: probing files, the H.264 encoder registry, segmenting pipelines, and the HLS
+//! session manager that produces segments on demand (engine → media → api).
+
+pub mod encoder;
+pub mod pipeline;
+pub mod playlist;
+pub mod probe;
+pub mod session;
+pub mod source;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use gstreamer as gst;
+
+use crate::config::MediaConfig;
+pub use encoder::{EncoderInfo, EncoderRegistry};
+pub use probe::{MediaInfo, Mode};
+pub use session::{MediaError, Stream, StreamStatus};
+pub use source::{ByteSource, LocalFile, TorrentSource};
+
+/// Initialises GStreamer once per process.
+pub fn init() -> anyhow::Result<()> {
+    static INIT: OnceLock<Result<(), String>> = OnceLock::new();
+    INIT.get_or_init(|| gst::init().map_err(|e| e.to_string()))
+        .clone()
+        .map_err(|e| anyhow::anyhow!(e))
+        .context("initialising GStreamer")
+}
+
+/// The media side of the daemon: the encoder registry and every stream.
+pub struct Media {
+    pub config: MediaConfig,
+    cache_dir: PathBuf,
+    registry: tokio::sync::OnceCell<Arc<EncoderRegistry>>,
+    streams: Mutex<HashMap<String, Arc<Stream>>>,
+    /// Whether the transcoder service runs; stopped, it refuses new streams.
+    running: std::sync::atomic::AtomicBool,
+    /// Streams being probed, so concurrent requests probe once.
+    opening: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Arc<Stream>>>>>,
+}
+
+impl Media {
+    /// Creates the media state. Call `start` inside the runtime to probe encoders and
+    /// run the cache sweeper.
+    pub fn new(config: MediaConfig, cache_dir: PathBuf) -> Arc<Self> {
+        Arc::new(Self {
+            config,
+            cache_dir,
+            registry: tokio::sync::OnceCell::new(),
+            streams: Mutex::default(),
+            running: std::sync::atomic::AtomicBool::new(true),
+            opening: Mutex::default(),
+        })
+    }
+
+    /// Creates the media state with an already probed encoder registry.
+    pub fn with_registry(config: MediaConfig, cache_dir: PathBuf, registry: EncoderRegistry) -> Arc<Self> {
+        let m = Self::new(config, cache_dir);
+        let _ = m.registry.set(Arc::new(registry));
+        m
+    }
+
+    /// Probes the encoders in the background and starts the cache sweeper.
+    pub fn start(self: &Arc<Self>) {
+        let this = self.clone();
+        crate::system::spawn("encoder-probe", async move {
+            this.registry().await;
+            Ok(())
+        });
+        let weak = Arc::downgrade(self);
+        crate::system::spawn("media-sweeper", async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                let Some(this) = weak.upgrade() else { return Ok(()) };
+                this.sweep();
+            }
+        });
+    }
+
+    /// The encoder registry, probing it on first use (a few seconds).
+    pub async fn registry(&self) -> Arc<EncoderRegistry> {
+        self.registry
+            .get_or_init(|| async {
+                let (pin, exclude) =
+                    (self.config.encoder.clone(), self.config.exclude_encoders.clone());
+                Arc::new(
+                    tokio::task::spawn_blocking(move || EncoderRegistry::probe(&pin, &exclude))
+                        .await
+                        .unwrap_or_default(),
+                )
+            })
+            .await
+            .clone()
+    }
+
+    /// The probed encoders, empty until the probe finished.
+    pub fn encoders(&self) -> Vec<EncoderInfo> {
+        self.registry.get().map(|r| r.encoders.clone()).unwrap_or_default()
+    }
+
+    /// The encoder new transcodes use.
+    pub fn selected_encoder(&self) -> Option<String> {
+        self.registry.get().and_then(|r| r.selected().map(|e| e.name.clone()))
+    }
+
+    /// The stream for `key`, probing `source` when it is new. Probe failures are not
+    /// cached, so a retry probes again.
+    pub async fn open(
+        &self,
+        key: &str,
+        source: Arc<dyn ByteSource>,
+        probe_timeout: Duration,
+    ) -> anyhow::Result<Arc<Stream>> {
+        if let Some(s) = self.get(key) {
+            return Ok(s);
+        }
+        if !self.is_running() {
+            anyhow::bail!("the transcoder is stopped; start it through /api/services/transcoder/start");
+        }
+        let cell = self.opening.lock().unwrap().entry(key.to_string()).or_default().clone();
+        let res = cell
+            .get_or_try_init(|| async {
+                let info = probe::probe(source.as_ref(), probe_timeout).await?;
+                let (_, len) = source.open().await?;
+                let registry = self.registry().await;
+                let dir = self.cache_dir.join(key.replace(['/', '\\'], "-"));
+                let stream =
+                    Stream::new(key.to_string(), source.clone(), info, len, &self.config, dir, registry)?;
+                tracing::info!(stream = key, mode = stream.mode.as_str(), "stream ready");
+                self.streams.lock().unwrap().insert(key.to_string(), stream.clone());
+                anyhow::Ok(stream)
+            })
+            .await
+            .cloned();
+        self.opening.lock().unwrap().remove(key);
+        res
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.running.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Stops the transcoder service: every stream ends and its cache is freed; new
+    /// streams are refused until `start_service`.
+    pub fn stop_service(&self) {
+        self.running.store(false, std::sync::atomic::Ordering::SeqCst);
+        let keys: Vec<String> = self.streams.lock().unwrap().keys().cloned().collect();
+        for key in keys {
+            self.remove(&key);
+        }
+    }
+
+    pub fn start_service(&self) {
+        self.running.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Streams known now.
+    pub fn stream_count(&self) -> usize {
+        self.streams.lock().unwrap().len()
+    }
+
+    /// Streams whose pipeline is running now.
+    pub fn active_pipelines(&self) -> usize {
+        self.streams.lock().unwrap().values().filter(|s| s.status().state == "running").count()
+    }
+
+    pub fn get(&self, key: &str) -> Option<Arc<Stream>> {
+        self.streams.lock().unwrap().get(key).cloned()
+    }
+
+    /// Streams whose key starts with `prefix` (every file of one torrent).
+    pub fn find(&self, prefix: &str) -> Vec<Arc<Stream>> {
+        self.streams.lock().unwrap().iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, s)| s.clone()).collect()
+    }
+
+    /// Stops a stream and deletes its cache. Returns whether it existed.
+    pub fn remove(&self, key: &str) -> bool {
+        let s = self.streams.lock().unwrap().remove(key);
+        if let Some(s) = &s {
+            s.stop_and_clear();
+        }
+        s.is_some()
+    }
+
+    fn sweep(&self) {
+        let streams: Vec<Arc<Stream>> = self.streams.lock().unwrap().values().cloned().collect();
+        for key in session::sweep_all(&streams, &self.config) {
+            self.remove(&key);
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! Probing a file: duration, container and every stream's codec, profile, resolution
+//! and language (gstreamer-pbutils' Discoverer over the same `appsrc` feeder the
+//! pipelines use), and the mode decision that follows from them.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use gstreamer as gst;
+use gstreamer_app as gst_app;
+use gstreamer_pbutils as pbutils;
+use gst::prelude::*;
+use pbutils::prelude::*;
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use super::source::{ByteSource, attach};
+
+/// How a file is turned into HLS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// H.264 with AAC or MP3 (or no audio): remux only.
+    Passthrough,
+    /// H.264 with another audio codec: copy the video, encode the audio to AAC.
+    AudioTranscode,
+    /// Anything else: decode, scale, encode H.264 and AAC.
+    Transcode,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Passthrough => "passthrough",
+            Mode::AudioTranscode => "audio_transcode",
+            Mode::Transcode => "transcode",
+        }
+    }
+}
+
+/// The video stream of a file.
+#[derive(Clone, Debug, Serialize)]
+pub struct VideoInfo {
+    /// GStreamer caps name, such as `video/x-h264`.
+    pub codec: String,
+    pub profile: Option<String>,
+    pub width: u32,
+    pub height: u32,
+    /// Frames per second as a fraction; `(0, 1)` when unknown.
+    pub fps: (i32, i32),
+    /// The RFC 6381 codec string when the stream is H.264 (`avc1.64001f`).
+    pub rfc6381: Option<String>,
+}
+
+/// One audio stream of a file.
+#[derive(Clone, Debug, Serialize)]
+pub struct AudioInfo {
+    pub codec: String,
+    pub language: Option<String>,
+    pub channels: u32,
+    pub sample_rate: u32,
+    /// Whether it can be copied into the HLS output (AAC or MP3).
+    pub copyable: bool,
+}
+
+/// What the probe found.
+#[derive(Clone, Debug, Serialize)]
+pub struct MediaInfo {
+    pub duration: Duration,
+    pub container: String,
+    pub video: VideoInfo,
+    pub audio: Vec<AudioInfo>,
+}
+
+impl MediaInfo {
+    /// Picks the audio track: the first whose language is earliest in `prefer`, else
+    /// the first track (the container's default comes first in every demuxer we use).
+    pub fn pick_audio(&self, prefer: &[String]) -> Option<usize> {
+        for lang in prefer {
+            let want = lang.to_ascii_lowercase();
+            if let Some(i) = self.audio.iter().position(|a| {
+                a.language.as_deref().is_some_and(|l| l.to_ascii_lowercase().starts_with(&want))
+            }) {
+                return Some(i);
+            }
+        }
+        (!self.audio.is_empty()).then_some(0)
+    }
+
+    /// The mode for this file with audio track `audio`.
+    pub fn mode(&self, audio: Option<usize>) -> Mode {
+        let h264 = self.video.codec == "video/x-h264"
+            && !self.video.profile.as_deref().is_some_and(|p| {
+                p.contains("10") || p.contains("4:2:2") || p.contains("4:4:4")
+            });
+        if !h264 {
+            return Mode::Transcode;
+        }
+        match audio.and_then(|i| self.audio.get(i)) {
+            None => Mode::Passthrough,
+            Some(a) if a.copyable => Mode::Passthrough,
+            Some(_) => Mode::AudioTranscode,
+        }
+    }
+}
+
+/// Probes `source`. Fails when the file cannot be demuxed, has no video, or takes
+/// longer than `timeout` (a torrent whose pieces do not come).
+pub async fn probe(source: &dyn ByteSource, timeout: Duration) -> anyhow::Result<MediaInfo> {
+    super::init()?;
+    let opened = source.open().await.context("opening the file")?;
+    let rt = tokio::runtime::Handle::current();
+    let cancel = CancellationToken::new();
+    let guard = cancel.clone().drop_guard();
+    let name = source.describe();
+    tracing::info!("probing {name}");
+    let cancel2 = cancel.clone();
+    let caps = super::source::container_caps(&source.file_name());
+    let task = tokio::task::spawn_blocking(move || discover(opened, caps, rt, cancel2, timeout));
+    // A read waiting for a piece that never comes would outlast the discoverer's own
+    // timeout: cancel the reads so that it can give up.
+    let info = match tokio::time::timeout(timeout + Duration::from_secs(2), task).await {
+        Ok(r) => r.context("probe task")??,
+        Err(_) => {
+            cancel.cancel();
+            bail!("probing timed out after {timeout:?}: the data did not arrive");
+        }
+    };
+    drop(guard);
+    tracing::debug!("probed {name}: {info:?}");
+    Ok(info)
+}
+
+fn discover(
+    opened: super::source::OpenedReader,
+    caps: Option<gst::Caps>,
+    rt: tokio::runtime::Handle,
+    cancel: CancellationToken,
+    timeout: Duration,
+) -> anyhow::Result<MediaInfo> {
+    let discoverer = pbutils::Discoverer::new(gst::ClockTime::from_nseconds(timeout.as_nanos() as u64))
+        .context("creating the discoverer")?;
+    let slot = Arc::new(Mutex::new(Some(opened)));
+    discoverer.connect_source_setup(move |_, src| {
+        if let Some(appsrc) = src.downcast_ref::<gst_app::AppSrc>()
+            && let Some(opened) = slot.lock().unwrap().take()
+        {
+            attach(appsrc, opened, caps.clone(), rt.clone(), cancel.clone());
+        }
+    });
+    let info = discoverer.discover_uri("appsrc://");
+    let info = match info {
+        Ok(i) => i,
+        Err(e) => bail!("the file cannot be read as media: {e}"),
+    };
+    match info.result() {
+        pbutils::DiscovererResult::Ok => {}
+        pbutils::DiscovererResult::Timeout => bail!("probing timed out after {timeout:?}"),
+        other => bail!("the file cannot be read as media ({other:?})"),
+    }
+    let duration = info
+        .duration()
+        .filter(|d| !d.is_zero())
+        .context("the file has no known duration")?;
+    let container = info
+        .stream_info()
+        .and_then(|s| s.caps())
+        .and_then(|c| c.structure(0).map(|s| s.name().to_string()))
+        .unwrap_or_default();
+    let v = info.video_streams().into_iter().find(|v| !v.is_image()).context("the file has no video stream")?;
+    let vcaps = v.caps().context("video stream without caps")?;
+    let vs = vcaps.structure(0).context("empty video caps")?;
+    let fps = v.framerate();
+    let video = VideoInfo {
+        codec: vs.name().to_string(),
+        profile: vs.get::<String>("profile").ok(),
+        width: v.width(),
+        height: v.height(),
+        fps: (fps.numer(), fps.denom()),
+        rfc6381: (vs.name() == "video/x-h264").then(|| avc1_string(vs)),
+    };
+    if video.width == 0 || video.height == 0 {
+        bail!("the video stream has no resolution");
+    }
+    let audio = info
+        .audio_streams()
+        .into_iter()
+        .filter_map(|a| {
+            let caps = a.caps()?;
+            let s = caps.structure(0)?;
+            let codec = s.name().to_string();
+            let mpegversion = s.get::<i32>("mpegversion").ok();
+            let copyable = codec == "audio/mpeg"
+                && match mpegversion {
+                    Some(2 | 4) => true,
+                    Some(1) => s.get::<i32>("layer").map_or(true, |l| l == 3),
+                    _ => false,
+                };
+            let codec = match (codec.as_str(), mpegversion) {
+                ("audio/mpeg", Some(2 | 4)) => "audio/aac".to_string(),
+                ("audio/mpeg", Some(1)) => "audio/mp3".to_string(),
+                _ => codec,
+            };
+            Some(AudioInfo {
+                codec,
+                language: a.language().map(|l| l.to_string()),
+                channels: a.channels(),
+                sample_rate: a.sample_rate(),
+                copyable,
+            })
+        })
+        .collect();
+    Ok(MediaInfo { duration: Duration::from_nanos(duration.nseconds()), container, video, audio })
+}
+
+/// `avc1.PPCCLL` from the avcC in `codec_data`, or from the profile and level names.
+fn avc1_string(s: &gst::StructureRef) -> String {
+    if let Ok(cd) = s.get::<gst::Buffer>("codec_data")
+        && let Ok(map) = cd.map_readable()
+        && map.len() >= 4
+        && map[0] == 1
+    {
+        return format!("avc1.{:02x}{:02x}{:02x}", map[1], map[2], map[3]);
+    }
+    let (p, c) = match s.get::<String>("profile").as_deref() {
+        Ok("baseline") => (0x42, 0x00),
+        Ok("constrained-baseline") => (0x42, 0xe0),
+        Ok("main") => (0x4d, 0x40),
+        Ok("extended") => (0x58, 0x00),
+        Ok("high-10" | "high-10-intra") => (0x6e, 0x00),
+        Ok("high-4:2:2" | "high-4:2:2-intra") => (0x7a, 0x00),
+        Ok("high-4:4:4" | "high-4:4:4-intra") => (0xf4, 0x00),
+        _ => (0x64, 0x00),
+    };
+    let level = s
+        .get::<String>("level")
+        .ok()
+        .and_then(|l| l.parse::<f32>().ok())
+        .map_or(0x28, |l| (l * 10.0).round() as u32);
+    format!("avc1.{p:02x}{c:02x}{level:02x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(codec: &str, profile: Option<&str>, audio: &[(&str, bool, Option<&str>)]) -> MediaInfo {
+        MediaInfo {
+            duration: Duration::from_secs(10),
+            container: "video/quicktime".into(),
+            video: VideoInfo {
+                codec: codec.into(),
+                profile: profile.map(Into::into),
+                width: 640,
+                height: 360,
+                fps: (25, 1),
+                rfc6381: None,
+            },
+            audio: audio
+                .iter()
+                .map(|(c, copy, lang)| AudioInfo {
+                    codec: c.to_string(),
+                    language: lang.map(Into::into),
+                    channels: 2,
+                    sample_rate: 48000,
+                    copyable: *copy,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn modes() {
+        let m = info("video/x-h264", Some("high"), &[("audio/aac", true, None)]);
+        assert_eq!(m.mode(m.pick_audio(&[])), Mode::Passthrough);
+        let m = info("video/x-h264", Some("high"), &[]);
+        assert_eq!(m.mode(m.pick_audio(&[])), Mode::Passthrough);
+        let m = info("video/x-h264", Some("main"), &[("audio/x-ac3", false, None)]);
+        assert_eq!(m.mode(m.pick_audio(&[])), Mode::AudioTranscode);
+        let m = info("video/x-h264", Some("high-10"), &[("audio/aac", true, None)]);
+        assert_eq!(m.mode(m.pick_audio(&[])), Mode::Transcode);
+        let m = info("video/x-vp9", None, &[("audio/x-opus", false, None)]);
+        assert_eq!(m.mode(m.pick_audio(&[])), Mode::Transcode);
+    }
+
+    #[test]
+    fn audio_language_preference() {
+        let m = info(
+            "video/x-h264",
+            None,
+            &[("audio/x-ac3", false, Some("en")), ("audio/aac", true, Some("fr"))],
+        );
+        assert_eq!(m.pick_audio(&[]), Some(0));
+        assert_eq!(m.pick_audio(&["fr".into(), "en".into()]), Some(1));
+        assert_eq!(m.pick_audio(&["de".into()]), Some(0));
+        assert_eq!(m.mode(Some(1)), Mode::Passthrough);
+        assert_eq!(m.mode(Some(0)), Mode::AudioTranscode);
+    }
+}

@@ -1,0 +1,565 @@
+//! The HLS session manager: one `Stream` per (torrent, file), sharing one pipeline run
+//! among its clients, producing segments on demand, and keeping them as a cache.
+//!
+//! A stream's run moves through these states:
+//!
+//! ```text
+//!   none ──request for a missing segment──▶ running ──run-ahead reached──▶ paused
+//!    ▲                                       │  ▲                            │
+//!    │                                       │  └──request nearer the end────┘
+//!    └──EOS / idle timeout / DELETE──────────┤
+//!                                            ├──request far away──▶ running (restarted there)
+//!                                            ├──encoder error──▶ running (next encoder, same place)
+//!                                            └──media error──▶ failed (this stream only)
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::Serialize;
+use tokio::sync::{mpsc, watch};
+
+use super::encoder::{EncodeSettings, EncoderRegistry};
+use super::pipeline::{self, RunEvent, RunHandle, RunSpec};
+use super::playlist::{self, Grid};
+use super::probe::{MediaInfo, Mode};
+use super::source::ByteSource;
+use crate::config::MediaConfig;
+
+/// A request further ahead of the running pipeline than this restarts it.
+const REACH: usize = 3;
+
+/// What went wrong with a stream request.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error("segment {0} does not exist")]
+    NoSuchSegment(usize),
+    #[error("the stream failed: {0}")]
+    Failed(String),
+    #[error("segment {0} was not ready within {1} s")]
+    NotReady(usize, u64),
+}
+
+struct Segment {
+    path: PathBuf,
+    bytes: u64,
+    last_access: Instant,
+}
+
+struct ActiveRun {
+    id: u64,
+    handle: RunHandle,
+    start: usize,
+    /// The next segment it will produce.
+    next: usize,
+}
+
+#[derive(Default)]
+struct StreamState {
+    segments: BTreeMap<usize, Segment>,
+    run: Option<ActiveRun>,
+    /// A run being started at this segment (its reader is opening).
+    starting: Option<usize>,
+    /// The furthest segment asked for since the run started.
+    furthest: usize,
+    failed: Option<String>,
+    encoder: Option<String>,
+    failed_encoders: Vec<String>,
+    /// Encoders that passed a test encode at this stream's size.
+    checked_encoders: Vec<String>,
+    /// How many runs built an encoder (0 for passthrough).
+    encoder_runs: u32,
+    clients: HashMap<String, Instant>,
+    last_access: Option<(Instant, SystemTime)>,
+}
+
+/// One file being served as HLS.
+pub struct Stream {
+    pub key: String,
+    pub info: Arc<MediaInfo>,
+    pub mode: Mode,
+    pub audio: Option<usize>,
+    pub grid: Grid,
+    /// Output resolution.
+    pub size: (u32, u32),
+    /// The master playlist's CODECS attribute.
+    pub codecs: String,
+    pub bandwidth: u64,
+    dir: PathBuf,
+    source: Arc<dyn ByteSource>,
+    registry: Arc<EncoderRegistry>,
+    settings: Arc<EncodeSettings>,
+    run_ahead: usize,
+    next_run: AtomicU64,
+    state: Mutex<StreamState>,
+    changed: watch::Sender<u64>,
+}
+
+/// A stream's status, as `GET /api/stream/{id}/status` shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct StreamStatus {
+    pub state: &'static str,
+    pub mode: Mode,
+    pub encoder: Option<String>,
+    pub encoder_runs: u32,
+    pub failed_encoders: Vec<String>,
+    pub segments_ready: usize,
+    pub segments_total: usize,
+    pub buffered_seconds: f64,
+    pub clients: usize,
+    pub last_access: Option<String>,
+    pub duration: f64,
+    pub error: Option<String>,
+}
+
+impl Stream {
+    /// Builds a stream over `source` from its probe.
+    pub fn new(
+        key: String,
+        source: Arc<dyn ByteSource>,
+        info: MediaInfo,
+        size_bytes: u64,
+        config: &MediaConfig,
+        dir: PathBuf,
+        registry: Arc<EncoderRegistry>,
+    ) -> anyhow::Result<Arc<Self>> {
+        let audio = info.pick_audio(&config.audio_languages);
+        let mode = info.mode(audio);
+        let grid = Grid::new(info.duration.as_nanos() as u64, info.video.fps, config.segment_seconds);
+        let (w, h) = (info.video.width, info.video.height);
+        let size = if mode == Mode::Transcode && h > config.max_height {
+            let nh = config.max_height & !1;
+            let nw = ((w as u64 * nh as u64 / h as u64) as u32 + 1) & !1;
+            (nw, nh)
+        } else {
+            (w, h)
+        };
+        let bitrate_kbps = match size.1 {
+            0..=480 => 1500,
+            481..=720 => 3500,
+            _ => 6000,
+        };
+        let video_codec = match mode {
+            Mode::Transcode => "avc1.640028".to_string(),
+            _ => info.video.rfc6381.clone().unwrap_or_else(|| "avc1.640028".into()),
+        };
+        let audio_codec = match audio.map(|i| &info.audio[i]) {
+            None => None,
+            Some(a) if mode == Mode::Passthrough && a.codec == "audio/mp3" => Some("mp4a.40.34"),
+            Some(_) => Some("mp4a.40.2"),
+        };
+        let codecs = match audio_codec {
+            Some(a) => format!("{video_codec},{a}"),
+            None => video_codec,
+        };
+        let secs = info.duration.as_secs_f64().max(1.0);
+        let bandwidth = match mode {
+            Mode::Passthrough | Mode::AudioTranscode => (size_bytes as f64 * 8.0 / secs * 1.1) as u64,
+            Mode::Transcode => (bitrate_kbps as u64 + 192) * 1000,
+        }
+        .max(64_000);
+        std::fs::create_dir_all(&dir)?;
+        for entry in std::fs::read_dir(&dir)?.flatten() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+        let encoder = (mode == Mode::Transcode).then(|| registry.selected().map(|e| e.name.clone())).flatten();
+        let (changed, _) = watch::channel(0);
+        Ok(Arc::new(Self {
+            key,
+            mode,
+            audio,
+            grid,
+            size,
+            codecs,
+            bandwidth,
+            dir,
+            source,
+            settings: Arc::new(EncodeSettings {
+                gop: 0,
+                bitrate_kbps,
+                x264_preset: config.x264_preset.clone(),
+            }),
+            run_ahead: config.run_ahead_segments.max(1) as usize,
+            next_run: AtomicU64::new(1),
+            state: Mutex::new(StreamState { encoder, ..Default::default() }),
+            changed,
+            registry,
+            info: Arc::new(info),
+        }))
+    }
+
+    /// The media playlist with `query` on every segment URI.
+    pub fn media_playlist(&self, query: &str) -> String {
+        playlist::media(&self.grid, query)
+    }
+
+    fn touch(&self, st: &mut StreamState, client: &str) {
+        let now = Instant::now();
+        st.last_access = Some((now, SystemTime::now()));
+        st.clients.insert(client.to_string(), now);
+    }
+
+    /// Notes a playlist fetch (a client arriving).
+    pub fn touch_client(&self, client: &str) {
+        let mut st = self.state.lock().unwrap();
+        self.touch(&mut st, client);
+    }
+
+    /// Returns segment `idx`, producing it first when needed. Waits up to `wait`;
+    /// cancelling the future only stops this wait, the pipeline runs on for others.
+    pub async fn segment(
+        self: &Arc<Self>,
+        idx: usize,
+        client: &str,
+        wait: Duration,
+    ) -> Result<PathBuf, MediaError> {
+        if idx >= self.grid.count {
+            return Err(MediaError::NoSuchSegment(idx));
+        }
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut rx = self.changed.subscribe();
+        loop {
+            let start_at = {
+                let mut st = self.state.lock().unwrap();
+                self.touch(&mut st, client);
+                if let Some(msg) = &st.failed {
+                    return Err(MediaError::Failed(msg.clone()));
+                }
+                st.furthest = st.furthest.max(idx);
+                if let Some(seg) = st.segments.get_mut(&idx) {
+                    seg.last_access = Instant::now();
+                    let path = seg.path.clone();
+                    self.maybe_resume(&st);
+                    return Ok(path);
+                }
+                let near = |start: usize, next: usize| start <= idx && idx <= next + REACH;
+                match (&st.run, st.starting) {
+                    (_, Some(s)) if near(s, s) => None,
+                    (Some(r), None) if near(r.start, r.next) => {
+                        self.maybe_resume(&st);
+                        None
+                    }
+                    _ => {
+                        st.starting = Some(idx);
+                        st.furthest = idx;
+                        Some(idx)
+                    }
+                }
+            };
+            if let Some(at) = start_at {
+                self.start_run(at).await;
+                continue;
+            }
+            if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
+                return Err(MediaError::NotReady(idx, wait.as_secs()));
+            }
+        }
+    }
+
+    fn maybe_resume(&self, st: &StreamState) {
+        if let Some(r) = &st.run
+            && r.handle.is_paused()
+            && r.next <= st.furthest + self.run_ahead
+        {
+            r.handle.resume();
+        }
+    }
+
+    fn notify(&self) {
+        self.changed.send_modify(|v| *v += 1);
+    }
+
+    /// Starts a run at segment `at`, replacing the current one.
+    fn start_run(self: &Arc<Self>, at: usize) -> futures::future::BoxFuture<'static, ()> {
+        let this = self.clone();
+        Box::pin(async move { this.start_run_inner(at).await })
+    }
+
+    async fn start_run_inner(self: &Arc<Self>, at: usize) {
+        let opened = match self.source.open().await {
+            Ok(o) => o,
+            Err(e) => {
+                let mut st = self.state.lock().unwrap();
+                st.starting = None;
+                st.failed = Some(format!("cannot open the file: {e:#}"));
+                drop(st);
+                self.notify();
+                return;
+            }
+        };
+        if self.mode == Mode::Transcode {
+            self.check_encoder().await;
+        }
+        let id = self.next_run.fetch_add(1, Ordering::SeqCst);
+        let mut st = self.state.lock().unwrap();
+        st.starting = None;
+        let encoder = match self.mode {
+            Mode::Transcode => match st.encoder.as_deref().and_then(|n| {
+                self.registry.verified().find(|e| e.name == n).map(|e| e.candidate.clone())
+            }) {
+                Some(c) => Some(c),
+                None => {
+                    st.failed = Some("no working H.264 encoder on this box".into());
+                    drop(st);
+                    self.notify();
+                    return;
+                }
+            },
+            _ => None,
+        };
+        let fps = self.info.video.fps;
+        let gop = (self.grid.seg_ns as f64 / 1e9
+            * if fps.0 > 0 { fps.0 as f64 / fps.1 as f64 } else { 25.0 })
+        .round() as u32;
+        let spec = RunSpec {
+            mode: self.mode,
+            audio: self.audio,
+            grid: self.grid.clone(),
+            start: at,
+            dir: self.dir.clone(),
+            run_id: id,
+            encoder,
+            out_size: self.size,
+            fps,
+            settings: Arc::new(EncodeSettings { gop: gop.max(1), ..clone_settings(&self.settings) }),
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        // Drop the old run first: its teardown must not race the new run's files.
+        st.run = None;
+        let caps = super::source::container_caps(&self.source.file_name());
+        match pipeline::start(spec, opened, caps, tx) {
+            Ok(handle) => {
+                if self.mode == Mode::Transcode {
+                    st.encoder_runs += 1;
+                }
+                tracing::info!(stream = %self.key, run = id, "pipeline started at segment {at}");
+                st.run = Some(ActiveRun { id, handle, start: at, next: at });
+            }
+            Err(e) => {
+                st.failed = Some(format!("{e:#}"));
+            }
+        }
+        drop(st);
+        self.notify();
+        let weak = Arc::downgrade(self);
+        crate::system::spawn("media-events", async move {
+            while let Some(ev) = rx.recv().await {
+                let Some(stream) = weak.upgrade() else { break };
+                stream.on_event(ev).await;
+            }
+            Ok(())
+        });
+    }
+
+    /// Makes sure the stream's encoder can encode this stream's size, moving on to the
+    /// next verified encoder while it cannot. Each encoder is checked once per stream.
+    async fn check_encoder(&self) {
+        for _ in 0..self.registry.encoders.len() {
+            let candidate = {
+                let st = self.state.lock().unwrap();
+                let Some(name) = st.encoder.clone() else { return };
+                if st.checked_encoders.contains(&name) {
+                    return;
+                }
+                match self.registry.verified().find(|e| e.name == name) {
+                    Some(e) => e.candidate.clone(),
+                    None => return,
+                }
+            };
+            let size = self.size;
+            let c = candidate.clone();
+            let result = tokio::task::spawn_blocking(move || super::encoder::test_encode_at(&c, size))
+                .await
+                .unwrap_or_else(|e| Err(anyhow::anyhow!("{e}")));
+            let mut st = self.state.lock().unwrap();
+            match result {
+                Ok(()) => {
+                    st.checked_encoders.push(candidate.label.clone());
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(stream = %self.key, "encoder {} cannot encode {}x{}: {e:#}", candidate.label, size.0, size.1);
+                    st.failed_encoders.push(candidate.label.clone());
+                    st.encoder = self.registry.next_after(&st.failed_encoders).map(|e| e.name.clone());
+                }
+            }
+        }
+    }
+
+    async fn on_event(self: &Arc<Self>, ev: RunEvent) {
+        let mut restart = None;
+        {
+            let mut st = self.state.lock().unwrap();
+            let current = |st: &StreamState, id: u64| st.run.as_ref().is_some_and(|r| r.id == id);
+            match ev {
+                RunEvent::Segment { run_id, index, path, bytes } => {
+                    st.segments.insert(index, Segment { path, bytes, last_access: Instant::now() });
+                    if current(&st, run_id) {
+                        let furthest = st.furthest;
+                        let r = st.run.as_mut().unwrap();
+                        r.next = r.next.max(index + 1);
+                        if r.next > furthest + self.run_ahead {
+                            r.handle.pause();
+                        }
+                    }
+                }
+                RunEvent::Eos { run_id } => {
+                    if current(&st, run_id) {
+                        st.run = None;
+                    }
+                }
+                RunEvent::EncoderFailed { run_id, message } => {
+                    if current(&st, run_id) {
+                        let at = st.run.take().map_or(0, |r| r.next);
+                        let failed = st.encoder.take().unwrap_or_default();
+                        tracing::warn!(stream = %self.key, "encoder {failed} failed: {message}");
+                        st.failed_encoders.push(failed);
+                        match self.registry.next_after(&st.failed_encoders) {
+                            Some(next) => {
+                                tracing::warn!(stream = %self.key, "switching to encoder {}", next.name);
+                                st.encoder = Some(next.name.clone());
+                                st.starting = Some(at);
+                                restart = Some(at);
+                            }
+                            None => st.failed = Some(format!("every encoder failed; last: {message}")),
+                        }
+                    }
+                }
+                RunEvent::Failed { run_id, message } => {
+                    if current(&st, run_id) {
+                        tracing::warn!(stream = %self.key, "stream failed: {message}");
+                        st.run = None;
+                        st.failed = Some(message);
+                    }
+                }
+            }
+        }
+        self.notify();
+        if let Some(at) = restart {
+            self.start_run(at).await;
+        }
+    }
+
+    /// The stream's status.
+    pub fn status(&self) -> StreamStatus {
+        let st = self.state.lock().unwrap();
+        let now = Instant::now();
+        let state = match (&st.failed, &st.run) {
+            (Some(_), _) => "failed",
+            (None, Some(r)) if r.handle.is_paused() => "paused",
+            (None, Some(_)) => "running",
+            (None, None) if st.starting.is_some() => "starting",
+            (None, None) => "idle",
+        };
+        let mut buffered = 0u64;
+        let mut i = st.furthest;
+        while st.segments.contains_key(&i) {
+            buffered += self.grid.duration_of(i);
+            i += 1;
+        }
+        StreamStatus {
+            state,
+            mode: self.mode,
+            encoder: st.encoder.clone(),
+            encoder_runs: st.encoder_runs,
+            failed_encoders: st.failed_encoders.clone(),
+            segments_ready: st.segments.len(),
+            segments_total: self.grid.count,
+            buffered_seconds: buffered as f64 / 1e9,
+            clients: st.clients.values().filter(|t| now.duration_since(**t) < Duration::from_secs(60)).count(),
+            last_access: st.last_access.map(|(_, t)| {
+                time::OffsetDateTime::from(t)
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default()
+            }),
+            duration: self.info.duration.as_secs_f64(),
+            error: st.failed.clone(),
+        }
+    }
+
+    /// Stops the run and deletes every segment.
+    pub fn stop_and_clear(&self) {
+        let mut st = self.state.lock().unwrap();
+        st.run = None;
+        for (_, seg) in std::mem::take(&mut st.segments) {
+            let _ = std::fs::remove_file(seg.path);
+        }
+        drop(st);
+        let _ = std::fs::remove_dir_all(&self.dir);
+        self.notify();
+    }
+
+    /// Housekeeping: stops an idle run, drops segments unused for `keep`. Returns the
+    /// bytes still cached and whether the stream is entirely unused.
+    fn sweep(&self, idle: Duration, keep: Duration) -> (u64, bool) {
+        let now = Instant::now();
+        let mut st = self.state.lock().unwrap();
+        let last = st.last_access.map_or(Duration::MAX, |(t, _)| now.duration_since(t));
+        if st.run.is_some() && last > idle {
+            tracing::info!(stream = %self.key, "stopping idle pipeline");
+            st.run = None;
+        }
+        st.segments.retain(|_, s| {
+            let keep_it = now.duration_since(s.last_access) < keep;
+            if !keep_it {
+                let _ = std::fs::remove_file(&s.path);
+            }
+            keep_it
+        });
+        st.clients.retain(|_, t| now.duration_since(*t) < Duration::from_secs(600));
+        let bytes = st.segments.values().map(|s| s.bytes).sum();
+        (bytes, st.run.is_none() && st.segments.is_empty() && last > keep)
+    }
+
+    /// The least recently used segment not in use by the run's position.
+    fn oldest_segment(&self) -> Option<(usize, Instant)> {
+        let st = self.state.lock().unwrap();
+        st.segments.iter().map(|(i, s)| (*i, s.last_access)).min_by_key(|(_, t)| *t)
+    }
+
+    fn evict(&self, idx: usize) -> u64 {
+        let mut st = self.state.lock().unwrap();
+        st.segments.remove(&idx).map_or(0, |s| {
+            let _ = std::fs::remove_file(&s.path);
+            s.bytes
+        })
+    }
+}
+
+fn clone_settings(s: &EncodeSettings) -> EncodeSettings {
+    EncodeSettings { gop: s.gop, bitrate_kbps: s.bitrate_kbps, x264_preset: s.x264_preset.clone() }
+}
+
+/// Sweeps every stream: idle runs, the warm-cache timeout, then the size cap (oldest
+/// segments first). Returns the keys of streams that can be forgotten.
+pub fn sweep_all(streams: &[Arc<Stream>], config: &MediaConfig) -> Vec<String> {
+    let idle = Duration::from_secs(config.idle_timeout_secs);
+    let keep = Duration::from_secs(config.warm_cache_minutes * 60);
+    let mut total = 0;
+    let mut unused = Vec::new();
+    for s in streams {
+        let (bytes, gone) = s.sweep(idle, keep);
+        total += bytes;
+        if gone {
+            unused.push(s.key.clone());
+        }
+    }
+    let cap = config.cache_max_mb * 1024 * 1024;
+    let mut guard = 0;
+    while total > cap && guard < 100_000 {
+        guard += 1;
+        let Some((s, idx)) = streams
+            .iter()
+            .filter_map(|s| s.oldest_segment().map(|(i, t)| (s, i, t)))
+            .min_by_key(|(_, _, t)| *t)
+            .map(|(s, i, _)| (s, i))
+        else {
+            break;
+        };
+        total = total.saturating_sub(s.evict(idx).max(1));
+    }
+    unused
+}
