@@ -26,13 +26,13 @@ fn upload(d: &Daemon, torrent: &Path) -> (u16, Value) {
         "file",
         reqwest::blocking::multipart::Part::bytes(std::fs::read(torrent).unwrap()).file_name("x.torrent"),
     );
-    let r = http().post(d.url("/api/torrents/upload")).multipart(form).send().unwrap();
+    let r = d.client().post(d.url("/api/torrents/upload")).multipart(form).send().unwrap();
     let status = r.status().as_u16();
     (status, r.json().unwrap_or(Value::Null))
 }
 
 fn patch(d: &Daemon, path: &str, body: Value) -> (u16, Value) {
-    let r = http().patch(d.url(path)).json(&body).send().unwrap();
+    let r = d.client().patch(d.url(path)).json(&body).send().unwrap();
     let status = r.status().as_u16();
     (status, r.json().unwrap_or(Value::Null))
 }
@@ -375,7 +375,7 @@ fn hooks_webhooks_and_library_move_that_keeps_seeding() {
     let (s, b) = patch(&d, "/api/config", json!({"seeding": {"ratio_limit": 0.5, "action": "pause"}}));
     assert_eq!(s, 200, "{b}");
     let cli = std::process::Command::new(env!("CARGO_BIN_EXE_swarmcast"))
-        .args(["maintenance", "run", "--url", &d.url("")])
+        .args(["maintenance", "run", "--url", &d.url(""), "--api-key", &d.api_key])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&cli.stdout);
@@ -487,7 +487,7 @@ fn config_changes_are_validated_persisted_and_survive_a_restart() {
         assert_eq!(e["error"]["code"], "BAD_REQUEST");
         assert!(e["error"]["message"].as_str().unwrap().contains(key), "{body}: {e}");
     }
-    let r = http().patch(d.url("/api/config")).body("{not json").header("content-type", "application/json").send().unwrap();
+    let r = d.client().patch(d.url("/api/config")).body("{not json").header("content-type", "application/json").send().unwrap();
     assert_eq!(r.status().as_u16(), 400);
     d.restart();
     let (_, c) = d.get("/api/config");
