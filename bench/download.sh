@@ -58,7 +58,8 @@ start_daemon() { # dir port
   SWARMCAST_CONFIG=/dev/null SWARMCAST_SERVER_LISTEN=127.0.0.1 SWARMCAST_SERVER_PORT="$2" \
   SWARMCAST_STORAGE_STATE_DIR="$1/state" SWARMCAST_STORAGE_DOWNLOAD_DIR="$1/downloads" \
   SWARMCAST_STORAGE_CACHE_DIR="$1/cache" SWARMCAST_ENGINE_DHT=false SWARMCAST_ENGINE_LSD=false \
-  SWARMCAST_ENGINE_LISTEN_PORT=0 SWARMCAST_LOG_LEVEL=warn "$BIN" serve > "$1.log" 2>&1 &
+  SWARMCAST_ENGINE_LISTEN_PORT=0 SWARMCAST_LOG_LEVEL=warn SWARMCAST_AUTH_BYPASS_LOCALHOST=true \
+  "$BIN" serve > "$1.log" 2>&1 &
   daemon=$!
   pids+=("$daemon")
   for _ in $(seq 150); do curl -sf "http://127.0.0.1:$2/api/health" >/dev/null && return; sleep 0.2; done

@@ -29,7 +29,16 @@ impl AppState {
     /// Opens the store and starts the engine, restoring every torrent.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let store = Store::open(&config.storage.state_dir)?;
+        // Settings changed through `PATCH /api/config` win over the file and env.
+        let config = crate::settings::apply_persisted(&store, config)?;
+        crate::settings::check_paths(&config)?;
         let engine = Engine::open(&config, store.clone()).await?;
+        // Disk management: hooks first, so they see every later event.
+        crate::hooks::spawn(&engine);
+        crate::quota::spawn_guard(&engine);
+        crate::library::spawn_mover(&engine);
+        crate::seeding::spawn_maintenance(&engine);
+        crate::watch::spawn(&engine);
         let auth = Arc::new(Auth::open(&config, store.clone(), Arc::new(SystemClock))?);
         let tracker = Arc::new(Tracker::new(&config.tracker, store.clone())?);
         tracker.spawn_sweeper();

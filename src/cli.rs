@@ -166,6 +166,48 @@ pub fn human(bytes: u64) -> String {
     if u == 0 { format!("{bytes} B") } else { format!("{v:.1} {}", UNITS[u]) }
 }
 
+/// `swarmcast maintenance run`: asks the running daemon to apply the seeding rules
+/// once. It goes through the daemon, not the database, because the daemon's engine
+/// owns the torrents: pausing or removing one (and its files) must happen in the
+/// session that has them open, or the session would undo it.
+#[derive(Args)]
+pub struct MaintenanceArgs {
+    /// The daemon's URL.
+    #[arg(long, global = true, env = "SWARMCAST_URL", default_value = "http://127.0.0.1:6991")]
+    url: String,
+    /// An API key.
+    #[arg(long, global = true, env = "SWARMCAST_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    #[command(subcommand)]
+    command: MaintenanceCommand,
+}
+
+#[derive(Subcommand)]
+enum MaintenanceCommand {
+    /// Apply the seeding rules once, now.
+    Run,
+}
+
+pub async fn maintenance(args: MaintenanceArgs) -> anyhow::Result<()> {
+    let c = Client { http: reqwest::Client::new(), base: args.url.clone(), api_key: args.api_key };
+    let MaintenanceCommand::Run = args.command;
+    let out = c.send(c.http.post(c.url("/api/maintenance/run"))).await?;
+    let applied = out["applied"].as_array().cloned().unwrap_or_default();
+    if applied.is_empty() {
+        println!("no seeding limit reached");
+    }
+    for a in applied {
+        println!(
+            "{}  {:<11} {}  ({})",
+            a["torrent_id"].as_str().unwrap_or(""),
+            a["action"].as_str().unwrap_or(""),
+            a["name"].as_str().unwrap_or(""),
+            a["reason"].as_str().unwrap_or("")
+        );
+    }
+    Ok(())
+}
+
 /// `swarmcast doctor`: probes the encoders the way the daemon does and prints them.
 pub fn doctor(config: &crate::config::Config) -> anyhow::Result<()> {
     let reg = crate::media::EncoderRegistry::probe(&config.media.encoder, &config.media.exclude_encoders);

@@ -31,6 +31,10 @@ pub struct Config {
     pub engine: EngineConfig,
     pub media: MediaConfig,
     pub log: LogConfig,
+    pub quota: QuotaConfig,
+    pub seeding: SeedingConfig,
+    pub watch: WatchConfig,
+    pub hooks: HooksConfig,
     pub auth: AuthConfig,
     pub tracker: TrackerConfig,
     pub search: SearchConfig,
@@ -55,6 +59,64 @@ pub struct StorageConfig {
     pub download_dir: PathBuf,
     /// HLS segment cache.
     pub cache_dir: PathBuf,
+    /// Unfinished downloads go here when set (empty = off); finished ones move out.
+    pub incomplete_dir: PathBuf,
+    /// Finished torrents move here and seed on from it when set (empty = off).
+    pub library_dir: PathBuf,
+}
+
+/// Disk quota and free-space reserve of the download dir.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuotaConfig {
+    /// Most bytes everything under the download dir may take; 0 = no quota.
+    pub max_bytes: u64,
+    /// Free bytes always kept on the download volume; below it downloads pause.
+    pub min_free_bytes: u64,
+    /// How often free space is measured (seconds).
+    pub check_interval_secs: u64,
+    /// A watch torrent watched this recently counts as being watched: never evicted.
+    pub watching_grace_secs: u64,
+}
+
+/// Seeding rules applied by the maintenance task; per-torrent settings override them.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SeedingConfig {
+    /// Stop seeding at this upload/size ratio; 0 = no limit.
+    pub ratio_limit: f64,
+    /// Stop seeding this many minutes after completion; 0 = no limit.
+    pub time_limit_minutes: u64,
+    /// What happens at a limit: `pause`, `remove` or `remove_data`.
+    pub action: String,
+    /// How often the maintenance task runs (seconds).
+    pub interval_secs: u64,
+}
+
+/// A folder watched for dropped `.torrent` and `.magnet` files.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WatchConfig {
+    /// The folder; empty = off.
+    pub dir: PathBuf,
+    /// How often it is scanned (seconds).
+    pub interval_secs: u64,
+}
+
+/// Lifecycle hooks: executables and webhooks run on torrent events.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HooksConfig {
+    /// Every executable file here runs on each event.
+    pub dir: PathBuf,
+    /// A hook still running after this is killed (seconds).
+    pub timeout_secs: u64,
+    /// URLs that get each event POSTed as JSON.
+    pub webhooks: Vec<String>,
+    /// HMAC-SHA256 key of the `X-Swarmcast-Signature` header; empty = unsigned.
+    pub webhook_secret: String,
+    /// Attempts per webhook delivery, with exponential backoff between them.
+    pub webhook_attempts: u32,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -198,6 +260,10 @@ impl Default for Config {
             engine: EngineConfig::default(),
             media: MediaConfig::default(),
             log: LogConfig::default(),
+            quota: QuotaConfig::default(),
+            seeding: SeedingConfig::default(),
+            watch: WatchConfig::default(),
+            hooks: HooksConfig::default(),
             auth: AuthConfig::default(),
             tracker: TrackerConfig::default(),
             search: SearchConfig::default(),
@@ -217,6 +283,38 @@ impl Default for StorageConfig {
             state_dir: "./data/state".into(),
             download_dir: "./data/downloads".into(),
             cache_dir: "./data/cache".into(),
+            incomplete_dir: PathBuf::new(),
+            library_dir: PathBuf::new(),
+        }
+    }
+}
+
+impl Default for QuotaConfig {
+    fn default() -> Self {
+        Self { max_bytes: 0, min_free_bytes: 512 << 20, check_interval_secs: 5, watching_grace_secs: 900 }
+    }
+}
+
+impl Default for SeedingConfig {
+    fn default() -> Self {
+        Self { ratio_limit: 0.0, time_limit_minutes: 0, action: "pause".into(), interval_secs: 60 }
+    }
+}
+
+impl Default for WatchConfig {
+    fn default() -> Self {
+        Self { dir: PathBuf::new(), interval_secs: 2 }
+    }
+}
+
+impl Default for HooksConfig {
+    fn default() -> Self {
+        Self {
+            dir: "/etc/swarmcast/hooks.d".into(),
+            timeout_secs: 30,
+            webhooks: Vec::new(),
+            webhook_secret: String::new(),
+            webhook_attempts: 5,
         }
     }
 }
@@ -407,6 +505,7 @@ impl Config {
                 bail!("engine.trackers: {t:?} is not an http(s) or udp tracker URL");
             }
         }
+        crate::settings::validate_disk(self)?;
         let a = &self.auth;
         if a.session_absolute_hours == 0 || a.session_absolute_hours >= 7 * 24 {
             bail!("auth.session_absolute_hours: must be between 1 and 167 (below 7 days)");
@@ -465,7 +564,7 @@ impl Config {
     }
 }
 
-fn merge(base: &mut toml::Value, overlay: toml::Value) {
+pub(crate) fn merge(base: &mut toml::Value, overlay: toml::Value) {
     match (base, overlay) {
         (toml::Value::Table(b), toml::Value::Table(o)) => {
             for (k, v) in o {
@@ -481,7 +580,7 @@ fn merge(base: &mut toml::Value, overlay: toml::Value) {
     }
 }
 
-fn leaf_paths(v: &toml::Value, prefix: String, out: &mut Vec<String>) {
+pub(crate) fn leaf_paths(v: &toml::Value, prefix: String, out: &mut Vec<String>) {
     match v {
         toml::Value::Table(t) => {
             for (k, v) in t {
@@ -494,7 +593,7 @@ fn leaf_paths(v: &toml::Value, prefix: String, out: &mut Vec<String>) {
 }
 
 /// Sets `path` in `tree` from an environment string, typed like the value already there.
-fn set_from_env(tree: &mut toml::Value, path: &str, raw: &str) -> anyhow::Result<()> {
+pub(crate) fn set_from_env(tree: &mut toml::Value, path: &str, raw: &str) -> anyhow::Result<()> {
     let mut cur = tree;
     for part in path.split('.') {
         cur = cur

@@ -27,6 +27,8 @@ enum Command {
     Doctor,
     /// Manage torrents on a running daemon.
     Torrent(cli::TorrentArgs),
+    /// Apply the seeding rules now, on the running daemon.
+    Maintenance(cli::MaintenanceArgs),
     /// Manage user accounts (works on the database; the daemon may be running).
     User(swarmcast::auth::cli::UserArgs),
     /// Manage API keys (works on the database; the daemon may be running).
@@ -45,6 +47,7 @@ fn main() -> std::process::ExitCode {
         }),
         Command::Doctor => load(args.config).and_then(|c| swarmcast::cli::doctor(&c)),
         Command::Torrent(t) => runtime().and_then(|rt| rt.block_on(cli::torrent(t))),
+        Command::Maintenance(m) => runtime().and_then(|rt| rt.block_on(cli::maintenance(m))),
         Command::User(u) => load(args.config).and_then(|c| swarmcast::auth::cli::user(&c, u)),
         Command::Apikey(k) => load(args.config).and_then(|c| swarmcast::auth::cli::apikey(&c, k)),
     };

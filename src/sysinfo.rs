@@ -1,45 +1,9 @@
 //! Facts about the machine for `/api/system/status` and `/metrics`: CPU use, load,
-//! memory, disk space (statvfs) and temperature, read from /proc and /sys.
+//! memory and temperature, read from /proc and /sys. Disk space is `quota`'s.
 
-use std::path::Path;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use serde::Serialize;
-
-/// Disk space of the volume holding a path.
-#[derive(Clone, Copy, Debug, Default, Serialize)]
-pub struct DiskSpace {
-    pub total: u64,
-    pub free: u64,
-}
-
-/// Space on the volume holding `path` (the nearest existing ancestor).
-pub fn disk_space(path: &Path) -> std::io::Result<DiskSpace> {
-    let mut p = path;
-    while !p.exists() {
-        p = p.parent().unwrap_or(Path::new("/"));
-    }
-    let s = nix::sys::statvfs::statvfs(p).map_err(std::io::Error::from)?;
-    let frag = s.fragment_size() as u64;
-    Ok(DiskSpace { total: s.blocks() as u64 * frag, free: s.blocks_available() as u64 * frag })
-}
-
-/// Bytes used by the files under `dir`, not following symlinks.
-pub fn dir_size(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
-    entries
-        .flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => dir_size(&e.path()),
-            Ok(t) if t.is_file() => {
-                use std::os::unix::fs::MetadataExt;
-                e.metadata().map(|m| m.blocks() * 512).unwrap_or(0)
-            }
-            _ => 0,
-        })
-        .sum()
-}
 
 /// Memory from /proc/meminfo: (total, used) in bytes, used = total − available.
 pub fn memory() -> (u64, u64) {
@@ -124,16 +88,11 @@ mod tests {
 
     #[test]
     fn reads_this_machine() {
-        let d = disk_space(Path::new("/tmp/does/not/exist")).unwrap();
-        assert!(d.total > 0 && d.free <= d.total);
         let (total, used) = memory();
         assert!(total > 0 && used <= total);
         assert!(process_rss() > 0);
         let m = CpuMeter::default();
         let p = m.percent();
         assert!((0.0..=100.0).contains(&p));
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("a"), vec![1u8; 100_000]).unwrap();
-        assert!(dir_size(dir.path()) >= 100_000);
     }
 }

@@ -3,6 +3,7 @@
 
 mod auth;
 mod create;
+mod config;
 pub mod error;
 mod events;
 pub mod extract;
@@ -46,6 +47,10 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/torrents/{id}/files", post(torrents::select_files)),
         ("/api/torrents/{id}/torrent", get(torrents::torrent_file)),
         ("/api/torrents/{id}/files/{index}", get(torrents::file).head(torrents::file)),
+        // Disk: per-torrent limits, run-time settings, seeding rules now.
+        ("/api/torrents/{id}/settings", get(config::torrent_settings).patch(config::patch_torrent_settings)),
+        ("/api/config", get(config::get).patch(config::patch)),
+        ("/api/maintenance/run", post(config::maintenance)),
         // Streaming (HLS).
         ("/api/stream", post(stream::create)),
         ("/api/stream/{id}", get(stream::master).delete(stream::remove)),

@@ -65,16 +65,12 @@ pub async fn activity(
 
 static CPU: std::sync::LazyLock<crate::sysinfo::CpuMeter> = std::sync::LazyLock::new(Default::default);
 
-/// The download quota in bytes, when one is set.
-fn quota(_state: &AppState) -> Option<u64> {
-    None
-}
-
 /// `GET /api/system/status`: the machine, the disk against the quota, the encoders.
 pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult<ApiJson<Value>> {
     let dir = state.config.storage.download_dir.clone();
-    let disk = crate::sysinfo::disk_space(&dir).unwrap_or_default();
-    let used: u64 = state.engine.list()?.iter().map(|t| t.downloaded).sum();
+    let (total, free, _) = crate::quota::space(&dir).unwrap_or_default();
+    let used = crate::quota::used_bytes(&dir);
+    let quota = Some(state.config.quota.max_bytes).filter(|q| *q > 0);
     let (ram_total, ram_used) = crate::sysinfo::memory();
     let load = crate::sysinfo::load();
     Ok(ApiJson(json!({
@@ -88,9 +84,10 @@ pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult
         "process_rss": crate::sysinfo::process_rss(),
         "disk": {
             "path": dir.display().to_string(),
-            "total": disk.total,
-            "free": disk.free,
-            "quota": quota(&state),
+            "total": total,
+            "free": free,
+            "quota": quota,
+            "min_free": state.config.quota.min_free_bytes,
             "used_by_downloads": used,
         },
         "temperature_c": crate::sysinfo::temperature_c(),
@@ -136,9 +133,9 @@ pub async fn metrics(State(state): State<AppState>, _caller: Caller) -> ApiResul
         .map(|e| vec![(format!("{{encoder=\"{e}\"}}"), 1.0)])
         .unwrap_or_default();
     gauge("encoder_in_use", "The H.264 encoder new transcodes use.", &enc);
-    let disk = crate::sysinfo::disk_space(&state.config.storage.download_dir).unwrap_or_default();
-    gauge("disk_total_bytes", "Size of the download volume.", &[(String::new(), disk.total as f64)]);
-    gauge("disk_free_bytes", "Free space on the download volume.", &[(String::new(), disk.free as f64)]);
+    let (total, free, _) = crate::quota::space(&state.config.storage.download_dir).unwrap_or_default();
+    gauge("disk_total_bytes", "Size of the download volume.", &[(String::new(), total as f64)]);
+    gauge("disk_free_bytes", "Free space on the download volume.", &[(String::new(), free as f64)]);
     gauge("process_resident_bytes", "Resident memory of the daemon.", &[(String::new(), crate::sysinfo::process_rss() as f64)]);
     m.push_str(&crate::media::metrics::render());
     Ok((

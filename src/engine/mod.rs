@@ -111,6 +111,8 @@ pub struct Engine {
     stream_permits: Arc<Semaphore>,
     /// Last per-peer counters, to turn byte counts into speeds.
     peer_samples: Mutex<HashMap<(String, String), (Instant, u64, u64)>>,
+    /// The run-time config (paths, quota, limits), changed by `PATCH /api/config`.
+    live: Arc<crate::settings::Live>,
 }
 
 impl Engine {
@@ -121,6 +123,7 @@ impl Engine {
         })?;
         let session = session::start(config).await?;
         let e = &config.engine;
+        let store_for_live = store.clone();
         let engine = Arc::new(Self {
             session: RwLock::new(session),
             running: AtomicBool::new(true),
@@ -133,6 +136,7 @@ impl Engine {
             events: broadcast::channel(1024).0,
             stream_permits: Arc::new(Semaphore::new(e.max_streams as usize)),
             peer_samples: Mutex::new(HashMap::new()),
+            live: Arc::new(crate::settings::Live::new(config.clone(), store_for_live)),
         });
         engine.restore().await?;
         engine.clone().spawn_watcher();
@@ -186,6 +190,11 @@ impl Engine {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The run-time config: paths, quota, limits, rules.
+    pub fn live(&self) -> &Arc<crate::settings::Live> {
+        &self.live
     }
 
     /// Subscribes to torrent events.
@@ -339,7 +348,8 @@ impl Engine {
             purpose: opts.purpose.unwrap_or(Purpose::Keep),
             paused: opts.paused,
             only_files,
-            output_folder,
+            // Else the incomplete dir or a download dir changed at run time (None = default).
+            output_folder: output_folder.or_else(|| crate::library::initial_output_folder(self, &source)),
             completed_at: None,
             last_watched_at: None,
         };
@@ -350,6 +360,10 @@ impl Engine {
                 "file index {bad} is out of range: the torrent has {} files",
                 t.file_count
             )));
+        }
+        // Disk quota: a .torrent's size is known now (a magnet's at metadata time).
+        if let Some(size) = bytes.as_deref().and_then(|b| crate::quota::torrent_size(b, rec.only_files.as_deref())) {
+            crate::quota::admit(self, &info_hash, size).await?;
         }
         self.store.insert_torrent(&rec).map_err(|e| {
             if self.store.torrent(&info_hash).ok().flatten().is_some() {
@@ -376,7 +390,7 @@ impl Engine {
     }
 
     /// Adds a torrent whose metadata we have to the session.
-    async fn add_to_session(
+    pub(crate) async fn add_to_session(
         &self,
         add: AddTorrent<'_>,
         rec: &TorrentRecord,
@@ -395,6 +409,7 @@ impl Engine {
             output_folder: rec.output_folder.clone(),
             initial_peers: (!peers.is_empty()).then_some(peers),
             trackers: (!trackers.is_empty()).then_some(trackers),
+            ratelimits: crate::library::torrent_ratelimits(&self.store, &rec.info_hash),
             ..Default::default()
         };
         let session = self.session();
@@ -424,10 +439,21 @@ impl Engine {
             let handle = loop {
                 let result = tokio::select! {
                     _ = cancel.cancelled() => return Ok(()),
-                    r = this.add_to_session(AddTorrent::from_url(rec.source.clone()), &rec, Vec::new()) => r,
+                    // Resolves the metadata, admits the torrent by the quota and places
+                    // it (incomplete dir) before adding it to the session.
+                    r = crate::library::resolve_and_add(&this, &rec) => r,
                 };
                 match result {
                     Ok(handle) => break handle,
+                    // Refused by the quota once the size is known: final, no retry.
+                    Err(e) if e.downcast_ref::<crate::quota::Refused>().is_some() => {
+                        let msg = e.to_string();
+                        this.pending.lock().unwrap().remove(&id);
+                        this.set_error(&id, msg.clone());
+                        this.emit("error", &id, rec.name.as_deref(), Some(&msg));
+                        let _ = done_tx.send(true);
+                        return Ok(());
+                    }
                     Err(e) => {
                         let msg = format!("fetching metadata failed, retrying in {}s: {e:#}", delay.as_secs());
                         let first = {
@@ -531,6 +557,10 @@ impl Engine {
                 let fetching = self.pending.lock().unwrap().contains_key(id);
                 match &rec.torrent_bytes {
                     Some(bytes) => {
+                        // Not in the session (refused by the quota, say): admit it again.
+                        if let Some(size) = crate::quota::torrent_size(bytes, rec.only_files.as_deref()) {
+                            crate::quota::admit(self, id, size).await?;
+                        }
                         self.add_to_session(AddTorrent::from_bytes(bytes.clone()), &rec, Vec::new())
                             .await?;
                     }
@@ -597,7 +627,7 @@ impl Engine {
         self.store.torrent(id).ok().flatten().and_then(|r| r.completed_at)
     }
 
-    fn set_error(&self, id: &str, msg: String) {
+    pub(crate) fn set_error(&self, id: &str, msg: String) {
         self.errors.lock().unwrap().insert(id.to_string(), msg);
     }
 
@@ -703,6 +733,11 @@ impl Engine {
         if let Some(err) = &stats.error {
             v.error = Some(err.clone());
             v.status = Status::Error;
+        }
+        // A full disk pauses a torrent (the space guard resumes it): say so plainly.
+        if v.error.as_deref().is_some_and(crate::quota::is_enospc) {
+            v.status = Status::Paused;
+            v.error = Some(crate::quota::DISK_FULL.into());
         }
         if let Some(live) = &stats.live {
             v.download_rate = (live.download_speed.mbps * 1024.0 * 1024.0) as u64;

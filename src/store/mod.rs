@@ -2,6 +2,7 @@
 //! table family. The database is the source of truth for what the box should have.
 
 mod activity;
+mod disk;
 mod auth_tokens;
 mod torrents;
 mod users;
@@ -14,6 +15,7 @@ use anyhow::Context;
 use rusqlite::Connection;
 
 pub use activity::ActivityEntry;
+pub use disk::TorrentSettings;
 pub use torrents::{Purpose, TorrentRecord};
 pub use auth_tokens::{ApiKeyRecord, RememberRecord, SessionRecord};
 pub use users::{InsertUserError, UserRecord};
@@ -99,6 +101,17 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE remember_tokens ADD COLUMN prev_hash TEXT;
     ALTER TABLE remember_tokens ADD COLUMN rotated_at INTEGER;
+    "#,
+    // 5: per-torrent seeding and speed limits (disk manager).
+    r#"
+    CREATE TABLE torrent_settings (
+        info_hash   TEXT PRIMARY KEY REFERENCES torrents(info_hash) ON DELETE CASCADE,
+        ratio_limit REAL,
+        seed_time_limit_minutes INTEGER,
+        seed_action TEXT,                     -- pause | remove | remove_data
+        download_limit INTEGER,               -- bytes/s, 0 = unlimited
+        upload_limit   INTEGER
+    );
     "#,
 ];
 
