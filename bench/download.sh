@@ -18,7 +18,7 @@ RQBIT=${RQBIT:-$(command -v rqbit || echo "$HOME/.cargo/bin/rqbit")}
 work=$(mktemp -d /tmp/swarmcast-bench.XXXXXX)
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -39,7 +39,7 @@ seed_port=$(free_port)
 pids+=($!)
 magnet=""
 for _ in $(seq 300); do
-  magnet=$(grep -o 'magnet:[^ ]*' "$work/share.log" | head -1 || true)
+  magnet=$(grep -so 'magnet:[^ ]*' "$work/share.log" | head -1 || true)
   [ -n "$magnet" ] && break
   sleep 0.2
 done
@@ -97,7 +97,7 @@ done
 curl -sf -o /dev/null -r "$half-$((half + 65535))" "http://127.0.0.1:$port/api/torrents/$hash/files/0"
 t_ttfb=$(echo "$(now) - $t0" | bc)
 api "/api/torrents/$hash?delete_files=true" -X DELETE > /dev/null
-kill -9 "$daemon"
+kill -9 "$daemon"; wait "$daemon" 2>/dev/null || true
 
 # Idle RSS with 20 torrents (seeding small files).
 port=$(free_port)
@@ -116,7 +116,7 @@ echo
 echo "download of ${SIZE_MB} MiB from a local rqbit seeder, $(nproc) cores"
 row metric swarmcast "rqbit download" ratio target
 row --- --- --- --- ---
-row "download wall time" "$(printf %.2f "$t_sc") s" "$(printf %.2f "$t_rqbit") s" "$(echo "scale=2; $t_sc / $t_rqbit" | bc)" "≤ 1.10"
+row "download wall time" "$(printf %.2f "$t_sc") s" "$(printf %.2f "$t_rqbit") s" "$(printf %.2f "$(echo "scale=3; $t_sc / $t_rqbit" | bc)")" "≤ 1.10"
 row "first byte at 50 % of a fresh magnet" "$(printf %.2f "$t_ttfb") s" "—" "—" "—"
 row "RSS while downloading (peak)" "$((peak_dl / 1024)) MB" "—" "—" "< 150 MB"
 row "RSS idle, $n torrents" "$((idle / 1024)) MB" "—" "—" "< 40 MB"
