@@ -557,6 +557,19 @@ impl Config {
         Ok(())
     }
 
+    /// A config that keeps everything under `root` and talks to no one unasked: DHT and
+    /// local discovery off, a free BitTorrent port. For tests and benchmarks.
+    pub fn offline(root: &Path) -> Self {
+        let mut c = Config::default();
+        c.storage.state_dir = root.join("state");
+        c.storage.download_dir = root.join("downloads");
+        c.storage.cache_dir = root.join("cache");
+        c.engine.dht = false;
+        c.engine.lsd = false;
+        c.engine.listen_port = 0;
+        c
+    }
+
     /// The address the HTTP server binds.
     pub fn listen_addr(&self) -> std::net::SocketAddr {
         let ip: std::net::IpAddr = self.server.listen.parse().expect("validated");

@@ -274,6 +274,10 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A daemon config under `dir`. These tests are about systemd and devices, not
+/// accounts: requests from the box itself pass without credentials
+/// (`auth.bypass_localhost`, as an admin may configure it). The download disk of
+/// these tests is a small image, so no free-space reserve is kept.
 fn write_config(dir: &Path, port: u16) -> PathBuf {
     let path = dir.join("config.toml");
     let d = dir.display();
@@ -282,7 +286,8 @@ fn write_config(dir: &Path, port: u16) -> PathBuf {
         format!(
             "[server]\nlisten = \"127.0.0.1\"\nport = {port}\n\
              [storage]\nstate_dir = \"{d}/state\"\ndownload_dir = \"{d}/downloads\"\ncache_dir = \"{d}/cache\"\n\
-             [engine]\nlisten_port = 0\ndht = false\nlsd = false\n[log]\nlevel = \"info\"\n"
+             [engine]\nlisten_port = 0\ndht = false\nlsd = false\n[log]\nlevel = \"info\"\n\
+             [auth]\nbypass_localhost = true\n[quota]\nmin_free_bytes = 0\n"
         ),
     )
     .unwrap();

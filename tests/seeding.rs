@@ -25,13 +25,7 @@ async fn wait_seeding(engine: &Engine, id: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn each_seeding_action_runs_at_its_limit() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::default();
-    config.storage.state_dir = dir.path().join("state");
-    config.storage.download_dir = dir.path().join("downloads");
-    config.storage.cache_dir = dir.path().join("cache");
-    config.engine.dht = false;
-    config.engine.lsd = false;
-    config.engine.listen_port = 0;
+    let mut config = Config::offline(dir.path());
     config.quota.min_free_bytes = 0;
     std::fs::create_dir_all(&config.storage.download_dir).unwrap();
     let store = Store::open(&config.storage.state_dir).unwrap();

@@ -185,13 +185,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn pushes_snapshot_changed_rows_events_and_removals() {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::default();
-        config.storage.state_dir = dir.path().join("state");
-        config.storage.download_dir = dir.path().join("downloads");
-        config.storage.cache_dir = dir.path().join("cache");
-        config.engine.dht = false;
-        config.engine.lsd = false;
-        config.engine.listen_port = 0;
+        let mut config = Config::offline(dir.path());
         // The box's own address needs no credentials: the request comes from loopback.
         config.auth.bypass_localhost = true;
         let state = AppState::build(config).await.unwrap();

@@ -28,13 +28,7 @@ pub struct Env {
 
 pub async fn env_with(tweak: impl FnOnce(&mut Config)) -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::default();
-    config.storage.state_dir = dir.path().join("state");
-    config.storage.download_dir = dir.path().join("downloads");
-    config.storage.cache_dir = dir.path().join("cache");
-    config.engine.dht = false;
-    config.engine.lsd = false;
-    config.engine.listen_port = 0;
+    let mut config = Config::offline(dir.path());
     tweak(&mut config);
     config.validate().unwrap();
     let mut state = AppState::build(config.clone()).await.unwrap();

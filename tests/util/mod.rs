@@ -21,12 +21,7 @@ pub struct TestApp {
 
 /// A config for tests: everything in `tmp`, DHT and LSD off, an ephemeral engine port.
 pub fn test_config(tmp: &std::path::Path) -> Config {
-    let mut c = Config::default();
-    c.storage.state_dir = tmp.join("state");
-    c.storage.download_dir = tmp.join("downloads");
-    c.storage.cache_dir = tmp.join("cache");
-    c.engine.dht = false;
-    c.engine.lsd = false;
+    let mut c = Config::offline(tmp);
     c.engine.listen_port = free_port();
     c.server.listen = "127.0.0.1".into();
     c
