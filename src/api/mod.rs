@@ -10,6 +10,7 @@ pub mod extract;
 mod files;
 pub mod guard;
 pub mod openapi;
+mod paging;
 pub mod range;
 mod search;
 mod services;

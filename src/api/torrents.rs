@@ -2,7 +2,7 @@
 //! their .torrent file, and raw file bytes with `Range`.
 
 use axum::extract::{FromRequest, Multipart, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -173,20 +173,7 @@ pub async fn list(
     if desc {
         all.reverse();
     }
-    let limit = q.limit.unwrap_or(100);
-    if limit == 0 || limit > 100 {
-        return Err(ApiError::bad_request("limit must be between 1 and 100"));
-    }
-    let page = q.page.unwrap_or(1);
-    if page == 0 {
-        return Err(ApiError::bad_request("page starts at 1"));
-    }
-    let total = all.len();
-    let items: Vec<TorrentView> =
-        all.into_iter().skip((page - 1).saturating_mul(limit)).take(limit).collect();
-    let mut resp = ApiJson(items).into_response();
-    resp.headers_mut().insert("x-total-count", HeaderValue::from(total));
-    Ok(resp)
+    super::paging::page(all, q.page, q.limit, 100)
 }
 
 pub async fn get(

@@ -10,7 +10,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::error::{ApiError, ApiJson, ApiResult};
+use super::error::{ApiError, ApiResult};
 use super::extract::Caller;
 use crate::app::AppState;
 use crate::tracker::{Announce, SwarmView, bencode, request};
@@ -118,17 +118,5 @@ pub async fn list(
         Some("asc") => {}
         Some(o) => return Err(ApiError::bad_request(format!("order {o:?} is not asc or desc"))),
     }
-    let limit = q.limit.unwrap_or(50);
-    if limit == 0 || limit > 100 {
-        return Err(ApiError::bad_request("limit must be between 1 and 100"));
-    }
-    let page = q.page.unwrap_or(1);
-    if page == 0 {
-        return Err(ApiError::bad_request("page starts at 1"));
-    }
-    let total = all.len();
-    let items: Vec<SwarmView> = all.into_iter().skip((page - 1).saturating_mul(limit)).take(limit).collect();
-    let mut resp = ApiJson(items).into_response();
-    resp.headers_mut().insert("x-total-count", HeaderValue::from(total));
-    Ok(resp)
+    super::paging::page(all, q.page, q.limit, 50)
 }
