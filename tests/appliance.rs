@@ -684,7 +684,7 @@ fn a_pulled_download_disk_pauses_its_torrents_and_they_resume_when_it_is_back() 
     let (ok, out) = run(Command::new("umount").arg("-l").arg(&downloads));
     assert!(ok, "umount: {out}");
     let t = wait_torrent(port, &id, Duration::from_secs(15), |t| {
-        t["status"] == "paused"
+        t["status"] == "paused" && t["error"] == swarmcast::engine::DISK_REMOVED
     });
     assert_eq!(t["status"], "paused", "{t}");
     assert_eq!(t["error"], swarmcast::engine::DISK_REMOVED, "{t}");

@@ -19,6 +19,8 @@ impl Engine {
         };
         let mut paused = Vec::new();
         for t in torrents.into_iter().filter(|t| t.status != Status::Paused) {
+            // Marked before it pauses, so nobody sees it paused without the reason.
+            self.set_error(&t.id, DISK_REMOVED.to_string());
             if let Err(e) = self.store.set_torrent_paused(&t.id, true) {
                 tracing::warn!(torrent_id = t.id, "cannot record the pause: {e:#}");
             }
@@ -31,7 +33,6 @@ impl Engine {
             {
                 tracing::warn!(torrent_id = t.id, "pausing after the disk went away: {e:#}");
             }
-            self.set_error(&t.id, DISK_REMOVED.to_string());
             self.emit("disk_removed", &t.id, Some(&t.name), Some(DISK_REMOVED));
             paused.push(t.id);
         }
