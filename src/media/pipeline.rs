@@ -561,15 +561,7 @@ fn link_video(
     )?;
     pad.link(&q.static_pad("sink").unwrap())?;
     to_muxer(split, &caps, "video", spec)?;
-    let convert_weak = convert.downgrade();
-    dec.connect_pad_added(move |_, p| {
-        if let Some(c) = convert_weak.upgrade()
-            && let Some(sink) = c.static_pad("sink")
-            && !sink.is_linked()
-        {
-            let _ = p.link(&sink);
-        }
-    });
+    link_decoded(&dec, &convert);
     Ok(())
 }
 
@@ -600,6 +592,13 @@ fn link_audio(
     add_chain(pipeline, &[convert.clone(), resample, raw, enc.clone()])?;
     pad.link(&q.static_pad("sink").unwrap())?;
     to_muxer(split, &enc, "audio_%u", spec)?;
+    link_decoded(&dec, &convert);
+    Ok(())
+}
+
+/// Links `dec`'s decoded pad, once it appears, to `convert`. Only a weak reference to
+/// `convert` is held, so the callback does not keep the pipeline alive.
+fn link_decoded(dec: &gst::Element, convert: &gst::Element) {
     let convert_weak = convert.downgrade();
     dec.connect_pad_added(move |_, p| {
         if let Some(c) = convert_weak.upgrade()
@@ -609,7 +608,6 @@ fn link_audio(
             let _ = p.link(&sink);
         }
     });
-    Ok(())
 }
 
 /// Whether a directory entry is a partial fragment of some run.
