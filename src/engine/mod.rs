@@ -107,6 +107,8 @@ pub struct Engine {
     /// Fatal errors of torrents, kept so they survive the torrent's handle.
     errors: Mutex<HashMap<String, String>>,
     events: broadcast::Sender<Event>,
+    /// Serialises adding torrents to the session (see `add_to_session`).
+    add_lock: tokio::sync::Mutex<()>,
     /// Caps open readers so that they cannot hold every blocking permit of the session.
     stream_permits: Arc<Semaphore>,
     /// Last per-peer counters, to turn byte counts into speeds.
@@ -134,6 +136,7 @@ impl Engine {
             pending: Mutex::new(HashMap::new()),
             errors: Mutex::new(HashMap::new()),
             events: broadcast::channel(1024).0,
+            add_lock: tokio::sync::Mutex::new(()),
             stream_permits: Arc::new(Semaphore::new(e.max_streams as usize)),
             peer_samples: Mutex::new(HashMap::new()),
             live: Arc::new(crate::settings::Live::new(config.clone(), store_for_live)),
@@ -413,8 +416,21 @@ impl Engine {
             ..Default::default()
         };
         let session = self.session();
-        let resp = session.add_torrent(add, Some(opts)).await?;
+        // librqbit's JSON persistence numbers a new torrent max(id) + 1 before storing
+        // it, and answers "already managed" with whichever torrent holds that number:
+        // two adds at once (magnets resolving together after a restart) would get one
+        // torrent's handle for both. One add at a time.
+        let resp = {
+            let _one_at_a_time = self.add_lock.lock().await;
+            session.add_torrent(add, Some(opts)).await?
+        };
         let handle = resp.into_handle().context("torrent was not added")?;
+        anyhow::ensure!(
+            handle.info_hash().as_string() == rec.info_hash,
+            "the session answered with another torrent ({}) for {}",
+            handle.info_hash().as_string(),
+            rec.info_hash
+        );
         self.errors.lock().unwrap().remove(&rec.info_hash);
         Ok(handle)
     }
@@ -851,13 +867,18 @@ impl Engine {
         crate::system::spawn("engine-watcher", async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             let mut seen_error: HashMap<String, String> = HashMap::new();
+            let mut stalls = Stalls::default();
             loop {
                 tick.tick().await;
                 let Some(this) = weak.upgrade() else { return Ok(()) };
                 let records = this.store.torrents()?;
+                stalls.retain(&records);
                 for rec in records {
                     let Some(h) = this.handle(&rec.info_hash) else { continue };
                     let stats = h.stats();
+                    if !rec.paused && stalls.due(&rec.info_hash, &stats) {
+                        this.reconnect(&h).await;
+                    }
                     if stats.finished && rec.completed_at.is_none() && stats.total_bytes > 0 {
                         this.note_completion(&rec.info_hash, h.name().as_deref());
                     }
@@ -872,6 +893,24 @@ impl Engine {
                 }
             }
         });
+    }
+
+    /// Connects a stalled torrent to its known peers again (and re-announces) by
+    /// pausing and resuming it in the session; the store's pause state is untouched.
+    /// librqbit backs off a refused peer for 10 s, then 60 s, then 6 min: with one or
+    /// two peers (an `x.pe` hint, a small private swarm) that is a long stall after the
+    /// peer dropped us once or briefly refused a reconnect.
+    async fn reconnect(&self, h: &Arc<ManagedTorrent>) {
+        let id = h.info_hash().as_string();
+        tracing::info!(torrent_id = id, "no peer connected for a while; connecting to the known peers again");
+        let session = self.session();
+        if let Err(e) = session.pause(h).await {
+            tracing::debug!(torrent_id = id, "reconnect: pause: {e:#}");
+            return;
+        }
+        if let Err(e) = session.unpause(h).await {
+            tracing::warn!(torrent_id = id, "reconnect: resume: {e:#}");
+        }
     }
 
     /// Counts of torrents by status.
@@ -912,4 +951,43 @@ async fn fetch_torrent(url: &str) -> EngineResult<TorrentFile> {
         }
     }
     parse_torrent(body.into())
+}
+
+/// When unfinished torrents were last seen without any peer at work, and how often
+/// they were reconnected since, so that a dead swarm is retried ever more slowly
+/// (15 s, 30 s, 60 s … up to 5 min) rather than hammered.
+#[derive(Default)]
+struct Stalls(HashMap<String, (Instant, u32)>);
+
+impl Stalls {
+    const FIRST: Duration = Duration::from_secs(15);
+    const LONGEST: Duration = Duration::from_secs(300);
+
+    /// Forgets torrents that are gone.
+    fn retain(&mut self, records: &[TorrentRecord]) {
+        self.0.retain(|id, _| records.iter().any(|r| &r.info_hash == id));
+    }
+
+    /// Whether `id` has had no live, connecting or queued peer for long enough to be
+    /// reconnected now.
+    fn due(&mut self, id: &str, stats: &librqbit::TorrentStats) -> bool {
+        let Some(live) = stats.live.as_ref().filter(|_| !stats.finished) else {
+            self.0.remove(id);
+            return false;
+        };
+        let p = &live.snapshot.peer_stats;
+        if p.live + p.connecting + p.queued > 0 {
+            self.0.remove(id);
+            return false;
+        }
+        let now = Instant::now();
+        let (since, attempts) = self.0.entry(id.to_string()).or_insert((now, 0));
+        let wait = Self::FIRST.saturating_mul(1 << (*attempts).min(5)).min(Self::LONGEST);
+        if now.duration_since(*since) < wait {
+            return false;
+        }
+        *since = now;
+        *attempts += 1;
+        true
+    }
 }
