@@ -14,6 +14,11 @@ use swarmcast::media::{LocalFile, Media, Mode};
 
 const SECS: u32 = 20;
 
+/// Keyframes as a film has them: far apart and irregular (scene cuts), so a copied
+/// video can only be cut where its keyframes are.
+const IRREGULAR_GOP: &str =
+    "-bf 2 -x264-params keyint=1000:min-keyint=1000:scenecut=0 -force_key_frames 0,1.2,5,5.4,11.32,17,19.7";
+
 fn ffmpeg(dir: &Path, name: &str, args: &str) -> PathBuf {
     let out = dir.join(name);
     let base = format!(
@@ -290,7 +295,7 @@ async fn every_container_plays_in_real_players() {
             ffmpeg(
                 dir,
                 "moov_end.mp4",
-                "-c:v libx264 -preset ultrafast -g 50 -c:a aac",
+                &format!("-c:v libx264 -preset ultrafast {IRREGULAR_GOP} -c:a aac"),
             ),
             Mode::Passthrough,
         ),
@@ -298,7 +303,7 @@ async fn every_container_plays_in_real_players() {
             ffmpeg(
                 dir,
                 "h264_ac3.mkv",
-                "-c:v libx264 -preset ultrafast -g 50 -c:a ac3",
+                &format!("-c:v libx264 -preset ultrafast {IRREGULAR_GOP} -c:a ac3"),
             ),
             Mode::AudioTranscode,
         ),
@@ -347,6 +352,30 @@ async fn corrupt_file_fails_only_its_stream() {
         .unwrap();
     let p = s.segment(1, "t", Duration::from_secs(30)).await.unwrap();
     assert!(std::fs::metadata(p).unwrap().len() > 1000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_cut_short_fails_its_missing_segments_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let full = ffmpeg(tmp.path(), "full.mp4", "-c:v libx264 -preset ultrafast -g 50 -c:a aac -movflags +faststart");
+    // The first 40 %: it probes (the index says 20 s) but ends at about 8 s.
+    let bytes = std::fs::read(&full).unwrap();
+    let cut = tmp.path().join("cut.mp4");
+    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 5]).unwrap();
+    let media = Media::with_registry(config(), tmp.path().join("cache"), software_registry());
+    let s = media.open("cut", Arc::new(LocalFile(cut)), Duration::from_secs(20)).await.unwrap();
+    assert!(s.segment(0, "t", Duration::from_secs(30)).await.is_ok());
+    let last = s.grid.count - 1;
+    let started = std::time::Instant::now();
+    let err = s.segment(last, "t", Duration::from_secs(30)).await.unwrap_err();
+    assert!(err.to_string().contains("cannot be produced"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    // Asked again, it fails without another run.
+    let runs = s.status().encoder_runs;
+    assert!(s.segment(last, "t", Duration::from_secs(5)).await.is_err());
+    assert_eq!(s.status().encoder_runs, runs);
+    // What the file has still plays.
+    assert!(s.segment(1, "t", Duration::from_secs(30)).await.is_ok());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,7 @@
 //! session manager that produces segments on demand (engine → media → api).
 
 pub mod encoder;
+pub mod keyframes;
 pub mod metrics;
 pub mod pipeline;
 pub mod playlist;
@@ -140,19 +141,32 @@ impl Media {
         let res = cell
             .get_or_try_init(|| async {
                 let info = probe::probe(source.as_ref(), probe_timeout).await?;
-                let (_, len) = source.open().await?;
+                let (mut reader, len) = source.open().await?;
+                let copies_video = info.mode(None) != Mode::Transcode;
+                let keyframes = match copies_video {
+                    true => tokio::time::timeout(
+                        probe_timeout,
+                        keyframes::read(&mut *reader, len, &source.file_name()),
+                    )
+                    .await
+                    .ok()
+                    .flatten(),
+                    false => None,
+                };
+                drop(reader);
                 let registry = self.registry().await;
                 let dir = self.cache_dir.join(key.replace(['/', '\\'], "-"));
                 let stream = Stream::new(
                     key.to_string(),
                     source.clone(),
                     info,
+                    keyframes.as_deref(),
                     len,
                     &self.config,
                     dir,
                     registry,
                 )?;
-                tracing::info!(stream = key, mode = stream.mode.as_str(), "stream ready");
+                tracing::info!(stream = key, mode = stream.mode.as_str(), segments = stream.grid.count, "stream ready");
                 self.streams
                     .lock()
                     .unwrap()

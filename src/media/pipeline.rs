@@ -361,6 +361,11 @@ pub fn start(
                                 }
                                 "splitmuxsink-fragment-closed" => {
                                     let Some(idx) = locations.remove(&loc) else { continue };
+                                    // An empty fragment (the file ended before the start) is no segment.
+                                    if std::fs::metadata(&loc).is_ok_and(|m| m.len() == 0) {
+                                        let _ = std::fs::remove_file(&loc);
+                                        continue;
+                                    }
                                     let path = dir.join(segment_name(idx));
                                     match std::fs::rename(&loc, &path) {
                                         Ok(()) => {
@@ -449,19 +454,18 @@ fn h264_tail() -> anyhow::Result<[gst::Element; 2]> {
 
 /// Clips the start of a run on `pad`, comparing stream (media) time, not raw PTS
 /// (an MP4 edit list shifts them apart):
-/// - video: dropped until the first keyframe at `start_ns` (less a rounding slack), as a
-///   demuxer's KEY_UNIT seek lands on an index entry, which may be an earlier keyframe;
+/// - video: dropped until the first keyframe at `start_ns` less half a frame, as a
+///   demuxer's KEY_UNIT seek lands on an index entry, which may be an earlier keyframe.
+///   The slack absorbs stream time running a few ms behind the timestamps the grid was
+///   laid on (matroskademux counts from the file's first timestamp);
 /// - audio: what starts before `start_ns` is dropped, as the previous run's last segment
 ///   carries it and an overlap would make timestamps run backwards.
-fn clip_start(pad: &gst::Pad, start_ns: u64, video: bool) {
+fn clip_start(pad: &gst::Pad, start_ns: u64, video_slack: Option<u64>) {
     if start_ns == 0 {
         return;
     }
-    let from = if video {
-        start_ns.saturating_sub(2_000_000)
-    } else {
-        start_ns
-    };
+    let video = video_slack.is_some();
+    let from = start_ns.saturating_sub(video_slack.unwrap_or(0));
     let segment = std::sync::Mutex::new(gst::FormattedSegment::<gst::ClockTime>::new());
     let done = AtomicBool::new(false);
     pad.add_probe(
@@ -494,6 +498,50 @@ fn clip_start(pad: &gst::Pad, start_ns: u64, video: bool) {
     );
 }
 
+/// Frames a decoder may hold back for reordering, as far as `fill_dts` allows for:
+/// x264's B-pyramid needs 2; more only costs a little latency.
+const REORDER_DEPTH: usize = 4;
+
+/// Gives video buffers that come without a decode time (Matroska stores none) one,
+/// or the muxer writes B-frames with DTS after PTS. As libavformat does: DTS is the
+/// smallest of the last `REORDER_DEPTH + 1` presentation times, each new frame evicting
+/// the smallest, which never exceeds the frame's own PTS and only grows while the
+/// stream reorders no deeper than that. A run starts with earlier times made up one
+/// frame apart. Installed after `clip_start`, so it sees the kept frames only.
+fn fill_dts(pad: &gst::Pad, frame_ns: u64) {
+    let window: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());
+    let last = std::sync::Mutex::new(None::<u64>);
+    pad.add_probe(
+        gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM | gst::PadProbeType::EVENT_FLUSH,
+        move |_, info| {
+            match &mut info.data {
+                Some(gst::PadProbeData::Event(ev)) => {
+                    if matches!(ev.view(), gst::EventView::FlushStop(_) | gst::EventView::Segment(_)) {
+                        window.lock().unwrap().clear();
+                        *last.lock().unwrap() = None;
+                    }
+                }
+                Some(gst::PadProbeData::Buffer(b)) => {
+                    let (Some(pts), None) = (b.pts(), b.dts()) else { return gst::PadProbeReturn::Ok };
+                    let pts = pts.nseconds();
+                    let mut w = window.lock().unwrap();
+                    if w.is_empty() {
+                        w.extend((1..=REORDER_DEPTH as u64 + 1).rev().map(|k| pts.saturating_sub(k * frame_ns)));
+                    }
+                    w[0] = pts;
+                    w.sort_unstable();
+                    let mut last = last.lock().unwrap();
+                    let dts = last.map_or(w[0], |l| w[0].max(l + 1)).min(pts);
+                    *last = Some(dts);
+                    b.make_mut().set_dts(gst::ClockTime::from_nseconds(dts));
+                }
+                _ => {}
+            }
+            gst::PadProbeReturn::Ok
+        },
+    );
+}
+
 fn to_muxer(
     split: &gst::Element,
     last: &gst::Element,
@@ -505,9 +553,14 @@ fn to_muxer(
         .with_context(|| format!("muxer pad {pad_name}"))?;
     let src = last.static_pad("src").unwrap();
     if pad_name.starts_with("audio") {
-        clip_start(&src, spec.grid.start_ns(spec.start), false);
+        clip_start(&src, spec.grid.start_ns(spec.start), None);
     } else if spec.mode != Mode::Transcode {
-        clip_start(&src, spec.grid.start_ns(spec.start), true);
+        let half_frame = match spec.fps {
+            (n, d) if n > 0 && d > 0 => d as u64 * 500_000_000 / n as u64,
+            _ => 20_000_000,
+        };
+        clip_start(&src, spec.grid.start_ns(spec.start), Some(half_frame));
+        fill_dts(&src, half_frame * 2);
     }
     rebase_segments(&src);
     src.link(&sinkpad)?;

@@ -1,17 +1,23 @@
 //! The segment grid of a stream and the HLS playlists written from it.
 //!
-//! The grid is fixed from the probe: segment `i` starts at `i × seg` where `seg` is a
-//! whole number of frames near the configured target, and the last one ends at the
-//! file's duration. Both playlists are complete VOD playlists from the first request.
+//! The grid is fixed before the first playlist is served, so both playlists are
+//! complete VOD playlists from the first request. A stream that encodes the video lays
+//! it uniformly: segment `i` starts at `i × seg`, `seg` a whole number of frames near
+//! the configured target. A stream that copies the video can cut only at keyframes, so
+//! its segments start at keyframes read from the container's index, each the first at
+//! least a target length after the one before.
 
 use std::fmt::Write;
 
-/// The fixed segment layout of a stream, in nanoseconds of media time.
+/// The segment layout of a stream, in nanoseconds of media time.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Grid {
+    /// The nominal segment length: the target in whole frames.
     pub seg_ns: u64,
     pub duration_ns: u64,
     pub count: usize,
+    /// Where each segment starts; `starts[0]` is 0.
+    starts: Vec<u64>,
 }
 
 /// Media time a split may come early by and still count for the grid point (timestamps
@@ -19,15 +25,9 @@ pub struct Grid {
 const SLACK_NS: u64 = 2_000_000;
 
 impl Grid {
-    /// `fps` is `(num, den)`; `(0, _)` when unknown.
-    pub fn new(duration_ns: u64, fps: (i32, i32), target_secs: f64) -> Self {
-        let seg_ns = if fps.0 > 0 && fps.1 > 0 {
-            let frames = (target_secs * fps.0 as f64 / fps.1 as f64).round().max(1.0) as u64;
-            frames * fps.1 as u64 * 1_000_000_000 / fps.0 as u64
-        } else {
-            (target_secs * 1e9) as u64
-        };
-        let seg_ns = seg_ns.max(1_000_000);
+    /// A uniform grid. `fps` is `(num, den)`; `(0, _)` when unknown.
+    pub fn uniform(duration_ns: u64, fps: (i32, i32), target_secs: f64) -> Self {
+        let seg_ns = nominal(fps, target_secs);
         let mut count = duration_ns.saturating_sub(SLACK_NS).div_ceil(seg_ns).max(1) as usize;
         // A tail shorter than a second (audio outlasting the last frame) joins the last
         // segment: there is no keyframe to start a segment of its own.
@@ -35,33 +35,47 @@ impl Grid {
         if count > 1 && tail < 1_000_000_000.min(seg_ns / 2) {
             count -= 1;
         }
-        Self {
-            seg_ns,
-            duration_ns,
-            count,
+        Self::from_starts(seg_ns, duration_ns, (0..count as u64).map(|i| i * seg_ns).collect())
+    }
+
+    /// A grid on `keyframes` (ns, ascending): each segment starts at the first keyframe
+    /// at least a target length (less half a frame) after the start of the one before.
+    /// A keyframe too near the end to be worth a segment of its own is skipped.
+    pub fn from_keyframes(duration_ns: u64, fps: (i32, i32), target_secs: f64, keyframes: &[u64]) -> Self {
+        let seg_ns = nominal(fps, target_secs);
+        let frame = if fps.0 > 0 && fps.1 > 0 { fps.1 as u64 * 1_000_000_000 / fps.0 as u64 } else { 40_000_000 };
+        let tail = 1_000_000_000.min(seg_ns / 2);
+        let mut starts = vec![0];
+        for &k in keyframes {
+            let last = *starts.last().unwrap();
+            if k >= last + seg_ns.saturating_sub(frame / 2) && k + tail <= duration_ns {
+                starts.push(k);
+            }
         }
+        Self::from_starts(seg_ns, duration_ns, starts)
+    }
+
+    fn from_starts(seg_ns: u64, duration_ns: u64, starts: Vec<u64>) -> Self {
+        Self { seg_ns, duration_ns, count: starts.len(), starts }
     }
 
     pub fn start_ns(&self, i: usize) -> u64 {
-        i as u64 * self.seg_ns
+        self.starts[i.min(self.count - 1)]
     }
 
     /// The length of segment `i`.
     pub fn duration_of(&self, i: usize) -> u64 {
-        if i + 1 >= self.count {
-            self.duration_ns.saturating_sub(self.start_ns(i)).max(1)
-        } else {
-            self.seg_ns
-        }
+        let end = self.starts.get(i + 1).copied().unwrap_or(self.duration_ns);
+        end.saturating_sub(self.start_ns(i)).max(1)
     }
 
     /// The segment a fragment starting at media time `t` belongs to.
     pub fn index_at(&self, t_ns: u64) -> usize {
-        (((t_ns + SLACK_NS) / self.seg_ns) as usize).min(self.count - 1)
+        self.starts.partition_point(|&s| s <= t_ns + SLACK_NS).saturating_sub(1)
     }
 
-    /// Where the muxer is asked to split before segment `i`: half a frame early, so a
-    /// keyframe stamped a hair before the grid point still starts the segment.
+    /// Where the muxer is asked to split before segment `i`: a hair early, so a
+    /// keyframe stamped just before the grid point still starts the segment.
     pub fn split_ns(&self, i: usize) -> u64 {
         self.start_ns(i).saturating_sub(SLACK_NS)
     }
@@ -74,6 +88,17 @@ impl Grid {
             .unwrap_or(self.seg_ns);
         (max as f64 / 1e9).round().max(1.0) as u64
     }
+}
+
+/// The target segment length rounded to whole frames.
+fn nominal(fps: (i32, i32), target_secs: f64) -> u64 {
+    let seg_ns = if fps.0 > 0 && fps.1 > 0 {
+        let frames = (target_secs * fps.0 as f64 / fps.1 as f64).round().max(1.0) as u64;
+        frames * fps.1 as u64 * 1_000_000_000 / fps.0 as u64
+    } else {
+        (target_secs * 1e9) as u64
+    };
+    seg_ns.max(1_000_000)
 }
 
 /// The file name of segment `i`.
@@ -136,7 +161,7 @@ mod tests {
     #[test]
     fn grid_covers_the_duration_in_whole_frames() {
         // 23.976 fps, 100.1 s.
-        let g = Grid::new(100_100_000_000, (24000, 1001), 4.0);
+        let g = Grid::uniform(100_100_000_000, (24000, 1001), 4.0);
         assert_eq!(g.seg_ns, 96 * 1001 * 1_000_000_000 / 24000);
         let total: u64 = (0..g.count).map(|i| g.duration_of(i)).sum();
         assert_eq!(total, g.duration_ns);
@@ -145,11 +170,11 @@ mod tests {
         assert_eq!(g.index_at(g.start_ns(7) - 1_000_000), 7);
         assert_eq!(g.index_at(g.start_ns(7) - 10_000_000), 6);
         // Exactly a multiple: no empty last segment.
-        let g = Grid::new(20_000_000_000, (25, 1), 4.0);
+        let g = Grid::uniform(20_000_000_000, (25, 1), 4.0);
         assert_eq!(g.count, 5);
         assert_eq!(g.duration_of(4), 4_000_000_000);
         // Audio 32 ms longer than the video: no segment of 32 ms.
-        let g = Grid::new(20_032_000_000, (25, 1), 4.0);
+        let g = Grid::uniform(20_032_000_000, (25, 1), 4.0);
         assert_eq!(
             (g.count, g.duration_of(4), g.target_duration()),
             (5, 4_032_000_000, 4)
@@ -157,8 +182,29 @@ mod tests {
     }
 
     #[test]
+    fn keyframe_grid_starts_segments_on_keyframes() {
+        let s = 1_000_000_000u64;
+        // Irregular long GOPs at 25 fps; target 4 s.
+        let keys = [0, 1200, 5000, 5400, 11320, 17000, 19700].map(|ms| ms * 1_000_000);
+        let g = Grid::from_keyframes(20 * s, (25, 1), 4.0, &keys);
+        assert_eq!((0..g.count).map(|i| g.start_ns(i)).collect::<Vec<_>>(), [0, 5 * s, 11_320_000_000, 17 * s]);
+        assert_eq!(g.duration_of(3), 3 * s, "19.7 s is too near the end for a segment");
+        assert_eq!(g.target_duration(), 6);
+        let total: u64 = (0..g.count).map(|i| g.duration_of(i)).sum();
+        assert_eq!(total, g.duration_ns);
+        assert_eq!(g.index_at(5 * s - 1_000_000), 1);
+        assert_eq!(g.index_at(11 * s), 1);
+        assert_eq!(g.index_at(19 * s), 3);
+        // A keyframe half a frame short of the target still starts a segment.
+        let g = Grid::from_keyframes(20 * s, (25, 1), 4.0, &[0, 3_990_000_000, 8 * s]);
+        assert_eq!(g.count, 3);
+        // No keyframe after the first: one segment.
+        assert_eq!(Grid::from_keyframes(20 * s, (25, 1), 4.0, &[0]).count, 1);
+    }
+
+    #[test]
     fn playlists() {
-        let g = Grid::new(10_000_000_000, (25, 1), 4.0);
+        let g = Grid::uniform(10_000_000_000, (25, 1), 4.0);
         let m = media(&g, "token=abc");
         assert!(m.contains("#EXT-X-PLAYLIST-TYPE:VOD"));
         assert!(m.contains("#EXT-X-TARGETDURATION:4\n"));

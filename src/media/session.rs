@@ -66,6 +66,9 @@ struct StreamState {
     /// The furthest segment asked for since the run started.
     furthest: usize,
     failed: Option<String>,
+    /// Segments a run started at and ended without producing (the file is cut short or
+    /// damaged there): asked for again, they fail at once rather than restart forever.
+    unproducible: std::collections::BTreeSet<usize>,
     encoder: Option<String>,
     failed_encoders: Vec<String>,
     /// Encoders that passed a test encode at this stream's size.
@@ -116,11 +119,13 @@ pub struct StreamStatus {
 }
 
 impl Stream {
-    /// Builds a stream over `source` from its probe.
+    /// Builds a stream over `source` from its probe and, when the container has an
+    /// index, its video keyframes (the grid of a stream that copies the video).
     pub fn new(
         key: String,
         source: Arc<dyn ByteSource>,
         info: MediaInfo,
+        keyframes: Option<&[u64]>,
         size_bytes: u64,
         config: &MediaConfig,
         dir: PathBuf,
@@ -128,11 +133,13 @@ impl Stream {
     ) -> anyhow::Result<Arc<Self>> {
         let audio = info.pick_audio(&config.audio_languages);
         let mode = info.mode(audio);
-        let grid = Grid::new(
-            info.duration.as_nanos() as u64,
-            info.video.fps,
-            config.segment_seconds,
-        );
+        let duration = info.duration.as_nanos() as u64;
+        let grid = match keyframes {
+            Some(k) if mode != Mode::Transcode => {
+                Grid::from_keyframes(duration, info.video.fps, config.segment_seconds, k)
+            }
+            _ => Grid::uniform(duration, info.video.fps, config.segment_seconds),
+        };
         let (w, h) = (info.video.width, info.video.height);
         let size = if mode == Mode::Transcode && h > config.max_height {
             let nh = config.max_height & !1;
@@ -242,6 +249,11 @@ impl Stream {
                 self.touch(&mut st, client);
                 if let Some(msg) = &st.failed {
                     return Err(MediaError::Failed(msg.clone()));
+                }
+                if st.unproducible.contains(&idx) {
+                    return Err(MediaError::Failed(format!(
+                        "segment {idx} cannot be produced: the file is cut short or damaged there"
+                    )));
                 }
                 st.furthest = st.furthest.max(idx);
                 if let Some(seg) = st.segments.get_mut(&idx) {
@@ -459,7 +471,11 @@ impl Stream {
                 }
                 RunEvent::Eos { run_id } => {
                     if current(&st, run_id) {
-                        st.run = None;
+                        let r = st.run.take().unwrap();
+                        if r.next == r.start && !st.segments.contains_key(&r.start) {
+                            tracing::warn!(stream = %self.key, "the run from segment {} ended without producing it", r.start);
+                            st.unproducible.insert(r.start);
+                        }
                     }
                 }
                 RunEvent::EncoderFailed { run_id, message } => {
