@@ -26,6 +26,12 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The config in force now: `config` as changed at run time (`PATCH /api/config`).
+    /// `config` itself is the start-up config, for what only a restart changes.
+    pub fn live(&self) -> Arc<Config> {
+        self.engine.live().get()
+    }
+
     /// Opens the store and starts the engine, restoring every torrent.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let store = Store::open(&config.storage.state_dir)?;

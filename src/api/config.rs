@@ -19,7 +19,7 @@ fn require_admin(caller: &Caller) -> ApiResult<()> {
 /// `GET /api/config`: the settings in force, secrets redacted.
 pub async fn get(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<Value>> {
     require_admin(&caller)?;
-    Ok(ApiJson(crate::settings::redacted(&state.engine.live().get())))
+    Ok(ApiJson(crate::settings::redacted(&state.live())))
 }
 
 /// `PATCH /api/config`: a JSON object of keys (nested or dotted) → new values. The
@@ -116,7 +116,7 @@ pub async fn patch_torrent_settings(
             }
             "output_folder" => {
                 let p = v.as_str().filter(|p| !p.is_empty()).ok_or_else(|| bad("must be a folder path"))?;
-                let mut c = (*state.engine.live().get()).clone();
+                let mut c = (*state.live()).clone();
                 c.watch.dir = PathBuf::from(p); // checked like every configured path
                 crate::settings::validate_disk(&c)
                     .and_then(|_| crate::settings::check_paths(&c))

@@ -66,7 +66,7 @@ pub async fn create(
         }
     }
     let real = resolve(&state, &body.path, &who, Some(&caller))?;
-    if real == state.config.storage.download_dir.canonicalize().map_err(ApiError::internal)? {
+    if real == state.live().storage.download_dir.canonicalize().map_err(ApiError::internal)? {
         return Err(ApiError::bad_request("pick a file or folder inside the download dir, not the dir itself"));
     }
     let mut trackers = Vec::new();

@@ -27,7 +27,7 @@ fn query(q: Result<Query<PathQuery>, axum::extract::rejection::QueryRejection>) 
 
 /// Confines a client's path, logging every refused attempt with who made it.
 pub(crate) fn resolve(state: &AppState, path: &str, who: &PeerAddr, caller: Option<&Caller>) -> ApiResult<std::path::PathBuf> {
-    files::confine(&state.config.storage.download_dir, path).map_err(|d| match d {
+    files::confine(&state.live().storage.download_dir, path).map_err(|d| match d {
         Denied::Forbidden { path, why } => {
             tracing::warn!(
                 client = ?who.0,
@@ -52,7 +52,7 @@ pub async fn list(
     if !real.is_dir() {
         return Err(ApiError::bad_request(format!("{path:?} is a file, not a folder; read it at /api/files/content")));
     }
-    let root = state.config.storage.download_dir.clone();
+    let root = state.live().storage.download_dir.clone();
     let entries = tokio::task::spawn_blocking(move || files::list(&root, &real))
         .await
         .map_err(ApiError::internal)?
@@ -94,7 +94,7 @@ pub async fn delete(
     }
     let path = query(q)?;
     let real = resolve(&state, &path, &who, Some(&caller))?;
-    let root = state.config.storage.download_dir.canonicalize().map_err(ApiError::internal)?;
+    let root = state.live().storage.download_dir.canonicalize().map_err(ApiError::internal)?;
     if real == root {
         return Err(ApiError::forbidden("the download dir itself cannot be deleted"));
     }

@@ -102,7 +102,7 @@ async fn open_stream(
         index,
         name: name.to_string(),
     });
-    let timeout = Duration::from_secs(state.config.media.probe_timeout_secs);
+    let timeout = Duration::from_secs(state.live().media.probe_timeout_secs);
     state.media.open(&key, source, timeout).await.map_err(|e| {
         let starving = state
             .engine
@@ -249,7 +249,7 @@ pub async fn segment(
             stream.media_playlist(&carried_query(raw.as_deref())),
         ));
     };
-    let wait = Duration::from_secs(state.config.media.segment_wait_secs);
+    let wait = Duration::from_secs(state.live().media.segment_wait_secs);
     let asked = std::time::Instant::now();
     let path = stream.segment(seg, &client, wait).await.map_err(hls_error)?;
     let bytes = tokio::fs::read(&path).await.map_err(|e| {

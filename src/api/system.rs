@@ -68,7 +68,7 @@ static CPU: std::sync::LazyLock<crate::sysinfo::CpuMeter> = std::sync::LazyLock:
 /// `GET /api/system/status`: the machine, the disk against the quota, the encoders.
 pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult<ApiJson<Value>> {
     // The settings in force, with run-time changes (`PATCH /api/config`).
-    let cfg = state.engine.live().get();
+    let cfg = state.live();
     let dir = cfg.storage.download_dir.clone();
     let (total, free, _) = crate::quota::space(&dir).unwrap_or_default();
     let used = crate::quota::used_bytes(&dir);
@@ -135,7 +135,7 @@ pub async fn metrics(State(state): State<AppState>, _caller: Caller) -> ApiResul
         .map(|e| vec![(format!("{{encoder=\"{e}\"}}"), 1.0)])
         .unwrap_or_default();
     gauge("encoder_in_use", "The H.264 encoder new transcodes use.", &enc);
-    let (total, free, _) = crate::quota::space(&state.engine.live().get().storage.download_dir).unwrap_or_default();
+    let (total, free, _) = crate::quota::space(&state.live().storage.download_dir).unwrap_or_default();
     gauge("disk_total_bytes", "Size of the download volume.", &[(String::new(), total as f64)]);
     gauge("disk_free_bytes", "Free space on the download volume.", &[(String::new(), free as f64)]);
     gauge("process_resident_bytes", "Resident memory of the daemon.", &[(String::new(), crate::sysinfo::process_rss() as f64)]);
