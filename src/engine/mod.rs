@@ -955,28 +955,31 @@ async fn fetch_torrent(url: &str) -> EngineResult<TorrentFile> {
 
 /// When unfinished torrents were last seen without any peer at work, and how often
 /// they were reconnected since, so that a dead swarm is retried ever more slowly
-/// (15 s, 30 s, 60 s … up to 5 min) rather than hammered.
+/// (15 s, 30 s, 60 s … up to 8 min; each resume also announces to the trackers)
+/// rather than hammered.
 #[derive(Default)]
 struct Stalls(HashMap<String, (Instant, u32)>);
 
 impl Stalls {
     const FIRST: Duration = Duration::from_secs(15);
-    const LONGEST: Duration = Duration::from_secs(300);
+    const LONGEST: Duration = Duration::from_secs(480);
 
     /// Forgets torrents that are gone.
     fn retain(&mut self, records: &[TorrentRecord]) {
         self.0.retain(|id, _| records.iter().any(|r| &r.info_hash == id));
     }
 
-    /// Whether `id` has had no live, connecting or queued peer for long enough to be
-    /// reconnected now.
+    /// Whether `id`, unfinished, has had known peers but none live, connecting or
+    /// queued for long enough to be reconnected now.
     fn due(&mut self, id: &str, stats: &librqbit::TorrentStats) -> bool {
         let Some(live) = stats.live.as_ref().filter(|_| !stats.finished) else {
             self.0.remove(id);
             return false;
         };
         let p = &live.snapshot.peer_stats;
-        if p.live + p.connecting + p.queued > 0 {
+        // Busy, or no peer known to go back to (finding new ones is the trackers' and
+        // DHT's own business, on their own intervals).
+        if p.live + p.connecting + p.queued > 0 || p.seen == 0 {
             self.0.remove(id);
             return false;
         }
