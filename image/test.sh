@@ -2,7 +2,8 @@
 # Boots the x86-64 image under QEMU (TCG software emulation: no KVM needed) and
 # checks the daemon from outside through a forwarded loopback port:
 #   /api/health answers; swarmcast.service is active (systemd's console line, which it
-#   prints when READY=1 arrives); the encoder list (/api/system/status); the first
+#   prints when READY=1 arrives); the first-run setup (/auth/setup) makes the
+#   administrator, whose session then reads the encoder list (/api/system/status); the first
 #   boot grew the root filesystem; a USB disk labelled SWARMCAST was mounted as the
 #   download dir by udev → srv-swarmcast-downloads.mount.
 #
@@ -89,8 +90,18 @@ boot() { # firmware
     else
         bad "$fw: no first-boot report on the console"
     fi
-    local code body
-    body=$(curl -s -m 30 -w '\n%{http_code}' "http://127.0.0.1:$port/api/system/status" || true)
+    # As a new owner would: the first-run setup makes the administrator and logs in.
+    local code body jar=$work/cookies-$fw
+    code=$(curl -s -m 60 -o "$work/setup-$fw.json" -w '%{http_code}' -c "$jar" \
+        -H 'content-type: application/json' \
+        -d '{"username":"admin","password":"image test password"}' \
+        "http://127.0.0.1:$port/auth/setup" || true)
+    if [ "$code" = 201 ]; then
+        ok "$fw: first-run setup made the administrator and logged in"
+    else
+        bad "$fw: first-run setup answered $code: $(head -c 300 "$work/setup-$fw.json" 2>/dev/null)"
+    fi
+    body=$(curl -s -m 30 -b "$jar" -w '\n%{http_code}' "http://127.0.0.1:$port/api/system/status" || true)
     code=$(echo "$body" | tail -n 1)
     body=$(echo "$body" | sed '$d')
     if [ "$code" = 200 ] && echo "$body" | jq -e '.encoders | type == "array" and length > 0' >/dev/null 2>&1; then

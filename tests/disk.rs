@@ -81,6 +81,9 @@ fn quota_refuses_a_torrent_too_big_and_a_magnet_after_metadata() {
     let used = swarmcast::quota::used_bytes(&d.download_dir());
     assert!(used < MB, "nothing downloaded: {used} bytes under the download dir");
     assert!(activity(&d).iter().any(|a| a["event"] == "error" && a["torrent_id"] == hash));
+    // Asked to stream, the refused magnet says why rather than timing out.
+    let (s, body) = d.post("/api/stream", json!({ "magnet": seeder.magnet(&hash) }));
+    assert_eq!((s, body["error"]["code"].as_str()), (507, Some("QUOTA_EXCEEDED")), "{body}");
 }
 
 #[test]

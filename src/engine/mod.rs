@@ -106,6 +106,8 @@ pub struct Engine {
     pending: Mutex<HashMap<String, Pending>>,
     /// Fatal errors of torrents, kept so they survive the torrent's handle.
     errors: Mutex<HashMap<String, String>>,
+    /// Magnets the quota refused once their metadata told their size.
+    refused: Mutex<std::collections::HashSet<String>>,
     events: broadcast::Sender<Event>,
     /// Serialises adding torrents to the session (see `add_to_session`).
     add_lock: tokio::sync::Mutex<()>,
@@ -135,6 +137,7 @@ impl Engine {
             default_trackers: e.trackers.clone(),
             pending: Mutex::new(HashMap::new()),
             errors: Mutex::new(HashMap::new()),
+            refused: Mutex::new(Default::default()),
             events: broadcast::channel(1024).0,
             add_lock: tokio::sync::Mutex::new(()),
             stream_permits: Arc::new(Semaphore::new(e.max_streams as usize)),
@@ -466,6 +469,7 @@ impl Engine {
                         let msg = e.to_string();
                         this.pending.lock().unwrap().remove(&id);
                         this.set_error(&id, msg.clone());
+                        this.refused.lock().unwrap().insert(id.clone());
                         this.emit("error", &id, rec.name.as_deref(), Some(&msg));
                         let _ = done_tx.send(true);
                         return Ok(());
@@ -511,6 +515,10 @@ impl Engine {
                 let pending = self.pending.lock().unwrap();
                 match pending.get(id) {
                     Some(p) => p.done.clone(),
+                    None if self.refused.lock().unwrap().contains(id) => {
+                        let msg = self.errors.lock().unwrap().get(id).cloned().unwrap_or_default();
+                        return Err(EngineError::QuotaExceeded(msg));
+                    }
                     None if self.store.torrent(id)?.is_some() => {
                         // Known but neither pending nor in the session: paused magnet.
                         return Err(EngineError::NoMetadata(id.to_string()));
@@ -563,6 +571,7 @@ impl Engine {
         self.store.set_torrent_paused(id, false)?;
         rec.paused = false;
         self.errors.lock().unwrap().remove(id);
+        self.refused.lock().unwrap().remove(id);
         match self.handle(id) {
             Some(h) => {
                 if h.is_paused() || matches!(h.stats().state, TorrentStatsState::Error) {
@@ -628,6 +637,7 @@ impl Engine {
         }
         self.store.delete_torrent(id)?;
         self.errors.lock().unwrap().remove(id);
+        self.refused.lock().unwrap().remove(id);
         let detail = delete_files.then_some("data deleted");
         self.emit("removed", id, rec.name.as_deref(), detail);
         Ok(())
