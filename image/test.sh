@@ -101,9 +101,16 @@ boot() { # firmware
     else
         bad "$fw: first-run setup answered $code: $(head -c 300 "$work/setup-$fw.json" 2>/dev/null)"
     fi
-    body=$(curl -s -m 30 -b "$jar" -w '\n%{http_code}' "http://127.0.0.1:$port/api/system/status" || true)
-    code=$(echo "$body" | tail -n 1)
-    body=$(echo "$body" | sed '$d')
+    # The encoders are probed with real test encodes after start: slow under emulation.
+    local until=$(( $(date +%s) + ${PROBE_TIMEOUT:-300} ))
+    while :; do
+        body=$(curl -s -m 30 -b "$jar" -w '\n%{http_code}' "http://127.0.0.1:$port/api/system/status" || true)
+        code=$(echo "$body" | tail -n 1)
+        body=$(echo "$body" | sed '$d')
+        [ "$code" = 200 ] && echo "$body" | jq -e '.encoders_probed == false' >/dev/null 2>&1 || break
+        [ "$(date +%s)" -lt "$until" ] || break
+        sleep 5
+    done
     if [ "$code" = 200 ] && echo "$body" | jq -e '.encoders | type == "array" and length > 0' >/dev/null 2>&1; then
         ok "$fw: encoders: $(echo "$body" | jq -c '[.encoders[] | {name, verified}]') selected $(echo "$body" | jq -c .selected_encoder)"
     elif [ "$code" = 404 ]; then

@@ -95,6 +95,7 @@ pub async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult
         "temperature_c": crate::sysinfo::temperature_c(),
         "encoders": state.media.encoders(),
         "selected_encoder": state.media.selected_encoder(),
+        "encoders_probed": state.media.encoders_probed(),
         "services": {
             "engine": state.engine.is_running(),
             "transcoder": state.media.is_running(),

@@ -116,6 +116,11 @@ impl Media {
             .unwrap_or_default()
     }
 
+    /// Whether the encoder probe has finished.
+    pub fn encoders_probed(&self) -> bool {
+        self.registry.initialized()
+    }
+
     /// The encoder new transcodes use.
     pub fn selected_encoder(&self) -> Option<String> {
         self.registry
