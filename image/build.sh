@@ -184,6 +184,7 @@ CONSOLES="ttyS1,115200 tty0"
 RPI
     configure_root "main non-free-firmware"
     echo "== kernel and Raspberry Pi firmware"
+    in_root apt-get update -qq   # the package lists were dropped once the .deb was in
     in_root apt-get install -y -q --no-install-recommends linux-image-arm64
     in_root dpkg-reconfigure raspi-firmware
     finish_root
