@@ -114,7 +114,9 @@ def browse_call(cd, object_id, flag, start=0, count=0, sort=""):
 
     parser.connect("container-available", container)
     parser.connect("item-available", item)
-    parser.parse_didl(r["Result"])
+    # GUPnP-AV refuses an empty (valid) <DIDL-Lite/> as an error.
+    if r["NumberReturned"] > 0:
+        parser.parse_didl(r["Result"])
     r["objects"] = objects
     del r["Result"]
     return r
