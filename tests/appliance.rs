@@ -287,7 +287,8 @@ fn write_config(dir: &Path, port: u16) -> PathBuf {
             "[server]\nlisten = \"127.0.0.1\"\nport = {port}\n\
              [storage]\nstate_dir = \"{d}/state\"\ndownload_dir = \"{d}/downloads\"\ncache_dir = \"{d}/cache\"\n\
              [engine]\nlisten_port = 0\ndht = false\nlsd = false\n[log]\nlevel = \"info\"\n\
-             [auth]\nbypass_localhost = true\n[quota]\nmin_free_bytes = 0\n"
+             [auth]\nbypass_localhost = true\n[quota]\nmin_free_bytes = 0\n\
+             [dlna]\nenabled = false\n[mdns]\nenabled = false\n"
         ),
     )
     .unwrap();

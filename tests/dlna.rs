@@ -56,9 +56,13 @@ fn film(dir: &Path, name: &str, secs: u32) -> (PathBuf, PathBuf, String) {
 }
 
 /// Re-runs the calling test inside a new network namespace with multicast routed on
-/// its loopback. Returns `true` in that re-run, where the test does its work.
+/// its loopback, and a mount namespace with an empty `/run`: a host's Avahi or D-Bus
+/// must not be reachable from the test (a daemon there would publish on the real LAN).
+/// Returns `true` in that re-run, where the test does its work.
 fn in_own_netns(test: &str) -> bool {
     if std::env::var_os("SWARMCAST_TEST_NETNS").is_some() {
+        let st = Command::new("mount").args(["-t", "tmpfs", "tmpfs", "/run"]).status().expect("mount");
+        assert!(st.success(), "mounting a tmpfs over /run");
         for args in [
             &["link", "set", "lo", "up"][..],
             &["link", "set", "lo", "multicast", "on"],
@@ -69,8 +73,10 @@ fn in_own_netns(test: &str) -> bool {
         }
         return true;
     }
+    // As root (CI) no user namespace: avahi-daemon wants its own user's uid mapped.
+    let flags = if is_root() { "-nm" } else { "-rnm" };
     let status = Command::new("unshare")
-        .args(["-rn", "--"])
+        .args([flags, "--"])
         .arg(std::env::current_exe().unwrap())
         .args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env("SWARMCAST_TEST_NETNS", "1")
@@ -78,6 +84,15 @@ fn in_own_netns(test: &str) -> bool {
         .expect("unshare (util-linux)");
     assert!(status.success(), "{test} failed inside its network namespace");
     false
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(1).map(|euid| euid == "0"))
+        .unwrap_or(false)
 }
 
 fn python(args: &[&str]) -> Value {
@@ -364,4 +379,103 @@ fn mdns_client_sees_the_services() {
     }
     assert_eq!(find("_swarmcast._tcp.local.")["txt"]["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(find("_http._tcp.local.")["txt"]["path"], "/");
+}
+
+/// A child process killed (and reaped) on drop.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+const DBUS_CONF: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=/run/dbus/system_bus_socket</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/><allow own="*"/><allow send_type="method_call"/>
+    <allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/>
+  </policy>
+</busconfig>
+"#;
+
+const AVAHI_CONF: &str = "[server]\nhost-name=avahibox\ndomain-name=local\nuse-ipv4=yes\nuse-ipv6=no\n\
+allow-interfaces=veth0\nenable-dbus=yes\n[wide-area]\nenable-wide-area=no\n[publish]\npublish-workstation=no\n";
+
+#[test]
+fn mdns_goes_through_avahi_where_it_runs() {
+    if !in_own_netns("mdns_goes_through_avahi_where_it_runs") {
+        return;
+    }
+    assert!(is_root(), "avahi-daemon needs root (CI runs as root)");
+    // A LAN of our own: a veth pair, 192.0.2.1 (TEST-NET-1) on veth0.
+    for args in [
+        &["link", "add", "veth0", "type", "veth", "peer", "name", "veth1"][..],
+        &["addr", "add", "192.0.2.1/24", "dev", "veth0"],
+        &["link", "set", "veth0", "up", "multicast", "on"],
+        &["link", "set", "veth1", "up"],
+    ] {
+        assert!(Command::new("ip").args(args).status().unwrap().success(), "ip {args:?}");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("dbus.conf"), DBUS_CONF).unwrap();
+    std::fs::write(tmp.path().join("avahi.conf"), AVAHI_CONF).unwrap();
+    std::fs::create_dir_all("/run/dbus").unwrap();
+    std::fs::create_dir_all("/run/avahi-daemon").unwrap();
+    let _bus = Killed(
+        Command::new("dbus-daemon")
+            .arg(format!("--config-file={}", tmp.path().join("dbus.conf").display()))
+            .args(["--nofork", "--nopidfile"])
+            .spawn()
+            .expect("dbus-daemon (Debian dbus)"),
+    );
+    wait_until("the D-Bus socket", Duration::from_secs(10), || {
+        Path::new("/run/dbus/system_bus_socket").exists().then_some(())
+    });
+    let _avahi = Killed(
+        Command::new("avahi-daemon")
+            .args(["--no-drop-root", "--no-chroot", "--no-rlimits", "-f"])
+            .arg(tmp.path().join("avahi.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("avahi-daemon (Debian avahi-daemon)"),
+    );
+    let resolve = |name: &str| {
+        let out = Command::new("avahi-resolve").args(["-4", "-n", name]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    wait_until("Avahi to serve avahibox.local", Duration::from_secs(20), || {
+        resolve("avahibox.local").contains("192.0.2.1").then_some(())
+    });
+
+    let d = Daemon::start_with(&[("SWARMCAST_MDNS_ENABLED", "true")]);
+    // avahi-browse: `=;iface;proto;name;type;domain;host;address;port;txt…` per service.
+    let browse = |ty: &str| -> Option<Vec<String>> {
+        let out = Command::new("avahi-browse").args(["-rptk", ty]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.lines().find(|l| l.starts_with("=;") && l.contains(";swarmcast;")).map(|l| l.split(';').map(str::to_string).collect())
+    };
+    for ty in ["_http._tcp", "_swarmcast._tcp"] {
+        let f = wait_until(&format!("avahi-browse to see {ty}"), Duration::from_secs(20), || browse(ty));
+        assert_eq!(f[4], ty, "{f:?}");
+        // On Avahi's own host name, with the web UI's port.
+        assert_eq!((f[6].as_str(), f[7].as_str()), ("avahibox.local", "192.0.2.1"), "{f:?}");
+        assert_eq!(f[8], d.port.to_string(), "{f:?}");
+        if ty == "_swarmcast._tcp" {
+            assert!(f[9].contains(&format!("\"version={}\"", env!("CARGO_PKG_VERSION"))), "{f:?}");
+        }
+    }
+    // swarmcast.local is an alias of the box's LAN address, registered through Avahi.
+    wait_until("swarmcast.local through Avahi", Duration::from_secs(20), || {
+        resolve("swarmcast.local").contains("192.0.2.1").then_some(())
+    });
+    let log = d.log_text();
+    assert!(log.contains("registered through Avahi"), "{log}");
+    assert!(!log.contains("answering for swarmcast.local"), "a second responder beside Avahi: {log}");
 }
