@@ -184,7 +184,6 @@ fn deb_metadata_names_existing_files_and_valid_scripts() {
         "usr/lib/sysusers.d/",
         "usr/lib/tmpfiles.d/",
         "usr/lib/udev/rules.d/",
-        "etc/avahi/services/swarmcast.service",
     ] {
         assert!(
             dests.iter().any(|d| d == want),
