@@ -5,7 +5,7 @@
 //! which answers only for its own names: the two services and `swarmcast.local`).
 //! Where Avahi runs (its socket `/run/avahi-daemon/socket` exists), a second
 //! responder on port 5353 would fight it over the host's records, so the services are
-//! registered through Avahi's D-Bus API instead (`avahi.rs`), on the host's own name.
+//! registered through Avahi's D-Bus API instead (`mdns_avahi.rs`), on the host's own name.
 
 use std::path::Path;
 
@@ -57,7 +57,10 @@ pub async fn start(config: &MdnsConfig, port: u16) -> Option<Advertiser> {
         return None;
     }
     if Path::new(AVAHI_SOCKET).exists() {
-        return match crate::mdns_avahi::register(port).await {
+        let registered = tokio::time::timeout(std::time::Duration::from_secs(10), crate::mdns_avahi::register(port))
+            .await
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("no answer from D-Bus / Avahi within 10 s")));
+        return match registered {
             Ok(r) => {
                 tracing::info!(port, "mDNS: services registered through Avahi");
                 Some(Advertiser::Avahi(r))

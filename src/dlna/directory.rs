@@ -100,7 +100,7 @@ impl Snapshot {
         };
         match container {
             "downloading" => v.sort_by(|a, b| b.added_at.cmp(&a.added_at).then(a.title.cmp(&b.title))),
-            "library" => v.sort_by(|a, b| a.title.to_lowercase().cmp(&b.title.to_lowercase())),
+            "library" => v.sort_by_key(|e| e.title.to_lowercase()),
             _ => {
                 v.sort_by(|a, b| b.watched_at.cmp(&a.watched_at).then(a.title.cmp(&b.title)));
                 let mut torrents = Vec::new();
