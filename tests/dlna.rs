@@ -206,6 +206,8 @@ fn dlna_control_point_finds_browses_and_plays() {
     if !in_own_netns("dlna_control_point_finds_browses_and_plays") {
         return;
     }
+    let t0 = std::time::Instant::now();
+    let phase = |what: &str| eprintln!("[{:6.1} s] {what}", t0.elapsed().as_secs_f64());
     let tmp = tempfile::tempdir().unwrap();
     let (a_data, a_torrent, a) = film(tmp.path(), "Alpha.mp4", 10);
     let (b_data, b_torrent, b) = film(tmp.path(), "Beta.mkv", 6);
@@ -215,6 +217,7 @@ fn dlna_control_point_finds_browses_and_plays() {
     // Gamma comes slowly, so it is still downloading while the TV browses.
     let slow = Seeder::start(&c_torrent, &c_data, 40);
 
+    phase("films made, seeders seeding");
     let watcher = Watcher::start(110);
     let name = "swarmcast test";
     let mut d = Daemon::start_with(&[
@@ -235,10 +238,12 @@ fn dlna_control_point_finds_browses_and_plays() {
         kinds.iter().all(|k| watcher.saw("alive", k)).then_some(())
     });
 
+    phase("daemon up, alive heard");
     for id in [&a, &b] {
         d.add(&seeder.magnet(id));
         d.wait_status(id, &["seeding"], Duration::from_secs(90));
     }
+    phase("two films downloaded");
     d.add(&slow.magnet(&c));
     d.wait_status(&c, &["downloading"], Duration::from_secs(60));
 
@@ -259,9 +264,11 @@ fn dlna_control_point_finds_browses_and_plays() {
         assert!(got.as_array().unwrap().iter().any(|r| r["usn"] == usn.as_str()), "{st}: {got}");
     }
 
+    phase("M-SEARCH answered");
     // The control point finds the server by name and walks it.
     let cp = script("control_point.py");
     let v = python(&[cp.to_str().unwrap(), "browse", "lo", name, "15"]);
+    phase("browsed (23 actions)");
     assert_eq!(v["found"], true, "{v}");
     assert_eq!(v["udn"], udn.as_str());
     let titles = |r: &Value| -> Vec<String> {
@@ -310,6 +317,7 @@ fn dlna_control_point_finds_browses_and_plays() {
     let secs = ffprobe_duration(gamma.as_str().unwrap());
     assert!((secs - 20.0).abs() < 0.5, "ffprobe read {secs} s of the downloading film");
 
+    phase("raw, HLS and downloading resources played by ffprobe");
     // What Samsung and LG TVs ask of the resource: HEAD, DLNA headers, exact ranges.
     let client = http();
     let r = client.head(raw_url).header("getcontentFeatures.dlna.org", "1").send().unwrap();
@@ -348,6 +356,7 @@ fn dlna_control_point_finds_browses_and_plays() {
     wait_until("ssdp:byebye", Duration::from_secs(10), || {
         kinds.iter().all(|k| watcher.saw("byebye", k)).then_some(())
     });
+    phase("byebye heard");
 }
 
 #[test]
