@@ -14,6 +14,12 @@ test_pkgs=(
   ffmpeg transmission-daemon transmission-cli opentracker curl jq
   qbittorrent-nox chromium
   systemd udev e2fsprogs util-linux
+  # tests/dlna.rs: a GUPnP control point (python3-gi + GUPnP/GSSDP/GUPnP-AV), an mDNS
+  # client (python3-zeroconf), and Avahi on a private D-Bus, all inside a network
+  # namespace the test makes (unshare, iproute2). Installing avahi-daemon starts it on
+  # a machine that runs systemd, as on any Debian desktop.
+  python3-gi gir1.2-gupnp-1.6 gir1.2-gssdp-1.6 gir1.2-gupnp-av-1.0 python3-zeroconf
+  avahi-daemon avahi-utils dbus-daemon iproute2
 )
 # make aarch64: the cross toolchain, arm64 -dev packages (multiarch) and qemu-user.
 aarch64_pkgs=(

@@ -23,6 +23,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// The built-in BitTorrent tracker.
     pub tracker: Arc<Tracker>,
+    /// The DLNA media server's identity (its SSDP task runs in `serve`).
+    pub dlna: Arc<crate::dlna::Dlna>,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
         tracker.spawn_sweeper();
         let media = Media::new(config.media.clone(), config.storage.cache_dir.join("hls"));
         media.start();
-        Ok(Self { config: Arc::new(config), store, engine, media, started: Instant::now(), auth, tracker })
+        let dlna = Arc::new(crate::dlna::Dlna::open(config.dlna.clone(), &config.storage.state_dir)?);
+        Ok(Self { config: Arc::new(config), store, engine, media, started: Instant::now(), auth, tracker, dlna })
     }
 }

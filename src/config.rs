@@ -38,6 +38,8 @@ pub struct Config {
     pub auth: AuthConfig,
     pub tracker: TrackerConfig,
     pub search: SearchConfig,
+    pub dlna: DlnaConfig,
+    pub mdns: MdnsConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -201,6 +203,39 @@ pub struct TrackerConfig {
     pub announce_url: String,
 }
 
+/// The UPnP AV / DLNA media server that TVs and players find on the LAN.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DlnaConfig {
+    pub enabled: bool,
+    /// Interfaces it announces itself on and answers searches from (`["eth0"]`);
+    /// empty = every non-loopback interface with an IPv4 address. `lo` may be named.
+    pub interfaces: Vec<String>,
+    /// The name TVs show.
+    pub friendly_name: String,
+}
+
+/// mDNS: `swarmcast.local`, `_http._tcp` and `_swarmcast._tcp` on the LAN.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MdnsConfig {
+    pub enabled: bool,
+    /// Interfaces it answers on, as `dlna.interfaces`; empty = every non-loopback one.
+    pub interfaces: Vec<String>,
+}
+
+impl Default for DlnaConfig {
+    fn default() -> Self {
+        Self { enabled: true, interfaces: Vec::new(), friendly_name: "swarmcast".into() }
+    }
+}
+
+impl Default for MdnsConfig {
+    fn default() -> Self {
+        Self { enabled: true, interfaces: Vec::new() }
+    }
+}
+
 /// Torznab search (`/api/search`).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -267,6 +302,8 @@ impl Default for Config {
             auth: AuthConfig::default(),
             tracker: TrackerConfig::default(),
             search: SearchConfig::default(),
+            dlna: DlnaConfig::default(),
+            mdns: MdnsConfig::default(),
         }
     }
 }
@@ -551,6 +588,14 @@ impl Config {
         if self.media.max_height < 144 {
             bail!("media.max_height: must be at least 144");
         }
+        if self.dlna.friendly_name.trim().is_empty() || self.dlna.friendly_name.len() > 64 {
+            bail!("dlna.friendly_name: must be 1 to 64 bytes");
+        }
+        for (key, list) in [("dlna.interfaces", &self.dlna.interfaces), ("mdns.interfaces", &self.mdns.interfaces)] {
+            if let Some(bad) = list.iter().find(|i| i.is_empty() || i.len() > 15 || i.contains(['/', ' '])) {
+                bail!("{key}: {bad:?} is not an interface name such as eth0");
+            }
+        }
         if self.log.level.parse::<tracing_subscriber::EnvFilter>().is_err() {
             bail!("log.level: {:?} is not a valid log filter", self.log.level);
         }
@@ -567,6 +612,8 @@ impl Config {
         c.engine.dht = false;
         c.engine.lsd = false;
         c.engine.listen_port = 0;
+        c.dlna.enabled = false;
+        c.mdns.enabled = false;
         c
     }
 

@@ -22,3 +22,7 @@ pub mod serve;
 pub mod sysinfo;
 pub mod tracker;
 pub mod web;
+pub mod lan;
+pub mod dlna;
+pub mod mdns;
+pub mod mdns_avahi;

@@ -39,9 +39,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         Duration::from_secs(2),
     );
 
+    let stop = tokio_util::sync::CancellationToken::new();
+    let discovery = start_discovery(&state, addr, stop.clone()).await;
+
     let app = crate::api::app(state.clone())
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let stop = tokio_util::sync::CancellationToken::new();
     let mut server = tokio::spawn(
         axum::serve(listener, app).with_graceful_shutdown(stop.clone().cancelled_owned()).into_future(),
     );
@@ -55,6 +57,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // and close them, so the flush below always fits in TimeoutStopSec.
     system::notify(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
     stop.cancel();
+    discovery.stop().await;
     if tokio::time::timeout(Duration::from_secs(5), &mut server).await.is_err() {
         tracing::warn!("connections still open after 5 s; closing them");
         server.abort();
@@ -65,6 +68,44 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::warn!("engine did not stop within 20 s");
     }
     Ok(())
+}
+
+/// The LAN discovery services: SSDP for the DLNA server, and mDNS.
+struct Discovery {
+    ssdp: Option<tokio::task::JoinHandle<()>>,
+    mdns: Option<crate::mdns::Advertiser>,
+}
+
+impl Discovery {
+    /// Says goodbye on both (the SSDP task sends its byebye once `stop` is cancelled).
+    async fn stop(self) {
+        if let Some(t) = self.ssdp {
+            let _ = tokio::time::timeout(Duration::from_secs(2), t).await;
+        }
+        if let Some(m) = self.mdns {
+            let _ = tokio::task::spawn_blocking(move || m.stop()).await;
+        }
+    }
+}
+
+async fn start_discovery(
+    state: &AppState,
+    addr: std::net::SocketAddr,
+    stop: tokio_util::sync::CancellationToken,
+) -> Discovery {
+    let c = &state.config;
+    if addr.ip().is_loopback() && (c.dlna.enabled || c.mdns.enabled) {
+        tracing::warn!(
+            "server.listen is {}: TVs and other machines cannot reach what DLNA and mDNS advertise",
+            addr.ip()
+        );
+    }
+    let ssdp = c.dlna.enabled.then(|| {
+        let (dlna, port) = (state.dlna.clone(), addr.port());
+        system::spawn("ssdp", crate::dlna::ssdp::run(dlna, port, stop))
+    });
+    let mdns = crate::mdns::start(&c.mdns, addr.port()).await;
+    Discovery { ssdp, mdns }
 }
 
 async fn shutdown_signal() {

@@ -184,7 +184,6 @@ fn deb_metadata_names_existing_files_and_valid_scripts() {
         "usr/lib/sysusers.d/",
         "usr/lib/tmpfiles.d/",
         "usr/lib/udev/rules.d/",
-        "etc/avahi/services/swarmcast.service",
     ] {
         assert!(
             dests.iter().any(|d| d == want),
@@ -287,7 +286,8 @@ fn write_config(dir: &Path, port: u16) -> PathBuf {
             "[server]\nlisten = \"127.0.0.1\"\nport = {port}\n\
              [storage]\nstate_dir = \"{d}/state\"\ndownload_dir = \"{d}/downloads\"\ncache_dir = \"{d}/cache\"\n\
              [engine]\nlisten_port = 0\ndht = false\nlsd = false\n[log]\nlevel = \"info\"\n\
-             [auth]\nbypass_localhost = true\n[quota]\nmin_free_bytes = 0\n"
+             [auth]\nbypass_localhost = true\n[quota]\nmin_free_bytes = 0\n\
+             [dlna]\nenabled = false\n[mdns]\nenabled = false\n"
         ),
     )
     .unwrap();

@@ -76,7 +76,7 @@ async fn headless_setup_with_the_cli() {
         format!(
             "[server]\nlisten = \"127.0.0.1\"\nport = {port}\n\
              [storage]\nstate_dir = \"{0}/state\"\ndownload_dir = \"{0}/dl\"\ncache_dir = \"{0}/cache\"\n\
-             [engine]\ndht = false\nlsd = false\nlisten_port = 0\n",
+             [engine]\ndht = false\nlsd = false\nlisten_port = 0\n[dlna]\nenabled = false\n[mdns]\nenabled = false\n",
             dir.path().display()
         ),
     )

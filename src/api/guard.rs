@@ -1,7 +1,8 @@
 //! The guard in front of every route, in this order:
 //!
 //! 1. `Host` must name this box (DNS rebinding), except on the tracker's routes.
-//! 2. Rate limit per client address and class.
+//! 2. Rate limit per client address and class. The DLNA routes (`/dlna/…`, public
+//!    and read-only, for TVs that cannot log in) stop here: no credentials are read.
 //! 3. Authenticate: bypassed address, `X-API-Key`, `Authorization: Bearer`, the
 //!    `session` cookie, a `remember` cookie, and on stream routes `?token=`. The
 //!    result is a `Caller` in the request's extensions.
@@ -52,6 +53,11 @@ fn needs_auth_prefix(path: &str) -> bool {
         .any(|p| path == *p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('/')))
 }
 
+/// The DLNA media server's routes: public, read-only, no credentials.
+pub fn is_dlna(path: &str) -> bool {
+    path.starts_with("/dlna/")
+}
+
 /// The torrent a stream route reads, when the request may use `?token=`:
 /// `GET|HEAD /api/stream/{id}[/…]` and `/api/torrents/{id}/files/{index}`.
 pub fn stream_route_torrent(method: &Method, path: &str) -> Option<String> {
@@ -71,6 +77,9 @@ pub fn stream_route_torrent(method: &Method, path: &str) -> Option<String> {
 fn class_of(method: &Method, path: &str) -> Class {
     if path == "/announce" || path == "/scrape" {
         Class::Announce
+    } else if is_dlna(path) {
+        // SOAP control is a POST, but every action is a read.
+        Class::Read
     } else if stream_route_torrent(method, path).is_some() {
         Class::Stream
     } else if method == Method::GET || method == Method::HEAD || method == Method::OPTIONS {
@@ -147,6 +156,10 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         let mut e = ApiError::new(Code::RateLimited, format!("too many requests; retry in {secs} s"));
         e.retry_after = Some(secs);
         return e.into_response();
+    }
+
+    if is_dlna(&path) {
+        return next.run(req).await;
     }
 
     // 3. Authenticate. Blocking database work runs off the async threads.

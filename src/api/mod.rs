@@ -3,6 +3,7 @@
 
 mod auth;
 mod create;
+mod dlna;
 mod config;
 pub mod error;
 mod events;
@@ -11,6 +12,7 @@ mod files;
 pub mod guard;
 pub mod openapi;
 mod paging;
+pub mod playlist;
 pub mod range;
 mod search;
 mod services;
@@ -21,7 +23,7 @@ mod tracker;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{MethodRouter, delete, get, patch, post};
+use axum::routing::{MethodRouter, any, delete, get, patch, post};
 
 use crate::app::AppState;
 use error::ApiError;
@@ -57,6 +59,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/stream/{id}", get(stream::master).delete(stream::remove)),
         ("/api/stream/{id}/status", get(stream::status)),
         ("/api/stream/{id}/{segment}", get(stream::segment)),
+        ("/api/playlist.m3u", get(playlist::m3u)),
         // Accounts.
         ("/auth/setup", get(auth::setup_status).post(auth::setup)),
         ("/auth/register", post(auth::register)),
@@ -82,6 +85,12 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/search", get(search::search)),
         ("/api/openapi.json", get(openapi::openapi)),
         ("/docs", get(openapi::docs)),
+        // The DLNA media server: public and read-only (TVs cannot log in); 404 when off.
+        ("/dlna/description.xml", get(dlna::description)),
+        ("/dlna/ContentDirectory.xml", get(dlna::content_directory_scpd)),
+        ("/dlna/ConnectionManager.xml", get(dlna::connection_manager_scpd)),
+        ("/dlna/control/{service}", post(dlna::control)),
+        ("/dlna/event/{service}", any(dlna::event)),
         // The tracker: public, in the "tracker announces" rate-limit class.
         ("/api/tracker/torrents", get(tracker::list)),
         ("/announce", get(tracker::announce)),

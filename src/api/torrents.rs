@@ -287,7 +287,14 @@ pub async fn file(
     state.engine.touch_watched(&id);
     let len = reader.len();
     let mime = engine::mime_type(reader.name());
-    range::serve(reader, len, mime, &headers, method == Method::HEAD).await
+    let mut resp = range::serve(reader, len, mime, &headers, method == Method::HEAD).await?;
+    // What DLNA TVs (Samsung, LG) want of a media resource.
+    let h = resp.headers_mut();
+    h.insert("transferMode.dlna.org", axum::http::HeaderValue::from_static("Streaming"));
+    if let Ok(v) = axum::http::HeaderValue::from_str(&crate::dlna::content_features()) {
+        h.insert("contentFeatures.dlna.org", v);
+    }
+    Ok(resp)
 }
 
 /// Plain users may change only the torrents they added; admins any.

@@ -24,6 +24,13 @@ fn public_answer(method: &Method, path: &str) -> Option<StatusCode> {
         "/announce" | "/scrape" if read => Some(StatusCode::OK),
         "/api/openapi.json" | "/docs" if read => Some(StatusCode::OK),
         "/announce" | "/scrape" => Some(StatusCode::METHOD_NOT_ALLOWED),
+        // The DLNA server (on here): public and read-only. The walker's JSON body is
+        // bad SOAP, answered with a UPnP fault (500); events take only SUBSCRIBE.
+        "/dlna/description.xml" | "/dlna/ContentDirectory.xml" | "/dlna/ConnectionManager.xml" if read => {
+            Some(StatusCode::OK)
+        }
+        "/dlna/control/{service}" if *method == Method::POST => Some(StatusCode::INTERNAL_SERVER_ERROR),
+        p if p.starts_with("/dlna/") => Some(StatusCode::METHOD_NOT_ALLOWED),
         _ => None,
     }
 }
@@ -34,6 +41,7 @@ fn concrete(path: &str) -> String {
             "{id}" => "179b3b176a2df09e1d1deee9b52e78ad85ec270c",
             "{index}" => "0",
             "{prefix}" => "sc_00000000",
+            "{service}" => "ContentDirectory",
             s if s.starts_with('{') => "1",
             s => s,
         })
@@ -47,6 +55,7 @@ async fn every_route_needs_credentials_or_is_documented_public() {
         c.auth.rate_limit.reads_per_min = 0;
         c.auth.rate_limit.writes_per_min = 0;
         c.auth.rate_limit.auth_attempts = 0;
+        c.dlna.enabled = true;
     })
     .await;
     env.add_user("walker", "walker-password", true);

@@ -313,6 +313,9 @@ impl Daemon {
             .env("SWARMCAST_ENGINE_LSD", "false")
             .env("SWARMCAST_ENGINE_LISTEN_PORT", "0")
             .env("SWARMCAST_LOG_LEVEL", "info,librqbit=warn")
+            // No multicast from tests unless a test asks (tests/dlna.rs, in its own netns).
+            .env("SWARMCAST_DLNA_ENABLED", "false")
+            .env("SWARMCAST_MDNS_ENABLED", "false")
             .stdout(log.try_clone().unwrap())
             .stderr(log);
         std::fs::write(self.dir.join("none.toml"), "").unwrap();
@@ -335,6 +338,22 @@ impl Daemon {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+
+    /// SIGTERM, as systemd stops it; waits up to 30 s for the exit.
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        let mut c = self.child.take()?;
+        let pid = nix::unistd::Pid::from_raw(c.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(30) {
+            if let Ok(Some(status)) = c.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = c.kill();
+        c.wait().ok()
     }
 
     /// Starts the daemon again on the same dirs and port.

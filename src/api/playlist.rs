@@ -1,0 +1,97 @@
+//! `GET /api/playlist.m3u`: every playable video as an M3U playlist, so VLC or Kodi
+//! opens the whole library from one file. Each entry is an absolute URL of the raw
+//! file (Range-capable), built from the request's `Host` and carrying a stream token,
+//! because the player that opens the file cannot log in.
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use super::error::{ApiError, ApiResult, Code};
+use super::extract::Caller;
+use crate::app::AppState;
+use crate::engine::{EngineError, TorrentView};
+
+/// One playable video file of a torrent.
+#[derive(Clone, Debug)]
+pub struct PlayableFile {
+    pub torrent: String,
+    pub index: usize,
+    /// What a player shows: the torrent's name, and the file's when it has several videos.
+    pub title: String,
+    /// The file's name inside the torrent (`Movie/movie.mkv`).
+    pub name: String,
+    pub size: u64,
+}
+
+/// The video files of a torrent that can be played: known, selected for download.
+pub fn playable_files(t: &TorrentView) -> Vec<PlayableFile> {
+    let videos: Vec<_> = t.files.iter().filter(|f| f.is_video && f.selected).collect();
+    videos
+        .iter()
+        .map(|f| {
+            let base = f.name.rsplit(['/', '\\']).next().unwrap_or(&f.name);
+            let title = if videos.len() == 1 { t.name.clone() } else { format!("{} — {base}", t.name) };
+            PlayableFile { torrent: t.id.clone(), index: f.index, title, name: f.name.clone(), size: f.size }
+        })
+        .collect()
+}
+
+/// `http://host` (or `https://` behind a TLS proxy) from the request's `Host`.
+pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    let scheme = if state.config.auth.behind_tls_proxy { "https" } else { "http" };
+    format!("{scheme}://{host}")
+}
+
+/// `GET /api/playlist.m3u[?torrent=ID]`.
+pub async fn m3u(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let torrent = url::form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "torrent")
+        .map(|(_, v)| v.trim().to_ascii_lowercase());
+    let torrents = match &torrent {
+        Some(id) => vec![state.engine.view(id)?],
+        None => {
+            let mut all = state.engine.list()?;
+            all.sort_by(|a, b| a.added_at.cmp(&b.added_at).then_with(|| a.name.cmp(&b.name)));
+            all
+        }
+    };
+    let files: Vec<PlayableFile> = torrents.iter().flat_map(playable_files).collect();
+    if let Some(id) = &torrent
+        && files.is_empty()
+    {
+        let e = if torrents[0].files.is_empty() {
+            EngineError::NoMetadata(id.clone()).into()
+        } else {
+            ApiError::new(Code::NoVideoFile, format!("torrent {id} has no playable video file"))
+        };
+        return Err(e);
+    }
+    let base = base_url(&state, &headers);
+    let mut out = String::from("#EXTM3U\n");
+    let mut tokens = std::collections::HashMap::new();
+    for f in &files {
+        let token =
+            tokens.entry(f.torrent.clone()).or_insert_with(|| state.auth.mint_stream_token(&f.torrent, caller.user_id));
+        let secs = state
+            .media
+            .get(&format!("{}/{}", f.torrent, f.index))
+            .map(|s| s.info.duration.as_secs_f64().round() as i64)
+            .filter(|s| *s > 0)
+            .unwrap_or(-1);
+        let title: String = f.title.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        out.push_str(&format!("#EXTINF:{secs},{title}\n"));
+        out.push_str(&format!("{base}/api/torrents/{}/files/{}?token={token}\n", f.torrent, f.index));
+    }
+    let mut h = HeaderMap::new();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("audio/x-mpegurl; charset=utf-8"));
+    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("inline; filename=\"swarmcast.m3u\""));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok((h, out).into_response())
+}
