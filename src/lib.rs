@@ -25,4 +25,3 @@ pub mod web;
 pub mod lan;
 pub mod dlna;
 pub mod mdns;
-pub mod mdns_avahi;

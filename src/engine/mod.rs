@@ -965,13 +965,15 @@ async fn fetch_torrent(url: &str) -> EngineResult<TorrentFile> {
 
 /// When unfinished torrents were last seen without any peer at work, and how often
 /// they were reconnected since, so that a dead swarm is retried ever more slowly
-/// (15 s, 30 s, 60 s … up to 8 min; each resume also announces to the trackers)
-/// rather than hammered.
+/// (3 s, 6 s, 12 s … up to 8 min; each resume also announces to the trackers)
+/// rather than hammered. The first retry comes quickly because the commonest case is
+/// a magnet whose one known peer refused the connection that followed the metadata
+/// fetch (it still held the fetch's), which librqbit would retry only after 10 s.
 #[derive(Default)]
 struct Stalls(HashMap<String, (Instant, u32)>);
 
 impl Stalls {
-    const FIRST: Duration = Duration::from_secs(15);
+    const FIRST: Duration = Duration::from_secs(3);
     const LONGEST: Duration = Duration::from_secs(480);
 
     /// Forgets torrents that are gone.
@@ -995,7 +997,7 @@ impl Stalls {
         }
         let now = Instant::now();
         let (since, attempts) = self.0.entry(id.to_string()).or_insert((now, 0));
-        let wait = Self::FIRST.saturating_mul(1 << (*attempts).min(5)).min(Self::LONGEST);
+        let wait = Self::FIRST.saturating_mul(1 << (*attempts).min(8)).min(Self::LONGEST);
         if now.duration_since(*since) < wait {
             return false;
         }

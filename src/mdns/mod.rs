@@ -5,13 +5,15 @@
 //! which answers only for its own names: the two services and `swarmcast.local`).
 //! Where Avahi runs (its socket `/run/avahi-daemon/socket` exists), a second
 //! responder on port 5353 would fight it over the host's records, so the services are
-//! registered through Avahi's D-Bus API instead (`mdns_avahi.rs`), on the host's own name.
+//! registered through Avahi's D-Bus API instead (`avahi.rs`), on the host's own name.
 
 use std::path::Path;
 
 use mdns_sd::{IfKind, ServiceDaemon, ServiceInfo};
 
 use crate::config::MdnsConfig;
+
+mod avahi;
 
 /// The host name answered when no Avahi runs.
 pub const HOST_NAME: &str = "swarmcast.local.";
@@ -30,7 +32,7 @@ pub fn txt() -> Vec<(&'static str, String)> {
 /// A running advertisement; `stop` withdraws it (goodbye packets).
 pub enum Advertiser {
     Own(ServiceDaemon, Vec<String>),
-    Avahi(crate::mdns_avahi::Registration),
+    Avahi(avahi::Registration),
 }
 
 impl Advertiser {
@@ -57,7 +59,7 @@ pub async fn start(config: &MdnsConfig, port: u16) -> Option<Advertiser> {
         return None;
     }
     if Path::new(AVAHI_SOCKET).exists() {
-        let registered = tokio::time::timeout(std::time::Duration::from_secs(10), crate::mdns_avahi::register(port))
+        let registered = tokio::time::timeout(std::time::Duration::from_secs(10), avahi::register(port))
             .await
             .unwrap_or_else(|_| Err(anyhow::anyhow!("no answer from D-Bus / Avahi within 10 s")));
         return match registered {
