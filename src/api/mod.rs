@@ -14,7 +14,7 @@ mod paging;
 pub mod range;
 mod search;
 mod services;
-pub(crate) mod stream;
+pub mod stream;
 mod system;
 mod torrents;
 mod tracker;

@@ -36,8 +36,22 @@ pub struct TorrentFile {
     pub bytes: bytes::Bytes,
 }
 
+/// Turns an `x.pe` peer's host name and port into an address. `parse_uri` uses the
+/// system resolver; a caller that must not touch the network passes its own.
+pub type Resolve<'a> = &'a dyn Fn(&str, u16) -> Option<SocketAddr>;
+
+/// The system resolver (on the box: /etc/hosts, then the LAN's DNS). Blocks.
+pub fn system_resolve(host: &str, port: u16) -> Option<SocketAddr> {
+    (host, port).to_socket_addrs().ok()?.next()
+}
+
 /// Parses a magnet URI, a bare info-hash or an http(s) URL.
 pub fn parse_uri(input: &str) -> Result<Source, EngineError> {
+    parse_uri_with(input, &system_resolve)
+}
+
+/// `parse_uri`, with `resolve` turning `x.pe` peer names into addresses.
+pub fn parse_uri_with(input: &str, resolve: Resolve<'_>) -> Result<Source, EngineError> {
     let s = input.trim();
     if s.is_empty() {
         return Err(EngineError::BadInput("empty torrent URI".into()));
@@ -47,7 +61,7 @@ pub fn parse_uri(input: &str) -> Result<Source, EngineError> {
     }
     let lower = s.to_ascii_lowercase();
     if lower.starts_with("magnet:") {
-        return parse_magnet(s).map(Source::Magnet);
+        return parse_magnet_with(s, resolve).map(Source::Magnet);
     }
     if lower.starts_with("http://") || lower.starts_with("https://") {
         let url = url::Url::parse(s)
@@ -84,6 +98,11 @@ pub fn parse_info_hash(s: &str) -> Option<String> {
 
 /// Parses a magnet URI. Requires a v1 `urn:btih:` topic.
 pub fn parse_magnet(s: &str) -> Result<MagnetLink, EngineError> {
+    parse_magnet_with(s, &system_resolve)
+}
+
+/// `parse_magnet`, with `resolve` turning `x.pe` peer names into addresses.
+pub fn parse_magnet_with(s: &str, resolve: Resolve<'_>) -> Result<MagnetLink, EngineError> {
     let bad = |why: String| EngineError::BadInput(format!("malformed magnet URI: {why}"));
     let query = s
         .get("magnet:?".len()..)
@@ -122,7 +141,7 @@ pub fn parse_magnet(s: &str) -> Result<MagnetLink, EngineError> {
                     return Err(bad(format!("tracker {:?} is not a tracker URL", truncate(&value, 80))));
                 }
             }
-            "x.pe" => link.peers.push(parse_peer(&value).map_err(bad)?),
+            "x.pe" => link.peers.push(parse_peer(&value, resolve).map_err(bad)?),
             "so" => link.select_only = Some(parse_select_only(&value).map_err(bad)?),
             _ => {}
         }
@@ -131,22 +150,17 @@ pub fn parse_magnet(s: &str) -> Result<MagnetLink, EngineError> {
     Ok(link)
 }
 
-fn parse_peer(s: &str) -> Result<SocketAddr, String> {
+fn parse_peer(s: &str, resolve: Resolve<'_>) -> Result<SocketAddr, String> {
     if let Ok(addr) = s.parse::<SocketAddr>() {
         return Ok(addr);
     }
-    // host:port with a name; resolve numerically only where the name is an IP literal,
-    // otherwise through the resolver (which on the box means /etc/hosts or the LAN's DNS).
+    // host:port with a name, for the resolver.
     let (host, port) = s.rsplit_once(':').ok_or_else(|| format!("peer {s:?} has no port"))?;
     let port: u16 = port.parse().map_err(|_| format!("peer {s:?} has a bad port"))?;
     if host.is_empty() || host.len() > 253 || host.contains(['/', '?', '#', '@']) {
         return Err(format!("peer {s:?} is not host:port"));
     }
-    (host, port)
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-        .ok_or_else(|| format!("peer {s:?} does not resolve"))
+    resolve(host, port).ok_or_else(|| format!("peer {s:?} does not resolve"))
 }
 
 /// `so=0,2,4-6`.

@@ -28,7 +28,10 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::store::{Purpose, Store, TorrentRecord, now_rfc3339};
 
-pub use input::{MagnetLink, Source, TorrentFile, parse_info_hash, parse_torrent, parse_uri};
+pub use input::{
+    MagnetLink, Resolve, Source, TorrentFile, parse_info_hash, parse_magnet, parse_magnet_with, parse_torrent,
+    parse_uri, parse_uri_with, system_resolve,
+};
 pub use reader::FileReader;
 pub use video::{is_video, mime_type, pick_video};
 pub use view::{FileView, PeerView, Status, TorrentView};
