@@ -105,8 +105,9 @@ pub fn parse_magnet(s: &str) -> Result<MagnetLink, EngineError> {
 pub fn parse_magnet_with(s: &str, resolve: Resolve<'_>) -> Result<MagnetLink, EngineError> {
     let bad = |why: String| EngineError::BadInput(format!("malformed magnet URI: {why}"));
     let query = s
-        .get("magnet:?".len()..)
-        .filter(|_| s[..7].eq_ignore_ascii_case("magnet:") && s.as_bytes().get(7) == Some(&b'?'))
+        .get(..8)
+        .filter(|prefix| prefix.eq_ignore_ascii_case("magnet:?"))
+        .map(|_| &s[8..])
         .ok_or_else(|| bad("expected `magnet:?` followed by parameters".into()))?;
     let mut info_hash = None;
     let mut link = MagnetLink {
@@ -210,6 +211,7 @@ pub fn parse_torrent(bytes: bytes::Bytes) -> Result<TorrentFile, EngineError> {
     if bytes.first() != Some(&b'd') {
         return Err(bad("it is not a bencoded dictionary".into()));
     }
+    super::bencode::check(&bytes).map_err(bad)?;
     let parsed = librqbit::torrent_from_bytes(&bytes).map_err(|e| bad(format!("{e:#}")))?;
     let info_hash = parsed.info_hash.as_string();
     let info = parsed.info.data.clone().validate().map_err(|e| bad(format!("{e:#}")))?;
@@ -274,6 +276,16 @@ mod tests {
         ] {
             assert!(matches!(parse_uri(bad), Err(EngineError::BadInput(_))), "{bad}");
         }
+    }
+
+    /// Found by the `magnet` fuzz target: a multi-byte character across byte 7 made
+    /// the prefix check slice inside it and panic.
+    #[test]
+    fn prefix_check_respects_char_boundaries() {
+        for s in ["magnet\u{1ba}xt=urn:btih:179b3b176a2df09e1d1deee9b52e78ad85ec270c", "magnet\u{e9}", "\u{e9}\u{e9}\u{e9}\u{e9}x"] {
+            assert!(matches!(parse_magnet(s), Err(EngineError::BadInput(_))), "{s}");
+        }
+        assert!(parse_magnet(&format!("MAGNET:?xt=urn:btih:{HASH}")).is_ok());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! truth for what should be on the box, the activity log, events, and readers that
 //! cannot starve the session's disk writes.
 
+mod bencode;
 mod disk;
 mod input;
 mod reader;
