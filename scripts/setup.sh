@@ -14,6 +14,7 @@ test_pkgs=(
   ffmpeg transmission-daemon transmission-cli opentracker curl jq
   qbittorrent-nox chromium
   systemd udev e2fsprogs util-linux
+  g++
 )
 # make aarch64: the cross toolchain, arm64 -dev packages (multiarch) and qemu-user.
 aarch64_pkgs=(
@@ -69,4 +70,11 @@ fi
 if ! command -v cargo >/dev/null; then
   echo "cargo is missing: install Rust 1.95 or newer (https://rustup.rs)" >&2
   exit 1
+fi
+
+# make test / make fuzz: cargo-fuzz drives the fuzz targets in fuzz/ (libFuzzer is
+# built from source by the libfuzzer-sys crate, with g++ above).
+if [ "${1:-build}" = test ] && ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "installing: cargo-fuzz"
+  cargo install cargo-fuzz --locked --version 0.13.2
 fi
