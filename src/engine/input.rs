@@ -214,10 +214,38 @@ pub fn parse_torrent(bytes: bytes::Bytes) -> Result<TorrentFile, EngineError> {
     super::bencode::check(&bytes).map_err(bad)?;
     let parsed = librqbit::torrent_from_bytes(&bytes).map_err(|e| bad(format!("{e:#}")))?;
     let info_hash = parsed.info_hash.as_string();
+    check_pieces(&parsed.info.data).map_err(bad)?;
     let info = parsed.info.data.clone().validate().map_err(|e| bad(format!("{e:#}")))?;
     let name = info.name().map(|n| n.into_owned());
     let file_count = info.iter_file_lengths().count();
     Ok(TorrentFile { info_hash, name, file_count, bytes })
+}
+
+/// Checks what librqbit's `validate` takes on trust: it divides by the piece length,
+/// adds up file lengths and counts pieces in a `u32` unchecked, and never compares the
+/// piece count with the hashes given.
+fn check_pieces<B: AsRef<[u8]>>(info: &librqbit::TorrentMetaV1Info<B>) -> Result<(), String> {
+    if info.piece_length == 0 {
+        return Err("its piece length is 0".into());
+    }
+    let lengths: Vec<u64> = match (&info.files, info.length) {
+        (Some(files), _) => files.iter().map(|f| f.length).collect(),
+        (None, Some(len)) => vec![len],
+        (None, None) => return Ok(()), // validate() names this one
+    };
+    let total = lengths
+        .iter()
+        .try_fold(0u64, |sum, &len| sum.checked_add(len))
+        .ok_or("its files add up to more than 2^64 bytes")?;
+    let pieces = total.div_ceil(u64::from(info.piece_length));
+    if pieces > u64::from(u32::MAX) {
+        return Err(format!("it has {pieces} pieces, more than 2^32"));
+    }
+    let hashes = info.pieces.as_ref().len();
+    if hashes as u64 != pieces * 20 {
+        return Err(format!("it has {hashes} bytes of piece hashes for {pieces} pieces of 20"));
+    }
+    Ok(())
 }
 
 fn truncate(s: &str, max: usize) -> &str {
@@ -293,5 +321,43 @@ mod tests {
         for bad in [&b""[..], b"hello", b"d4:infod", b"de", b"d4:infode"] {
             assert!(parse_torrent(bytes::Bytes::copy_from_slice(bad)).is_err());
         }
+    }
+
+    fn torrent(info: &str) -> Result<TorrentFile, EngineError> {
+        parse_torrent(bytes::Bytes::from(format!("d4:info{info}e")))
+    }
+
+    /// Found by the `torrent` fuzz target: a piece length of 0 made librqbit divide by
+    /// zero (a panic in release builds too).
+    #[test]
+    fn piece_lengths_and_counts() {
+        let hashes = |n: usize| format!("6:pieces{}:{}", n * 20, "h".repeat(n * 20));
+        let ok = torrent(&format!("d6:lengthi40000e4:name1:x12:piece lengthi16384e{}e", hashes(3))).unwrap();
+        assert_eq!(ok.file_count, 1);
+        for (info, why) in [
+            (format!("d6:lengthi1e4:name1:x12:piece lengthi0e{}e", hashes(1)), "piece length is 0"),
+            (
+                format!(
+                    "d5:filesld6:lengthi9223372036854775807e4:pathl1:aeed6:lengthi9223372036854775807e4:pathl1:bee\
+                     d6:lengthi9e4:pathl1:ceee4:name1:x12:piece lengthi16384e{}e",
+                    hashes(1)
+                ),
+                "more than 2^64",
+            ),
+            (format!("d6:lengthi4398046511104e4:name1:x12:piece lengthi1e{}e", hashes(1)), "more than 2^32"),
+            (format!("d6:lengthi40000e4:name1:x12:piece lengthi16384e{}e", hashes(2)), "for 3 pieces"),
+        ] {
+            let e = torrent(&info).unwrap_err().to_string();
+            assert!(e.contains(why), "{info}: {e}");
+        }
+        // The fuzzer's input as it found it.
+        let found = hex::decode(
+            "64343a696e666f64353a66696c65736c64363a6c656e677468693165343a706174686c323ad72e33313a786536\
+             3a706965636573313a78979a9c9adf933a7d7698363a630900840064656565343a6e616d65313a7831323a7069\
+             656365206c656e677468693065363a70696563657332303ab65899c6ab0dc82cf12099d1c2d40ab994e8410c6565",
+        )
+        .unwrap();
+        let e = parse_torrent(found.into()).unwrap_err().to_string();
+        assert!(e.contains("piece length is 0"), "{e}");
     }
 }
