@@ -20,15 +20,35 @@ fn env_names() -> &'static [String] {
             match v {
                 toml::Value::Table(t) => {
                     for (k, v) in t {
-                        leaves(v, &if prefix.is_empty() { k.clone() } else { format!("{prefix}_{k}") }, out);
+                        leaves(
+                            v,
+                            &if prefix.is_empty() {
+                                k.clone()
+                            } else {
+                                format!("{prefix}_{k}")
+                            },
+                            out,
+                        );
                     }
                 }
                 _ => out.push(format!("SWARMCAST_{}", prefix.to_uppercase())),
             }
         }
         let mut out = Vec::new();
-        leaves(&toml::Value::try_from(Config::default()).unwrap(), "", &mut out);
-        out.extend(["PORT", "DOWNLOAD_PATH", "HLS_PATH", "WARM_CACHE_TIMEOUT_MINUTES"].map(String::from));
+        leaves(
+            &toml::Value::try_from(Config::default()).unwrap(),
+            "",
+            &mut out,
+        );
+        out.extend(
+            [
+                "PORT",
+                "DOWNLOAD_PATH",
+                "HLS_PATH",
+                "WARM_CACHE_TIMEOUT_MINUTES",
+            ]
+            .map(String::from),
+        );
         out
     })
 }
@@ -36,16 +56,27 @@ fn env_names() -> &'static [String] {
 fuzz_target!(|data: &[u8]| {
     let mut parts = data.split(|&b| b == 0);
     let file = parts.next().unwrap_or_default();
-    let Ok(file) = std::str::from_utf8(file) else { return };
+    let Ok(file) = std::str::from_utf8(file) else {
+        return;
+    };
     let names = env_names();
     let mut env = BTreeMap::new();
     for entry in parts {
-        let Some((&pick, value)) = entry.split_first() else { continue };
-        let Ok(value) = std::str::from_utf8(value) else { return };
-        env.insert(names[pick as usize % names.len()].clone(), value.to_string());
+        let Some((&pick, value)) = entry.split_first() else {
+            continue;
+        };
+        let Ok(value) = std::str::from_utf8(value) else {
+            return;
+        };
+        env.insert(
+            names[pick as usize % names.len()].clone(),
+            value.to_string(),
+        );
     }
     let file = (!file.is_empty()).then_some(file);
-    let Ok(config) = Config::from_layers(file, &env) else { return };
+    let Ok(config) = Config::from_layers(file, &env) else {
+        return;
+    };
     let _ = config.listen_addr();
     let _ = format!("{config:?}");
     let text = toml::to_string(&config).expect("a config serialises");

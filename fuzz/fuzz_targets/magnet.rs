@@ -14,7 +14,8 @@ use swarmcast::engine::{self, Source};
 /// An offline stand-in for the system resolver: `x.pe` names never reach the network.
 /// Names starting with `x` do not resolve, the others land on a loopback address.
 fn resolve(host: &str, port: u16) -> Option<SocketAddr> {
-    (!host.starts_with('x')).then(|| SocketAddr::from((Ipv4Addr::new(127, 0, 0, host.len() as u8), port)))
+    (!host.starts_with('x'))
+        .then(|| SocketAddr::from((Ipv4Addr::new(127, 0, 0, host.len() as u8), port)))
 }
 
 fn is_info_hash(h: &str) -> bool {
@@ -22,7 +23,9 @@ fn is_info_hash(h: &str) -> bool {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(s) = std::str::from_utf8(data) else { return };
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Some(h) = engine::parse_info_hash(s) {
         assert!(is_info_hash(&h), "{h:?}");
         assert_eq!(hex::decode(&h).unwrap().len(), 20);
@@ -42,7 +45,10 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(again.trackers, m.trackers);
             assert_eq!(again.peers, m.peers);
         }
-        Ok(Source::Url(u)) => assert!(u.starts_with("http://") || u.starts_with("https://"), "{u:?}"),
+        Ok(Source::Url(u)) => assert!(
+            u.starts_with("http://") || u.starts_with("https://"),
+            "{u:?}"
+        ),
         Ok(Source::Torrent(_)) => panic!("a URI parsed as .torrent bytes"),
         Err(_) => {}
     }

@@ -49,7 +49,9 @@ fn no_traversal(s: &str) -> bool {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(s) = std::str::from_utf8(data) else { return };
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
 
     if let Some(i) = parse_segment_name(s) {
         assert!(no_traversal(s), "{s:?}");
@@ -59,15 +61,24 @@ fuzz_target!(|data: &[u8]| {
     let raw = Some(s);
     let carried = carried_query(raw);
     for p in carried.split('&').filter(|_| !carried.is_empty()) {
-        assert!(p.starts_with("file=") || p.starts_with("token="), "{carried:?}");
+        assert!(
+            p.starts_with("file=") || p.starts_with("token="),
+            "{carried:?}"
+        );
     }
     if let Ok(Some(i)) = file_param(raw) {
-        assert_eq!(query_param(raw, "file").unwrap().parse::<usize>().ok(), Some(i));
+        assert_eq!(
+            query_param(raw, "file").unwrap().parse::<usize>().ok(),
+            Some(i)
+        );
         assert!(carried.split('&').any(|p| p.starts_with("file=")));
     }
 
     let folder = sanitize(s);
-    assert!(!folder.is_empty() && !folder.contains(['/', '\0']) && folder != "." && folder != "..", "{folder:?}");
+    assert!(
+        !folder.is_empty() && !folder.contains(['/', '\0']) && folder != "." && folder != "..",
+        "{folder:?}"
+    );
 
     let (root, canon) = fixture();
     match confine(root, s) {

@@ -9,9 +9,14 @@ use libfuzzer_sys::fuzz_target;
 use swarmcast::{engine, library};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(t) = engine::parse_torrent(bytes::Bytes::copy_from_slice(data)) else { return };
+    let Ok(t) = engine::parse_torrent(bytes::Bytes::copy_from_slice(data)) else {
+        return;
+    };
     assert!(
-        t.info_hash.len() == 40 && t.info_hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')),
+        t.info_hash.len() == 40
+            && t.info_hash
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')),
         "{:?}",
         t.info_hash
     );
@@ -19,6 +24,8 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(&t.bytes[..], data);
     if let Some(name) = &t.name {
         let folder = library::sanitize(name);
-        assert!(!folder.is_empty() && !folder.contains(['/', '\0']) && folder != "." && folder != "..");
+        assert!(
+            !folder.is_empty() && !folder.contains(['/', '\0']) && folder != "." && folder != ".."
+        );
     }
 });

@@ -14,7 +14,11 @@ fuzz_target!(|data: &[u8]| {
         Ok(items) => {
             assert!(items.len() <= xml.matches("item").count());
             for it in &items {
-                let _ = (it.attr("seeders"), it.attr("infohash"), it.attr("magneturl"));
+                let _ = (
+                    it.attr("seeders"),
+                    it.attr("infohash"),
+                    it.attr("magneturl"),
+                );
             }
         }
         Err(FeedError::Indexer { .. }) => assert!(xml.contains("error")),

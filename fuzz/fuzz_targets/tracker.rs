@@ -18,7 +18,10 @@ fn client_query(a: &Announce) -> String {
         Event::Stopped => "&event=stopped",
         Event::Paused => "&event=paused",
     };
-    let numwant = a.numwant.map(|n| format!("&numwant={n}")).unwrap_or_default();
+    let numwant = a
+        .numwant
+        .map(|n| format!("&numwant={n}"))
+        .unwrap_or_default();
     format!(
         "info_hash={}&peer_id={}&port={}&uploaded={}&downloaded={}&left={}&compact={}&no_peer_id={}{event}{numwant}",
         percent_encode(&a.info_hash, NON_ALPHANUMERIC),
@@ -33,7 +36,9 @@ fn client_query(a: &Announce) -> String {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(q) = std::str::from_utf8(data) else { return };
+    let Ok(q) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(a) = Announce::parse(q) {
         assert_ne!(a.port, 0);
         let again = client_query(&a);
