@@ -1,7 +1,7 @@
 # swarmcast: `make run` to build and start the daemon, `make test` to run every test.
 CARGO ?= cargo
 
-.PHONY: run build test setup setup-test lint clean web
+.PHONY: run build test setup setup-test lint clean web fuzz fuzz-smoke
 
 run: setup web
 	$(CARGO) build --release
@@ -13,6 +13,18 @@ build: setup web
 
 test: setup-test web
 	$(CARGO) test --no-fail-fast -- --test-threads=2
+	$(MAKE) fuzz-smoke
+
+# cargo-fuzz targets for every parser of outside input (fuzz/, scripts/fuzz.sh):
+# `make fuzz` runs each for FUZZ_SECONDS, `make fuzz-smoke` (part of `make test`) briefly.
+FUZZ_SECONDS ?= 300
+FUZZ_SMOKE_SECONDS ?= 4
+
+fuzz: setup-test web
+	./scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: setup-test web
+	FUZZ_SANITIZER=none FUZZ_DEV=1 ./scripts/fuzz.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
 
 setup:
 	./scripts/setup.sh build

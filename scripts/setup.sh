@@ -20,6 +20,8 @@ test_pkgs=(
   # a machine that runs systemd, as on any Debian desktop.
   python3-gi gir1.2-gupnp-1.6 gir1.2-gssdp-1.6 gir1.2-gupnp-av-1.0 python3-zeroconf
   avahi-daemon avahi-utils dbus-daemon iproute2
+  # make fuzz / fuzz-smoke: libfuzzer-sys compiles libFuzzer.
+  g++
 )
 # make aarch64: the cross toolchain, arm64 -dev packages (multiarch) and qemu-user.
 aarch64_pkgs=(
@@ -75,4 +77,11 @@ fi
 if ! command -v cargo >/dev/null; then
   echo "cargo is missing: install Rust 1.95 or newer (https://rustup.rs)" >&2
   exit 1
+fi
+
+# make test / make fuzz: cargo-fuzz drives the fuzz targets in fuzz/ (libFuzzer is
+# built from source by the libfuzzer-sys crate, with g++ above).
+if [ "${1:-build}" = test ] && ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "installing: cargo-fuzz"
+  cargo install cargo-fuzz --locked --version 0.13.2
 fi

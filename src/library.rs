@@ -45,7 +45,9 @@ fn folder_in(dir: &Path, multi: bool, name: &str) -> PathBuf {
     if multi { dir.join(sanitize(name)) } else { dir.to_path_buf() }
 }
 
-fn sanitize(name: &str) -> String {
+/// A torrent's name (from its metadata, so from peers) made safe as one folder name:
+/// no separator, no NUL, never empty, `.` or `..`.
+pub fn sanitize(name: &str) -> String {
     let s: String = name.chars().map(|c| if c == '/' || c == '\0' { '_' } else { c }).collect();
     if s.is_empty() || s == "." || s == ".." { "torrent".into() } else { s }
 }

@@ -16,7 +16,7 @@ pub mod playlist;
 pub mod range;
 mod search;
 mod services;
-pub(crate) mod stream;
+pub mod stream;
 mod system;
 mod torrents;
 mod tracker;

@@ -41,7 +41,7 @@ fn hls_error(e: MediaError) -> ApiError {
 }
 
 /// The `file` and `token` parameters of a query, verbatim, to append to playlist URIs.
-fn carried_query(raw: Option<&str>) -> String {
+pub fn carried_query(raw: Option<&str>) -> String {
     raw.unwrap_or("")
         .split('&')
         .filter(|p| p.starts_with("file=") || p.starts_with("token="))
@@ -49,12 +49,14 @@ fn carried_query(raw: Option<&str>) -> String {
         .join("&")
 }
 
-fn query_param<'a>(raw: Option<&'a str>, name: &str) -> Option<&'a str> {
+/// The raw (not percent-decoded) value of the first `name=` parameter of a query.
+pub fn query_param<'a>(raw: Option<&'a str>, name: &str) -> Option<&'a str> {
     raw?.split('&')
         .find_map(|p| p.strip_prefix(name)?.strip_prefix('='))
 }
 
-fn file_param(raw: Option<&str>) -> ApiResult<Option<usize>> {
+/// The `file` parameter (a file index) of a query, if given.
+pub fn file_param(raw: Option<&str>) -> ApiResult<Option<usize>> {
     query_param(raw, "file")
         .map(|f| {
             f.parse::<usize>()

@@ -36,8 +36,22 @@ pub struct TorrentFile {
     pub bytes: bytes::Bytes,
 }
 
+/// Turns an `x.pe` peer's host name and port into an address. `parse_uri` uses the
+/// system resolver; a caller that must not touch the network passes its own.
+pub type Resolve<'a> = &'a dyn Fn(&str, u16) -> Option<SocketAddr>;
+
+/// The system resolver (on the box: /etc/hosts, then the LAN's DNS). Blocks.
+pub fn system_resolve(host: &str, port: u16) -> Option<SocketAddr> {
+    (host, port).to_socket_addrs().ok()?.next()
+}
+
 /// Parses a magnet URI, a bare info-hash or an http(s) URL.
 pub fn parse_uri(input: &str) -> Result<Source, EngineError> {
+    parse_uri_with(input, &system_resolve)
+}
+
+/// `parse_uri`, with `resolve` turning `x.pe` peer names into addresses.
+pub fn parse_uri_with(input: &str, resolve: Resolve<'_>) -> Result<Source, EngineError> {
     let s = input.trim();
     if s.is_empty() {
         return Err(EngineError::BadInput("empty torrent URI".into()));
@@ -47,7 +61,7 @@ pub fn parse_uri(input: &str) -> Result<Source, EngineError> {
     }
     let lower = s.to_ascii_lowercase();
     if lower.starts_with("magnet:") {
-        return parse_magnet(s).map(Source::Magnet);
+        return parse_magnet_with(s, resolve).map(Source::Magnet);
     }
     if lower.starts_with("http://") || lower.starts_with("https://") {
         let url = url::Url::parse(s)
@@ -84,10 +98,16 @@ pub fn parse_info_hash(s: &str) -> Option<String> {
 
 /// Parses a magnet URI. Requires a v1 `urn:btih:` topic.
 pub fn parse_magnet(s: &str) -> Result<MagnetLink, EngineError> {
+    parse_magnet_with(s, &system_resolve)
+}
+
+/// `parse_magnet`, with `resolve` turning `x.pe` peer names into addresses.
+pub fn parse_magnet_with(s: &str, resolve: Resolve<'_>) -> Result<MagnetLink, EngineError> {
     let bad = |why: String| EngineError::BadInput(format!("malformed magnet URI: {why}"));
     let query = s
-        .get("magnet:?".len()..)
-        .filter(|_| s[..7].eq_ignore_ascii_case("magnet:") && s.as_bytes().get(7) == Some(&b'?'))
+        .get(..8)
+        .filter(|prefix| prefix.eq_ignore_ascii_case("magnet:?"))
+        .map(|_| &s[8..])
         .ok_or_else(|| bad("expected `magnet:?` followed by parameters".into()))?;
     let mut info_hash = None;
     let mut link = MagnetLink {
@@ -122,7 +142,7 @@ pub fn parse_magnet(s: &str) -> Result<MagnetLink, EngineError> {
                     return Err(bad(format!("tracker {:?} is not a tracker URL", truncate(&value, 80))));
                 }
             }
-            "x.pe" => link.peers.push(parse_peer(&value).map_err(bad)?),
+            "x.pe" => link.peers.push(parse_peer(&value, resolve).map_err(bad)?),
             "so" => link.select_only = Some(parse_select_only(&value).map_err(bad)?),
             _ => {}
         }
@@ -131,22 +151,17 @@ pub fn parse_magnet(s: &str) -> Result<MagnetLink, EngineError> {
     Ok(link)
 }
 
-fn parse_peer(s: &str) -> Result<SocketAddr, String> {
+fn parse_peer(s: &str, resolve: Resolve<'_>) -> Result<SocketAddr, String> {
     if let Ok(addr) = s.parse::<SocketAddr>() {
         return Ok(addr);
     }
-    // host:port with a name; resolve numerically only where the name is an IP literal,
-    // otherwise through the resolver (which on the box means /etc/hosts or the LAN's DNS).
+    // host:port with a name, for the resolver.
     let (host, port) = s.rsplit_once(':').ok_or_else(|| format!("peer {s:?} has no port"))?;
     let port: u16 = port.parse().map_err(|_| format!("peer {s:?} has a bad port"))?;
     if host.is_empty() || host.len() > 253 || host.contains(['/', '?', '#', '@']) {
         return Err(format!("peer {s:?} is not host:port"));
     }
-    (host, port)
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-        .ok_or_else(|| format!("peer {s:?} does not resolve"))
+    resolve(host, port).ok_or_else(|| format!("peer {s:?} does not resolve"))
 }
 
 /// `so=0,2,4-6`.
@@ -196,12 +211,41 @@ pub fn parse_torrent(bytes: bytes::Bytes) -> Result<TorrentFile, EngineError> {
     if bytes.first() != Some(&b'd') {
         return Err(bad("it is not a bencoded dictionary".into()));
     }
+    super::bencode::check(&bytes).map_err(bad)?;
     let parsed = librqbit::torrent_from_bytes(&bytes).map_err(|e| bad(format!("{e:#}")))?;
     let info_hash = parsed.info_hash.as_string();
+    check_pieces(&parsed.info.data).map_err(bad)?;
     let info = parsed.info.data.clone().validate().map_err(|e| bad(format!("{e:#}")))?;
     let name = info.name().map(|n| n.into_owned());
     let file_count = info.iter_file_lengths().count();
     Ok(TorrentFile { info_hash, name, file_count, bytes })
+}
+
+/// Checks what librqbit's `validate` takes on trust: it divides by the piece length,
+/// adds up file lengths and counts pieces in a `u32` unchecked, and never compares the
+/// piece count with the hashes given.
+fn check_pieces<B: AsRef<[u8]>>(info: &librqbit::TorrentMetaV1Info<B>) -> Result<(), String> {
+    if info.piece_length == 0 {
+        return Err("its piece length is 0".into());
+    }
+    let lengths: Vec<u64> = match (&info.files, info.length) {
+        (Some(files), _) => files.iter().map(|f| f.length).collect(),
+        (None, Some(len)) => vec![len],
+        (None, None) => return Ok(()), // validate() names this one
+    };
+    let total = lengths
+        .iter()
+        .try_fold(0u64, |sum, &len| sum.checked_add(len))
+        .ok_or("its files add up to more than 2^64 bytes")?;
+    let pieces = total.div_ceil(u64::from(info.piece_length));
+    if pieces > u64::from(u32::MAX) {
+        return Err(format!("it has {pieces} pieces, more than 2^32"));
+    }
+    let hashes = info.pieces.as_ref().len();
+    if hashes as u64 != pieces * 20 {
+        return Err(format!("it has {hashes} bytes of piece hashes for {pieces} pieces of 20"));
+    }
+    Ok(())
 }
 
 fn truncate(s: &str, max: usize) -> &str {
@@ -262,10 +306,58 @@ mod tests {
         }
     }
 
+    /// Found by the `magnet` fuzz target: a multi-byte character across byte 7 made
+    /// the prefix check slice inside it and panic.
+    #[test]
+    fn prefix_check_respects_char_boundaries() {
+        for s in ["magnet\u{1ba}xt=urn:btih:179b3b176a2df09e1d1deee9b52e78ad85ec270c", "magnet\u{e9}", "\u{e9}\u{e9}\u{e9}\u{e9}x"] {
+            assert!(matches!(parse_magnet(s), Err(EngineError::BadInput(_))), "{s}");
+        }
+        assert!(parse_magnet(&format!("MAGNET:?xt=urn:btih:{HASH}")).is_ok());
+    }
+
     #[test]
     fn garbage_torrents() {
         for bad in [&b""[..], b"hello", b"d4:infod", b"de", b"d4:infode"] {
             assert!(parse_torrent(bytes::Bytes::copy_from_slice(bad)).is_err());
         }
+    }
+
+    fn torrent(info: &str) -> Result<TorrentFile, EngineError> {
+        parse_torrent(bytes::Bytes::from(format!("d4:info{info}e")))
+    }
+
+    /// Found by the `torrent` fuzz target: a piece length of 0 made librqbit divide by
+    /// zero (a panic in release builds too).
+    #[test]
+    fn piece_lengths_and_counts() {
+        let hashes = |n: usize| format!("6:pieces{}:{}", n * 20, "h".repeat(n * 20));
+        let ok = torrent(&format!("d6:lengthi40000e4:name1:x12:piece lengthi16384e{}e", hashes(3))).unwrap();
+        assert_eq!(ok.file_count, 1);
+        for (info, why) in [
+            (format!("d6:lengthi1e4:name1:x12:piece lengthi0e{}e", hashes(1)), "piece length is 0"),
+            (
+                format!(
+                    "d5:filesld6:lengthi9223372036854775807e4:pathl1:aeed6:lengthi9223372036854775807e4:pathl1:bee\
+                     d6:lengthi9e4:pathl1:ceee4:name1:x12:piece lengthi16384e{}e",
+                    hashes(1)
+                ),
+                "more than 2^64",
+            ),
+            (format!("d6:lengthi4398046511104e4:name1:x12:piece lengthi1e{}e", hashes(1)), "more than 2^32"),
+            (format!("d6:lengthi40000e4:name1:x12:piece lengthi16384e{}e", hashes(2)), "for 3 pieces"),
+        ] {
+            let e = torrent(&info).unwrap_err().to_string();
+            assert!(e.contains(why), "{info}: {e}");
+        }
+        // The fuzzer's input as it found it.
+        let found = hex::decode(
+            "64343a696e666f64353a66696c65736c64363a6c656e677468693165343a706174686c323ad72e33313a786536\
+             3a706965636573313a78979a9c9adf933a7d7698363a630900840064656565343a6e616d65313a7831323a7069\
+             656365206c656e677468693065363a70696563657332303ab65899c6ab0dc82cf12099d1c2d40ab994e8410c6565",
+        )
+        .unwrap();
+        let e = parse_torrent(found.into()).unwrap_err().to_string();
+        assert!(e.contains("piece length is 0"), "{e}");
     }
 }

@@ -3,6 +3,7 @@
 //! truth for what should be on the box, the activity log, events, and readers that
 //! cannot starve the session's disk writes.
 
+mod bencode;
 mod disk;
 mod input;
 mod reader;
@@ -28,7 +29,10 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::store::{Purpose, Store, TorrentRecord, now_rfc3339};
 
-pub use input::{MagnetLink, Source, TorrentFile, parse_info_hash, parse_torrent, parse_uri};
+pub use input::{
+    MagnetLink, Resolve, Source, TorrentFile, parse_info_hash, parse_magnet, parse_magnet_with, parse_torrent,
+    parse_uri, parse_uri_with, system_resolve,
+};
 pub use reader::FileReader;
 pub use video::{is_video, mime_type, pick_video};
 pub use view::{FileView, PeerView, Status, TorrentView};
