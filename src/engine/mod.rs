@@ -223,6 +223,7 @@ impl Engine {
     /// Re-adds every torrent the store knows, and forgets any the session restored on
     /// its own that the store does not know (removed just before a crash).
     async fn restore(self: &Arc<Self>) -> anyhow::Result<()> {
+        crate::library::finish_interrupted_moves(self).await;
         let records = self.store.torrents()?;
         let known: std::collections::HashSet<String> =
             records.iter().map(|r| r.info_hash.clone()).collect();
