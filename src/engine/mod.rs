@@ -90,6 +90,9 @@ struct Pending {
     cancel: CancellationToken,
     name: Option<String>,
     error: Option<String>,
+    /// The last failure was the download folder refusing the files (read-only, no
+    /// permission): the torrent shows as `error` while the fetch goes on retrying.
+    disk_error: bool,
     /// Resolves when the torrent is in the session (or the fetch failed).
     done: tokio::sync::watch::Receiver<bool>,
 }
@@ -443,7 +446,7 @@ impl Engine {
         let (done_tx, done_rx) = tokio::sync::watch::channel(false);
         self.pending.lock().unwrap().insert(
             rec.info_hash.clone(),
-            Pending { cancel: cancel.clone(), name: rec.name.clone(), error: None, done: done_rx },
+            Pending { cancel: cancel.clone(), name: rec.name.clone(), error: None, disk_error: false, done: done_rx },
         );
         let this = self.clone();
         let rec = rec.clone();
@@ -472,11 +475,24 @@ impl Engine {
                         return Ok(());
                     }
                     Err(e) => {
-                        let msg = format!("fetching metadata failed, retrying in {}s: {e:#}", delay.as_secs());
+                        // The metadata came, but the files cannot be made: retried more
+                        // often, so the torrent starts soon after the folder is writable.
+                        let disk = is_disk_error(&e);
+                        if disk {
+                            delay = delay.min(Duration::from_secs(8));
+                        }
+                        let msg = if disk {
+                            format!("cannot write to the download folder, retrying in {}s: {e:#}", delay.as_secs())
+                        } else {
+                            format!("fetching metadata failed, retrying in {}s: {e:#}", delay.as_secs())
+                        };
                         let first = {
                             let mut pending = this.pending.lock().unwrap();
                             let Some(p) = pending.get_mut(&id) else { return Ok(()) };
-                            p.error.replace(msg.clone()).is_none()
+                            let first = p.error.is_none() || p.disk_error != disk;
+                            p.error = Some(msg.clone());
+                            p.disk_error = disk;
+                            first
                         };
                         if first {
                             this.emit("error", &id, rec.name.as_deref(), Some(&msg));
@@ -581,7 +597,16 @@ impl Engine {
                         self.add_to_session(AddTorrent::from_bytes(bytes.clone()), &rec, Vec::new())
                             .await?;
                     }
-                    None if fetching => {}
+                    None if fetching => {
+                        // Waiting out a disk error: try again now, not after the backoff.
+                        let stuck = self.pending.lock().unwrap().get(id).is_some_and(|p| p.disk_error);
+                        if stuck {
+                            if let Some(p) = self.pending.lock().unwrap().remove(id) {
+                                p.cancel.cancel();
+                            }
+                            self.spawn_metadata_fetch(&rec);
+                        }
+                    }
                     None => self.spawn_metadata_fetch(&rec),
                 }
             }
@@ -685,7 +710,9 @@ impl Engine {
             purpose: rec.purpose,
             added_by: rec.added_by,
         };
-        let pending = self.pending.lock().unwrap().contains_key(id);
+        // Still fetching (a disk error shows as `error` even while it is retried).
+        let pending = self.pending.lock().unwrap().get(id).map(|p| !p.disk_error);
+        let pending = pending.unwrap_or(false);
         if let Some(p) = self.pending.lock().unwrap().get(id) {
             // Still trying: the status stays `metadata`; the last failure is shown.
             if let Some(err) = &p.error {
@@ -749,6 +776,10 @@ impl Engine {
         };
         if let Some(err) = &stats.error {
             v.error = Some(err.clone());
+            v.status = Status::Error;
+        }
+        // Its folder vanished (see `check_folders`): an error until it is back.
+        if v.error.as_deref().is_some_and(|e| e.starts_with(disk::FOLDER_MISSING)) {
             v.status = Status::Error;
         }
         // A full disk pauses a torrent (the space guard resumes it): say so plainly.
@@ -869,15 +900,17 @@ impl Engine {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             let mut seen_error: HashMap<String, String> = HashMap::new();
             let mut stalls = Stalls::default();
+            let mut missing_folders = HashMap::new();
             loop {
                 tick.tick().await;
                 let Some(this) = weak.upgrade() else { return Ok(()) };
                 let records = this.store.torrents()?;
                 stalls.retain(&records);
+                this.check_folders(&records, &mut missing_folders).await;
                 for rec in records {
                     let Some(h) = this.handle(&rec.info_hash) else { continue };
                     let stats = h.stats();
-                    if !rec.paused && stalls.due(&rec.info_hash, &stats) {
+                    if !rec.paused && !missing_folders.contains_key(&rec.info_hash) && stalls.due(&rec.info_hash, &stats) {
                         this.reconnect(&h).await;
                     }
                     if stats.finished && rec.completed_at.is_none() && stats.total_bytes > 0 {
@@ -930,6 +963,13 @@ impl Engine {
         }
         self.session().stop().await;
     }
+}
+
+/// Whether `e` is the disk refusing a torrent's files (read-only, no permission, I/O
+/// error, full) rather than the swarm failing.
+fn is_disk_error(e: &anyhow::Error) -> bool {
+    let s = format!("{e:#}");
+    ["os error 30)", "os error 13)", "os error 5)", "os error 28)"].iter().any(|c| s.contains(c))
 }
 
 /// Fetches a .torrent from an http(s) URL, bounded in size and time.
