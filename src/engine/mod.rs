@@ -118,7 +118,24 @@ pub struct Engine {
     peer_samples: Mutex<HashMap<(String, String), (Instant, u64, u64)>>,
     /// The run-time config (paths, quota, limits), changed by `PATCH /api/config`.
     live: Arc<crate::settings::Live>,
+    /// Bumped by every event and error: a list page cached before it is stale.
+    generation: std::sync::atomic::AtomicU64,
+    /// Pages of the plain torrent list as served, by (newest first, skip, take): a
+    /// box polled by several screens answers from here for `LIST_CACHE_TTL`.
+    list_cache: Mutex<HashMap<(bool, usize, usize), CachedPage>>,
 }
+
+/// One served page of the torrent list.
+struct CachedPage {
+    at: Instant,
+    generation: u64,
+    total: usize,
+    json: bytes::Bytes,
+}
+
+/// How long a page of the torrent list is served from the cache, when no event came
+/// meanwhile. Rates and progress are sampled once a second anyway.
+const LIST_CACHE_TTL: Duration = Duration::from_millis(250);
 
 impl Engine {
     /// Starts the librqbit session and restores every torrent the store knows.
@@ -143,6 +160,8 @@ impl Engine {
             stream_permits: Arc::new(Semaphore::new(e.max_streams as usize)),
             peer_samples: Mutex::new(HashMap::new()),
             live: Arc::new(crate::settings::Live::new(config.clone(), store_for_live)),
+            generation: std::sync::atomic::AtomicU64::new(0),
+            list_cache: Mutex::new(HashMap::new()),
         });
         engine.restore().await?;
         engine.clone().spawn_watcher();
@@ -210,6 +229,7 @@ impl Engine {
 
     /// Logs an event to the activity log and broadcasts it.
     pub fn emit(&self, event: &'static str, id: &str, name: Option<&str>, detail: Option<&str>) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         if let Err(e) = self.store.log_activity(event, Some(id), name, detail) {
             tracing::warn!(torrent_id = id, "cannot write activity log: {e:#}");
         }
@@ -670,13 +690,66 @@ impl Engine {
     }
 
     pub(crate) fn set_error(&self, id: &str, msg: String) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         self.errors.lock().unwrap().insert(id.to_string(), msg);
     }
 
     /// Every torrent, in the order added.
     pub fn list(&self) -> EngineResult<Vec<TorrentView>> {
-        let records = self.store.torrents()?;
-        Ok(records.iter().map(|r| self.build_view(r)).collect())
+        let records = self.store.torrent_summaries()?;
+        let handles = self.handles();
+        let find = |id: &str| {
+            let hash = <librqbit::dht::Id20 as std::str::FromStr>::from_str(id).ok()?;
+            handles.get(&hash).cloned()
+        };
+        Ok(records.iter().map(|r| self.build_view_with(r, find(&r.info_hash))).collect())
+    }
+
+    /// One page of the torrents in the order added (newest first when `desc`), and
+    /// how many there are: only the page's torrents are looked at.
+    pub fn list_page(&self, desc: bool, skip: usize, take: usize) -> EngineResult<(usize, Vec<TorrentView>)> {
+        let (total, records) = self.store.torrent_page(desc, skip, take)?;
+        // One pass over the session for the page rather than a search per torrent.
+        let wanted: HashMap<librqbit::dht::Id20, usize> = records
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| Some((<librqbit::dht::Id20 as std::str::FromStr>::from_str(&r.info_hash).ok()?, i)))
+            .collect();
+        let mut handles: Vec<Option<Arc<ManagedTorrent>>> = vec![None; records.len()];
+        let found: Vec<(usize, Arc<ManagedTorrent>)> = self
+            .session()
+            .with_torrents(|ts| ts.filter_map(|(_, t)| wanted.get(&t.info_hash()).map(|&i| (i, t.clone()))).collect());
+        for (i, t) in found {
+            handles[i] = Some(t);
+        }
+        let views = records.iter().zip(handles).map(|(r, h)| self.build_view_with(r, h)).collect();
+        Ok((total, views))
+    }
+
+    /// `list_page` as the JSON array the API serves, from a cache of the last pages
+    /// while it is fresh (see `LIST_CACHE_TTL`).
+    pub fn list_page_json(&self, desc: bool, skip: usize, take: usize) -> EngineResult<(usize, bytes::Bytes)> {
+        let key = (desc, skip, take);
+        let generation = self.generation.load(Ordering::SeqCst);
+        if let Some(p) = self.list_cache.lock().unwrap().get(&key)
+            && p.generation == generation
+            && p.at.elapsed() < LIST_CACHE_TTL
+        {
+            return Ok((p.total, p.json.clone()));
+        }
+        let (total, views) = self.list_page(desc, skip, take)?;
+        let json = bytes::Bytes::from(serde_json::to_vec(&views).map_err(|e| EngineError::Internal(e.into()))?);
+        let mut cache = self.list_cache.lock().unwrap();
+        if cache.len() >= 16 {
+            cache.clear();
+        }
+        cache.insert(key, CachedPage { at: Instant::now(), generation, total, json: json.clone() });
+        Ok((total, json))
+    }
+
+    /// Every torrent in the session by info-hash (`handle` searches the session).
+    fn handles(&self) -> HashMap<librqbit::dht::Id20, Arc<ManagedTorrent>> {
+        self.session().with_torrents(|ts| ts.map(|(_, t)| (t.info_hash(), t.clone())).collect())
     }
 
     /// One torrent.
@@ -686,6 +759,11 @@ impl Engine {
     }
 
     fn build_view(&self, rec: &TorrentRecord) -> TorrentView {
+        self.build_view_with(rec, self.handle(&rec.info_hash))
+    }
+
+    /// The view of `rec`, whose session handle (if any) is `handle`.
+    fn build_view_with(&self, rec: &TorrentRecord, handle: Option<Arc<ManagedTorrent>>) -> TorrentView {
         let id = rec.info_hash.as_str();
         let mut v = TorrentView {
             id: id.to_string(),
@@ -722,7 +800,7 @@ impl Engine {
                 v.name = n.clone();
             }
         }
-        let Some(h) = self.handle(id) else {
+        let Some(h) = handle else {
             if v.error.is_some() && !pending {
                 v.status = Status::Error;
             }
