@@ -1,7 +1,7 @@
 # swarmcast: `make run` to build and start the daemon, `make test` to run every test.
 CARGO ?= cargo
 
-.PHONY: run build test setup setup-test lint clean web fuzz fuzz-smoke
+.PHONY: run build test setup setup-test lint clean web fuzz fuzz-smoke bench
 
 run: setup web
 	$(CARGO) build --release
@@ -38,6 +38,13 @@ web: web/node_modules/.package-lock.json
 
 web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
+
+# Every benchmark against its peer (release build), as one table (bench/report.sh).
+bench: setup web
+	./scripts/setup.sh bench
+	$(CARGO) build --release
+	@command -v rqbit >/dev/null || [ -x $$HOME/.cargo/bin/rqbit ] || $(CARGO) install rqbit --locked
+	./bench/report.sh
 
 lint:
 	$(CARGO) fmt --check

@@ -121,3 +121,10 @@ row "download wall time" "$(printf %.2f "$t_sc") s" "$(printf %.2f "$t_rqbit") s
 row "first byte at 50 % of a fresh magnet" "$(printf %.2f "$t_ttfb") s" "—" "—" "—"
 row "RSS while downloading (peak)" "$((peak_dl / 1024)) MB" "—" "—" "< 150 MB"
 row "RSS idle, $n torrents" "$((idle / 1024)) MB" "—" "—" "< 40 MB"
+
+# Machine-readable rows for bench/report.sh (`make bench`).
+printf 'BENCH|%s|%s|%s|%s|%s\n' \
+  "${SIZE_MB} MiB download from a local rqbit seeder, wall time" "$(printf %.2f "$t_sc") s" "rqbit $(printf %.2f "$t_rqbit") s" "$(printf %.2f "$(echo "scale=3; $t_sc / $t_rqbit" | bc)")" "≤ 1.10" \
+  "first byte of a range read at 50 % of a fresh magnet" "$(printf %.2f "$t_ttfb") s" "—" "—" "—" \
+  "RSS while downloading (peak)" "$((peak_dl / 1024)) MB" "—" "—" "< 150 MB" \
+  "RSS idle, $n torrents" "$((idle / 1024)) MB" "—" "—" "< 40 MB"

@@ -143,6 +143,29 @@ fn parent() {
             preset()
         );
     }
+    // Machine-readable rows for bench/report.sh (`make bench`).
+    let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    let (pass, trans) = (&cases[0], &cases[1]);
+    println!(
+        "BENCH|HLS passthrough first segment (1080p H.264)|{:.0} ms|ffmpeg {:.0} ms|{:.2}|< 300 ms",
+        f(&pass.1, "first_ms"), f(&pass.2, "first_ms"), f(&pass.1, "first_ms") / f(&pass.2, "first_ms")
+    );
+    println!(
+        "BENCH|HLS passthrough whole file|{:.2} s|ffmpeg {:.2} s|{:.2}|—",
+        f(&pass.1, "total_s"), f(&pass.2, "total_s"), f(&pass.1, "total_s") / f(&pass.2, "total_s")
+    );
+    println!(
+        "BENCH|HLS transcode throughput (MPEG-4 → x264 {})|{:.2} s|ffmpeg {:.2} s|{:.2}|≥ 1.0 of ffmpeg",
+        preset(), f(&trans.1, "total_s"), f(&trans.2, "total_s"), f(&trans.2, "total_s") / f(&trans.1, "total_s")
+    );
+    println!(
+        "BENCH|HLS transcode seek to 90 %|{:.0} ms|—|—|< 2000 ms",
+        f(&trans.1, "seek_ms")
+    );
+    println!(
+        "BENCH|HLS transcode peak RSS|{:.0} MB|ffmpeg {:.0} MB|{:.2}|< 150 MB",
+        f(&trans.1, "rss_mb"), f(&trans.2, "rss_mb"), f(&trans.1, "rss_mb") / f(&trans.2, "rss_mb")
+    );
 }
 
 /// One swarmcast stream over a local file: first segment, seek to 90 % while playing at

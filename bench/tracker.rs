@@ -85,7 +85,8 @@ async fn drive(base: &str, swarms: usize, peers: usize, clients: usize, secs: u6
     run
 }
 
-fn row(name: &str, r: &Run, rss_kb: Option<u64>) {
+/// Prints a table row; returns (announces/s, p99 ms).
+fn row(name: &str, r: &Run, rss_kb: Option<u64>) -> (f64, f64) {
     let pct = |p: f64| r.latencies.get(((r.latencies.len() as f64 * p) as usize).min(r.latencies.len().saturating_sub(1)));
     let ms = |d: Option<&Duration>| d.map(|d| format!("{:.2}", d.as_secs_f64() * 1000.0)).unwrap_or("-".into());
     println!(
@@ -96,6 +97,8 @@ fn row(name: &str, r: &Run, rss_kb: Option<u64>) {
         r.failures,
         rss_kb.map(|k| format!("{} MiB", k / 1024)).unwrap_or("-".into())
     );
+    let p99 = pct(0.99).map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0);
+    (r.requests as f64 / r.elapsed.as_secs_f64(), p99)
 }
 
 fn rss_kb(pid: u32) -> Option<u64> {
@@ -130,7 +133,8 @@ async fn main() {
     let app = swarmcast::api::app(state).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let run = drive(&format!("http://{addr}"), swarms, peers, clients, secs).await;
-    row("swarmcast (in-process, whole router)", &run, rss_kb(std::process::id()));
+    let ours = row("swarmcast (in-process, whole router)", &run, rss_kb(std::process::id()));
+    let mut peer = None;
 
     let port = free_port();
     let chroot = tmp.path().join("opentracker");
@@ -149,10 +153,16 @@ async fn main() {
         Ok(mut child) => {
             tokio::time::sleep(Duration::from_millis(1500)).await;
             let run = drive(&format!("http://127.0.0.1:{port}"), swarms, peers, clients, secs).await;
-            row("opentracker", &run, rss_kb(child.id()));
+            peer = Some(row("opentracker", &run, rss_kb(child.id())));
             let _ = child.kill();
             let _ = child.wait();
         }
         Err(e) => println!("| opentracker | skipped: {e} | | | | |"),
+    }
+    // Machine-readable rows for bench/report.sh (`make bench`).
+    let metric = format!("tracker announces/s ({swarms} swarms × {peers} peers, {clients} clients)");
+    match peer {
+        Some(p) => println!("BENCH|{metric}|{:.0} (p99 {:.1} ms)|opentracker {:.0} (p99 {:.1} ms)|{:.2}|—", ours.0, ours.1, p.0, p.1, ours.0 / p.0),
+        None => println!("BENCH|{metric}|{:.0} (p99 {:.1} ms)|—|—|—", ours.0, ours.1),
     }
 }

@@ -23,6 +23,8 @@ test_pkgs=(
   # make fuzz / fuzz-smoke: libfuzzer-sys compiles libFuzzer.
   g++
 )
+# make bench: load generator and calculator, on top of the test packages.
+bench_pkgs=(wrk bc)
 # make aarch64: the cross toolchain, arm64 -dev packages (multiarch) and qemu-user.
 aarch64_pkgs=(
   gcc-aarch64-linux-gnu libc6-dev:arm64 libssl-dev:arm64 libgstreamer1.0-dev:arm64
@@ -39,6 +41,7 @@ image_pkgs=(
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
+[ "${1:-build}" = bench ] && want+=("${test_pkgs[@]}" "${bench_pkgs[@]}")
 [ "${1:-build}" = aarch64 ] && want+=("${aarch64_pkgs[@]}")
 [ "${1:-build}" = image ] && want+=("${image_pkgs[@]}")
 if [ "${1:-build}" = aarch64 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then

@@ -15,7 +15,7 @@ use librqbit::{AddTorrent, AddTorrentOptions, AddTorrentResponse, ManagedTorrent
 use crate::quota::Refused;
 
 use crate::engine::{Engine, Source};
-use crate::store::{Store, TorrentRecord};
+use crate::store::{PendingMove, Store, TorrentRecord};
 
 /// The folder the files of a newly added torrent go to, when it is not the session's
 /// default: the incomplete dir, or a download dir changed at run time. `None` for a
@@ -149,9 +149,15 @@ pub async fn move_torrent(engine: &Arc<Engine>, id: &str, dir: &Path) -> anyhow:
     let files: Vec<PathBuf> =
         h.with_metadata(|m| m.file_infos.iter().map(|f| f.relative_filename.clone()).collect())?;
     let detail = format!("{} → {}", from.display(), to.display());
+    // Journalled before anything moves: a move cut short is finished on the next start.
+    let journal = PendingMove { from: from.clone(), to: to.clone(), files: files.clone() };
+    engine.store().begin_move(id, &journal)?;
     engine.emit("transfer_started", id, Some(&name), Some(&detail));
     // Out of the session first, so no write lands in a file being moved.
-    engine.session().delete(TorrentIdOrHash::Id(h.id()), false).await?;
+    if let Err(e) = engine.session().delete(TorrentIdOrHash::Id(h.id()), false).await {
+        let _ = engine.store().end_move(id);
+        return Err(e);
+    }
     drop(h);
     let (from2, to2, files2) = (from.clone(), to.clone(), files.clone());
     let moved = tokio::task::spawn_blocking(move || move_files(&from2, &to2, &files2)).await?;
@@ -161,12 +167,14 @@ pub async fn move_torrent(engine: &Arc<Engine>, id: &str, dir: &Path) -> anyhow:
     };
     match result {
         Ok(()) => {
+            let _ = engine.store().end_move(id);
             engine.emit("transfer_completed", id, Some(&name), Some(&detail));
             Ok(to)
         }
         Err(e) => {
             let (from2, to2) = (from.clone(), to.clone());
             let _ = tokio::task::spawn_blocking(move || move_files(&to2, &from2, &files)).await;
+            let _ = engine.store().end_move(id);
             let _ = readd_at(engine, id, &from).await;
             let msg = format!("moving to {} failed: {e:#}", to.display());
             engine.emit("error", id, Some(&name), Some(&msg));
@@ -234,11 +242,117 @@ fn move_file(src: &Path, dst: &Path) -> anyhow::Result<()> {
     }
 }
 
+/// Finishes the moves that a crash or power cut interrupted (see `move_torrent`'s
+/// journal): the torrent leaves the session if its persistence restored it at the old
+/// place, the files still at the old place move on (a file already copied is
+/// overwritten by its whole original), and the store points at the new place. Runs
+/// before the torrents are restored, which then add it there.
+pub async fn finish_interrupted_moves(engine: &Arc<Engine>) {
+    let moves = match engine.store().pending_moves() {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!("cannot read the move journal: {e:#}");
+            return;
+        }
+    };
+    for (id, m) in moves {
+        if engine.store().torrent(&id).ok().flatten().is_none() {
+            let _ = engine.store().end_move(&id);
+            continue;
+        }
+        if let Some(h) = engine.handle(&id) {
+            if h.output_folder() == m.to {
+                let _ = engine.store().set_torrent_output_folder(&id, &m.to.to_string_lossy());
+                let _ = engine.store().end_move(&id);
+                continue;
+            }
+            if let Err(e) = engine.session().delete(TorrentIdOrHash::Id(h.id()), false).await {
+                tracing::error!(torrent_id = id, "cannot finish an interrupted move: {e:#}");
+                continue;
+            }
+        }
+        let detail = format!("{} → {} (finished after a restart)", m.from.display(), m.to.display());
+        let (from, to, files) = (m.from.clone(), m.to.clone(), m.files.clone());
+        let moved = tokio::task::spawn_blocking(move || move_files(&from, &to, &files)).await;
+        match moved.map_err(anyhow::Error::from).and_then(|r| r) {
+            Ok(()) => {
+                let _ = engine.store().set_torrent_output_folder(&id, &m.to.to_string_lossy());
+                engine.emit("transfer_completed", &id, None, Some(&detail));
+            }
+            Err(e) => {
+                // Whatever moved stays where it is now; the torrent is checked at the
+                // old place and fetches what it misses there.
+                let msg = format!("finishing the move to {} failed: {e:#}", m.to.display());
+                engine.emit("error", &id, None, Some(&msg));
+            }
+        }
+        let _ = engine.store().end_move(&id);
+    }
+}
+
+/// Where a finished torrent moves to: the library dir, or out of the incomplete dir
+/// into the download dir. `at_start` is for torrents that finished before a restart
+/// (their move may never have begun): only those still in the incomplete dir or the
+/// download dir move then, never one the user placed elsewhere.
+fn move_target(engine: &Engine, h: &ManagedTorrent, at_start: bool) -> Option<PathBuf> {
+    let c = engine.live().get();
+    let folder = h.output_folder();
+    let set = |p: &Path| !p.as_os_str().is_empty();
+    let in_incomplete = set(&c.storage.incomplete_dir) && folder.starts_with(&c.storage.incomplete_dir);
+    if set(&c.storage.library_dir) {
+        let placed = in_incomplete || folder.starts_with(&c.storage.download_dir);
+        (!at_start || (placed && !folder.starts_with(&c.storage.library_dir))).then(|| c.storage.library_dir.clone())
+    } else if in_incomplete {
+        Some(c.storage.download_dir.clone())
+    } else {
+        None
+    }
+}
+
 /// Moves each torrent that completes to the library dir (or out of the incomplete
-/// dir into the download dir).
+/// dir into the download dir), and, once at start, the finished torrents whose move
+/// a restart cut off before it began.
 pub fn spawn_mover(engine: &Arc<Engine>) {
     let mut events = engine.subscribe();
     let weak = Arc::downgrade(engine);
+    let finished_before: Vec<String> = engine
+        .store()
+        .torrents()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r.completed_at.is_some())
+        .map(|r| r.info_hash)
+        .collect();
+    let weak_sweep = Arc::downgrade(engine);
+    crate::system::spawn("library-sweep", async move {
+        // Each waits (bounded) for its check after the restore to say it is whole.
+        let mut left = finished_before;
+        for _ in 0..300 {
+            if left.is_empty() {
+                break;
+            }
+            let Some(engine) = weak_sweep.upgrade() else { return Ok(()) };
+            let mut still = Vec::new();
+            for id in left {
+                let Some(h) = engine.handle(&id) else { continue };
+                if !h.stats().finished {
+                    still.push(id);
+                    continue;
+                }
+                let target = move_target(&engine, &h, true);
+                drop(h);
+                if let Some(target) = target
+                    && let Err(e) = move_torrent(&engine, &id, &target).await
+                {
+                    tracing::warn!(torrent_id = id, "library move failed: {e:#}");
+                }
+            }
+            left = still;
+            drop(engine);
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+        Ok(())
+    });
     crate::system::spawn("library-mover", async move {
         loop {
             let ev = match events.recv().await {
@@ -250,18 +364,10 @@ pub fn spawn_mover(engine: &Arc<Engine>) {
                 continue;
             }
             let Some(engine) = weak.upgrade() else { return Ok(()) };
-            let c = engine.live().get();
             let Some(h) = engine.handle(&ev.torrent_id) else { continue };
-            let target = if !c.storage.library_dir.as_os_str().is_empty() {
-                c.storage.library_dir.clone()
-            } else if !c.storage.incomplete_dir.as_os_str().is_empty()
-                && h.output_folder().starts_with(&c.storage.incomplete_dir)
-            {
-                c.storage.download_dir.clone()
-            } else {
-                continue;
-            };
+            let target = move_target(&engine, &h, false);
             drop(h);
+            let Some(target) = target else { continue };
             if let Err(e) = move_torrent(&engine, &ev.torrent_id, &target).await {
                 tracing::warn!(torrent_id = ev.torrent_id, "library move failed: {e:#}");
             }

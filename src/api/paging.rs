@@ -14,6 +14,14 @@ pub fn page<T: Serialize>(
     limit: Option<usize>,
     default_limit: usize,
 ) -> ApiResult<Response> {
+    let (skip, take) = bounds(page, limit, default_limit)?;
+    let total = all.len();
+    let items: Vec<T> = all.into_iter().skip(skip).take(take).collect();
+    Ok(respond(items, total))
+}
+
+/// How many items a page skips and takes, or the contract's error for bad values.
+pub fn bounds(page: Option<usize>, limit: Option<usize>, default_limit: usize) -> ApiResult<(usize, usize)> {
     let limit = limit.unwrap_or(default_limit);
     if limit == 0 || limit > 100 {
         return Err(ApiError::bad_request("limit must be between 1 and 100"));
@@ -22,9 +30,12 @@ pub fn page<T: Serialize>(
     if page == 0 {
         return Err(ApiError::bad_request("page starts at 1"));
     }
-    let total = all.len();
-    let items: Vec<T> = all.into_iter().skip((page - 1).saturating_mul(limit)).take(limit).collect();
+    Ok(((page - 1).saturating_mul(limit), limit))
+}
+
+/// One page already cut, with the total before paging.
+pub fn respond<T: Serialize>(items: Vec<T>, total: usize) -> Response {
     let mut resp = ApiJson(items).into_response();
     resp.headers_mut().insert("x-total-count", HeaderValue::from(total));
-    Ok(resp)
+    resp
 }

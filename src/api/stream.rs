@@ -90,6 +90,14 @@ fn pick_file(state: &AppState, id: &str, file: Option<usize>) -> ApiResult<(usiz
     Ok((index, f.name.clone(), f.size))
 }
 
+/// How long a segment request waits with no peer connected before it says NO_SEEDS.
+const NO_SEEDS_AFTER: Duration = Duration::from_secs(10);
+
+/// Whether torrent `id` is unfinished with no peer connected.
+fn starving(state: &AppState, id: &str) -> bool {
+    state.engine.view(id).is_ok_and(|v| v.peers == 0 && v.progress < 100.0)
+}
+
 /// Opens (probing on first use) the stream of file `index` of torrent `id`.
 async fn open_stream(
     state: &AppState,
@@ -106,11 +114,7 @@ async fn open_stream(
     });
     let timeout = Duration::from_secs(state.live().media.probe_timeout_secs);
     state.media.open(&key, source, timeout).await.map_err(|e| {
-        let starving = state
-            .engine
-            .view(id)
-            .is_ok_and(|v| v.peers == 0 && v.progress < 1.0);
-        if starving {
+        if starving(state, id) {
             ApiError::new(
                 Code::NoSeeds,
                 format!("no peer can supply torrent {id}: {e:#}"),
@@ -253,7 +257,32 @@ pub async fn segment(
     };
     let wait = Duration::from_secs(state.live().media.segment_wait_secs);
     let asked = std::time::Instant::now();
-    let path = stream.segment(seg, &client, wait).await.map_err(hls_error)?;
+    // Waits in slices: a segment the torrent cannot supply (no peer for a while and
+    // the data missing) gets NO_SEEDS after NO_SEEDS_AFTER, not the whole wait.
+    let mut starving_since: Option<std::time::Instant> = None;
+    let path = loop {
+        let left = wait.saturating_sub(asked.elapsed());
+        match stream.segment(seg, &client, left.min(Duration::from_secs(2))).await {
+            Ok(p) => break p,
+            Err(MediaError::NotReady(..)) => {
+                if starving(&state, &id) {
+                    let since = *starving_since.get_or_insert_with(std::time::Instant::now);
+                    if since.elapsed() >= NO_SEEDS_AFTER || asked.elapsed() >= wait {
+                        return Err(ApiError::new(
+                            Code::NoSeeds,
+                            format!("no peer can supply segment {seg} of torrent {id}: no peer connected for {} s", since.elapsed().as_secs()),
+                        ));
+                    }
+                } else {
+                    starving_since = None;
+                }
+                if asked.elapsed() >= wait {
+                    return Err(hls_error(MediaError::NotReady(seg, wait.as_secs())));
+                }
+            }
+            Err(e) => return Err(hls_error(e)),
+        }
+    };
     let bytes = tokio::fs::read(&path).await.map_err(|e| {
         ApiError::new(
             Code::StreamFailed,

@@ -140,6 +140,23 @@ pub async fn list(
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Response> {
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    // The plain list (no filter, in the order added): only the page's torrents are
+    // looked at, not every one on the box.
+    let plain = q.status.as_deref().unwrap_or("").is_empty()
+        && q.search.as_deref().unwrap_or("").is_empty()
+        && matches!(q.sort.as_deref(), None | Some("") | Some("added"));
+    if plain {
+        let desc = match q.order.as_deref() {
+            None | Some("") | Some("asc") => false,
+            Some("desc") => true,
+            Some(o) => return Err(ApiError::bad_request(format!("order {o:?} is not asc or desc"))),
+        };
+        let (skip, take) = super::paging::bounds(q.page, q.limit, 100)?;
+        let (total, json) = state.engine.list_page_json(desc, skip, take)?;
+        let mut resp = ([(axum::http::header::CONTENT_TYPE, "application/json")], json).into_response();
+        resp.headers_mut().insert("x-total-count", axum::http::HeaderValue::from(total));
+        return Ok(resp);
+    }
     let mut all = state.engine.list()?;
     if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
         let status = Status::parse(s).ok_or_else(|| {

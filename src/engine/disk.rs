@@ -1,14 +1,96 @@
 //! The download disk going away and coming back: pause the torrents on it, marked
 //! as paused for that reason, and resume them when the disk is back.
 
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{Engine, Status};
+use crate::store::TorrentRecord;
 
 /// The mark (`error` of the torrent's view) of a torrent paused for a missing disk.
 pub const DISK_REMOVED: &str = "paused: the download disk was removed";
 
+/// How the error of a torrent whose folder vanished begins.
+pub const FOLDER_MISSING: &str = "the download folder";
+
 impl Engine {
+    /// Finds torrents whose folder vanished while they ran (the download dir removed,
+    /// a disk unmounted under it): they would write on into deleted files and report
+    /// progress that is not on disk. Each is paused in the session (what the user
+    /// asked for is kept) and shown as `error` with the folder's path. Once the folder
+    /// (or, for a torrent's own folder, the dir it lives in) is back, the torrent is
+    /// added again: its files are checked and what was lost is fetched again.
+    pub(super) async fn check_folders(self: &Arc<Self>, records: &[TorrentRecord], missing: &mut HashMap<String, PathBuf>) {
+        missing.retain(|id, _| records.iter().any(|r| &r.info_hash == id && !r.paused));
+        for rec in records.iter().filter(|r| !r.paused) {
+            let id = &rec.info_hash;
+            if let Some(root) = missing.get(id) {
+                if !root.is_dir() {
+                    // Still gone: a `start` meanwhile must not let it write on.
+                    if let Some(h) = self.handle(id).filter(|h| !h.is_paused()) {
+                        let _ = self.session().pause(&h).await;
+                        let folder = h.output_folder().display().to_string();
+                        self.set_error(id, format!("{FOLDER_MISSING} {folder} is missing (removed, or its disk is gone); the torrent waits for it to come back"));
+                    }
+                    continue;
+                }
+                missing.remove(id);
+                let marked = self.errors.lock().unwrap().get(id).is_some_and(|e| e.starts_with(FOLDER_MISSING));
+                if !marked || self.handle(id).is_none() {
+                    continue;
+                }
+                self.errors.lock().unwrap().remove(id);
+                match crate::library::readd(self, id, None).await {
+                    Ok(_) => self.emit("started", id, rec.name.as_deref(), Some("the download folder is back")),
+                    Err(e) => {
+                        let msg = format!("cannot restart after the download folder came back: {e:#}");
+                        self.set_error(id, msg.clone());
+                        self.emit("error", id, rec.name.as_deref(), Some(&msg));
+                    }
+                }
+                continue;
+            }
+            let Some(h) = self.handle(id) else { continue };
+            if h.metadata.load().is_none() || h.is_paused() {
+                continue;
+            }
+            let folder = h.output_folder().to_path_buf();
+            if folder.is_dir() {
+                continue;
+            }
+            let root = self.folder_root(&folder);
+            let msg = format!(
+                "{FOLDER_MISSING} {} is missing (removed, or its disk is gone); the torrent waits for it to come back",
+                folder.display()
+            );
+            tracing::warn!(torrent_id = id, "{msg}");
+            self.set_error(id, msg.clone());
+            missing.insert(id.clone(), root);
+            if let Err(e) = self.session().pause(&h).await {
+                tracing::warn!(torrent_id = id, "pausing a torrent whose folder is missing: {e:#}");
+            }
+            self.emit("error", id, rec.name.as_deref(), Some(&msg));
+        }
+    }
+
+    /// The dir that must exist again for a torrent whose `folder` vanished: the folder
+    /// itself when it is one of the configured dirs (files straight in it), else the
+    /// dir holding it (a torrent's own folder is made again when it is added).
+    fn folder_root(&self, folder: &Path) -> PathBuf {
+        let c = self.live.get();
+        let roots = [
+            self.download_dir.as_path(),
+            c.storage.download_dir.as_path(),
+            c.storage.incomplete_dir.as_path(),
+            c.storage.library_dir.as_path(),
+        ];
+        match folder.parent() {
+            Some(parent) if !roots.contains(&folder) => parent.to_path_buf(),
+            _ => folder.to_path_buf(),
+        }
+    }
+
     /// Pauses every torrent that is not paused already, because the download disk is
     /// gone. Each is marked with [`DISK_REMOVED`] and logged as `disk_removed`.
     /// Returns their ids, for [`Engine::resume_after_disk`]. Never fails: a torrent

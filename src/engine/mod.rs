@@ -94,6 +94,9 @@ struct Pending {
     cancel: CancellationToken,
     name: Option<String>,
     error: Option<String>,
+    /// The last failure was the download folder refusing the files (read-only, no
+    /// permission): the torrent shows as `error` while the fetch goes on retrying.
+    disk_error: bool,
     /// Resolves when the torrent is in the session (or the fetch failed).
     done: tokio::sync::watch::Receiver<bool>,
 }
@@ -121,7 +124,24 @@ pub struct Engine {
     peer_samples: Mutex<HashMap<(String, String), (Instant, u64, u64)>>,
     /// The run-time config (paths, quota, limits), changed by `PATCH /api/config`.
     live: Arc<crate::settings::Live>,
+    /// Bumped by every event and error: a list page cached before it is stale.
+    generation: std::sync::atomic::AtomicU64,
+    /// Pages of the plain torrent list as served, by (newest first, skip, take): a
+    /// box polled by several screens answers from here for `LIST_CACHE_TTL`.
+    list_cache: Mutex<HashMap<(bool, usize, usize), CachedPage>>,
 }
+
+/// One served page of the torrent list.
+struct CachedPage {
+    at: Instant,
+    generation: u64,
+    total: usize,
+    json: bytes::Bytes,
+}
+
+/// How long a page of the torrent list is served from the cache, when no event came
+/// meanwhile. Rates and progress are sampled once a second anyway.
+const LIST_CACHE_TTL: Duration = Duration::from_millis(250);
 
 impl Engine {
     /// Starts the librqbit session and restores every torrent the store knows.
@@ -147,6 +167,8 @@ impl Engine {
             stream_permits: Arc::new(Semaphore::new(e.max_streams as usize)),
             peer_samples: Mutex::new(HashMap::new()),
             live: Arc::new(crate::settings::Live::new(config.clone(), store_for_live)),
+            generation: std::sync::atomic::AtomicU64::new(0),
+            list_cache: Mutex::new(HashMap::new()),
         });
         engine.restore().await?;
         engine.clone().spawn_watcher();
@@ -214,6 +236,7 @@ impl Engine {
 
     /// Logs an event to the activity log and broadcasts it.
     pub fn emit(&self, event: &'static str, id: &str, name: Option<&str>, detail: Option<&str>) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         if let Err(e) = self.store.log_activity(event, Some(id), name, detail) {
             tracing::warn!(torrent_id = id, "cannot write activity log: {e:#}");
         }
@@ -230,6 +253,7 @@ impl Engine {
     /// Re-adds every torrent the store knows, and forgets any the session restored on
     /// its own that the store does not know (removed just before a crash).
     async fn restore(self: &Arc<Self>) -> anyhow::Result<()> {
+        crate::library::finish_interrupted_moves(self).await;
         let records = self.store.torrents()?;
         let known: std::collections::HashSet<String> =
             records.iter().map(|r| r.info_hash.clone()).collect();
@@ -449,7 +473,7 @@ impl Engine {
         let (done_tx, done_rx) = tokio::sync::watch::channel(false);
         self.pending.lock().unwrap().insert(
             rec.info_hash.clone(),
-            Pending { cancel: cancel.clone(), name: rec.name.clone(), error: None, done: done_rx },
+            Pending { cancel: cancel.clone(), name: rec.name.clone(), error: None, disk_error: false, done: done_rx },
         );
         let this = self.clone();
         let rec = rec.clone();
@@ -479,11 +503,24 @@ impl Engine {
                         return Ok(());
                     }
                     Err(e) => {
-                        let msg = format!("fetching metadata failed, retrying in {}s: {e:#}", delay.as_secs());
+                        // The metadata came, but the files cannot be made: retried more
+                        // often, so the torrent starts soon after the folder is writable.
+                        let disk = is_disk_error(&e);
+                        if disk {
+                            delay = delay.min(Duration::from_secs(8));
+                        }
+                        let msg = if disk {
+                            format!("cannot write to the download folder, retrying in {}s: {e:#}", delay.as_secs())
+                        } else {
+                            format!("fetching metadata failed, retrying in {}s: {e:#}", delay.as_secs())
+                        };
                         let first = {
                             let mut pending = this.pending.lock().unwrap();
                             let Some(p) = pending.get_mut(&id) else { return Ok(()) };
-                            p.error.replace(msg.clone()).is_none()
+                            let first = p.error.is_none() || p.disk_error != disk;
+                            p.error = Some(msg.clone());
+                            p.disk_error = disk;
+                            first
                         };
                         if first {
                             this.emit("error", &id, rec.name.as_deref(), Some(&msg));
@@ -593,7 +630,16 @@ impl Engine {
                         self.add_to_session(AddTorrent::from_bytes(bytes.clone()), &rec, Vec::new())
                             .await?;
                     }
-                    None if fetching => {}
+                    None if fetching => {
+                        // Waiting out a disk error: try again now, not after the backoff.
+                        let stuck = self.pending.lock().unwrap().get(id).is_some_and(|p| p.disk_error);
+                        if stuck {
+                            if let Some(p) = self.pending.lock().unwrap().remove(id) {
+                                p.cancel.cancel();
+                            }
+                            self.spawn_metadata_fetch(&rec);
+                        }
+                    }
                     None => self.spawn_metadata_fetch(&rec),
                 }
             }
@@ -658,13 +704,66 @@ impl Engine {
     }
 
     pub(crate) fn set_error(&self, id: &str, msg: String) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         self.errors.lock().unwrap().insert(id.to_string(), msg);
     }
 
     /// Every torrent, in the order added.
     pub fn list(&self) -> EngineResult<Vec<TorrentView>> {
-        let records = self.store.torrents()?;
-        Ok(records.iter().map(|r| self.build_view(r)).collect())
+        let records = self.store.torrent_summaries()?;
+        let handles = self.handles();
+        let find = |id: &str| {
+            let hash = <librqbit::dht::Id20 as std::str::FromStr>::from_str(id).ok()?;
+            handles.get(&hash).cloned()
+        };
+        Ok(records.iter().map(|r| self.build_view_with(r, find(&r.info_hash))).collect())
+    }
+
+    /// One page of the torrents in the order added (newest first when `desc`), and
+    /// how many there are: only the page's torrents are looked at.
+    pub fn list_page(&self, desc: bool, skip: usize, take: usize) -> EngineResult<(usize, Vec<TorrentView>)> {
+        let (total, records) = self.store.torrent_page(desc, skip, take)?;
+        // One pass over the session for the page rather than a search per torrent.
+        let wanted: HashMap<librqbit::dht::Id20, usize> = records
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| Some((<librqbit::dht::Id20 as std::str::FromStr>::from_str(&r.info_hash).ok()?, i)))
+            .collect();
+        let mut handles: Vec<Option<Arc<ManagedTorrent>>> = vec![None; records.len()];
+        let found: Vec<(usize, Arc<ManagedTorrent>)> = self
+            .session()
+            .with_torrents(|ts| ts.filter_map(|(_, t)| wanted.get(&t.info_hash()).map(|&i| (i, t.clone()))).collect());
+        for (i, t) in found {
+            handles[i] = Some(t);
+        }
+        let views = records.iter().zip(handles).map(|(r, h)| self.build_view_with(r, h)).collect();
+        Ok((total, views))
+    }
+
+    /// `list_page` as the JSON array the API serves, from a cache of the last pages
+    /// while it is fresh (see `LIST_CACHE_TTL`).
+    pub fn list_page_json(&self, desc: bool, skip: usize, take: usize) -> EngineResult<(usize, bytes::Bytes)> {
+        let key = (desc, skip, take);
+        let generation = self.generation.load(Ordering::SeqCst);
+        if let Some(p) = self.list_cache.lock().unwrap().get(&key)
+            && p.generation == generation
+            && p.at.elapsed() < LIST_CACHE_TTL
+        {
+            return Ok((p.total, p.json.clone()));
+        }
+        let (total, views) = self.list_page(desc, skip, take)?;
+        let json = bytes::Bytes::from(serde_json::to_vec(&views).map_err(|e| EngineError::Internal(e.into()))?);
+        let mut cache = self.list_cache.lock().unwrap();
+        if cache.len() >= 16 {
+            cache.clear();
+        }
+        cache.insert(key, CachedPage { at: Instant::now(), generation, total, json: json.clone() });
+        Ok((total, json))
+    }
+
+    /// Every torrent in the session by info-hash (`handle` searches the session).
+    fn handles(&self) -> HashMap<librqbit::dht::Id20, Arc<ManagedTorrent>> {
+        self.session().with_torrents(|ts| ts.map(|(_, t)| (t.info_hash(), t.clone())).collect())
     }
 
     /// One torrent.
@@ -674,6 +773,11 @@ impl Engine {
     }
 
     fn build_view(&self, rec: &TorrentRecord) -> TorrentView {
+        self.build_view_with(rec, self.handle(&rec.info_hash))
+    }
+
+    /// The view of `rec`, whose session handle (if any) is `handle`.
+    fn build_view_with(&self, rec: &TorrentRecord, handle: Option<Arc<ManagedTorrent>>) -> TorrentView {
         let id = rec.info_hash.as_str();
         let mut v = TorrentView {
             id: id.to_string(),
@@ -698,7 +802,9 @@ impl Engine {
             purpose: rec.purpose,
             added_by: rec.added_by,
         };
-        let pending = self.pending.lock().unwrap().contains_key(id);
+        // Still fetching (a disk error shows as `error` even while it is retried).
+        let pending = self.pending.lock().unwrap().get(id).map(|p| !p.disk_error);
+        let pending = pending.unwrap_or(false);
         if let Some(p) = self.pending.lock().unwrap().get(id) {
             // Still trying: the status stays `metadata`; the last failure is shown.
             if let Some(err) = &p.error {
@@ -708,7 +814,7 @@ impl Engine {
                 v.name = n.clone();
             }
         }
-        let Some(h) = self.handle(id) else {
+        let Some(h) = handle else {
             if v.error.is_some() && !pending {
                 v.status = Status::Error;
             }
@@ -762,6 +868,10 @@ impl Engine {
         };
         if let Some(err) = &stats.error {
             v.error = Some(err.clone());
+            v.status = Status::Error;
+        }
+        // Its folder vanished (see `check_folders`): an error until it is back.
+        if v.error.as_deref().is_some_and(|e| e.starts_with(disk::FOLDER_MISSING)) {
             v.status = Status::Error;
         }
         // A full disk pauses a torrent (the space guard resumes it): say so plainly.
@@ -882,15 +992,17 @@ impl Engine {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             let mut seen_error: HashMap<String, String> = HashMap::new();
             let mut stalls = Stalls::default();
+            let mut missing_folders = HashMap::new();
             loop {
                 tick.tick().await;
                 let Some(this) = weak.upgrade() else { return Ok(()) };
                 let records = this.store.torrents()?;
                 stalls.retain(&records);
+                this.check_folders(&records, &mut missing_folders).await;
                 for rec in records {
                     let Some(h) = this.handle(&rec.info_hash) else { continue };
                     let stats = h.stats();
-                    if !rec.paused && stalls.due(&rec.info_hash, &stats) {
+                    if !rec.paused && !missing_folders.contains_key(&rec.info_hash) && stalls.due(&rec.info_hash, &stats) {
                         this.reconnect(&h).await;
                     }
                     if stats.finished && rec.completed_at.is_none() && stats.total_bytes > 0 {
@@ -943,6 +1055,13 @@ impl Engine {
         }
         self.session().stop().await;
     }
+}
+
+/// Whether `e` is the disk refusing a torrent's files (read-only, no permission, I/O
+/// error, full) rather than the swarm failing.
+fn is_disk_error(e: &anyhow::Error) -> bool {
+    let s = format!("{e:#}");
+    ["os error 30)", "os error 13)", "os error 5)", "os error 28)"].iter().any(|c| s.contains(c))
 }
 
 /// Fetches a .torrent from an http(s) URL, bounded in size and time.

@@ -30,6 +30,11 @@ pub struct Candidate {
     /// lists one element twice with different limits.
     pub label: String,
     pub output_caps: Option<String>,
+    /// Fault injection: the encoder's output goes through an `identity` that posts a
+    /// real stream error after this many frames of a run, the way a hardware encoder
+    /// that loses its device dies mid-stream (it still
+    /// verifies: test encodes run without it). For tests; `None` everywhere else.
+    pub fail_after_frames: Option<u32>,
 }
 
 impl Candidate {
@@ -40,6 +45,7 @@ impl Candidate {
             name: name.to_string(),
             label: name.to_string(),
             output_caps,
+            fail_after_frames: None,
         }
     }
 
@@ -49,7 +55,14 @@ impl Candidate {
             name: name.to_string(),
             label: label.to_string(),
             output_caps: Some(caps.to_string()),
+            fail_after_frames: None,
         }
+    }
+
+    /// The element `name` under its own label, dying with a stream error after
+    /// `frames` frames of each run (see `fail_after_frames`).
+    pub fn failing_after(name: &str, label: &str, frames: u32) -> Self {
+        Self { label: label.to_string(), fail_after_frames: Some(frames), ..Self::named(name) }
     }
 }
 

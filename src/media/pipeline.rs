@@ -599,19 +599,17 @@ fn link_video(
     let enc_caps = caps_filter(output_caps(candidate)?)?;
     let [parse, caps] = h264_tail()?;
     add_chain(pipeline, &[q.clone(), dec.clone()])?;
-    add_chain(
-        pipeline,
-        &[
-            convert.clone(),
-            scale,
-            rate,
-            raw,
-            enc,
-            enc_caps,
-            parse,
-            caps.clone(),
-        ],
-    )?;
+    let mut chain = vec![convert.clone(), scale, rate, raw, enc, enc_caps];
+    if let Some(frames) = candidate.fail_after_frames {
+        chain.push(
+            gst::ElementFactory::make("identity")
+                .name("encoder-fault")
+                .property("error-after", frames as i32)
+                .build()?,
+        );
+    }
+    chain.extend([parse, caps.clone()]);
+    add_chain(pipeline, &chain)?;
     pad.link(&q.static_pad("sink").unwrap())?;
     to_muxer(split, &caps, "video", spec)?;
     link_decoded(&dec, &convert);

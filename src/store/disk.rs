@@ -21,6 +21,17 @@ pub struct TorrentSettings {
     pub upload_limit: Option<u64>,
 }
 
+const MOVE_PREFIX: &str = "move.";
+
+/// A move of a torrent's files under way: from which folder to which, and the files
+/// (relative paths).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PendingMove {
+    pub from: std::path::PathBuf,
+    pub to: std::path::PathBuf,
+    pub files: Vec<std::path::PathBuf>,
+}
+
 impl Store {
     /// A torrent's overrides (all `None` when it has none).
     pub fn torrent_settings(&self, info_hash: &str) -> anyhow::Result<TorrentSettings> {
@@ -81,6 +92,34 @@ impl Store {
             params![info_hash, folder],
         )?;
         Ok(())
+    }
+
+    /// Journals a move of a torrent's files before the first file moves, so that a
+    /// move cut by a crash or power cut is finished on the next start.
+    pub fn begin_move(&self, info_hash: &str, m: &PendingMove) -> anyhow::Result<()> {
+        self.set_setting(&format!("{MOVE_PREFIX}{info_hash}"), &serde_json::to_string(m)?)
+    }
+
+    /// The move of `info_hash` is over (done, or undone).
+    pub fn end_move(&self, info_hash: &str) -> anyhow::Result<()> {
+        self.conn().execute("DELETE FROM settings WHERE key = ?1", [format!("{MOVE_PREFIX}{info_hash}")])?;
+        Ok(())
+    }
+
+    /// Moves begun and not ended, by info-hash.
+    pub fn pending_moves(&self) -> anyhow::Result<Vec<(String, PendingMove)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT key, value FROM settings WHERE key LIKE 'move.%' ORDER BY key")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (key, value) = row?;
+            match serde_json::from_str(&value) {
+                Ok(m) => out.push((key[MOVE_PREFIX.len()..].to_string(), m)),
+                Err(e) => tracing::warn!("ignoring an unreadable move journal entry {key}: {e}"),
+            }
+        }
+        Ok(out)
     }
 
     /// Sets a torrent's completion time (the maintenance tests inject a clock).

@@ -15,7 +15,7 @@ use anyhow::Context;
 use rusqlite::Connection;
 
 pub use activity::ActivityEntry;
-pub use disk::TorrentSettings;
+pub use disk::{PendingMove, TorrentSettings};
 pub use torrents::{Purpose, TorrentRecord};
 pub use auth_tokens::{ApiKeyRecord, RememberRecord, SessionRecord};
 pub use users::{InsertUserError, UserRecord};

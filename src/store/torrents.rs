@@ -105,6 +105,31 @@ impl Store {
         Ok(rows)
     }
 
+    /// Every torrent in the order added, without its .torrent bytes (for views).
+    pub fn torrent_summaries(&self) -> anyhow::Result<Vec<TorrentRecord>> {
+        let conn = self.conn();
+        let columns = COLUMNS.replace("torrent_bytes", "NULL");
+        let mut stmt = conn.prepare_cached(&format!("SELECT {columns} FROM torrents ORDER BY added_at"))?;
+        let rows = stmt.query_map([], from_row)?.collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// One page of the torrents in the order added (newest first when `desc`), without
+    /// their .torrent bytes, and how many there are in all.
+    pub fn torrent_page(&self, desc: bool, skip: usize, take: usize) -> anyhow::Result<(usize, Vec<TorrentRecord>)> {
+        let conn = self.conn();
+        let total: i64 = conn.query_row("SELECT count(*) FROM torrents", [], |r| r.get(0))?;
+        let columns = COLUMNS.replace("torrent_bytes", "NULL");
+        let order = if desc { "DESC" } else { "ASC" };
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {columns} FROM torrents ORDER BY added_at {order}, rowid {order} LIMIT ?1 OFFSET ?2"
+        ))?;
+        let rows = stmt
+            .query_map(params![take.min(i64::MAX as usize) as i64, skip.min(i64::MAX as usize) as i64], from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((total as usize, rows))
+    }
+
     /// Stores the metadata of a magnet once it arrived.
     pub fn set_torrent_metadata(
         &self,

@@ -133,21 +133,52 @@ impl Seeder {
             "message-level": 1,
         });
         std::fs::write(dir.path().join("settings.json"), settings.to_string()).unwrap();
-        let child = Command::new("transmission-daemon")
-            .args(["-f", "-g"])
-            .arg(dir.path())
-            .args(["-T", "-O", "-Y", "-M", "--no-utp"])
-            .args(["-p", &rpc_port.to_string(), "-P", &peer_port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("transmission-daemon (apt install transmission-daemon)");
+        let child = Self::spawn(dir.path(), rpc_port, peer_port);
         let s = Self { child, dir, rpc_port, peer_port };
         wait_until("transmission RPC", Duration::from_secs(20), || {
             s.remote(&["-l"]).ok().map(|_| ())
         });
         s.add(torrent, data);
         s
+    }
+
+    fn spawn(dir: &Path, rpc_port: u16, peer_port: u16) -> Child {
+        Command::new("transmission-daemon")
+            .args(["-f", "-g"])
+            .arg(dir)
+            .args(["-T", "-O", "-Y", "-M", "--no-utp"])
+            .args(["-p", &rpc_port.to_string(), "-P", &peer_port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("transmission-daemon (apt install transmission-daemon)")
+    }
+
+    /// `kill -9`s the seeder: its peers see the connection drop, its port closes.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the killed seeder again on the same ports, seeding `torrent` from `data`
+    /// (re-verified: a `kill -9` may have lost its resume state), and waits until it
+    /// seeds.
+    pub fn revive(&mut self, torrent: &Path, data: &Path) {
+        self.kill();
+        self.child = Self::spawn(self.dir.path(), self.rpc_port, self.peer_port);
+        wait_until("transmission RPC", Duration::from_secs(20), || self.remote(&["-l"]).ok().map(|_| ()));
+        let hash = info_hash(torrent);
+        let hash = hash.as_str();
+        if self.remote(&["-t", hash, "-i"]).is_ok_and(|i| i.contains(hash)) {
+            let _ = self.remote(&["-t", hash, "-v", "-s"]);
+        } else {
+            return self.add(torrent, data);
+        }
+        wait_until("transmission to seed again", Duration::from_secs(60), || {
+            let info = self.remote(&["-t", hash, "-i"]).ok()?;
+            let seeding = info.contains("State: Seeding") || info.contains("State: Idle");
+            (info.contains("Percent Done: 100%") && seeding).then_some(())
+        });
     }
 
     /// Seeds one more torrent whose data is at `data`; waits until it is verified.
@@ -330,6 +361,11 @@ impl Daemon {
             }
             http().get(&url).send().ok().filter(|r| r.status().is_success()).map(|_| ())
         });
+    }
+
+    /// The daemon's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the daemon runs").id()
     }
 
     /// `kill -9`, as a power cut would.
