@@ -11,7 +11,7 @@ out=target/bench
 mkdir -p "$out"
 benches=${BENCHES:-"download hls tracker load soak"}
 if [ -n "${QUICK:-}" ]; then
-  export SIZE_MB=${SIZE_MB:-128} SECS=${SECS:-8} WRK_SECS=${WRK_SECS:-5} SOAK_SECONDS=${SOAK_SECONDS:-90}
+  export SIZE_MB=${SIZE_MB:-128} WRK_SECS=${WRK_SECS:-5} SOAK_SECONDS=${SOAK_SECONDS:-90}
 fi
 
 run() { # name command…
@@ -29,7 +29,7 @@ run() { # name command…
 for b in $benches; do
   case $b in
     download) run download bench/download.sh ;;
-    hls) run hls cargo run --quiet --release --example bench_hls ;;
+    hls) run hls env ${QUICK:+SECS=8} cargo run --quiet --release --example bench_hls ;;
     tracker) run tracker cargo bench --quiet --bench tracker ;;
     load) run load bench/load.sh ;;
     soak) run soak bench/soak.sh ;;

@@ -220,6 +220,49 @@ mod tests {
         assert_eq!(s.integrity_check().unwrap(), "ok");
     }
 
+    fn record(hash: &str, added_at: &str) -> TorrentRecord {
+        TorrentRecord {
+            info_hash: hash.into(),
+            name: Some(hash.into()),
+            source: format!("magnet:?xt=urn:btih:{hash}"),
+            torrent_bytes: Some(vec![1, 2, 3]),
+            added_by: None,
+            added_at: added_at.into(),
+            purpose: Purpose::Keep,
+            paused: false,
+            only_files: None,
+            output_folder: None,
+            completed_at: None,
+            last_watched_at: None,
+        }
+    }
+
+    #[test]
+    fn pages_torrents_in_the_order_added_without_their_bytes() {
+        let s = Store::open_in_memory().unwrap();
+        for (h, t) in [("b", "2026-01-02"), ("a", "2026-01-01"), ("c", "2026-01-03")] {
+            s.insert_torrent(&record(h, t)).unwrap();
+        }
+        let (total, page) = s.torrent_page(false, 1, 5).unwrap();
+        assert_eq!(total, 3);
+        assert_eq!(page.iter().map(|r| r.info_hash.as_str()).collect::<Vec<_>>(), ["b", "c"]);
+        assert!(page[0].torrent_bytes.is_none());
+        let (_, page) = s.torrent_page(true, 0, 1).unwrap();
+        assert_eq!(page[0].info_hash, "c");
+    }
+
+    #[test]
+    fn move_journal_round_trips() {
+        let s = Store::open_in_memory().unwrap();
+        let m = PendingMove { from: "/in".into(), to: "/lib/x".into(), files: vec!["x/1.mkv".into()] };
+        s.begin_move("h1", &m).unwrap();
+        s.set_setting("config.quota.max_bytes", "5").unwrap();
+        assert_eq!(s.pending_moves().unwrap(), vec![("h1".to_string(), m)]);
+        s.end_move("h1").unwrap();
+        assert!(s.pending_moves().unwrap().is_empty());
+        assert_eq!(s.setting("config.quota.max_bytes").unwrap().as_deref(), Some("5"));
+    }
+
     #[test]
     fn time_format() {
         let t = time::macros::datetime!(2026-11-02 10:30:00.123 UTC);
