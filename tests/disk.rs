@@ -195,8 +195,13 @@ fn disk_full_pauses_with_a_clear_error_and_resumes_after_space_is_freed() {
     });
     assert!(t["error"].as_str().unwrap().contains("disk is full"), "{t}");
     assert_eq!(d.get("/api/health").0, 200, "the daemon goes on");
-    assert!(activity(&d).iter().any(|a| a["event"] == "stopped"
-        && a["detail"].as_str().is_some_and(|s| s.contains("disk is full"))));
+    // The activity row follows the pause by a moment.
+    wait_until("the stopped event in the activity log", Duration::from_secs(10), || {
+        activity(&d)
+            .iter()
+            .any(|a| a["event"] == "stopped" && a["detail"].as_str().is_some_and(|s| s.contains("disk is full")))
+            .then_some(())
+    });
     std::fs::remove_file(&filler).unwrap();
     let t = d.wait_status(&hash, &["seeding"], Duration::from_secs(90));
     assert_eq!(t["error"], Value::Null, "{t}");
