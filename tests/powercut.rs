@@ -14,6 +14,15 @@ use common::{Daemon, Seeder, info_hash, make_torrent, sha256_file, wait_until};
 /// failing sequence can be replayed with `POWERCUT_SEED`.
 struct Rng(u64);
 impl Rng {
+    /// Seeded from `POWERCUT_SEED`, or the clock (printed, to replay a failure).
+    fn seeded() -> Self {
+        let seed = std::env::var("POWERCUT_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+        });
+        eprintln!("POWERCUT_SEED={seed}");
+        Rng(seed)
+    }
+
     fn next(&mut self, n: u64) -> u64 {
         self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (self.0 >> 33) % n
@@ -23,12 +32,7 @@ impl Rng {
 #[test]
 fn kill_9_at_random_points_loses_nothing() {
     const ROUNDS: usize = 20;
-    let seed = std::env::var("POWERCUT_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64);
-    eprintln!("POWERCUT_SEED={seed}");
-    let mut rng = Rng(seed);
+    let mut rng = Rng::seeded();
 
     // Five files in one seeder's folder, each its own torrent.
     let src = tempfile::tempdir().unwrap();
@@ -100,12 +104,7 @@ fn kill_9_at_random_points_loses_nothing() {
 #[test]
 fn kill_9_during_library_moves_user_and_config_changes_loses_nothing() {
     const ROUNDS: usize = 20;
-    let seed = std::env::var("POWERCUT_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64);
-    eprintln!("POWERCUT_SEED={seed}");
-    let mut rng = Rng(seed);
+    let mut rng = Rng::seeded();
 
     // Three single files and one folder of three files (moved file by file).
     let src = tempfile::tempdir().unwrap();

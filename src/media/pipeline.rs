@@ -555,12 +555,9 @@ fn to_muxer(
     if pad_name.starts_with("audio") {
         clip_start(&src, spec.grid.start_ns(spec.start), None);
     } else if spec.mode != Mode::Transcode {
-        let half_frame = match spec.fps {
-            (n, d) if n > 0 && d > 0 => d as u64 * 500_000_000 / n as u64,
-            _ => 20_000_000,
-        };
-        clip_start(&src, spec.grid.start_ns(spec.start), Some(half_frame));
-        fill_dts(&src, half_frame * 2);
+        let frame = super::playlist::frame_ns(spec.fps);
+        clip_start(&src, spec.grid.start_ns(spec.start), Some(frame / 2));
+        fill_dts(&src, frame);
     }
     rebase_segments(&src);
     src.link(&sinkpad)?;

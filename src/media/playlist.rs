@@ -43,7 +43,7 @@ impl Grid {
     /// A keyframe too near the end to be worth a segment of its own is skipped.
     pub fn from_keyframes(duration_ns: u64, fps: (i32, i32), target_secs: f64, keyframes: &[u64]) -> Self {
         let seg_ns = nominal(fps, target_secs);
-        let frame = if fps.0 > 0 && fps.1 > 0 { fps.1 as u64 * 1_000_000_000 / fps.0 as u64 } else { 40_000_000 };
+        let frame = frame_ns(fps);
         let tail = 1_000_000_000.min(seg_ns / 2);
         let mut starts = vec![0];
         for &k in keyframes {
@@ -88,6 +88,11 @@ impl Grid {
             .unwrap_or(self.seg_ns);
         (max as f64 / 1e9).round().max(1.0) as u64
     }
+}
+
+/// The length of one frame at `fps` (`(num, den)`), 40 ms (25 fps) when unknown.
+pub fn frame_ns(fps: (i32, i32)) -> u64 {
+    if fps.0 > 0 && fps.1 > 0 { fps.1 as u64 * 1_000_000_000 / fps.0 as u64 } else { 40_000_000 }
 }
 
 /// The target segment length rounded to whole frames.
