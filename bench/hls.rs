@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use nix::sys::resource::{UsageWho, getrusage};
 use swarmcast::config::MediaConfig;
 use swarmcast::media::encoder::{Candidate, EncoderRegistry};
-use swarmcast::media::{LocalFile, Media};
+use swarmcast::media::{LocalFile, Media, StreamKey};
 
 fn usage(who: UsageWho) -> (f64, f64) {
     let u = getrusage(who).expect("getrusage");
@@ -186,7 +186,7 @@ fn ours(mode: &str, file: &Path, out: &Path) {
         let t0 = Instant::now();
         let s = media
             .open(
-                "b",
+                &StreamKey::new("b", 0),
                 Arc::new(LocalFile(file.to_path_buf())),
                 Duration::from_secs(60),
             )
@@ -202,11 +202,11 @@ fn ours(mode: &str, file: &Path, out: &Path) {
         s.segment(far, "bench", wait).await.unwrap();
         let seek = t1.elapsed();
         // Total: a fresh stream from 0 to the end.
-        media.remove("b");
+        media.remove(&StreamKey::new("b", 0));
         let t2 = Instant::now();
         let s = media
             .open(
-                "c",
+                &StreamKey::new("c", 0),
                 Arc::new(LocalFile(file.to_path_buf())),
                 Duration::from_secs(60),
             )

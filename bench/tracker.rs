@@ -127,7 +127,7 @@ async fn main() {
     config.engine.listen_port = free_port();
     // One address sends everything here: lift the per-address announce limit.
     config.auth.rate_limit.announces_per_min = 0;
-    let state = swarmcast::app::AppState::build(config).await.unwrap();
+    let state = swarmcast::daemon::build(config, Default::default()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = swarmcast::api::app(state).into_make_service_with_connect_info::<SocketAddr>();

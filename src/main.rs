@@ -30,9 +30,9 @@ enum Command {
     /// Apply the seeding rules now, on the running daemon.
     Maintenance(cli::MaintenanceArgs),
     /// Manage user accounts (works on the database; the daemon may be running).
-    User(swarmcast::auth::cli::UserArgs),
+    User(swarmcast::cli::accounts::UserArgs),
     /// Manage API keys (works on the database; the daemon may be running).
-    Apikey(swarmcast::auth::cli::ApiKeyArgs),
+    Apikey(swarmcast::cli::accounts::ApiKeyArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -40,16 +40,16 @@ fn main() -> std::process::ExitCode {
     let result = match args.command.unwrap_or(Command::Serve) {
         Command::Serve => load(args.config).and_then(|config| {
             swarmcast::system::init_logging(&config.log.level);
-            runtime()?.block_on(swarmcast::serve::run(config))
+            runtime()?.block_on(swarmcast::daemon::run(config))
         }),
         Command::Config => load(args.config).map(|c| {
-            print!("{}", toml::to_string_pretty(&c).expect("serialisable"));
+            print!("{}", swarmcast::config::shown(|| toml::to_string_pretty(&c)).expect("serialisable"));
         }),
         Command::Doctor => load(args.config).and_then(|c| swarmcast::cli::doctor(&c)),
         Command::Torrent(t) => runtime().and_then(|rt| rt.block_on(cli::torrent(t))),
         Command::Maintenance(m) => runtime().and_then(|rt| rt.block_on(cli::maintenance(m))),
-        Command::User(u) => load(args.config).and_then(|c| swarmcast::auth::cli::user(&c, u)),
-        Command::Apikey(k) => load(args.config).and_then(|c| swarmcast::auth::cli::apikey(&c, k)),
+        Command::User(u) => load(args.config).and_then(|c| swarmcast::cli::accounts::user(&c, u)),
+        Command::Apikey(k) => load(args.config).and_then(|c| swarmcast::cli::accounts::apikey(&c, k)),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -78,7 +78,7 @@ fn quota_refuses_a_torrent_too_big_and_a_magnet_after_metadata() {
     let t = d.torrent(&hash);
     assert_eq!(t["status"], "error", "stays refused: {t}");
     assert_eq!(t["downloaded"], 0);
-    let used = swarmcast::quota::used_bytes(&d.download_dir());
+    let used = swarmcast::engine::quota::used_bytes(&d.download_dir());
     assert!(used < MB, "nothing downloaded: {used} bytes under the download dir");
     assert!(activity(&d).iter().any(|a| a["event"] == "error" && a["torrent_id"] == hash));
     // Asked to stream, the refused magnet says why rather than timing out.
@@ -508,7 +508,7 @@ fn config_changes_are_validated_persisted_and_survive_a_restart() {
 }
 
 fn swarmcast_space(p: &Path) -> (u64, u64) {
-    let (total, free, _) = swarmcast::quota::space(p).unwrap();
+    let (total, free, _) = swarmcast::engine::quota::space(p).unwrap();
     (total, free)
 }
 

@@ -293,7 +293,7 @@ async fn encoder_dying_mid_stream_falls_back() {
     assert!(registry.encoders.iter().all(|e| e.verified), "both verify: {registry:?}");
     let config = swarmcast::config::MediaConfig { x264_preset: "ultrafast".into(), ..Default::default() };
     let media = Media::with_registry(config, tmp.path().join("cache"), registry);
-    let s = media.open("f", Arc::new(LocalFile(file)), Duration::from_secs(30)).await.unwrap();
+    let s = media.open(&swarmcast::media::StreamKey::new("f", 0), Arc::new(LocalFile(file)), Duration::from_secs(30)).await.unwrap();
     assert_eq!(s.mode, Mode::Transcode);
     assert_eq!(s.status().encoder.as_deref(), Some("x264enc-dies"));
 
@@ -319,6 +319,6 @@ async fn encoder_dying_mid_stream_falls_back() {
     assert!((secs - 20.0).abs() < 1.5, "the joined stream lasts {secs} s, not 20");
     let dec = Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(&out).args(["-f", "null", "-"]).output().unwrap();
     assert!(dec.status.success() && dec.stderr.is_empty(), "{}", String::from_utf8_lossy(&dec.stderr));
-    assert!(media.remove("f"));
+    assert!(media.remove(&swarmcast::media::StreamKey::new("f", 0)));
     assert_eq!(media.active_pipelines(), 0);
 }

@@ -10,7 +10,7 @@ use axum::extract::{Path as UrlPath, State};
 use axum::response::IntoResponse;
 use swarmcast::config::MediaConfig;
 use swarmcast::media::encoder::{Candidate, EncoderRegistry};
-use swarmcast::media::{LocalFile, Media, Mode};
+use swarmcast::media::{LocalFile, Media, Mode, StreamKey};
 
 const SECS: u32 = 20;
 
@@ -37,7 +37,7 @@ async fn serve(media: Arc<Media>) -> String {
         State(m): State<Arc<Media>>,
         UrlPath(key): UrlPath<String>,
     ) -> axum::response::Response {
-        let s = m.get(&key).expect("stream opened");
+        let s = m.get(&StreamKey::new(key, 0)).expect("stream opened");
         (
             [("content-type", "application/vnd.apple.mpegurl")],
             s.media_playlist(""),
@@ -48,7 +48,7 @@ async fn serve(media: Arc<Media>) -> String {
         State(m): State<Arc<Media>>,
         UrlPath((key, name)): UrlPath<(String, String)>,
     ) -> axum::response::Response {
-        let s = m.get(&key).expect("stream opened");
+        let s = m.get(&StreamKey::new(key, 0)).expect("stream opened");
         let idx = swarmcast::media::playlist::parse_segment_name(&name).expect("segment name");
         match s.segment(idx, "test", Duration::from_secs(60)).await {
             Ok(p) => (
@@ -137,7 +137,7 @@ async fn check_file(media: &Arc<Media>, base: &str, file: &Path, want: Mode, tmp
         .replace('.', "_");
     let stream = media
         .open(
-            &key,
+            &StreamKey::new(&key, 0),
             Arc::new(LocalFile(file.to_path_buf())),
             Duration::from_secs(30),
         )
@@ -343,11 +343,11 @@ async fn corrupt_file_fails_only_its_stream() {
     // A real file with its middle overwritten: it probes, then fails or skips in the pipeline.
     let media = Media::with_registry(config(), tmp.path().join("cache"), software_registry());
     let err = media
-        .open("bad", Arc::new(LocalFile(bad)), Duration::from_secs(20))
+        .open(&StreamKey::new("bad", 0), Arc::new(LocalFile(bad)), Duration::from_secs(20))
         .await;
     assert!(err.is_err(), "noise must not probe as media");
     let s = media
-        .open("good", Arc::new(LocalFile(good)), Duration::from_secs(20))
+        .open(&StreamKey::new("good", 0), Arc::new(LocalFile(good)), Duration::from_secs(20))
         .await
         .unwrap();
     let p = s.segment(1, "t", Duration::from_secs(30)).await.unwrap();
@@ -363,7 +363,7 @@ async fn a_file_cut_short_fails_its_missing_segments_at_once() {
     let cut = tmp.path().join("cut.mp4");
     std::fs::write(&cut, &bytes[..bytes.len() * 2 / 5]).unwrap();
     let media = Media::with_registry(config(), tmp.path().join("cache"), software_registry());
-    let s = media.open("cut", Arc::new(LocalFile(cut)), Duration::from_secs(20)).await.unwrap();
+    let s = media.open(&StreamKey::new("cut", 0), Arc::new(LocalFile(cut)), Duration::from_secs(20)).await.unwrap();
     assert!(s.segment(0, "t", Duration::from_secs(30)).await.is_ok());
     let last = s.grid.count - 1;
     let started = std::time::Instant::now();
@@ -403,7 +403,7 @@ async fn encoder_that_fails_mid_stream_is_replaced() {
     let media = Media::with_registry(config(), tmp.path().join("cache"), registry);
     let base = serve(media.clone()).await;
     let s = media
-        .open("f", Arc::new(LocalFile(file)), Duration::from_secs(30))
+        .open(&StreamKey::new("f", 0), Arc::new(LocalFile(file)), Duration::from_secs(30))
         .await
         .unwrap();
     assert_eq!(s.mode, Mode::Transcode);

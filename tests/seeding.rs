@@ -9,7 +9,8 @@ use std::time::Duration;
 use common::*;
 use swarmcast::config::Config;
 use swarmcast::engine::{AddOptions, Engine, EngineError, Source, Status, parse_torrent};
-use swarmcast::seeding::{FixedClock, run_once};
+use swarmcast::automation::seeding::run_once;
+use swarmcast::system::clock::ManualClock;
 use swarmcast::store::{Store, TorrentSettings};
 
 async fn wait_seeding(engine: &Engine, id: &str) {
@@ -29,7 +30,7 @@ async fn each_seeding_action_runs_at_its_limit() {
     config.quota.min_free_bytes = 0;
     std::fs::create_dir_all(&config.storage.download_dir).unwrap();
     let store = Store::open(&config.storage.state_dir).unwrap();
-    let engine: Arc<Engine> = Engine::open(&config, store.clone()).await.unwrap();
+    let engine: Arc<Engine> = Engine::open(&config, store.clone(), Default::default()).await.unwrap();
 
     let mut ids = Vec::new();
     for name in ["pause.bin", "remove.bin", "data.bin", "global.bin"] {
@@ -50,10 +51,10 @@ async fn each_seeding_action_runs_at_its_limit() {
         store.set_torrent_settings(id, &s).unwrap();
     }
     let now = time::OffsetDateTime::now_utc();
-    let applied = run_once(&engine, &FixedClock(now + time::Duration::minutes(30))).await.unwrap();
+    let applied = run_once(&engine, &ManualClock::at(now + time::Duration::minutes(30))).await.unwrap();
     assert!(applied.is_empty(), "nothing is due after 30 min: {applied:?}");
 
-    let applied = run_once(&engine, &FixedClock(now + time::Duration::minutes(61))).await.unwrap();
+    let applied = run_once(&engine, &ManualClock::at(now + time::Duration::minutes(61))).await.unwrap();
     let actions: Vec<_> = applied.iter().map(|a| (a.torrent_id.clone(), a.action.clone())).collect();
     assert_eq!(
         actions,
@@ -77,9 +78,9 @@ async fn each_seeding_action_runs_at_its_limit() {
         .live()
         .patch(&serde_json::json!({"seeding": {"time_limit_minutes": 120, "action": "pause"}}))
         .unwrap();
-    let applied = run_once(&engine, &FixedClock(now + time::Duration::minutes(119))).await.unwrap();
+    let applied = run_once(&engine, &ManualClock::at(now + time::Duration::minutes(119))).await.unwrap();
     assert!(applied.is_empty(), "{applied:?}");
-    let applied = run_once(&engine, &FixedClock(now + time::Duration::minutes(121))).await.unwrap();
+    let applied = run_once(&engine, &ManualClock::at(now + time::Duration::minutes(121))).await.unwrap();
     assert_eq!(applied.len(), 1);
     assert_eq!(applied[0].torrent_id, ids[3]);
     assert_eq!(engine.view(&ids[3]).unwrap().status, Status::Paused);

@@ -14,8 +14,8 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use swarmcast::api::stream::{carried_query, file_param, query_param};
-use swarmcast::files::{Denied, confine};
-use swarmcast::library::sanitize;
+use swarmcast::engine::files::{Denied, confine};
+use swarmcast::engine::library::sanitize;
 use swarmcast::media::playlist::{parse_segment_name, segment_name};
 
 /// A download dir with a film, a secret beside it, and symlinks inside and out.

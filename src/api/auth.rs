@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::error::{ApiError, ApiJson, ApiResult, Code};
 use super::extract::{AdminCaller, AuthVia, Caller, ClientIp};
 use super::guard::{REMEMBER_COOKIE, SESSION_COOKIE, cookie, set_cookie};
-use crate::app::AppState;
+use crate::api::AppState;
 use crate::auth::{AccountError, clock::rfc3339};
 use crate::store::UserRecord;
 

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiJson, ApiResult};
 use super::extract::Caller;
-use crate::app::AppState;
+use crate::api::AppState;
 use crate::store::Purpose;
 
 fn require_admin(caller: &Caller) -> ApiResult<()> {
@@ -19,7 +19,7 @@ fn require_admin(caller: &Caller) -> ApiResult<()> {
 /// `GET /api/config`: the settings in force, secrets redacted.
 pub async fn get(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<Value>> {
     require_admin(&caller)?;
-    Ok(ApiJson(crate::settings::redacted(&state.live())))
+    Ok(ApiJson(crate::config::live::redacted(&state.live())))
 }
 
 /// `PATCH /api/config`: a JSON object of keys (nested or dotted) → new values. The
@@ -36,17 +36,17 @@ pub async fn patch(
         .map_err(ApiError::internal)?
         .map_err(|e| ApiError::bad_request(format!("{e:#}")))?;
     if changed.iter().any(|k| k.starts_with("engine.") && k.ends_with("_limit")) {
-        crate::library::apply_global_limits(&state.engine, config.engine.download_limit, config.engine.upload_limit);
+        crate::engine::library::apply_global_limits(&state.engine, config.engine.download_limit, config.engine.upload_limit);
     }
     tracing::info!(keys = ?changed, "settings changed at run time");
     let _ = state.store.log_activity("config_changed", None, None, Some(&changed.join(", ")));
-    Ok(ApiJson(crate::settings::redacted(&config)))
+    Ok(ApiJson(crate::config::live::redacted(&config)))
 }
 
 /// `POST /api/maintenance/run`: applies the seeding rules once, now.
 pub async fn maintenance(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<Value>> {
     require_admin(&caller)?;
-    let applied = crate::seeding::run_once(&state.engine, &crate::seeding::SystemClock)
+    let applied = crate::automation::seeding::run_once(&state.engine, &crate::system::clock::SystemClock)
         .await
         .map_err(ApiError::internal)?;
     Ok(ApiJson(json!({ "applied": applied })))
@@ -118,27 +118,27 @@ pub async fn patch_torrent_settings(
                 let p = v.as_str().filter(|p| !p.is_empty()).ok_or_else(|| bad("must be a folder path"))?;
                 let mut c = (*state.live()).clone();
                 c.watch.dir = PathBuf::from(p); // checked like every configured path
-                crate::settings::validate_disk(&c)
-                    .and_then(|_| crate::settings::check_paths(&c))
+                c.validate()
+                    .and_then(|_| crate::config::live::check_paths(&c))
                     .map_err(|e| bad(&format!("{e:#}").replace("watch.dir: ", "")))?;
                 folder = Some(PathBuf::from(p));
             }
             _ => return Err(bad("unknown setting")),
         }
     }
-    let limits_before = crate::library::torrent_ratelimits(&state.store, &id);
+    let limits_before = crate::engine::library::torrent_ratelimits(&state.store, &id);
     state.store.set_torrent_settings(&id, &s).map_err(ApiError::internal)?;
     if let Some(p) = purpose {
         state.store.set_torrent_purpose(&id, p).map_err(ApiError::internal)?;
     }
     if let Some(dir) = folder {
-        crate::library::move_torrent(&state.engine, &id, &dir)
+        crate::engine::library::move_torrent(&state.engine, &id, &dir)
             .await
             .map_err(|e| ApiError::bad_request(format!("output_folder: {e:#}")))?;
-    } else if crate::library::torrent_ratelimits(&state.store, &id) != limits_before
+    } else if crate::engine::library::torrent_ratelimits(&state.store, &id) != limits_before
         && state.engine.handle(&id).is_some()
     {
-        crate::library::readd(&state.engine, &id, None).await.map_err(ApiError::internal)?;
+        crate::engine::library::readd(&state.engine, &id, None).await.map_err(ApiError::internal)?;
     }
     settings_body(&state, &id, purpose.unwrap_or(view.purpose))
 }

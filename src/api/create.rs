@@ -9,7 +9,7 @@ use super::error::{ApiError, ApiJson, ApiResult};
 use super::extract::Caller;
 use super::files::resolve;
 use super::tracker::PeerAddr;
-use crate::app::AppState;
+use crate::api::AppState;
 use crate::engine::{AddOptions, TorrentView};
 
 #[derive(Debug, Deserialize)]

@@ -13,10 +13,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::client_ip;
-use crate::app::AppState;
-use crate::dlna::description::{self, CONNECTION_MANAGER, CONTENT_DIRECTORY};
-use crate::dlna::directory::{self, Entry, Snapshot};
-use crate::dlna::soap::{self, Call, Fault};
+use crate::api::AppState;
+use crate::lan::dlna::description::{self, CONNECTION_MANAGER, CONTENT_DIRECTORY};
+use crate::lan::dlna::directory::{self, Entry, Snapshot};
+use crate::lan::dlna::soap::{self, Call, Fault};
 
 const XML: &str = "text/xml; charset=\"utf-8\"";
 
@@ -27,7 +27,7 @@ fn enabled(state: &AppState) -> ApiResult<()> {
 fn xml(status: StatusCode, body: String) -> Response {
     let mut h = HeaderMap::new();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(XML));
-    if let Ok(v) = HeaderValue::from_str(&crate::dlna::server_string()) {
+    if let Ok(v) = HeaderValue::from_str(&crate::lan::dlna::server_string()) {
         h.insert(header::SERVER, v);
     }
     (status, h, body).into_response()
@@ -110,7 +110,7 @@ pub async fn control(
 type Out = Vec<(&'static str, String)>;
 
 fn content_directory(state: &AppState, headers: &HeaderMap, call: &Call) -> Result<Out, Fault> {
-    let snap = Snapshot::take(state);
+    let snap = Snapshot::take(&state.engine, &state.media);
     let update_id = state.dlna.system_update_id(snap.fingerprint()).to_string();
     Ok(match call.action.as_str() {
         "Browse" => {
@@ -149,8 +149,8 @@ const SOURCE_MIMES: &[&str] = &[
 fn connection_manager(call: &Call) -> Result<Out, Fault> {
     Ok(match call.action.as_str() {
         "GetProtocolInfo" => {
-            let mut source: Vec<String> = SOURCE_MIMES.iter().map(|m| crate::dlna::protocol_info(m)).collect();
-            source.push(crate::dlna::HLS_PROTOCOL_INFO.to_string());
+            let mut source: Vec<String> = SOURCE_MIMES.iter().map(|m| crate::lan::dlna::protocol_info(m)).collect();
+            source.push(crate::lan::dlna::HLS_PROTOCOL_INFO.to_string());
             vec![("Source", source.join(",")), ("Sink", String::new())]
         }
         "GetCurrentConnectionIDs" => vec![("ConnectionIDs", "0".into())],
@@ -189,7 +189,7 @@ pub async fn event(State(state): State<AppState>, Path(service): Path<String>, r
         let h = r.headers_mut();
         h.insert("sid", HeaderValue::from_str(&sid).unwrap_or(HeaderValue::from_static("uuid:0")));
         h.insert("timeout", HeaderValue::from_static("Second-1800"));
-        if let Ok(v) = HeaderValue::from_str(&crate::dlna::server_string()) {
+        if let Ok(v) = HeaderValue::from_str(&crate::lan::dlna::server_string()) {
             h.insert(header::SERVER, v);
         }
         r
@@ -206,8 +206,12 @@ pub async fn event(State(state): State<AppState>, Path(service): Path<String>, r
             if service == "ContentDirectory"
                 && let Some(url) = callback_url(&callback, from)
             {
-                let id = state.dlna.system_update_id(Snapshot::take(&state).fingerprint());
-                tokio::spawn(initial_event(url, sid.clone(), id));
+                let sid2 = sid.clone();
+                let id = state.dlna.system_update_id(Snapshot::take(&state.engine, &state.media).fingerprint());
+                crate::system::spawn("dlna-event", &state.shutdown, async move {
+                    initial_event(url, sid2, id).await;
+                    Ok(())
+                });
             }
             Ok(ok(sid))
         }

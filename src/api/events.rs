@@ -25,7 +25,7 @@ use tokio::time::{Interval, MissedTickBehavior};
 
 use super::error::ApiResult;
 use super::extract::Caller;
-use crate::app::AppState;
+use crate::api::AppState;
 use crate::engine::{Engine, Event, TorrentView};
 
 /// How often rows are compared and changed ones pushed.
@@ -188,7 +188,7 @@ mod tests {
         let mut config = Config::offline(dir.path());
         // The box's own address needs no credentials: the request comes from loopback.
         config.auth.bypass_localhost = true;
-        let state = AppState::build(config).await.unwrap();
+        let state = crate::daemon::build(config, Default::default()).await.unwrap();
         let loopback: std::net::SocketAddr = "127.0.0.1:40000".parse().unwrap();
         let app = crate::api::app(state.clone()).layer(MockConnectInfo(loopback));
 

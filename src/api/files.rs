@@ -1,28 +1,24 @@
 //! `/api/files` and `/api/files/content`: browse, read (with `Range`) and delete what
 //! is in the download dir, and nothing outside it (see `files::confine`).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiJson, ApiResult};
-use super::extract::Caller;
+use super::extract::{ApiQuery, Caller};
 use super::range;
 use super::tracker::PeerAddr;
-use crate::app::AppState;
-use crate::files::{self, Denied, Entry};
+use crate::api::AppState;
+use crate::engine::files::{self, Denied, Entry};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PathQuery {
     #[serde(default)]
     path: String,
-}
-
-fn query(q: Result<Query<PathQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<String> {
-    q.map(|Query(q)| q.path).map_err(|e| ApiError::bad_request(e.body_text()))
 }
 
 /// Confines a client's path, logging every refused attempt with who made it.
@@ -45,9 +41,9 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     who: PeerAddr,
-    q: Result<Query<PathQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<PathQuery>,
 ) -> ApiResult<ApiJson<Vec<Entry>>> {
-    let path = query(q)?;
+    let path = q.path;
     let real = resolve(&state, &path, &who, Some(&caller))?;
     if !real.is_dir() {
         return Err(ApiError::bad_request(format!("{path:?} is a file, not a folder; read it at /api/files/content")));
@@ -67,9 +63,9 @@ pub async fn content(
     who: PeerAddr,
     method: Method,
     headers: HeaderMap,
-    q: Result<Query<PathQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<PathQuery>,
 ) -> ApiResult<Response> {
-    let path = query(q)?;
+    let path = q.path;
     let real = resolve(&state, &path, &who, Some(&caller))?;
     if !real.is_file() {
         return Err(ApiError::bad_request(format!("{path:?} is a folder, not a file; list it at /api/files")));
@@ -87,12 +83,12 @@ pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
     who: PeerAddr,
-    q: Result<Query<PathQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<PathQuery>,
 ) -> ApiResult<ApiJson<Value>> {
     if !caller.is_admin {
         return Err(ApiError::forbidden("only an administrator can delete files"));
     }
-    let path = query(q)?;
+    let path = q.path;
     let real = resolve(&state, &path, &who, Some(&caller))?;
     let root = state.live().storage.download_dir.canonicalize().map_err(ApiError::internal)?;
     if real == root {

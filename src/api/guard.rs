@@ -20,8 +20,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::{ApiError, Code};
-use super::extract::{AuthVia, Caller, client_ip};
-use crate::app::AppState;
+use super::extract::{AuthVia, Caller, client_ip, query_param};
+use crate::api::AppState;
 use crate::auth::{Class, RememberOutcome, StreamTokenError};
 
 /// Name of the session cookie.
@@ -112,11 +112,6 @@ pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<u64
         c.push_str("; Secure");
     }
     HeaderValue::from_str(&c).expect("cookie values are base64url")
-}
-
-/// The query parameter `name`, percent-decoded.
-fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    url::form_urlencoded::parse(query?.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
 /// What authentication found.

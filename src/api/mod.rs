@@ -11,11 +11,12 @@ pub mod extract;
 mod files;
 pub mod guard;
 pub mod openapi;
-mod paging;
+pub mod paging;
 pub mod playlist;
 pub mod range;
 mod search;
 mod services;
+pub mod state;
 pub mod stream;
 mod system;
 mod torrents;
@@ -25,7 +26,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{MethodRouter, any, delete, get, patch, post};
 
-use crate::app::AppState;
+pub use state::AppState;
 use error::ApiError;
 
 /// Every route of the daemon, in one table. `app` builds the router from it and the
@@ -107,7 +108,7 @@ pub fn app(state: AppState) -> Router {
     }
     let router = router
         // The web UI answers every other GET; unknown API paths still get the JSON 404.
-        .fallback(crate::web::fallback)
+        .fallback(fallback)
         .method_not_allowed_fallback(|| async {
             ApiError::new(error::Code::MethodNotAllowed, "method not allowed on this route")
         })
@@ -141,4 +142,10 @@ fn cors(state: &AppState) -> Option<tower_http::cors::CorsLayer> {
                 HeaderName::from_static("x-requested-with"),
             ]),
     )
+}
+
+/// Anything no route matched: the web UI's pages and files, else the API's 404.
+async fn fallback(method: axum::http::Method, uri: axum::http::Uri, headers: axum::http::HeaderMap) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    crate::web::page(&method, &uri, &headers).unwrap_or_else(|| error::ApiError::not_found("no such route").into_response())
 }

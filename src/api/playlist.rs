@@ -9,33 +9,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::{ApiError, ApiResult, Code};
 use super::extract::Caller;
-use crate::app::AppState;
-use crate::engine::{EngineError, TorrentView};
-
-/// One playable video file of a torrent.
-#[derive(Clone, Debug)]
-pub struct PlayableFile {
-    pub torrent: String,
-    pub index: usize,
-    /// What a player shows: the torrent's name, and the file's when it has several videos.
-    pub title: String,
-    /// The file's name inside the torrent (`Movie/movie.mkv`).
-    pub name: String,
-    pub size: u64,
-}
-
-/// The video files of a torrent that can be played: known, selected for download.
-pub fn playable_files(t: &TorrentView) -> Vec<PlayableFile> {
-    let videos: Vec<_> = t.files.iter().filter(|f| f.is_video && f.selected).collect();
-    videos
-        .iter()
-        .map(|f| {
-            let base = f.name.rsplit(['/', '\\']).next().unwrap_or(&f.name);
-            let title = if videos.len() == 1 { t.name.clone() } else { format!("{} — {base}", t.name) };
-            PlayableFile { torrent: t.id.clone(), index: f.index, title, name: f.name.clone(), size: f.size }
-        })
-        .collect()
-}
+use crate::api::AppState;
+use crate::engine::{EngineError, PlayableFile, playable_files};
 
 /// `http://host` (or `https://` behind a TLS proxy) from the request's `Host`.
 pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
@@ -81,7 +56,7 @@ pub async fn m3u(
             tokens.entry(f.torrent.clone()).or_insert_with(|| state.auth.mint_stream_token(&f.torrent, caller.user_id));
         let secs = state
             .media
-            .get(&format!("{}/{}", f.torrent, f.index))
+            .get(&crate::media::StreamKey::new(&f.torrent, f.index))
             .map(|s| s.info.duration.as_secs_f64().round() as i64)
             .filter(|s| *s > 0)
             .unwrap_or(-1);

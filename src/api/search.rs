@@ -2,15 +2,15 @@
 
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::error::{ApiError, ApiJson, ApiResult, Code};
-use super::extract::Caller;
-use crate::app::AppState;
+use super::extract::{ApiQuery, Caller};
+use crate::api::AppState;
 use crate::search;
 
 #[derive(Debug, Deserialize)]
@@ -29,9 +29,8 @@ pub struct SearchQuery {
 pub async fn search(
     State(state): State<AppState>,
     _caller: Caller,
-    q: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> ApiResult<Response> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let text = q.query.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     if text.as_ref().is_some_and(|t| t.chars().count() > 200) {
         return Err(ApiError::bad_request("query is longer than 200 characters"));

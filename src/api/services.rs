@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiJson, ApiResult};
 use super::extract::{AdminCaller, Caller};
-use crate::app::AppState;
+use crate::api::AppState;
 
 /// The services, in the order they are listed.
 pub const SERVICES: &[&str] = &["engine", "transcoder", "tracker"];
@@ -43,17 +43,15 @@ fn known(name: &str) -> ApiResult<&'static str> {
 fn service_status(state: &AppState, name: &str) -> ApiResult<Value> {
     Ok(match name {
         "engine" => {
-            let e = &state.engine;
-            let session = e.session();
-            let torrents = e.list()?;
+            let t = state.engine.totals()?;
             json!({
-                "running": e.is_running(),
-                "listen_port": e.is_running().then(|| session.announce_port()).flatten(),
-                "dht_nodes": session.get_dht().map(|d| d.stats().routing_table_size).unwrap_or(0),
-                "torrents": torrents.len(),
-                "peers": torrents.iter().map(|t| t.peers as u64).sum::<u64>(),
-                "download_rate": torrents.iter().map(|t| t.download_rate).sum::<u64>(),
-                "upload_rate": torrents.iter().map(|t| t.upload_rate).sum::<u64>(),
+                "running": state.engine.is_running(),
+                "listen_port": t.listen_port,
+                "dht_nodes": t.dht_nodes,
+                "torrents": t.torrents,
+                "peers": t.peers,
+                "download_rate": t.download_rate,
+                "upload_rate": t.upload_rate,
             })
         }
         "tracker" => {

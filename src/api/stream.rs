@@ -13,10 +13,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiJson, ApiResult, Code};
-use super::extract::Caller;
-use crate::app::AppState;
+use super::extract::{Caller, query_param};
+use crate::api::AppState;
 use crate::engine::{self, AddOptions, EngineError};
-use crate::media::{MediaError, Stream, TorrentSource, playlist};
+use crate::media::{MediaError, Stream, StreamKey, TorrentSource, playlist};
 use crate::store::Purpose;
 
 /// The body of `POST /api/stream`: one source, and optionally the file to play.
@@ -31,11 +31,14 @@ pub struct StreamBody {
     pub file_index: Option<usize>,
 }
 
+/// A stream's failure in words; the pipeline's own error text goes to the journal.
 fn hls_error(e: MediaError) -> ApiError {
     match e {
         MediaError::NoSuchSegment(_) => ApiError::not_found(e.to_string()),
-        MediaError::Failed(_) | MediaError::NotReady(..) => {
-            ApiError::new(Code::StreamFailed, e.to_string())
+        MediaError::NotReady(..) => ApiError::new(Code::StreamFailed, e.to_string()),
+        MediaError::Failed(cause) => {
+            tracing::warn!("stream failed: {cause}");
+            ApiError::new(Code::StreamFailed, "the media pipeline failed for this film; the daemon's log says why")
         }
     }
 }
@@ -47,12 +50,6 @@ pub fn carried_query(raw: Option<&str>) -> String {
         .filter(|p| p.starts_with("file=") || p.starts_with("token="))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-/// The raw (not percent-decoded) value of the first `name=` parameter of a query.
-pub fn query_param<'a>(raw: Option<&'a str>, name: &str) -> Option<&'a str> {
-    raw?.split('&')
-        .find_map(|p| p.strip_prefix(name)?.strip_prefix('='))
 }
 
 /// The `file` parameter (a file index) of a query, if given.
@@ -105,7 +102,7 @@ async fn open_stream(
     index: usize,
     name: &str,
 ) -> ApiResult<Arc<Stream>> {
-    let key = format!("{id}/{index}");
+    let key = StreamKey::new(id, index);
     let source = Arc::new(TorrentSource {
         engine: state.engine.clone(),
         id: id.to_string(),
@@ -115,15 +112,13 @@ async fn open_stream(
     let timeout = Duration::from_secs(state.live().media.probe_timeout_secs);
     state.media.open(&key, source, timeout).await.map_err(|e| {
         if starving(state, id) {
-            ApiError::new(
-                Code::NoSeeds,
-                format!("no peer can supply torrent {id}: {e:#}"),
-            )
+            tracing::info!("stream of {id} waits for peers: {e:#}");
+            ApiError::new(Code::NoSeeds, format!("no peer can supply torrent {id}: none is connected"))
         } else {
             tracing::warn!("stream {key} cannot be prepared: {e:#}");
             ApiError::new(
                 Code::StreamFailed,
-                format!("the video cannot be streamed: {e:#}"),
+                "the video could not be read or probed for streaming; the daemon's log says why",
             )
         }
     })
@@ -204,7 +199,6 @@ fn playlist_response(text: String) -> Response {
 
 fn client_key(raw: Option<&str>, headers: &HeaderMap) -> String {
     query_param(raw, "token")
-        .map(str::to_string)
         .or_else(|| {
             headers
                 .get(header::USER_AGENT)
@@ -284,10 +278,8 @@ pub async fn segment(
         }
     };
     let bytes = tokio::fs::read(&path).await.map_err(|e| {
-        ApiError::new(
-            Code::StreamFailed,
-            format!("segment {seg} was evicted: {e}"),
-        )
+        tracing::warn!("cannot read segment {seg} at {}: {e}", path.display());
+        ApiError::new(Code::StreamFailed, format!("segment {seg} left the cache before it could be sent; ask again"))
     })?;
     let mut h = HeaderMap::new();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/MP2T"));
@@ -304,18 +296,12 @@ pub async fn status(
 ) -> ApiResult<ApiJson<Value>> {
     let file = file_param(raw.as_deref())?;
     let stream = match file {
-        Some(f) => state.media.get(&format!("{id}/{f}")),
-        None => state.media.find(&format!("{id}/")).into_iter().next(),
+        Some(f) => state.media.get(&StreamKey::new(&id, f)),
+        None => state.media.of_torrent(&id).into_iter().next(),
     }
     .ok_or_else(|| ApiError::not_found(format!("no stream for torrent {id}")))?;
     let mut v = serde_json::to_value(stream.status()).map_err(ApiError::internal)?;
-    v["fileIndex"] = json!(
-        stream
-            .key
-            .rsplit('/')
-            .next()
-            .and_then(|s| s.parse::<usize>().ok())
-    );
+    v["fileIndex"] = json!(stream.key.file);
     Ok(ApiJson(v))
 }
 
@@ -326,11 +312,11 @@ pub async fn remove(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<ApiJson<Value>> {
-    let keys: Vec<String> = match file_param(raw.as_deref())? {
-        Some(f) => vec![format!("{id}/{f}")],
+    let keys: Vec<StreamKey> = match file_param(raw.as_deref())? {
+        Some(f) => vec![StreamKey::new(&id, f)],
         None => state
             .media
-            .find(&format!("{id}/"))
+            .of_torrent(&id)
             .iter()
             .map(|s| s.key.clone())
             .collect(),

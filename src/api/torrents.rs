@@ -1,16 +1,16 @@
 //! `/api/torrents`: add, list, inspect, start, stop and remove torrents, their peers,
 //! their .torrent file, and raw file bytes with `Range`.
 
-use axum::extract::{FromRequest, Multipart, Path, Query, State};
+use axum::extract::{FromRequest, Multipart, Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::error::{ApiError, ApiJson, ApiResult, Code};
-use super::extract::Caller;
+use super::extract::{ApiQuery, Caller};
 use super::range;
-use crate::app::AppState;
+use crate::api::AppState;
 use crate::engine::{self, AddOptions, PeerView, Source, Status, TorrentView};
 
 /// The body of `POST /api/torrents`: one of the sources, plus options.
@@ -137,9 +137,8 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     _caller: Caller,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Response> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     // The plain list (no filter, in the order added): only the page's torrents are
     // looked at, not every one on the box.
     let plain = q.status.as_deref().unwrap_or("").is_empty()
@@ -152,7 +151,7 @@ pub async fn list(
             Some(o) => return Err(ApiError::bad_request(format!("order {o:?} is not asc or desc"))),
         };
         let (skip, take) = super::paging::bounds(q.page, q.limit, 100)?;
-        let (total, json) = state.engine.list_page_json(desc, skip, take)?;
+        let (total, json) = state.list_cache.page(&state.engine, desc, skip, take)?;
         let mut resp = ([(axum::http::header::CONTENT_TYPE, "application/json")], json).into_response();
         resp.headers_mut().insert("x-total-count", axum::http::HeaderValue::from(total));
         return Ok(resp);
@@ -211,7 +210,7 @@ pub async fn remove(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(q): Query<RemoveQuery>,
+    ApiQuery(q): ApiQuery<RemoveQuery>,
 ) -> ApiResult<ApiJson<serde_json::Value>> {
     let delete_files = match q.delete_files.as_deref() {
         None | Some("") | Some("false") | Some("0") => false,
@@ -308,7 +307,7 @@ pub async fn file(
     // What DLNA TVs (Samsung, LG) want of a media resource.
     let h = resp.headers_mut();
     h.insert("transferMode.dlna.org", axum::http::HeaderValue::from_static("Streaming"));
-    if let Ok(v) = axum::http::HeaderValue::from_str(&crate::dlna::content_features()) {
+    if let Ok(v) = axum::http::HeaderValue::from_str(&crate::lan::dlna::content_features()) {
         h.insert("contentFeatures.dlna.org", v);
     }
     Ok(resp)

@@ -2,7 +2,6 @@
 //! remember-me series, API keys, signed stream tokens, rate limits and the
 //! Host policy. `Auth` holds it all; the API layer turns requests into calls here.
 
-pub mod cli;
 pub mod clock;
 pub mod host;
 pub mod password;
@@ -17,7 +16,7 @@ use anyhow::Context;
 
 use crate::config::{AuthConfig, Config};
 use crate::store::{ApiKeyRecord, InsertUserError, Store, UserRecord};
-pub use clock::{Clock, ManualClock, SystemClock};
+use crate::system::clock::Clock;
 pub use rate_limit::{Class, RateLimiter};
 pub use sessions::{RememberOutcome, SessionLogin};
 pub use stream::StreamTokenError;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
-use super::Clock;
+use crate::system::clock::Clock;
 use crate::config::RateLimitConfig;
 
 /// Buckets kept before full ones are dropped.
@@ -95,7 +95,7 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::ManualClock;
+    use crate::system::clock::ManualClock;
 
     #[test]
     fn burst_then_refill() {

@@ -4,9 +4,11 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
-use super::{Engine, Status};
+use super::{Engine, EventKind, Status};
 use crate::store::TorrentRecord;
+use crate::system::disk;
 
 /// The mark (`error` of the torrent's view) of a torrent paused for a missing disk.
 pub const DISK_REMOVED: &str = "paused: the download disk was removed";
@@ -41,12 +43,12 @@ impl Engine {
                     continue;
                 }
                 self.errors.lock().unwrap().remove(id);
-                match crate::library::readd(self, id, None).await {
-                    Ok(_) => self.emit("started", id, rec.name.as_deref(), Some("the download folder is back")),
+                match crate::engine::library::readd(self, id, None).await {
+                    Ok(_) => self.emit(EventKind::Started, id, rec.name.as_deref(), Some("the download folder is back")),
                     Err(e) => {
                         let msg = format!("cannot restart after the download folder came back: {e:#}");
                         self.set_error(id, msg.clone());
-                        self.emit("error", id, rec.name.as_deref(), Some(&msg));
+                        self.emit(EventKind::Error, id, rec.name.as_deref(), Some(&msg));
                     }
                 }
                 continue;
@@ -70,7 +72,7 @@ impl Engine {
             if let Err(e) = self.session().pause(&h).await {
                 tracing::warn!(torrent_id = id, "pausing a torrent whose folder is missing: {e:#}");
             }
-            self.emit("error", id, rec.name.as_deref(), Some(&msg));
+            self.emit(EventKind::Error, id, rec.name.as_deref(), Some(&msg));
         }
     }
 
@@ -115,7 +117,7 @@ impl Engine {
             {
                 tracing::warn!(torrent_id = t.id, "pausing after the disk went away: {e:#}");
             }
-            self.emit("disk_removed", &t.id, Some(&t.name), Some(DISK_REMOVED));
+            self.emit(EventKind::DiskRemoved, &t.id, Some(&t.name), Some(DISK_REMOVED));
             paused.push(t.id);
         }
         paused
@@ -143,4 +145,40 @@ impl Engine {
             }
         }
     }
+}
+
+/// Looks at the download dir's mount every `every`, and tells the engine when the
+/// disk goes away or comes back.
+pub fn spawn_watch(engine: Arc<Engine>, dir: PathBuf, every: Duration) {
+    crate::system::spawn("download-disk", &engine.shutdown_token().clone(), async move {
+        let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+        let Some(mut current) = disk::read_covering(&dir) else {
+            tracing::warn!("cannot read /proc/self/mountinfo: not watching the download disk");
+            return Ok(());
+        };
+        tracing::info!(mount_point = %current.mount_point.display(), source = current.source, "download dir {} is on this mount", dir.display());
+        let mut paused: Vec<String> = Vec::new();
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let Some(now) = disk::read_covering(&dir) else {
+                continue;
+            };
+            let change = disk::classify(&current, &now);
+            if change == disk::Change::None {
+                continue;
+            }
+            if matches!(change, disk::Change::Removed | disk::Change::Replaced) {
+                tracing::warn!(mount_point = %current.mount_point.display(), source = current.source, "download disk removed: pausing its torrents");
+                let ids = engine.pause_for_missing_disk().await;
+                paused.extend(ids);
+            }
+            if matches!(change, disk::Change::Attached | disk::Change::Replaced) {
+                tracing::info!(mount_point = %now.mount_point.display(), source = now.source, "download disk attached");
+                engine.resume_after_disk(&paused).await;
+                paused.clear();
+            }
+            current = now;
+        }
+    });
 }

@@ -1,5 +1,7 @@
 //! Which files of a torrent are videos, and which one to play by default.
 
+use super::view::TorrentView;
+
 /// Extensions of containers GStreamer can demux and we offer to play.
 const VIDEO_EXTENSIONS: &[&str] = &[
     "mkv", "mp4", "m4v", "mov", "avi", "webm", "ts", "m2ts", "mts", "mpg", "mpeg", "wmv", "flv",
@@ -68,6 +70,31 @@ pub fn mime_type(name: &str) -> &'static str {
         Some("png") => "image/png",
         _ => "application/octet-stream",
     }
+}
+
+/// One playable video file of a torrent.
+#[derive(Clone, Debug)]
+pub struct PlayableFile {
+    pub torrent: String,
+    pub index: usize,
+    /// What a player shows: the torrent's name, and the file's when it has several videos.
+    pub title: String,
+    /// The file's name inside the torrent (`Movie/movie.mkv`).
+    pub name: String,
+    pub size: u64,
+}
+
+/// The video files of a torrent that can be played: known, selected for download.
+pub fn playable_files(t: &TorrentView) -> Vec<PlayableFile> {
+    let videos: Vec<_> = t.files.iter().filter(|f| f.is_video && f.selected).collect();
+    videos
+        .iter()
+        .map(|f| {
+            let base = f.name.rsplit(['/', '\\']).next().unwrap_or(&f.name);
+            let title = if videos.len() == 1 { t.name.clone() } else { format!("{} — {base}", t.name) };
+            PlayableFile { torrent: t.id.clone(), index: f.index, title, name: f.name.clone(), size: f.size }
+        })
+        .collect()
 }
 
 #[cfg(test)]

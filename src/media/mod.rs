@@ -3,6 +3,7 @@
 
 pub mod encoder;
 pub mod keyframes;
+mod key;
 pub mod metrics;
 pub mod pipeline;
 pub mod playlist;
@@ -18,10 +19,13 @@ use std::time::Duration;
 use anyhow::Context;
 use gstreamer as gst;
 
+use tokio_util::sync::CancellationToken;
+
 use crate::config::MediaConfig;
 pub use encoder::{EncoderInfo, EncoderRegistry};
+pub use key::StreamKey;
 pub use probe::{MediaInfo, Mode};
-pub use session::{MediaError, Stream, StreamStatus};
+pub use session::{MediaError, Stream, StreamPhase, StreamStatus};
 pub use source::{ByteSource, LocalFile, TorrentSource};
 
 /// Initialises GStreamer once per process.
@@ -38,18 +42,21 @@ pub struct Media {
     pub config: MediaConfig,
     cache_dir: PathBuf,
     registry: tokio::sync::OnceCell<Arc<EncoderRegistry>>,
-    streams: Mutex<HashMap<String, Arc<Stream>>>,
+    streams: Mutex<HashMap<StreamKey, Arc<Stream>>>,
     /// Whether the transcoder service runs; stopped, it refuses new streams.
     running: std::sync::atomic::AtomicBool,
     /// Streams being probed, so concurrent requests probe once.
-    opening: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Arc<Stream>>>>>,
+    opening: Mutex<HashMap<StreamKey, Arc<tokio::sync::OnceCell<Arc<Stream>>>>>,
+    /// Cancelled when the daemon stops: ends the sweeper and every stream's tasks.
+    shutdown: CancellationToken,
 }
 
 impl Media {
     /// Creates the media state. Call `start` inside the runtime to probe encoders and
     /// run the cache sweeper.
-    pub fn new(config: MediaConfig, cache_dir: PathBuf) -> Arc<Self> {
+    pub fn new(config: MediaConfig, cache_dir: PathBuf, shutdown: CancellationToken) -> Arc<Self> {
         Arc::new(Self {
+            shutdown,
             config,
             cache_dir,
             registry: tokio::sync::OnceCell::new(),
@@ -65,7 +72,7 @@ impl Media {
         cache_dir: PathBuf,
         registry: EncoderRegistry,
     ) -> Arc<Self> {
-        let m = Self::new(config, cache_dir);
+        let m = Self::new(config, cache_dir, CancellationToken::new());
         let _ = m.registry.set(Arc::new(registry));
         m
     }
@@ -73,12 +80,12 @@ impl Media {
     /// Probes the encoders in the background and starts the cache sweeper.
     pub fn start(self: &Arc<Self>) {
         let this = self.clone();
-        crate::system::spawn("encoder-probe", async move {
+        crate::system::spawn("encoder-probe", &self.shutdown, async move {
             this.registry().await;
             Ok(())
         });
         let weak = Arc::downgrade(self);
-        crate::system::spawn("media-sweeper", async move {
+        crate::system::spawn("media-sweeper", &self.shutdown, async move {
             let mut tick = tokio::time::interval(Duration::from_secs(5));
             loop {
                 tick.tick().await;
@@ -132,7 +139,7 @@ impl Media {
     /// cached, so a retry probes again.
     pub async fn open(
         &self,
-        key: &str,
+        key: &StreamKey,
         source: Arc<dyn ByteSource>,
         probe_timeout: Duration,
     ) -> anyhow::Result<Arc<Stream>> {
@@ -142,7 +149,7 @@ impl Media {
         if !self.is_running() {
             anyhow::bail!("the transcoder is stopped; start it through /api/services/transcoder/start");
         }
-        let cell = self.opening.lock().unwrap().entry(key.to_string()).or_default().clone();
+        let cell = self.opening.lock().unwrap().entry(key.clone()).or_default().clone();
         let res = cell
             .get_or_try_init(|| async {
                 let info = probe::probe(source.as_ref(), probe_timeout).await?;
@@ -160,9 +167,9 @@ impl Media {
                 };
                 drop(reader);
                 let registry = self.registry().await;
-                let dir = self.cache_dir.join(key.replace(['/', '\\'], "-"));
+                let dir = self.cache_dir.join(key.dir_name());
                 let stream = Stream::new(
-                    key.to_string(),
+                    key.clone(),
                     source.clone(),
                     info,
                     keyframes.as_deref(),
@@ -170,12 +177,13 @@ impl Media {
                     &self.config,
                     dir,
                     registry,
+                    self.shutdown.child_token(),
                 )?;
-                tracing::info!(stream = key, mode = stream.mode.as_str(), segments = stream.grid.count, "stream ready");
+                tracing::info!(stream = %key, mode = stream.mode.as_str(), segments = stream.grid.count, "stream ready");
                 self.streams
                     .lock()
                     .unwrap()
-                    .insert(key.to_string(), stream.clone());
+                    .insert(key.clone(), stream.clone());
                 anyhow::Ok(stream)
             })
             .await
@@ -192,7 +200,7 @@ impl Media {
     /// streams are refused until `start_service`.
     pub fn stop_service(&self) {
         self.running.store(false, std::sync::atomic::Ordering::SeqCst);
-        let keys: Vec<String> = self.streams.lock().unwrap().keys().cloned().collect();
+        let keys: Vec<StreamKey> = self.streams.lock().unwrap().keys().cloned().collect();
         for key in keys {
             self.remove(&key);
         }
@@ -209,26 +217,26 @@ impl Media {
 
     /// Streams whose pipeline is running now.
     pub fn active_pipelines(&self) -> usize {
-        self.streams.lock().unwrap().values().filter(|s| s.status().state == "running").count()
+        self.streams.lock().unwrap().values().filter(|s| s.status().state == StreamPhase::Running).count()
     }
 
-    pub fn get(&self, key: &str) -> Option<Arc<Stream>> {
+    pub fn get(&self, key: &StreamKey) -> Option<Arc<Stream>> {
         self.streams.lock().unwrap().get(key).cloned()
     }
 
-    /// Streams whose key starts with `prefix` (every file of one torrent).
-    pub fn find(&self, prefix: &str) -> Vec<Arc<Stream>> {
+    /// The streams of every file of one torrent.
+    pub fn of_torrent(&self, torrent: &str) -> Vec<Arc<Stream>> {
         self.streams
             .lock()
             .unwrap()
             .iter()
-            .filter(|(k, _)| k.starts_with(prefix))
+            .filter(|(k, _)| k.torrent == torrent)
             .map(|(_, s)| s.clone())
             .collect()
     }
 
     /// Stops a stream and deletes its cache. Returns whether it existed.
-    pub fn remove(&self, key: &str) -> bool {
+    pub fn remove(&self, key: &StreamKey) -> bool {
         let s = self.streams.lock().unwrap().remove(key);
         if let Some(s) = &s {
             s.stop_and_clear();

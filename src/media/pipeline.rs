@@ -279,7 +279,7 @@ pub fn start(
     let weak = pipeline.downgrade();
     let start_ns = spec.grid.start_ns(spec.start);
     let mode = spec.mode;
-    crate::system::spawn("media-run", async move {
+    crate::system::spawn("media-run", &cancel.clone(), async move {
         // Wait for the demuxer's pads, then seek to the start and play.
         let ready = tokio::task::spawn_blocking(move || {
             if seek_needed {
@@ -387,8 +387,7 @@ pub fn start(
                             let message = format!("{} ({path})", e.error());
                             let debug_text = e.debug().map(|d| d.to_string()).unwrap_or_default();
                             tracing::warn!("stream pipeline error: {message}: {debug_text}");
-                            let enc = transcode
-                                && (path.contains("encoder") || debug_text.contains("negotiated") || message.contains("negotiated"));
+                            let enc = transcode && is_encoder_error(e);
                             let ev = if enc {
                                 RunEvent::EncoderFailed { run_id, message }
                             } else {
@@ -662,3 +661,16 @@ fn link_decoded(dec: &gst::Element, convert: &gst::Element) {
 pub fn is_partial(name: &str) -> bool {
     name.starts_with("run") && name.ends_with(".part")
 }
+/// Whether an error message blames the encoder: posted by it (or an element inside
+/// it), or a caps negotiation that failed (the encoder refused the size or format).
+fn is_encoder_error(e: &gst::message::Error) -> bool {
+    let from_encoder = e.src().is_some_and(|s| {
+        std::iter::successors(Some(s.clone()), |o| o.parent()).any(|o| o.name() == "encoder")
+    });
+    let not_negotiated = e
+        .details()
+        .and_then(|d| d.get::<gst::FlowReturn>("flow-return").ok())
+        .is_some_and(|f| f == gst::FlowReturn::NotNegotiated);
+    from_encoder || not_negotiated || e.error().matches(gst::CoreError::Negotiation)
+}
+

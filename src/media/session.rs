@@ -23,10 +23,13 @@ use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
 use super::encoder::{EncodeSettings, EncoderRegistry};
+use super::key::StreamKey;
 use super::pipeline::{self, RunEvent, RunHandle, RunSpec};
 use super::playlist::{self, Grid};
 use super::probe::{MediaInfo, Mode};
 use super::source::ByteSource;
+use tokio_util::sync::CancellationToken;
+
 use crate::config::MediaConfig;
 
 /// A request further ahead of the running pipeline than this restarts it.
@@ -81,7 +84,7 @@ struct StreamState {
 
 /// One file being served as HLS.
 pub struct Stream {
-    pub key: String,
+    pub key: StreamKey,
     pub info: Arc<MediaInfo>,
     pub mode: Mode,
     pub audio: Option<usize>,
@@ -99,12 +102,32 @@ pub struct Stream {
     next_run: AtomicU64,
     state: Mutex<StreamState>,
     changed: watch::Sender<u64>,
+    /// Ends this stream's event task when the daemon stops.
+    shutdown: CancellationToken,
+}
+
+/// Where a stream's pipeline is.
+///
+/// ```text
+/// Idle ──request──▶ Starting ──pipeline up──▶ Running ⇄ Paused (far enough ahead)
+///   ▲                                           │
+///   └──────────── idle timeout, run ended ──────┘
+/// any ──every encoder failed / unproducible──▶ Failed
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StreamPhase {
+    Idle,
+    Starting,
+    Running,
+    Paused,
+    Failed,
 }
 
 /// A stream's status, as `GET /api/stream/{id}/status` shows it.
 #[derive(Clone, Debug, Serialize)]
 pub struct StreamStatus {
-    pub state: &'static str,
+    pub state: StreamPhase,
     pub mode: Mode,
     pub encoder: Option<String>,
     pub encoder_runs: u32,
@@ -122,7 +145,7 @@ impl Stream {
     /// Builds a stream over `source` from its probe and, when the container has an
     /// index, its video keyframes (the grid of a stream that copies the video).
     pub fn new(
-        key: String,
+        key: StreamKey,
         source: Arc<dyn ByteSource>,
         info: MediaInfo,
         keyframes: Option<&[u64]>,
@@ -130,6 +153,7 @@ impl Stream {
         config: &MediaConfig,
         dir: PathBuf,
         registry: Arc<EncoderRegistry>,
+        shutdown: CancellationToken,
     ) -> anyhow::Result<Arc<Self>> {
         let audio = info.pick_audio(&config.audio_languages);
         let mode = info.mode(audio);
@@ -187,6 +211,7 @@ impl Stream {
             .flatten();
         let (changed, _) = watch::channel(0);
         Ok(Arc::new(Self {
+            shutdown,
             key,
             mode,
             audio,
@@ -390,7 +415,7 @@ impl Stream {
         drop(st);
         self.notify();
         let weak = Arc::downgrade(self);
-        crate::system::spawn("media-events", async move {
+        crate::system::spawn("media-events", &self.shutdown, async move {
             while let Some(ev) = rx.recv().await {
                 let Some(stream) = weak.upgrade() else { break };
                 stream.on_event(ev).await;
@@ -517,11 +542,11 @@ impl Stream {
         let st = self.state.lock().unwrap();
         let now = Instant::now();
         let state = match (&st.failed, &st.run) {
-            (Some(_), _) => "failed",
-            (None, Some(r)) if r.handle.is_paused() => "paused",
-            (None, Some(_)) => "running",
-            (None, None) if st.starting.is_some() => "starting",
-            (None, None) => "idle",
+            (Some(_), _) => StreamPhase::Failed,
+            (None, Some(r)) if r.handle.is_paused() => StreamPhase::Paused,
+            (None, Some(_)) => StreamPhase::Running,
+            (None, None) if st.starting.is_some() => StreamPhase::Starting,
+            (None, None) => StreamPhase::Idle,
         };
         let mut buffered = 0u64;
         let mut i = st.furthest;
@@ -621,7 +646,7 @@ fn clone_settings(s: &EncodeSettings) -> EncodeSettings {
 
 /// Sweeps every stream: idle runs, the warm-cache timeout, then the size cap (oldest
 /// segments first). Returns the keys of streams that can be forgotten.
-pub fn sweep_all(streams: &[Arc<Stream>], config: &MediaConfig) -> Vec<String> {
+pub fn sweep_all(streams: &[Arc<Stream>], config: &MediaConfig) -> Vec<StreamKey> {
     let idle = Duration::from_secs(config.idle_timeout_secs);
     let keep = Duration::from_secs(config.warm_cache_minutes * 60);
     let mut total = 0;

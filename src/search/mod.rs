@@ -66,7 +66,7 @@ pub fn request_url(ix: &IndexerConfig, query: &Query) -> anyhow::Result<url::Url
             q.append_pair("q", text);
         }
         if !ix.api_key.is_empty() {
-            q.append_pair("apikey", &ix.api_key);
+            q.append_pair("apikey", ix.api_key.expose());
         }
     }
     Ok(url)

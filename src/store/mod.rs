@@ -2,7 +2,7 @@
 //! table family. The database is the source of truth for what the box should have.
 
 mod activity;
-mod disk;
+mod torrent_settings;
 mod auth_tokens;
 mod torrents;
 mod users;
@@ -15,7 +15,7 @@ use anyhow::Context;
 use rusqlite::Connection;
 
 pub use activity::ActivityEntry;
-pub use disk::{PendingMove, TorrentSettings};
+pub use torrent_settings::{PendingMove, TorrentSettings};
 pub use torrents::{Purpose, TorrentRecord};
 pub use auth_tokens::{ApiKeyRecord, RememberRecord, SessionRecord};
 pub use users::{InsertUserError, UserRecord};

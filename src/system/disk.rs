@@ -1,12 +1,7 @@
-//! Watches the mount that holds the download dir: a USB disk mounted there by
-//! srv-swarmcast-downloads.mount (udev → systemd) appears and disappears, and the
-//! engine pauses the torrents on a pulled disk and resumes them when it is back.
+//! Disk probes: which mount holds a path (/proc/self/mountinfo), how it changed between
+//! two looks, and sizes in words.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
-
-use crate::engine::Engine;
 
 /// One line of /proc/self/mountinfo that matters here.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,45 +85,22 @@ pub fn classify(before: &Mount, after: &Mount) -> Change {
     }
 }
 
-fn read_covering(dir: &Path) -> Option<Mount> {
+/// The mount the download dir lies on now, from /proc/self/mountinfo.
+pub fn read_covering(dir: &Path) -> Option<Mount> {
     let text = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
     covering_mount(&parse_mountinfo(&text), dir).cloned()
 }
 
-/// Looks at the download dir's mount every `every`, and tells the engine when the
-/// disk goes away or comes back.
-pub fn spawn_watch(engine: Arc<Engine>, dir: PathBuf, every: Duration) {
-    crate::system::spawn("download-disk", async move {
-        let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
-        let Some(mut current) = read_covering(&dir) else {
-            tracing::warn!("cannot read /proc/self/mountinfo: not watching the download disk");
-            return Ok(());
-        };
-        tracing::info!(mount_point = %current.mount_point.display(), source = current.source, "download dir {} is on this mount", dir.display());
-        let mut paused: Vec<String> = Vec::new();
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tick.tick().await;
-            let Some(now) = read_covering(&dir) else {
-                continue;
-            };
-            let change = classify(&current, &now);
-            if change == Change::None {
-                continue;
-            }
-            if matches!(change, Change::Removed | Change::Replaced) {
-                tracing::warn!(mount_point = %current.mount_point.display(), source = current.source, "download disk removed: pausing its torrents");
-                let ids = engine.pause_for_missing_disk().await;
-                paused.extend(ids);
-            }
-            if matches!(change, Change::Attached | Change::Replaced) {
-                tracing::info!(mount_point = %now.mount_point.display(), source = now.source, "download disk attached");
-                engine.resume_after_disk(&paused).await;
-                paused.clear();
-            }
-            current = now;
-        }
-    });
+/// Bytes in binary units, one decimal.
+pub fn human(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 { format!("{bytes} B") } else { format!("{v:.1} {}", UNITS[u]) }
 }
 
 #[cfg(test)]

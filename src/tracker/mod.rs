@@ -18,14 +18,15 @@ pub mod request;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand::seq::SliceRandom;
 
 use crate::config::TrackerConfig;
 use crate::store::{Store, now_rfc3339};
+use crate::system::clock::{Clock, SystemClock};
 use bencode::Value;
 pub use request::{Announce, BadRequest, Event};
 
@@ -35,43 +36,6 @@ pub const DEFAULT_NUMWANT: u32 = 50;
 pub const MAX_SWARMS: usize = 10_000;
 /// Peers in one swarm; beyond this new peers are refused.
 pub const MAX_PEERS_PER_SWARM: usize = 5_000;
-
-/// A monotonic time source.
-pub trait Clock: Send + Sync {
-    /// Time elapsed since an arbitrary, fixed origin.
-    fn now(&self) -> Duration;
-}
-
-/// The real clock.
-pub struct SystemClock(Instant);
-
-impl Default for SystemClock {
-    fn default() -> Self {
-        Self(Instant::now())
-    }
-}
-
-impl Clock for SystemClock {
-    fn now(&self) -> Duration {
-        self.0.elapsed()
-    }
-}
-
-/// A clock that moves only when told to, for tests.
-#[derive(Default)]
-pub struct ManualClock(AtomicU64);
-
-impl ManualClock {
-    pub fn advance(&self, by: Duration) {
-        self.0.fetch_add(by.as_millis() as u64, Ordering::SeqCst);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> Duration {
-        Duration::from_millis(self.0.load(Ordering::SeqCst))
-    }
-}
 
 struct Peer {
     addr: SocketAddr,
@@ -190,7 +154,7 @@ pub struct Tracker {
 impl Tracker {
     /// A tracker on the real clock, with completed counts loaded from the store.
     pub fn new(config: &TrackerConfig, store: Store) -> anyhow::Result<Self> {
-        Self::with_clock(config, store, Arc::new(SystemClock::default()))
+        Self::with_clock(config, store, Arc::new(SystemClock))
     }
 
     pub fn with_clock(config: &TrackerConfig, store: Store, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
@@ -240,7 +204,7 @@ impl Tracker {
         if c.only_known && !self.is_known(&hex_hash) {
             return Err(BadRequest(format!("torrent {hex_hash} is not tracked by this box")));
         }
-        let now = self.clock.now();
+        let now = self.clock.elapsed();
         let addr = SocketAddr::new(ip, req.port);
         let mut swarms = self.swarms.lock().unwrap();
         if !swarms.contains_key(&req.info_hash) {
@@ -354,7 +318,7 @@ impl Tracker {
     /// hashes are left out.
     pub fn scrape(&self, hashes: &[[u8; 20]]) -> Vec<u8> {
         let c = self.config();
-        let now = self.clock.now();
+        let now = self.clock.elapsed();
         let mut swarms = self.swarms.lock().unwrap();
         let keys: Vec<[u8; 20]> = if hashes.is_empty() {
             swarms.keys().copied().collect()
@@ -382,7 +346,7 @@ impl Tracker {
     /// Every swarm, with current counts. Names come from the store.
     pub fn swarms(&self) -> Vec<SwarmView> {
         let c = self.config();
-        let now = self.clock.now();
+        let now = self.clock.elapsed();
         let mut out = Vec::new();
         {
             let mut swarms = self.swarms.lock().unwrap();
@@ -422,7 +386,7 @@ impl Tracker {
     /// Drops expired peers, and swarms left with neither peers nor history.
     pub fn sweep(&self) {
         let c = self.config();
-        let now = self.clock.now();
+        let now = self.clock.elapsed();
         self.swarms.lock().unwrap().retain(|_, s| {
             s.expire(now, self.ttl(&c));
             !s.peers.is_empty() || s.downloaded > 0
@@ -430,9 +394,9 @@ impl Tracker {
     }
 
     /// Sweeps once a minute for as long as the tracker lives.
-    pub fn spawn_sweeper(self: &Arc<Self>) {
+    pub fn spawn_sweeper(self: &Arc<Self>, shutdown: &tokio_util::sync::CancellationToken) {
         let weak = Arc::downgrade(self);
-        crate::system::spawn("tracker-sweeper", async move {
+        crate::system::spawn("tracker-sweeper", shutdown, async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
                 tick.tick().await;

@@ -1,6 +1,7 @@
 //! Announce edge cases against the registry, on a manual clock.
 
 use super::*;
+use crate::system::clock::ManualClock;
 
 fn tracker() -> (Tracker, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::default());
@@ -168,6 +169,6 @@ fn config_errors_name_the_key() {
         &env,
     )
     .unwrap();
-    assert_eq!(c.search.indexers[0].api_key, "hunter2");
+    assert_eq!(c.search.indexers[0].api_key.expose(), "hunter2");
     assert!(!format!("{c:?}").contains("hunter2"), "the API key is redacted in Debug");
 }

@@ -4,7 +4,6 @@
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::api::error::ApiError;
 
 mod assets {
     include!(concat!(env!("OUT_DIR"), "/web_assets.rs"));
@@ -20,16 +19,20 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
      media-src 'self' blob:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; \
      base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
-/// The router's fallback: an embedded file, the UI for any other page path, or the
-/// API's 404 for unknown API paths and methods other than GET/HEAD.
-pub async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response {
+/// An embedded file, or the UI for any other page path; `None` for API paths and
+/// methods other than GET/HEAD, which the API answers with its own 404.
+pub fn page(method: &Method, uri: &Uri, headers: &HeaderMap) -> Option<Response> {
     let path = uri.path();
     let api = path == "/api" || path == "/auth" || API_PREFIXES.iter().any(|p| path.starts_with(p));
     if api || (method != Method::GET && method != Method::HEAD) {
-        return ApiError::not_found("no such route").into_response();
+        return None;
     }
+    Some(asset_or_index(method, path, headers))
+}
+
+fn asset_or_index(method: &Method, path: &str, headers: &HeaderMap) -> Response {
     if let Some(asset) = find(path) {
-        return serve(asset, &headers, method == Method::HEAD);
+        return serve(asset, headers, *method == Method::HEAD);
     }
     // A missing hashed asset is a real 404: answering index.html would hand a script
     // tag HTML and hide the error.
@@ -43,8 +46,8 @@ pub async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response 
     }
     serve(
         find("/index.html").expect("the UI has an index.html"),
-        &headers,
-        method == Method::HEAD,
+        headers,
+        *method == Method::HEAD,
     )
 }
 
@@ -127,6 +130,10 @@ mod tests {
     use axum::http::Request;
     use tower::ServiceExt;
 
+    async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response {
+        page(&method, &uri, &headers).unwrap_or_else(|| StatusCode::NOT_FOUND.into_response())
+    }
+
     fn app() -> axum::Router {
         axum::Router::new().fallback(fallback)
     }
@@ -179,15 +186,13 @@ mod tests {
 
     #[tokio::test]
     async fn api_paths_and_missing_assets_are_404() {
-        let r = get("/api/nope", None).await;
-        assert_eq!(r.status(), StatusCode::NOT_FOUND);
-        assert_eq!(r.headers()[header::CONTENT_TYPE], "application/json");
+        // API paths are left to the API, which answers its own JSON 404.
+        for path in ["/api/nope", "/auth/whatever"] {
+            assert!(page(&Method::GET, &path.parse().unwrap(), &HeaderMap::new()).is_none());
+        }
+        assert!(page(&Method::POST, &"/".parse().unwrap(), &HeaderMap::new()).is_none());
         assert_eq!(
             get("/assets/missing-123.js", None).await.status(),
-            StatusCode::NOT_FOUND
-        );
-        assert_eq!(
-            get("/auth/whatever", None).await.status(),
             StatusCode::NOT_FOUND
         );
     }

@@ -14,8 +14,9 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
-use swarmcast::app::AppState;
-use swarmcast::auth::{Auth, ManualClock};
+use swarmcast::api::AppState;
+use swarmcast::auth::Auth;
+use swarmcast::system::clock::ManualClock;
 use swarmcast::config::Config;
 
 pub const T0: i64 = 1_800_000_000;
@@ -31,7 +32,7 @@ pub async fn env_with(tweak: impl FnOnce(&mut Config)) -> Env {
     let mut config = Config::offline(dir.path());
     tweak(&mut config);
     config.validate().unwrap();
-    let mut state = AppState::build(config.clone()).await.unwrap();
+    let mut state = swarmcast::daemon::build(config.clone(), Default::default()).await.unwrap();
     let clock = Arc::new(ManualClock::new(T0));
     state.auth = Arc::new(Auth::open(&config, state.store.clone(), clock.clone()).unwrap());
     Env { state, clock, dir }

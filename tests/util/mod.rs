@@ -6,9 +6,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use swarmcast::app::AppState;
+use swarmcast::api::AppState;
 use swarmcast::config::Config;
-use swarmcast::tracker::{ManualClock, Tracker};
+use swarmcast::system::clock::ManualClock;
+use swarmcast::tracker::Tracker;
 
 pub struct TestApp {
     pub state: AppState,
@@ -32,7 +33,7 @@ pub async fn spawn_app(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let tmp = tempfile::tempdir().unwrap();
     let mut config = test_config(tmp.path());
     tweak(&mut config);
-    let mut state = AppState::build(config.clone()).await.unwrap();
+    let mut state = swarmcast::daemon::build(config.clone(), Default::default()).await.unwrap();
     let clock = Arc::new(ManualClock::default());
     state.tracker = Arc::new(Tracker::with_clock(&config.tracker, state.store.clone(), clock.clone()).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 
-use super::{AccountError, Auth, SystemClock, clock::rfc3339};
+use crate::auth::{AccountError, Auth, clock::rfc3339};
+use crate::system::clock::SystemClock;
 use crate::config::Config;
 use crate::store::Store;
 

@@ -5,6 +5,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
+use crate::system::disk::human;
+
 #[derive(Args)]
 pub struct TorrentArgs {
     /// The daemon's URL.
@@ -152,18 +154,6 @@ fn print_details(t: &Value) {
             f["name"].as_str().unwrap_or("")
         );
     }
-}
-
-/// Bytes in binary units, one decimal.
-pub fn human(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = bytes as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 { format!("{bytes} B") } else { format!("{v:.1} {}", UNITS[u]) }
 }
 
 /// `swarmcast maintenance run`: asks the running daemon to apply the seeding rules

@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Dlna;
 use super::description::{CONNECTION_MANAGER, CONTENT_DIRECTORY, DESCRIPTION_PATH, DEVICE_TYPE};
-use crate::lan::{self, LanAddr};
+use crate::lan::interfaces::{self as lan, LanAddr};
 
 pub const GROUP: Ipv4Addr = Ipv4Addr::new(239, 255, 255, 250);
 pub const PORT: u16 = 1900;
@@ -123,6 +123,7 @@ struct Runner {
     recv: UdpSocket,
     served: HashMap<Ipv4Addr, Served>,
     pending: Arc<tokio::sync::Semaphore>,
+    shutdown: CancellationToken,
 }
 
 fn receiver() -> anyhow::Result<UdpSocket> {
@@ -212,12 +213,13 @@ impl Runner {
         let Ok(permit) = self.pending.clone().try_acquire_owned() else { return };
         let (sock, loc, server) = (s.sock.clone(), self.location(s.addr.ip), self.server.clone());
         let delay = Duration::from_millis(rand::random::<u64>() % (search.mx.clamp(1, 5) * 200));
-        tokio::spawn(async move {
+        crate::system::spawn("ssdp-reply", &self.shutdown, async move {
             tokio::time::sleep(delay).await;
             for (st, usn) in replies {
                 let _ = sock.send_to(search_response(&loc, &server, &st, &usn).as_bytes(), from).await;
             }
             drop(permit);
+            Ok(())
         });
     }
 }
@@ -233,6 +235,7 @@ pub async fn run(dlna: Arc<Dlna>, http_port: u16, shutdown: CancellationToken) -
         recv: receiver()?,
         served: HashMap::new(),
         pending: Arc::new(tokio::sync::Semaphore::new(MAX_PENDING_REPLIES)),
+        shutdown: shutdown.clone(),
     };
     r.rescan().await;
     if r.served.is_empty() {

@@ -1,26 +1,35 @@
 //! Process plumbing: named background tasks, logging (journald or stderr), and the
 //! systemd notify protocol.
 
+pub mod clock;
 pub mod disk;
 mod journal;
+pub mod sysinfo;
 
 use std::future::Future;
+
+use tokio_util::sync::CancellationToken;
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-/// Spawns a named background task. Its error is logged with the task's name; a panic
+/// Spawns a named background task that ends when `shutdown` is cancelled (the future is
+/// dropped at its next await point). Its error is logged with the task's name; a panic
 /// is reported by tokio's join handle, which the caller may keep or drop.
-pub fn spawn<F>(name: &'static str, fut: F) -> tokio::task::JoinHandle<()>
+pub fn spawn<F>(name: &'static str, shutdown: &CancellationToken, fut: F) -> tokio::task::JoinHandle<()>
 where
     F: Future<Output = anyhow::Result<()>> + Send + 'static,
 {
     let span = tracing::info_span!("task", name);
+    let shutdown = shutdown.clone();
     tokio::spawn(tracing::Instrument::instrument(
         async move {
-            if let Err(e) = fut.await {
-                tracing::error!("task {name} failed: {e:#}");
+            tokio::select! {
+                r = fut => if let Err(e) = r {
+                    tracing::error!("task {name} failed: {e:#}");
+                },
+                () = shutdown.cancelled() => tracing::debug!("task {name} stopped: shutting down"),
             }
         },
         span,

@@ -17,7 +17,8 @@ use std::time::Duration;
 use quick_xml::escape::escape;
 
 use super::soap::Fault;
-use crate::app::AppState;
+use crate::engine::Engine;
+use crate::media::Media;
 
 /// How many watched torrents' files "Recently watched" lists.
 pub const RECENT_LIMIT: usize = 50;
@@ -52,19 +53,19 @@ pub trait Urls {
 
 impl Snapshot {
     /// The engine's torrents now, with what the store knows of their watching.
-    pub fn take(state: &AppState) -> Self {
-        let watched: std::collections::HashMap<String, String> = state
-            .store
+    pub fn take(engine: &Engine, media: &Media) -> Self {
+        let watched: std::collections::HashMap<String, String> = engine
+            .store()
             .torrents()
             .unwrap_or_default()
             .into_iter()
             .filter_map(|r| Some((r.info_hash, r.last_watched_at?)))
             .collect();
         let mut entries = Vec::new();
-        for t in state.engine.list().unwrap_or_default() {
+        for t in engine.list().unwrap_or_default() {
             let complete = t.progress >= 100.0;
-            for f in crate::api::playlist::playable_files(&t) {
-                let duration = state.media.get(&format!("{}/{}", t.id, f.index)).map(|s| s.info.duration);
+            for f in crate::engine::playable_files(&t) {
+                let duration = media.get(&crate::media::StreamKey::new(&t.id, f.index)).map(|s| s.info.duration);
                 entries.push(Entry {
                     torrent: t.id.clone(),
                     index: f.index,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::engine::{Engine, EngineError, EngineResult};
+use crate::engine::{Engine, EngineError, EngineResult, EventKind};
 use crate::store::Purpose;
 
 /// Extra room above the reserve before downloads paused for space resume, so they do
@@ -189,6 +189,15 @@ fn allocated(p: &Path) -> u64 {
     p.symlink_metadata().map(|m| m.blocks() * 512).unwrap_or(0)
 }
 
+/// Sizes a torrent from its metainfo (the selected files only) and admits it: the one
+/// check every path that puts a torrent with known size into the session makes.
+pub async fn admit_metainfo(engine: &Arc<Engine>, id: &str, metainfo: &[u8], only: Option<&[usize]>) -> EngineResult<()> {
+    match torrent_size(metainfo, only) {
+        Some(size) => admit(engine, id, size).await,
+        None => Ok(()),
+    }
+}
+
 /// Admits torrent `id` needing `need` more bytes: evicts the oldest-watched finished
 /// `watch` torrents when that makes it fit, refuses with `QuotaExceeded` otherwise
 /// (evicting nothing).
@@ -207,13 +216,13 @@ pub async fn admit(engine: &Arc<Engine>, id: &str, need: u64) -> EngineResult<()
         let name = engine.store().torrent(&victim)?.and_then(|r| r.name);
         engine.remove(&victim, true).await?;
         let detail = format!("evicted to make room for {id}");
-        engine.emit("evicted", &victim, name.as_deref(), Some(&detail));
+        engine.emit(EventKind::Evicted, &victim, name.as_deref(), Some(&detail));
     }
     Ok(())
 }
 
 fn refusal(b: &Budget, need: u64) -> String {
-    use crate::cli::human;
+    use crate::system::disk::human;
     if b.max_bytes > 0 && b.used + b.pending + need > b.max_bytes {
         format!(
             "the torrent needs {} but the download quota of {} has {} left \
@@ -255,7 +264,7 @@ pub const DISK_FULL: &str = "the download disk is full (no space left while writ
 /// whose write hit ENOSPC; it resumes them once the volume has room again.
 pub fn spawn_guard(engine: &Arc<Engine>) {
     let weak = Arc::downgrade(engine);
-    crate::system::spawn("space-guard", async move {
+    crate::system::spawn("space-guard", engine.shutdown_token(), async move {
         // Paused by us: id → free bytes on its volume when it was paused.
         let mut held: HashMap<String, u64> = HashMap::new();
         loop {
@@ -288,8 +297,8 @@ async fn guard_once(engine: &Arc<Engine>, held: &mut HashMap<String, u64>) -> an
             } else if room {
                 held.remove(id);
                 engine.start(id).await?;
-                let detail = format!("disk space available again ({} free)", crate::cli::human(free));
-                engine.emit("resumed", id, rec.name.as_deref(), Some(&detail));
+                let detail = format!("disk space available again ({} free)", crate::system::disk::human(free));
+                engine.emit(EventKind::Resumed, id, rec.name.as_deref(), Some(&detail));
             }
             continue;
         }
@@ -298,17 +307,17 @@ async fn guard_once(engine: &Arc<Engine>, held: &mut HashMap<String, u64>) -> an
         }
         if stats.error.as_deref().is_some_and(is_enospc) {
             held.insert(id.to_string(), free);
-            let detail = format!("{DISK_FULL}; {} free", crate::cli::human(free));
-            engine.emit("stopped", id, rec.name.as_deref(), Some(&detail));
+            let detail = format!("{DISK_FULL}; {} free", crate::system::disk::human(free));
+            engine.emit(EventKind::Stopped, id, rec.name.as_deref(), Some(&detail));
         } else if !stats.finished && !h.is_paused() && stats.error.is_none() && free < reserve {
             engine.session().pause(&h).await?;
             held.insert(id.to_string(), free);
             let detail = format!(
                 "low disk space: {} free, below the reserve of {}; paused until there is room",
-                crate::cli::human(free),
-                crate::cli::human(reserve)
+                crate::system::disk::human(free),
+                crate::system::disk::human(reserve)
             );
-            engine.emit("stopped", id, rec.name.as_deref(), Some(&detail));
+            engine.emit(EventKind::Stopped, id, rec.name.as_deref(), Some(&detail));
         }
     }
     Ok(())

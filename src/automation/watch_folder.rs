@@ -15,7 +15,7 @@ const MAX_FILE: u64 = 10 << 20;
 /// next scan).
 pub fn spawn(engine: &Arc<Engine>) {
     let weak = Arc::downgrade(engine);
-    crate::system::spawn("watch-folder", async move {
+    crate::system::spawn("watch-folder", engine.shutdown_token(), async move {
         loop {
             let Some(engine) = weak.upgrade() else { return Ok(()) };
             let c = engine.live().get();

@@ -8,30 +8,8 @@ use std::time::Duration;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::engine::Engine;
-
-/// Where "now" comes from; tests inject a fixed one.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> OffsetDateTime;
-}
-
-/// The system clock.
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
-    }
-}
-
-/// A clock stopped at a given time.
-pub struct FixedClock(pub OffsetDateTime);
-
-impl Clock for FixedClock {
-    fn now(&self) -> OffsetDateTime {
-        self.0
-    }
-}
+use crate::engine::{Engine, EventKind};
+use crate::system::clock::{Clock, SystemClock};
 
 /// One rule that fired.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -72,7 +50,7 @@ pub fn over_limit(l: &Limits, ratio: f64, seeded_minutes: u64) -> Option<String>
 /// action in the activity log.
 pub async fn run_once(engine: &Arc<Engine>, clock: &dyn Clock) -> anyhow::Result<Vec<Applied>> {
     let global = engine.live().get().seeding.clone();
-    let now = clock.now();
+    let now = clock.now_utc();
     let mut applied = Vec::new();
     for rec in engine.store().torrents()? {
         let id = rec.info_hash.as_str();
@@ -101,7 +79,7 @@ pub async fn run_once(engine: &Arc<Engine>, clock: &dyn Clock) -> anyhow::Result
         let name = h.name().or(rec.name.clone());
         drop(h);
         let detail = format!("seeding limit: {reason}; action {}", limits.action);
-        engine.emit("seeding_limit", id, name.as_deref(), Some(&detail));
+        engine.emit(EventKind::SeedingLimit, id, name.as_deref(), Some(&detail));
         let result = match limits.action.as_str() {
             "remove" => engine.remove(id, false).await.map(|_| ()),
             "remove_data" => engine.remove(id, true).await.map(|_| ()),
@@ -119,7 +97,7 @@ pub async fn run_once(engine: &Arc<Engine>, clock: &dyn Clock) -> anyhow::Result
 /// Runs the rules every `seeding.interval_secs`.
 pub fn spawn_maintenance(engine: &Arc<Engine>) {
     let weak = Arc::downgrade(engine);
-    crate::system::spawn("maintenance", async move {
+    crate::system::spawn("maintenance", engine.shutdown_token(), async move {
         loop {
             let Some(engine) = weak.upgrade() else { return Ok(()) };
             let every = engine.live().get().seeding.interval_secs.max(1);

@@ -1,16 +1,60 @@
-//! `swarmcast serve`: start the engine, restore torrents, serve the API, and shut
-//! down cleanly on SIGTERM (flushing the engine's resume state).
+//! The daemon (`swarmcast serve`): builds the state and starts every background task,
+//! serves the API, pings the systemd watchdog, and shuts down cleanly on SIGTERM
+//! (flushing the engine's resume state).
 
 use std::future::IntoFuture;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use sd_notify::NotifyState;
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::app::AppState;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::AppState;
+use crate::auth::Auth;
+use crate::system::clock::SystemClock;
 use crate::config::Config;
+use crate::engine::Engine;
+use crate::media::Media;
+use crate::store::Store;
 use crate::system;
+use crate::tracker::Tracker;
+
+/// Opens the store, starts the engine (restoring every torrent) and every background
+/// task. They all end when `shutdown` is cancelled.
+pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Result<AppState> {
+    let store = Store::open(&config.storage.state_dir)?;
+    // Settings changed through `PATCH /api/config` win over the file and env.
+    let config = crate::config::live::apply_persisted(&store, config)?;
+    crate::config::live::check_paths(&config)?;
+    let engine = Engine::open(&config, store.clone(), shutdown.child_token()).await?;
+    // Disk management: hooks first, so they see every later event.
+    crate::automation::hooks::spawn(&engine);
+    crate::engine::quota::spawn_guard(&engine);
+    crate::engine::library::spawn_mover(&engine);
+    crate::automation::seeding::spawn_maintenance(&engine);
+    crate::automation::watch_folder::spawn(&engine);
+    let auth = Arc::new(Auth::open(&config, store.clone(), Arc::new(SystemClock))?);
+    let tracker = Arc::new(Tracker::new(&config.tracker, store.clone())?);
+    tracker.spawn_sweeper(&shutdown);
+    let media = Media::new(config.media.clone(), config.storage.cache_dir.join("hls"), shutdown.child_token());
+    media.start();
+    let dlna = Arc::new(crate::lan::dlna::Dlna::open(config.dlna.clone(), &config.storage.state_dir)?);
+    Ok(AppState {
+        config: Arc::new(config),
+        store,
+        engine,
+        media,
+        started: Instant::now(),
+        auth,
+        tracker,
+        dlna,
+        shutdown,
+        list_cache: Default::default(),
+    })
+}
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let addr = config.listen_addr();
@@ -20,7 +64,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         "starting swarmcast {}",
         env!("CARGO_PKG_VERSION")
     );
-    let state = AppState::build(config).await?;
+    // Ends every background task, after the engine has flushed its state.
+    let root = CancellationToken::new();
+    let state = build(config, root.clone()).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -33,13 +79,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     eprintln!("swarmcast is running: open {shown}");
     system::notify(&[NotifyState::Ready, NotifyState::Status("serving")]);
     spawn_watchdog(state.clone());
-    system::disk::spawn_watch(
+    crate::engine::disk::spawn_watch(
         state.engine.clone(),
         state.config.storage.download_dir.clone(),
         Duration::from_secs(2),
     );
 
-    let stop = tokio_util::sync::CancellationToken::new();
+    // Ends the HTTP server and the discovery services first.
+    let stop = CancellationToken::new();
     let discovery = start_discovery(&state, addr, stop.clone()).await;
 
     let app = crate::api::app(state.clone())
@@ -67,13 +114,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if tokio::time::timeout(Duration::from_secs(20), state.engine.shutdown()).await.is_err() {
         tracing::warn!("engine did not stop within 20 s");
     }
+    root.cancel();
     Ok(())
 }
 
 /// The LAN discovery services: SSDP for the DLNA server, and mDNS.
 struct Discovery {
     ssdp: Option<tokio::task::JoinHandle<()>>,
-    mdns: Option<crate::mdns::Advertiser>,
+    mdns: Option<crate::lan::mdns::Advertiser>,
 }
 
 impl Discovery {
@@ -91,7 +139,7 @@ impl Discovery {
 async fn start_discovery(
     state: &AppState,
     addr: std::net::SocketAddr,
-    stop: tokio_util::sync::CancellationToken,
+    stop: CancellationToken,
 ) -> Discovery {
     let c = &state.config;
     if addr.ip().is_loopback() && (c.dlna.enabled || c.mdns.enabled) {
@@ -102,9 +150,10 @@ async fn start_discovery(
     }
     let ssdp = c.dlna.enabled.then(|| {
         let (dlna, port) = (state.dlna.clone(), addr.port());
-        system::spawn("ssdp", crate::dlna::ssdp::run(dlna, port, stop))
+        // Under the daemon's token, not `stop`: the task says byebye once `stop` is cancelled.
+        system::spawn("ssdp", &state.shutdown, crate::lan::dlna::ssdp::run(dlna, port, stop))
     });
-    let mdns = crate::mdns::start(&c.mdns, addr.port()).await;
+    let mdns = crate::lan::mdns::start(&c.mdns, addr.port()).await;
     Discovery { ssdp, mdns }
 }
 
@@ -124,7 +173,8 @@ async fn shutdown_signal() {
 fn spawn_watchdog(state: AppState) {
     let Some(timeout) = sd_notify::watchdog_enabled() else { return };
     let every = timeout / 2;
-    system::spawn("watchdog", async move {
+    let shutdown = state.shutdown.clone();
+    system::spawn("watchdog", &shutdown, async move {
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
@@ -132,7 +182,7 @@ fn spawn_watchdog(state: AppState) {
             let check = tokio::task::spawn_blocking(move || {
                 state.store.integrity_check().is_ok()
                     && state.engine.list().is_ok()
-                    && state.engine.session().with_torrents(|ts| ts.count()) < usize::MAX
+                    && state.engine.responsive()
             });
             let healthy = tokio::time::timeout(every, check).await.is_ok_and(|r| r.unwrap_or(false));
             if healthy {

@@ -3,13 +3,14 @@
 //! the `settings` table (as `config.<key>` → JSON) and applied over the file/env
 //! config on every start.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-use crate::config::{self, Config};
+use super::layers::{self, path_keys};
+use super::sections::Config;
 use crate::store::Store;
 
 /// Prefix of the rows this module owns in the `settings` table.
@@ -29,9 +30,6 @@ const RUNTIME_KEYS: &[&str] = &[
     "media.",
 ];
 
-/// Words that mark a key as secret: its value is never shown.
-const SECRET_WORDS: &[&str] = &["secret", "password", "api_key", "apikey", "token"];
-
 /// The config the daemon runs with now. Readers take a cheap snapshot with `get`.
 pub struct Live {
     current: RwLock<Arc<Config>>,
@@ -40,12 +38,18 @@ pub struct Live {
 
 impl Live {
     pub fn new(config: Config, store: Store) -> Self {
-        Self { current: RwLock::new(Arc::new(config)), store }
+        Self {
+            current: RwLock::new(Arc::new(config)),
+            store,
+        }
     }
 
     /// A snapshot of the current config.
     pub fn get(&self) -> Arc<Config> {
-        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Applies a change: `body` is a JSON object, nested like `GET /api/config`
@@ -53,7 +57,9 @@ impl Live {
     /// Returns the new config and the keys that changed. Nothing is applied or
     /// persisted unless the whole change is valid; errors name the key.
     pub fn patch(&self, body: &Value) -> anyhow::Result<(Arc<Config>, Vec<String>)> {
-        let Value::Object(_) = body else { bail!("the body must be a JSON object of config keys") };
+        let Value::Object(_) = body else {
+            bail!("the body must be a JSON object of config keys")
+        };
         let mut changes = Vec::new();
         flatten(body, String::new(), &mut changes);
         if changes.is_empty() {
@@ -72,7 +78,8 @@ impl Live {
         let new = from_tree(tree)?;
         check_paths(&new)?;
         for (key, value) in &changes {
-            self.store.set_setting(&format!("{PREFIX}{key}"), &value.to_string())?;
+            self.store
+                .set_setting(&format!("{PREFIX}{key}"), &value.to_string())?;
         }
         let new = Arc::new(new);
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = new.clone();
@@ -82,30 +89,18 @@ impl Live {
 
 /// Whether `key` may change while the daemon runs.
 pub fn runtime_changeable(key: &str) -> bool {
-    RUNTIME_KEYS
-        .iter()
-        .any(|k| if k.ends_with('.') { key.starts_with(k) } else { key == *k })
+    RUNTIME_KEYS.iter().any(|k| {
+        if k.ends_with('.') {
+            key.starts_with(k)
+        } else {
+            key == *k
+        }
+    })
 }
 
-/// The config as JSON with every secret value replaced by `"********"` (when set).
+/// The config as JSON, every secret masked.
 pub fn redacted(config: &Config) -> Value {
-    let mut v = serde_json::to_value(config).expect("config serialises");
-    redact(&mut v, "");
-    v
-}
-
-fn redact(v: &mut Value, key: &str) {
-    match v {
-        Value::Object(map) => {
-            for (k, child) in map.iter_mut() {
-                redact(child, k);
-            }
-        }
-        Value::String(s) if !s.is_empty() && SECRET_WORDS.iter().any(|w| key.contains(w)) => {
-            *s = "********".into();
-        }
-        _ => {}
-    }
+    super::secret::shown(|| serde_json::to_value(config).expect("config serialises"))
 }
 
 /// Applies the overrides persisted by earlier `PATCH /api/config` calls over `config`.
@@ -114,8 +109,10 @@ fn redact(v: &mut Value, key: &str) {
 pub fn apply_persisted(store: &Store, config: Config) -> anyhow::Result<Config> {
     let rows: Vec<(String, String)> = {
         let conn = store.conn();
-        let mut stmt = conn.prepare("SELECT key, value FROM settings WHERE key LIKE 'config.%' ORDER BY key")?;
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?
+        let mut stmt =
+            conn.prepare("SELECT key, value FROM settings WHERE key LIKE 'config.%' ORDER BY key")?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?
     };
     let mut current = config;
     for (key, raw) in rows {
@@ -138,7 +135,11 @@ fn flatten(v: &Value, prefix: String, out: &mut Vec<(String, Value)>) {
     match v {
         Value::Object(map) => {
             for (k, child) in map {
-                let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 flatten(child, p, out);
             }
         }
@@ -150,7 +151,9 @@ fn flatten(v: &Value, prefix: String, out: &mut Vec<(String, Value)>) {
 fn set_json(tree: &mut toml::Value, key: &str, value: &Value) -> anyhow::Result<()> {
     let mut cur = &mut *tree;
     for part in key.split('.') {
-        cur = cur.get_mut(part).with_context(|| format!("{key}: unknown config key"))?;
+        cur = cur
+            .get_mut(part)
+            .with_context(|| format!("{key}: unknown config key"))?;
     }
     if cur.is_table() {
         bail!("{key}: is a section, not a key");
@@ -159,14 +162,17 @@ fn set_json(tree: &mut toml::Value, key: &str, value: &Value) -> anyhow::Result<
         // Strings go through the same typed parser as environment variables.
         (_, Value::String(s)) if !cur.is_str() => {
             let mut t = tree_with(cur.clone());
-            config::set_from_env(&mut t, "v", s).map_err(|e| anyhow::anyhow!("{key}{}", e.to_string().trim_start_matches('v')))?;
+            layers::set_from_env(&mut t, "v", s)
+                .map_err(|e| anyhow::anyhow!("{key}{}", e.to_string().trim_start_matches('v')))?;
             t.get("v").cloned().expect("set above")
         }
-        (toml::Value::Float(_), Value::Number(n)) => {
-            toml::Value::Float(n.as_f64().with_context(|| format!("{key}: {n} is not a number"))?)
-        }
+        (toml::Value::Float(_), Value::Number(n)) => toml::Value::Float(
+            n.as_f64()
+                .with_context(|| format!("{key}: {n} is not a number"))?,
+        ),
         (toml::Value::Integer(_), Value::Number(n)) => toml::Value::Integer(
-            n.as_i64().with_context(|| format!("{key}: {n} is not an integer"))?,
+            n.as_i64()
+                .with_context(|| format!("{key}: {n} is not an integer"))?,
         ),
         (_, Value::Null) => bail!("{key}: null is not a value; give the value to set"),
         (_, v) => toml::Value::try_from(v).map_err(|e| anyhow::anyhow!("{key}: {e}"))?,
@@ -187,71 +193,6 @@ fn from_tree(tree: toml::Value) -> anyhow::Result<Config> {
     Ok(c)
 }
 
-/// Checks what the disk section needs beyond types. Each message names the key.
-pub fn validate_disk(c: &Config) -> anyhow::Result<()> {
-    if !["pause", "remove", "remove_data"].contains(&c.seeding.action.as_str()) {
-        bail!("seeding.action: {:?} is not one of pause, remove, remove_data", c.seeding.action);
-    }
-    if !c.seeding.ratio_limit.is_finite() || c.seeding.ratio_limit < 0.0 {
-        bail!("seeding.ratio_limit: must be 0 (no limit) or a positive ratio");
-    }
-    for (key, v) in [
-        ("seeding.interval_secs", c.seeding.interval_secs),
-        ("watch.interval_secs", c.watch.interval_secs),
-        ("quota.check_interval_secs", c.quota.check_interval_secs),
-        ("hooks.timeout_secs", c.hooks.timeout_secs),
-    ] {
-        if v == 0 {
-            bail!("{key}: must be at least 1");
-        }
-    }
-    if c.hooks.webhook_attempts == 0 {
-        bail!("hooks.webhook_attempts: must be at least 1");
-    }
-    for u in &c.hooks.webhooks {
-        if !url::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
-            bail!("hooks.webhooks: {u:?} is not an http(s) URL");
-        }
-    }
-    if c.storage.download_dir.as_os_str().is_empty() {
-        bail!("storage.download_dir: must not be empty");
-    }
-    for (key, p) in path_keys(c) {
-        if !p.as_os_str().is_empty() && lexically_inside(p, &c.storage.state_dir) {
-            bail!("{key}: {} is inside the state dir {}; keep downloads apart from state", p.display(), c.storage.state_dir.display());
-        }
-    }
-    Ok(())
-}
-
-/// The download-side paths, by key.
-fn path_keys(c: &Config) -> [(&'static str, &Path); 4] {
-    [
-        ("storage.download_dir", &c.storage.download_dir),
-        ("storage.incomplete_dir", &c.storage.incomplete_dir),
-        ("storage.library_dir", &c.storage.library_dir),
-        ("watch.dir", &c.watch.dir),
-    ]
-}
-
-fn lexically_inside(p: &Path, dir: &Path) -> bool {
-    let abs = |p: &Path| -> PathBuf {
-        let p = if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(p) };
-        let mut out = PathBuf::new();
-        for c in p.components() {
-            match c {
-                std::path::Component::ParentDir => {
-                    out.pop();
-                }
-                std::path::Component::CurDir => {}
-                c => out.push(c),
-            }
-        }
-        out
-    };
-    abs(p).starts_with(abs(dir))
-}
-
 /// Checks every configured download-side path on the filesystem: it exists or can be
 /// created, it is a writable directory, and it is not inside the state dir (also after
 /// following symlinks). Creates missing ones. The error names the key.
@@ -264,7 +205,11 @@ pub fn check_paths(c: &Config) -> anyhow::Result<()> {
         check_dir(p).map_err(|e| anyhow::anyhow!("{key}: {}: {e}", p.display()))?;
         let real = std::fs::canonicalize(p).unwrap_or(p.to_path_buf());
         if real.starts_with(&state) {
-            bail!("{key}: {} is inside the state dir {}", p.display(), state.display());
+            bail!(
+                "{key}: {} is inside the state dir {}",
+                p.display(),
+                state.display()
+            );
         }
     }
     Ok(())
@@ -305,19 +250,45 @@ mod tests {
         assert_eq!(c.engine.upload_limit, 300);
         assert_eq!(changed.len(), 3);
         for (body, key) in [
-            (serde_json::json!({"seeding": {"action": "explode"}}), "seeding.action"),
-            (serde_json::json!({"quota.max_bytes": -1}), "quota.max_bytes"),
-            (serde_json::json!({"quota.max_bytes": "lots"}), "quota.max_bytes"),
+            (
+                serde_json::json!({"seeding": {"action": "explode"}}),
+                "seeding.action",
+            ),
+            (
+                serde_json::json!({"quota.max_bytes": -1}),
+                "quota.max_bytes",
+            ),
+            (
+                serde_json::json!({"quota.max_bytes": "lots"}),
+                "quota.max_bytes",
+            ),
             (serde_json::json!({"server.port": 1}), "server.port"),
             (serde_json::json!({"nope.key": 1}), "nope.key"),
-            (serde_json::json!({"storage.download_dir": dir.path().join("state/x")}), "storage.download_dir"),
-            (serde_json::json!({"hooks.webhooks": ["ftp://x"]}), "hooks.webhooks"),
+            (
+                serde_json::json!({"storage.download_dir": dir.path().join("state/x")}),
+                "storage.download_dir",
+            ),
+            (
+                serde_json::json!({"hooks.webhooks": ["ftp://x"]}),
+                "hooks.webhooks",
+            ),
         ] {
             let e = format!("{:#}", live.patch(&body).unwrap_err());
             assert!(e.contains(key), "{body}: {e}");
         }
-        assert_eq!(live.get().quota.max_bytes, 1000, "a refused patch changes nothing");
-        let c = apply_persisted(&live.store, Config { storage: live.get().storage.clone(), ..Config::default() }).unwrap();
+        assert_eq!(
+            live.get().quota.max_bytes,
+            1000,
+            "a refused patch changes nothing"
+        );
+        let c = apply_persisted(
+            &live.store,
+            Config {
+                storage: live.get().storage.clone(),
+                ..Config::default()
+            },
+        )
+        .unwrap();
         assert_eq!(c.quota.max_bytes, 1000);
         assert_eq!(c.engine.upload_limit, 300);
     }

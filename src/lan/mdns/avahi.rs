@@ -9,7 +9,7 @@
 use anyhow::Context;
 use zbus::zvariant::OwnedObjectPath;
 
-use crate::mdns::{INSTANCE, txt};
+use crate::lan::mdns::{INSTANCE, txt};
 
 const AVAHI: &str = "org.freedesktop.Avahi";
 /// `AVAHI_PUBLISH_NO_REVERSE`: the alias must not claim the address's reverse name.
@@ -52,7 +52,7 @@ pub async fn register(port: u16) -> anyhow::Result<Registration> {
 
     let alias = format!("{INSTANCE}.local");
     if !host.eq_ignore_ascii_case(&alias) {
-        let addrs = crate::lan::addresses(&[]);
+        let addrs = crate::lan::interfaces::addresses(&[]);
         if !addrs.is_empty() {
             let group = new_group(&conn).await?;
             let mut added = 0;

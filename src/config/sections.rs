@@ -1,27 +1,11 @@
-//! One `Config` type, layered: built-in defaults → `/etc/swarmcast/config.toml`
-//! (or `--config`) → environment variables.
-//!
-//! Every key can be set from the environment as `SWARMCAST_` + the key path in upper
-//! case with `_` between the parts (`quota.max_bytes` → `SWARMCAST_QUOTA_MAX_BYTES`).
-//! The names used by the streaming API we replace work too (`PORT`, `DOWNLOAD_PATH`,
-//! `HLS_PATH`, `WARM_CACHE_TIMEOUT_MINUTES`).
-//!
-//! Layering works on `toml::Value` trees: the defaults are serialised, the file is
-//! merged over them, environment variables are matched against the leaf paths the
-//! defaults define (so `_` inside a key name is not ambiguous), and the result is
-//! deserialised and validated once.
+//! The config's schema: every section and key with its default. Comments on the
+//! fields are the documentation `config.example.toml` repeats.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-/// The default location of the config file.
-pub const DEFAULT_CONFIG_PATH: &str = "/etc/swarmcast/config.toml";
-
-/// An example config with every key and its default, shipped in the package.
-pub const EXAMPLE_CONFIG: &str = include_str!("../config.example.toml");
+use super::secret::Secret;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -116,7 +100,7 @@ pub struct HooksConfig {
     /// URLs that get each event POSTed as JSON.
     pub webhooks: Vec<String>,
     /// HMAC-SHA256 key of the `X-Swarmcast-Signature` header; empty = unsigned.
-    pub webhook_secret: String,
+    pub webhook_secret: Secret,
     /// Attempts per webhook delivery, with exponential backoff between them.
     pub webhook_attempts: u32,
 }
@@ -226,13 +210,20 @@ pub struct MdnsConfig {
 
 impl Default for DlnaConfig {
     fn default() -> Self {
-        Self { enabled: true, interfaces: Vec::new(), friendly_name: "swarmcast".into() }
+        Self {
+            enabled: true,
+            interfaces: Vec::new(),
+            friendly_name: "swarmcast".into(),
+        }
     }
 }
 
 impl Default for MdnsConfig {
     fn default() -> Self {
-        Self { enabled: true, interfaces: Vec::new() }
+        Self {
+            enabled: true,
+            interfaces: Vec::new(),
+        }
     }
 }
 
@@ -247,7 +238,7 @@ pub struct SearchConfig {
 }
 
 /// One Torznab indexer.
-#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct IndexerConfig {
     pub name: String,
@@ -255,17 +246,7 @@ pub struct IndexerConfig {
     /// `api` is appended unless the path already ends in `/api`.
     pub url: String,
     #[serde(default)]
-    pub api_key: String,
-}
-
-impl std::fmt::Debug for IndexerConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IndexerConfig")
-            .field("name", &self.name)
-            .field("url", &self.url)
-            .field("api_key", &if self.api_key.is_empty() { "" } else { "<redacted>" })
-            .finish()
-    }
+    pub api_key: Secret,
 }
 
 impl Default for TrackerConfig {
@@ -283,7 +264,10 @@ impl Default for TrackerConfig {
 
 impl Default for SearchConfig {
     fn default() -> Self {
-        Self { indexers: Vec::new(), timeout_secs: 10 }
+        Self {
+            indexers: Vec::new(),
+            timeout_secs: 10,
+        }
     }
 }
 
@@ -310,7 +294,11 @@ impl Default for Config {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { listen: "0.0.0.0".into(), port: 6991, max_upload_bytes: 10 << 20 }
+        Self {
+            listen: "0.0.0.0".into(),
+            port: 6991,
+            max_upload_bytes: 10 << 20,
+        }
     }
 }
 
@@ -328,19 +316,32 @@ impl Default for StorageConfig {
 
 impl Default for QuotaConfig {
     fn default() -> Self {
-        Self { max_bytes: 0, min_free_bytes: 512 << 20, check_interval_secs: 5, watching_grace_secs: 900 }
+        Self {
+            max_bytes: 0,
+            min_free_bytes: 512 << 20,
+            check_interval_secs: 5,
+            watching_grace_secs: 900,
+        }
     }
 }
 
 impl Default for SeedingConfig {
     fn default() -> Self {
-        Self { ratio_limit: 0.0, time_limit_minutes: 0, action: "pause".into(), interval_secs: 60 }
+        Self {
+            ratio_limit: 0.0,
+            time_limit_minutes: 0,
+            action: "pause".into(),
+            interval_secs: 60,
+        }
     }
 }
 
 impl Default for WatchConfig {
     fn default() -> Self {
-        Self { dir: PathBuf::new(), interval_secs: 2 }
+        Self {
+            dir: PathBuf::new(),
+            interval_secs: 2,
+        }
     }
 }
 
@@ -350,7 +351,7 @@ impl Default for HooksConfig {
             dir: "/etc/swarmcast/hooks.d".into(),
             timeout_secs: 30,
             webhooks: Vec::new(),
-            webhook_secret: String::new(),
+            webhook_secret: Secret::default(),
             webhook_attempts: 5,
         }
     }
@@ -395,7 +396,9 @@ impl Default for MediaConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { level: "info".into() }
+        Self {
+            level: "info".into(),
+        }
     }
 }
 
@@ -466,277 +469,5 @@ impl Default for RateLimitConfig {
             auth_window_secs: 300,
             announces_per_min: 200,
         }
-    }
-}
-
-/// Environment names of the streaming API we replace, and the key each one sets.
-const LEGACY_ENV: &[(&str, &str)] = &[
-    ("PORT", "server.port"),
-    ("DOWNLOAD_PATH", "storage.download_dir"),
-    ("HLS_PATH", "storage.cache_dir"),
-    ("WARM_CACHE_TIMEOUT_MINUTES", "media.warm_cache_minutes"),
-];
-
-impl Config {
-    /// Loads the layered config. `path` is an explicit `--config`; without it the default
-    /// path is read when it exists.
-    pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
-        let file = match path {
-            Some(p) => Some(
-                std::fs::read_to_string(p)
-                    .with_context(|| format!("reading config file {}", p.display()))?,
-            ),
-            None => std::fs::read_to_string(DEFAULT_CONFIG_PATH).ok(),
-        };
-        let env: BTreeMap<String, String> = std::env::vars().collect();
-        Self::from_layers(file.as_deref(), &env)
-    }
-
-    /// Builds a config from the file text (if any) and an environment map.
-    pub fn from_layers(
-        file: Option<&str>,
-        env: &BTreeMap<String, String>,
-    ) -> anyhow::Result<Self> {
-        let mut tree = toml::Value::try_from(Config::default()).expect("defaults serialise");
-        if let Some(text) = file {
-            let overlay: toml::Value =
-                toml::from_str(text).map_err(|e| anyhow::anyhow!("invalid config file: {e}"))?;
-            merge(&mut tree, overlay);
-        }
-        let defaults = tree.clone();
-        let mut leaves = Vec::new();
-        leaf_paths(&defaults, String::new(), &mut leaves);
-        for path in &leaves {
-            let name = format!("SWARMCAST_{}", path.replace('.', "_").to_uppercase());
-            if let Some(raw) = env.get(&name) {
-                set_from_env(&mut tree, path, raw).with_context(|| format!("{name}"))?;
-            }
-        }
-        for (name, path) in LEGACY_ENV {
-            if let Some(raw) = env.get(*name) {
-                set_from_env(&mut tree, path, raw).with_context(|| format!("{name}"))?;
-            }
-        }
-        let config: Config = serde_path_to_error::deserialize(tree).map_err(|e| {
-            anyhow::anyhow!("invalid config: {}: {}", e.path(), e.inner().message().trim())
-        })?;
-        config.validate()?;
-        Ok(config)
-    }
-
-    /// Checks what types alone cannot. Each message names the key.
-    pub fn validate(&self) -> anyhow::Result<()> {
-        if self.server.listen.parse::<std::net::IpAddr>().is_err() {
-            bail!("server.listen: {:?} is not an IP address", self.server.listen);
-        }
-        if self.engine.max_streams == 0 {
-            bail!("engine.max_streams: must be at least 1");
-        }
-        if self.engine.disk_threads == 0 {
-            bail!("engine.disk_threads: must be at least 1");
-        }
-        for t in &self.engine.trackers {
-            let ok = url::Url::parse(t)
-                .is_ok_and(|u| matches!(u.scheme(), "http" | "https" | "udp"));
-            if !ok {
-                bail!("engine.trackers: {t:?} is not an http(s) or udp tracker URL");
-            }
-        }
-        crate::settings::validate_disk(self)?;
-        let a = &self.auth;
-        if a.session_absolute_hours == 0 || a.session_absolute_hours >= 7 * 24 {
-            bail!("auth.session_absolute_hours: must be between 1 and 167 (below 7 days)");
-        }
-        if a.session_idle_minutes == 0 || a.session_idle_minutes > a.session_absolute_hours * 60 {
-            bail!("auth.session_idle_minutes: must be between 1 and the absolute cap");
-        }
-        if a.stream_token_hours == 0 || a.remember_days == 0 {
-            bail!("auth.stream_token_hours and auth.remember_days: must be at least 1");
-        }
-        for net in &a.bypass_subnets {
-            if net.parse::<ipnet::IpNet>().is_err() {
-                bail!("auth.bypass_subnets: {net:?} is not a CIDR such as 192.168.1.0/24");
-            }
-        }
-        for o in &a.cors_origins {
-            if axum::http::HeaderValue::from_str(o).is_err() || !o.starts_with("http") {
-                bail!("auth.cors_origins: {o:?} is not an origin such as http://tv.local:8080");
-            }
-        }
-        if self.tracker.interval_secs == 0 || self.tracker.min_interval_secs > self.tracker.interval_secs {
-            bail!("tracker.interval_secs: must be at least 1 and at least tracker.min_interval_secs");
-        }
-        if !self.tracker.announce_url.is_empty()
-            && !url::Url::parse(&self.tracker.announce_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
-        {
-            bail!("tracker.announce_url: {:?} is not an http(s) URL", self.tracker.announce_url);
-        }
-        for (i, ix) in self.search.indexers.iter().enumerate() {
-            if ix.name.trim().is_empty() {
-                bail!("search.indexers[{i}].name: must not be empty");
-            }
-            if !url::Url::parse(&ix.url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
-                bail!("search.indexers[{i}].url: {:?} is not an http(s) URL", ix.url);
-            }
-        }
-        if self.search.timeout_secs == 0 {
-            bail!("search.timeout_secs: must be at least 1");
-        }
-        if !(1.0..=30.0).contains(&self.media.segment_seconds) {
-            bail!("media.segment_seconds: must be between 1 and 30");
-        }
-        if self.media.max_height < 144 {
-            bail!("media.max_height: must be at least 144");
-        }
-        if self.dlna.friendly_name.trim().is_empty() || self.dlna.friendly_name.len() > 64 {
-            bail!("dlna.friendly_name: must be 1 to 64 bytes");
-        }
-        for (key, list) in [("dlna.interfaces", &self.dlna.interfaces), ("mdns.interfaces", &self.mdns.interfaces)] {
-            if let Some(bad) = list.iter().find(|i| i.is_empty() || i.len() > 15 || i.contains(['/', ' '])) {
-                bail!("{key}: {bad:?} is not an interface name such as eth0");
-            }
-        }
-        if self.log.level.parse::<tracing_subscriber::EnvFilter>().is_err() {
-            bail!("log.level: {:?} is not a valid log filter", self.log.level);
-        }
-        Ok(())
-    }
-
-    /// A config that keeps everything under `root` and talks to no one unasked: DHT and
-    /// local discovery off, a free BitTorrent port. For tests and benchmarks.
-    pub fn offline(root: &Path) -> Self {
-        let mut c = Config::default();
-        c.storage.state_dir = root.join("state");
-        c.storage.download_dir = root.join("downloads");
-        c.storage.cache_dir = root.join("cache");
-        c.engine.dht = false;
-        c.engine.lsd = false;
-        c.engine.listen_port = 0;
-        c.dlna.enabled = false;
-        c.mdns.enabled = false;
-        c
-    }
-
-    /// The address the HTTP server binds.
-    pub fn listen_addr(&self) -> std::net::SocketAddr {
-        let ip: std::net::IpAddr = self.server.listen.parse().expect("validated");
-        (ip, self.server.port).into()
-    }
-}
-
-pub(crate) fn merge(base: &mut toml::Value, overlay: toml::Value) {
-    match (base, overlay) {
-        (toml::Value::Table(b), toml::Value::Table(o)) => {
-            for (k, v) in o {
-                match b.get_mut(&k) {
-                    Some(existing) => merge(existing, v),
-                    None => {
-                        b.insert(k, v);
-                    }
-                }
-            }
-        }
-        (b, o) => *b = o,
-    }
-}
-
-pub(crate) fn leaf_paths(v: &toml::Value, prefix: String, out: &mut Vec<String>) {
-    match v {
-        toml::Value::Table(t) => {
-            for (k, v) in t {
-                let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-                leaf_paths(v, p, out);
-            }
-        }
-        _ => out.push(prefix),
-    }
-}
-
-/// Sets `path` in `tree` from an environment string, typed like the value already there.
-pub(crate) fn set_from_env(tree: &mut toml::Value, path: &str, raw: &str) -> anyhow::Result<()> {
-    let mut cur = tree;
-    for part in path.split('.') {
-        cur = cur
-            .get_mut(part)
-            .with_context(|| format!("unknown config key {path}"))?;
-    }
-    *cur = match cur {
-        toml::Value::Integer(_) => toml::Value::Integer(
-            raw.trim()
-                .parse()
-                .map_err(|_| anyhow::anyhow!("{path}: {raw:?} is not an integer"))?,
-        ),
-        toml::Value::Boolean(_) => toml::Value::Boolean(match raw.trim() {
-            "1" | "true" | "yes" | "on" => true,
-            "0" | "false" | "no" | "off" => false,
-            _ => bail!("{path}: {raw:?} is not a boolean"),
-        }),
-        toml::Value::Float(_) => toml::Value::Float(
-            raw.trim()
-                .parse()
-                .map_err(|_| anyhow::anyhow!("{path}: {raw:?} is not a number"))?,
-        ),
-        toml::Value::Array(_) => toml::Value::Array(
-            raw.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| toml::Value::String(s.to_string()))
-                .collect(),
-        ),
-        _ => toml::Value::String(raw.to_string()),
-    };
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-    }
-
-    #[test]
-    fn defaults_validate_and_match_example() {
-        let c = Config::from_layers(None, &env(&[])).unwrap();
-        assert_eq!(c.server.port, 6991);
-        let from_example = Config::from_layers(Some(EXAMPLE_CONFIG), &env(&[])).unwrap();
-        assert_eq!(c, from_example, "config.example.toml drifted from the defaults");
-    }
-
-    #[test]
-    fn file_then_env_then_legacy() {
-        let file = "[server]\nport = 7000\n[engine]\nmax_streams = 4\n";
-        let c = Config::from_layers(
-            Some(file),
-            &env(&[
-                ("SWARMCAST_ENGINE_MAX_STREAMS", "9"),
-                ("SWARMCAST_ENGINE_TRACKERS", "http://a/announce, udp://b:1"),
-                ("DOWNLOAD_PATH", "/mnt/usb"),
-                ("WARM_CACHE_TIMEOUT_MINUTES", "5"),
-            ]),
-        )
-        .unwrap();
-        assert_eq!(c.server.port, 7000);
-        assert_eq!(c.engine.max_streams, 9);
-        assert_eq!(c.engine.trackers.len(), 2);
-        assert_eq!(c.storage.download_dir, PathBuf::from("/mnt/usb"));
-        assert_eq!(c.media.warm_cache_minutes, 5);
-        let c = Config::from_layers(None, &env(&[("PORT", "8080")])).unwrap();
-        assert_eq!(c.server.port, 8080);
-    }
-
-    #[test]
-    fn errors_name_the_key() {
-        let e = Config::from_layers(None, &env(&[("SWARMCAST_SERVER_PORT", "x")])).unwrap_err();
-        assert!(format!("{e:#}").contains("server.port"), "{e:#}");
-        let e = Config::from_layers(Some("[server]\nport = 99999\n"), &env(&[])).unwrap_err();
-        assert!(format!("{e:#}").contains("port"), "{e:#}");
-        let e = Config::from_layers(Some("[server]\nbogus = 1\n"), &env(&[])).unwrap_err();
-        assert!(format!("{e:#}").contains("bogus"), "{e:#}");
-        let e = Config::from_layers(Some("[engine]\nmax_streams = 0\n"), &env(&[])).unwrap_err();
-        assert!(format!("{e:#}").contains("engine.max_streams"), "{e:#}");
-        let e = Config::from_layers(Some("not toml ["), &env(&[])).unwrap_err();
-        assert!(format!("{e:#}").contains("invalid config file"), "{e:#}");
     }
 }

@@ -16,18 +16,18 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use crate::engine::{Engine, Event};
+use crate::engine::{Engine, Event, EventKind};
 
 /// The events hooks run for.
-pub const EVENTS: &[&str] = &[
-    "added",
-    "started",
-    "stopped",
-    "completed",
-    "removed",
-    "error",
-    "transfer_started",
-    "transfer_completed",
+pub const EVENTS: &[EventKind] = &[
+    EventKind::Added,
+    EventKind::Started,
+    EventKind::Stopped,
+    EventKind::Completed,
+    EventKind::Removed,
+    EventKind::Error,
+    EventKind::TransferStarted,
+    EventKind::TransferCompleted,
 ];
 
 /// The signature header of webhook POSTs: `sha256=<hex HMAC-SHA256 of the body>`.
@@ -37,7 +37,8 @@ pub const SIGNATURE_HEADER: &str = "X-Swarmcast-Signature";
 pub fn spawn(engine: &Arc<Engine>) {
     let mut events = engine.subscribe();
     let weak = Arc::downgrade(engine);
-    crate::system::spawn("hooks", async move {
+    let shutdown = engine.shutdown_token().clone();
+    crate::system::spawn("hooks", &shutdown.clone(), async move {
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
         loop {
             let ev = match events.recv().await {
@@ -58,7 +59,7 @@ pub fn spawn(engine: &Arc<Engine>) {
             for hook in executables(&cfg.dir) {
                 let (payload, ev) = (payload.clone(), ev.clone());
                 let timeout = Duration::from_secs(cfg.timeout_secs);
-                crate::system::spawn("hook", async move {
+                crate::system::spawn("hook", &shutdown, async move {
                     run_hook(&hook, &ev, &payload, timeout).await;
                     Ok(())
                 });
@@ -66,8 +67,8 @@ pub fn spawn(engine: &Arc<Engine>) {
             for url in &cfg.webhooks {
                 let (http, url, payload) = (http.clone(), url.clone(), payload.clone());
                 let (secret, attempts) = (cfg.webhook_secret.clone(), cfg.webhook_attempts);
-                crate::system::spawn("webhook", async move {
-                    post_webhook(&http, &url, &payload, &secret, attempts).await;
+                crate::system::spawn("webhook", &shutdown, async move {
+                    post_webhook(&http, &url, &payload, secret.expose(), attempts).await;
                     Ok(())
                 });
             }
@@ -91,7 +92,7 @@ pub fn payload(engine: &Engine, ev: &Event) -> Value {
         "torrent_id": ev.torrent_id,
         "name": ev.name,
         "detail": ev.detail,
-        "error": (ev.event == "error").then_some(ev.detail.clone()).flatten()
+        "error": (ev.event == EventKind::Error).then_some(ev.detail.clone()).flatten()
             .or_else(|| torrent["error"].as_str().map(str::to_string)),
         "path": path,
         "torrent": torrent,
@@ -123,7 +124,7 @@ fn env_vars(ev: &Event, payload: &Value) -> Vec<(String, String)> {
     };
     let t = &payload["torrent"];
     vec![
-        ("SWARMCAST_EVENT".into(), ev.event.to_string()),
+        ("SWARMCAST_EVENT".into(), ev.event.as_str().to_string()),
         ("SWARMCAST_TIME".into(), ev.time.clone()),
         ("SWARMCAST_TORRENT_ID".into(), ev.torrent_id.clone()),
         ("SWARMCAST_TORRENT_NAME".into(), s(&t["name"])),
@@ -150,26 +151,28 @@ async fn run_hook(hook: &Path, ev: &Event, payload: &Value, timeout: Duration) {
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
-            tracing::warn!(hook = name, event = ev.event, "cannot run hook: {e}");
+            tracing::warn!(hook = name, event = ev.event.as_str(), "cannot run hook: {e}");
             return;
         }
     };
     let pid = child.id();
     let mut body = payload.to_string().into_bytes();
     body.push(b'\n');
+    // The stdin writer and the output readers belong to this run: the set aborts them
+    // when the run ends.
+    let mut io = tokio::task::JoinSet::new();
     if let Some(mut stdin) = child.stdin.take() {
-        tokio::spawn(async move {
+        io.spawn(async move {
             let _ = stdin.write_all(&body).await;
         });
     }
-    let mut readers = Vec::new();
     for (stream, is_err) in [
         (child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>), false),
         (child.stderr.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>), true),
     ] {
         let Some(stream) = stream else { continue };
         let name = name.clone();
-        readers.push(tokio::spawn(async move {
+        io.spawn(async move {
             let mut lines = BufReader::new(stream).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 if is_err {
@@ -178,24 +181,22 @@ async fn run_hook(hook: &Path, ev: &Event, payload: &Value, timeout: Duration) {
                     tracing::info!(hook = name, "{line}");
                 }
             }
-        }));
+        });
     }
     match tokio::time::timeout(timeout, child.wait()).await {
-        Ok(Ok(status)) if status.success() => tracing::debug!(hook = name, event = ev.event, "hook done"),
-        Ok(Ok(status)) => tracing::warn!(hook = name, event = ev.event, "hook failed: {status}"),
-        Ok(Err(e)) => tracing::warn!(hook = name, event = ev.event, "hook failed: {e}"),
+        Ok(Ok(status)) if status.success() => tracing::debug!(hook = name, event = ev.event.as_str(), "hook done"),
+        Ok(Ok(status)) => tracing::warn!(hook = name, event = ev.event.as_str(), "hook failed: {status}"),
+        Ok(Err(e)) => tracing::warn!(hook = name, event = ev.event.as_str(), "hook failed: {e}"),
         Err(_) => {
             if let Some(pid) = pid {
                 let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL);
             }
             let _ = child.kill().await;
-            tracing::warn!(hook = name, event = ev.event, "hook killed: still running after {timeout:?}");
+            tracing::warn!(hook = name, event = ev.event.as_str(), "hook killed: still running after {timeout:?}");
         }
     }
-    for r in readers {
-        // Output of a killed group ends with it; never wait long for a stray holder.
-        let _ = tokio::time::timeout(Duration::from_secs(1), r).await;
-    }
+    // Output of a killed group ends with it; never wait long for a stray holder.
+    let _ = tokio::time::timeout(Duration::from_secs(1), async { while io.join_next().await.is_some() {} }).await;
 }
 
 /// `sha256=<hex>` of `body` under `secret`.

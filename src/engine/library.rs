@@ -12,9 +12,9 @@ use anyhow::{Context, bail};
 use librqbit::api::TorrentIdOrHash;
 use librqbit::{AddTorrent, AddTorrentOptions, AddTorrentResponse, ManagedTorrent};
 
-use crate::quota::Refused;
+use crate::engine::quota::Refused;
 
-use crate::engine::{Engine, Source};
+use crate::engine::{Engine, EventKind, Source};
 use crate::store::{PendingMove, Store, TorrentRecord};
 
 /// The folder the files of a newly added torrent go to, when it is not the session's
@@ -100,8 +100,9 @@ pub async fn resolve_and_add(engine: &Arc<Engine>, rec: &TorrentRecord) -> anyho
         }
     };
     let AddTorrentResponse::ListOnly(listed) = resp else { bail!("the session added a list-only torrent") };
-    let size = crate::quota::torrent_size(&listed.torrent_bytes, rec.only_files.as_deref()).unwrap_or(0);
-    crate::quota::admit(engine, id, size).await.map_err(|e| Refused(e.to_string()))?;
+    super::quota::admit_metainfo(engine, id, &listed.torrent_bytes, rec.only_files.as_deref())
+        .await
+        .map_err(|e| Refused(e.to_string()))?;
     let mut rec = rec.clone();
     let target = start_dir(engine);
     if rec.output_folder.is_none() && target != engine.download_dir() {
@@ -152,7 +153,7 @@ pub async fn move_torrent(engine: &Arc<Engine>, id: &str, dir: &Path) -> anyhow:
     // Journalled before anything moves: a move cut short is finished on the next start.
     let journal = PendingMove { from: from.clone(), to: to.clone(), files: files.clone() };
     engine.store().begin_move(id, &journal)?;
-    engine.emit("transfer_started", id, Some(&name), Some(&detail));
+    engine.emit(EventKind::TransferStarted, id, Some(&name), Some(&detail));
     // Out of the session first, so no write lands in a file being moved.
     if let Err(e) = engine.session().delete(TorrentIdOrHash::Id(h.id()), false).await {
         let _ = engine.store().end_move(id);
@@ -168,7 +169,7 @@ pub async fn move_torrent(engine: &Arc<Engine>, id: &str, dir: &Path) -> anyhow:
     match result {
         Ok(()) => {
             let _ = engine.store().end_move(id);
-            engine.emit("transfer_completed", id, Some(&name), Some(&detail));
+            engine.emit(EventKind::TransferCompleted, id, Some(&name), Some(&detail));
             Ok(to)
         }
         Err(e) => {
@@ -177,7 +178,7 @@ pub async fn move_torrent(engine: &Arc<Engine>, id: &str, dir: &Path) -> anyhow:
             let _ = engine.store().end_move(id);
             let _ = readd_at(engine, id, &from).await;
             let msg = format!("moving to {} failed: {e:#}", to.display());
-            engine.emit("error", id, Some(&name), Some(&msg));
+            engine.emit(EventKind::Error, id, Some(&name), Some(&msg));
             Err(anyhow::anyhow!(msg))
         }
     }
@@ -277,13 +278,13 @@ pub async fn finish_interrupted_moves(engine: &Arc<Engine>) {
         match moved.map_err(anyhow::Error::from).and_then(|r| r) {
             Ok(()) => {
                 let _ = engine.store().set_torrent_output_folder(&id, &m.to.to_string_lossy());
-                engine.emit("transfer_completed", &id, None, Some(&detail));
+                engine.emit(EventKind::TransferCompleted, &id, None, Some(&detail));
             }
             Err(e) => {
                 // Whatever moved stays where it is now; the torrent is checked at the
                 // old place and fetches what it misses there.
                 let msg = format!("finishing the move to {} failed: {e:#}", m.to.display());
-                engine.emit("error", &id, None, Some(&msg));
+                engine.emit(EventKind::Error, &id, None, Some(&msg));
             }
         }
         let _ = engine.store().end_move(&id);
@@ -324,7 +325,7 @@ pub fn spawn_mover(engine: &Arc<Engine>) {
         .map(|r| r.info_hash)
         .collect();
     let weak_sweep = Arc::downgrade(engine);
-    crate::system::spawn("library-sweep", async move {
+    crate::system::spawn("library-sweep", engine.shutdown_token(), async move {
         // Each waits (bounded) for its check after the restore to say it is whole.
         let mut left = finished_before;
         for _ in 0..300 {
@@ -353,14 +354,14 @@ pub fn spawn_mover(engine: &Arc<Engine>) {
         }
         Ok(())
     });
-    crate::system::spawn("library-mover", async move {
+    crate::system::spawn("library-mover", engine.shutdown_token(), async move {
         loop {
             let ev = match events.recv().await {
                 Ok(ev) => ev,
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(_) => return Ok(()),
             };
-            if ev.event != "completed" {
+            if ev.event != EventKind::Completed {
                 continue;
             }
             let Some(engine) = weak.upgrade() else { return Ok(()) };
