@@ -14,7 +14,7 @@ test_pkgs=(
   ffmpeg transmission-daemon transmission-cli opentracker curl jq
   qbittorrent-nox chromium
   systemd udev e2fsprogs util-linux
-  # tests/dlna.rs: a GUPnP control point (python3-gi + GUPnP/GSSDP/GUPnP-AV), an mDNS
+  # tests/it/dlna.rs: a GUPnP control point (python3-gi + GUPnP/GSSDP/GUPnP-AV), an mDNS
   # client (python3-zeroconf), and Avahi on a private D-Bus, all inside a network
   # namespace the test makes (unshare, iproute2). Installing avahi-daemon starts it on
   # a machine that runs systemd, as on any Debian desktop.

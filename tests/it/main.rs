@@ -1,0 +1,22 @@
+//! swarmcast's integration tests, one binary with a module per area (`cargo test --test
+//! it <area>`), against real parts: the daemon binary, transmission seeders, ffmpeg
+//! media, real players and clients. `fixture` is the harness they share.
+
+mod fixture;
+
+mod appliance;
+mod auth;
+mod auth_cli;
+mod core;
+mod disk;
+mod dlna;
+mod faults;
+mod files_search;
+mod hls_local;
+mod openapi;
+mod powercut;
+mod seeding;
+mod services;
+mod stream_api;
+mod tracker;
+mod web_ui;
