@@ -65,6 +65,10 @@ impl directory::Urls for TokenUrls<'_> {
         let (b, id, i) = (&self.base, &e.torrent, e.index);
         (format!("{b}/api/torrents/{id}/files/{i}?token={token}"), format!("{b}/api/stream/{id}?file={i}&token={token}"))
     }
+    fn file_url(&self, e: &Entry, index: usize) -> String {
+        let token = self.state.auth.mint_stream_token_until(&e.torrent, None, self.expires_at);
+        format!("{}/api/torrents/{}/files/{index}?token={token}", self.base, e.torrent)
+    }
 }
 
 /// `POST /dlna/control/{service}`: one SOAP action.

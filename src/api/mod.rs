@@ -21,6 +21,7 @@ pub mod stream;
 mod system;
 mod torrents;
 mod tracker;
+mod tracks;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -59,6 +60,8 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/stream", post(stream::create)),
         ("/api/stream/{id}", get(stream::master).delete(stream::remove)),
         ("/api/stream/{id}/status", get(stream::status)),
+        ("/api/stream/{id}/tracks", get(tracks::list)),
+        ("/api/stream/{id}/subtitles/{name}", get(tracks::subtitle)),
         ("/api/stream/{id}/{segment}", get(stream::segment)),
         ("/api/playlist.m3u", get(playlist::m3u)),
         // Accounts.

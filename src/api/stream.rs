@@ -63,7 +63,7 @@ pub fn file_param(raw: Option<&str>) -> ApiResult<Option<usize>> {
 }
 
 /// Resolves which file of torrent `id` to play: `file` or the auto-selected video.
-fn pick_file(state: &AppState, id: &str, file: Option<usize>) -> ApiResult<(usize, String, u64)> {
+pub(super) fn pick_file(state: &AppState, id: &str, file: Option<usize>) -> ApiResult<(usize, String, u64)> {
     let view = state.engine.view(id)?;
     if view.files.is_empty() {
         return Err(EngineError::NoMetadata(id.to_string()).into());
@@ -96,7 +96,7 @@ fn starving(state: &AppState, id: &str) -> bool {
 }
 
 /// Opens (probing on first use) the stream of file `index` of torrent `id`.
-async fn open_stream(
+pub(super) async fn open_stream(
     state: &AppState,
     id: &str,
     index: usize,
@@ -171,6 +171,7 @@ pub async fn create(
     let torrent_name = state.engine.view(&id).map(|v| v.name).unwrap_or_default();
     // A TV or player given these URLs cannot log in: they carry a stream token.
     let token = state.auth.mint_stream_token(&id, caller.user_id);
+    let tracks = super::tracks::track_list(&state, &id, &name, &stream);
     let file_q = if body.file_index.is_some() { format!("&file={index}") } else { String::new() };
     Ok(ApiJson(json!({
         "status": "STREAM_READY",
@@ -184,6 +185,8 @@ pub async fn create(
         "duration": stream.info.duration.as_secs_f64(),
         "mode": stream.mode,
         "token": token,
+        "audioTracks": tracks.audio_tracks,
+        "subtitleTracks": tracks.subtitle_tracks,
     })))
 }
 
@@ -218,13 +221,15 @@ pub async fn master(
     let (index, name, _) = pick_file(&state, &id, file_param(raw.as_deref())?)?;
     let stream = open_stream(&state, &id, index, &name).await?;
     stream.touch_client(&client_key(raw.as_deref(), &headers));
+    let query = carried_query(raw.as_deref());
     let text = playlist::master(
         &format!("{id}/index.m3u8"),
-        &carried_query(raw.as_deref()),
+        &query,
         stream.bandwidth,
         stream.size,
         &stream.codecs,
     );
+    let text = super::tracks::with_renditions(&state, &id, &name, &stream, &text, &query);
     Ok(playlist_response(text))
 }
 

@@ -310,6 +310,18 @@ pub async fn file(
     if let Ok(v) = axum::http::HeaderValue::from_str(&crate::lan::dlna::content_features()) {
         h.insert("contentFeatures.dlna.org", v);
     }
+    // Samsung TVs ask for the subtitle file with `getCaptionInfo.sec: 1`.
+    if headers.contains_key("getcaptioninfo.sec")
+        && let Ok(view) = state.engine.view(&id)
+        && let Some(name) = view.files.get(index).map(|f| f.name.clone())
+        && let Some(sub) = crate::lan::dlna::directory::sidecar_subtitle(&view, &name)
+    {
+        let token = state.auth.mint_stream_token(&id, None);
+        let url = format!("{}/api/torrents/{id}/files/{sub}?token={token}", super::playlist::base_url(&state, &headers));
+        if let Ok(v) = axum::http::HeaderValue::from_str(&url) {
+            resp.headers_mut().insert("CaptionInfo.sec", v);
+        }
+    }
     Ok(resp)
 }
 

@@ -153,6 +153,8 @@ pub struct MediaConfig {
     /// Size cap of the segment cache (MiB); the least recently used go first.
     pub cache_max_mb: u64,
     /// Preferred audio languages, in order (`["en", "fr"]`); else the default track.
+    /// Also read as `preferred_audio_languages`.
+    #[serde(alias = "preferred_audio_languages")]
     pub audio_languages: Vec<String>,
     /// x264's speed preset when transcoding in software.
     pub x264_preset: String,

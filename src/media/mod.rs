@@ -10,6 +10,9 @@ pub mod playlist;
 pub mod probe;
 pub mod session;
 pub mod source;
+pub mod subextract;
+pub mod subtitles;
+pub mod tracks;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -49,7 +52,11 @@ pub struct Media {
     opening: Mutex<HashMap<StreamKey, Arc<tokio::sync::OnceCell<Arc<Stream>>>>>,
     /// Cancelled when the daemon stops: ends the sweeper and every stream's tasks.
     shutdown: CancellationToken,
+    /// Subtitle cues read so far, per stream and subtitle track.
+    subtitle_cues: Mutex<HashMap<(StreamKey, usize), SubtitleCell>>,
 }
+
+type SubtitleCell = Arc<tokio::sync::OnceCell<Arc<Vec<subtitles::Cue>>>>;
 
 impl Media {
     /// Creates the media state. Call `start` inside the runtime to probe encoders and
@@ -63,6 +70,7 @@ impl Media {
             streams: Mutex::default(),
             running: std::sync::atomic::AtomicBool::new(true),
             opening: Mutex::default(),
+            subtitle_cues: Mutex::default(),
         })
     }
 
@@ -235,8 +243,21 @@ impl Media {
             .collect()
     }
 
+    /// The cues of subtitle track `track` of stream `key`, read by `load` on first use.
+    /// A failed read is not kept, so the next request tries again.
+    pub async fn subtitle_cues(
+        &self,
+        key: &StreamKey,
+        track: usize,
+        load: impl std::future::Future<Output = anyhow::Result<Vec<subtitles::Cue>>>,
+    ) -> anyhow::Result<Arc<Vec<subtitles::Cue>>> {
+        let cell = self.subtitle_cues.lock().unwrap().entry((key.clone(), track)).or_default().clone();
+        cell.get_or_try_init(|| async { load.await.map(Arc::new) }).await.cloned()
+    }
+
     /// Stops a stream and deletes its cache. Returns whether it existed.
     pub fn remove(&self, key: &StreamKey) -> bool {
+        self.subtitle_cues.lock().unwrap().retain(|(k, _), _| k != key);
         let s = self.streams.lock().unwrap().remove(key);
         if let Some(s) = &s {
             s.stop_and_clear();

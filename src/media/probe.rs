@@ -69,6 +69,8 @@ pub struct MediaInfo {
     pub container: String,
     pub video: VideoInfo,
     pub audio: Vec<AudioInfo>,
+    /// Embedded subtitle streams, in the container's order.
+    pub subtitles: Vec<super::tracks::SubStream>,
 }
 
 impl MediaInfo {
@@ -217,11 +219,21 @@ fn discover(
             })
         })
         .collect();
+    let subtitles = info
+        .subtitle_streams()
+        .into_iter()
+        .map(|s| super::tracks::SubStream {
+            caps: s.caps().and_then(|c| c.structure(0).map(|st| st.name().to_string())).unwrap_or_default(),
+            language: s.language().map(|l| l.to_string()),
+            title: s.tags().and_then(|t| t.get::<gst::tags::Title>().map(|v| v.get().to_string())),
+        })
+        .collect();
     Ok(MediaInfo {
         duration: Duration::from_nanos(duration.nseconds()),
         container,
         video,
         audio,
+        subtitles,
     })
 }
 
@@ -278,6 +290,7 @@ mod tests {
                     copyable: *copy,
                 })
                 .collect(),
+            subtitles: vec![],
         }
     }
 

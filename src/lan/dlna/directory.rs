@@ -38,6 +38,8 @@ pub struct Entry {
     pub watched_at: Option<String>,
     pub complete: bool,
     pub duration: Option<Duration>,
+    /// A sidecar subtitle file of the same torrent (its index), for TVs that read one.
+    pub subtitle: Option<usize>,
 }
 
 /// Every playable file at one moment.
@@ -49,6 +51,16 @@ pub struct Snapshot {
 /// Where an item's resources are: the raw file's URL and the HLS stream's URL.
 pub trait Urls {
     fn urls(&self, e: &Entry) -> (String, String);
+    /// The URL of another file of the entry's torrent (a sidecar subtitle).
+    fn file_url(&self, e: &Entry, index: usize) -> String;
+}
+
+/// The sidecar subtitle a TV gets for `video` of torrent `t`: the first SubRip one
+/// (the format Samsung and LG read), else the first text one.
+pub fn sidecar_subtitle(t: &crate::engine::TorrentView, video: &str) -> Option<usize> {
+    let videos = t.files.iter().filter(|f| f.is_video).count();
+    let found = crate::media::tracks::sidecars(video, t.files.iter().map(|f| (f.index, f.name.as_str())), videos);
+    found.iter().find(|s| s.1.to_ascii_lowercase().ends_with(".srt")).or(found.first()).map(|s| s.0)
 }
 
 impl Snapshot {
@@ -76,6 +88,7 @@ impl Snapshot {
                     watched_at: watched.get(&t.id).cloned(),
                     complete,
                     duration: duration.filter(|d| !d.is_zero()),
+                    subtitle: sidecar_subtitle(&t, &f.name),
                 });
             }
         }
@@ -213,7 +226,7 @@ fn didl(inner: &str) -> String {
     format!(
         "<DIDL-Lite xmlns=\"urn:schemas-upnp-org:metadata-1-0/DIDL-Lite/\" \
 xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:upnp=\"urn:schemas-upnp-org:metadata-1-0/upnp/\" \
-xmlns:dlna=\"urn:schemas-dlna-org:metadata-1-0/\">{inner}</DIDL-Lite>"
+xmlns:dlna=\"urn:schemas-dlna-org:metadata-1-0/\" xmlns:sec=\"http://www.sec.co.kr/\">{inner}</DIDL-Lite>"
     )
 }
 
@@ -235,11 +248,15 @@ fn item_xml(container: &str, e: &Entry, urls: &dyn Urls) -> String {
     let (raw, hls) = urls.urls(e);
     let duration = e.duration.map(|d| format!(" duration=\"{}\"", duration_attr(d))).unwrap_or_default();
     let date = e.added_at.get(..19).unwrap_or(&e.added_at);
+    // Samsung reads `sec:CaptionInfoEx`, LG a `<res>` of type text/srt.
+    let subtitle = e.subtitle.map(|i| escape(urls.file_url(e, i).as_str()).into_owned()).map(|u| {
+        format!("<sec:CaptionInfoEx sec:type=\"srt\">{u}</sec:CaptionInfoEx><res protocolInfo=\"http-get:*:text/srt:*\">{u}</res>")
+    }).unwrap_or_default();
     format!(
         "<item id=\"{container}/{hash}/{index}\" parentID=\"{container}\" restricted=\"1\">\
 <dc:title>{title}</dc:title><upnp:class>object.item.videoItem</upnp:class><dc:date>{date}</dc:date>\
 <res protocolInfo=\"{raw_pi}\" size=\"{size}\"{duration}>{raw}</res>\
-<res protocolInfo=\"{hls_pi}\"{duration}>{hls}</res></item>",
+<res protocolInfo=\"{hls_pi}\"{duration}>{hls}</res>{subtitle}</item>",
         hash = e.torrent,
         index = e.index,
         title = escape(e.title.as_str()),
@@ -261,6 +278,9 @@ mod tests {
         fn urls(&self, e: &Entry) -> (String, String) {
             (format!("http://h/f/{}?a=1&token=t", e.index), format!("http://h/s/{}", e.index))
         }
+        fn file_url(&self, _: &Entry, i: usize) -> String {
+            format!("http://h/f/{i}?token=t")
+        }
     }
 
     fn entry(i: usize, title: &str, complete: bool, watched: Option<&str>) -> Entry {
@@ -274,6 +294,7 @@ mod tests {
             watched_at: watched.map(str::to_string),
             complete,
             duration: (i == 1).then(|| Duration::from_millis(3_723_004)),
+            subtitle: (i == 2).then_some(7),
         }
     }
 

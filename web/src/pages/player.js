@@ -7,6 +7,7 @@ import { h, mount, setText, toast } from '../dom.js';
 import * as fmt from '../format.js';
 import * as live from '../live.js';
 import { copy } from './details.js';
+import { trackMenus } from './tracks.js';
 
 export function playerPage(main, id) {
   let hls = null;
@@ -22,9 +23,10 @@ export function playerPage(main, id) {
     return h('div', {}, h('dt', { text: label }), facts[key]);
   };
   const links = h('div', { class: 'stream-links' });
+  const trackBox = h('div', { class: 'row gap wrap', id: 'track-menus' });
   mount(main,
     h('nav', { class: 'crumbs small' }, h('a', { href: `/t/${id}`, text: '← Details' })),
-    h('section', { class: 'card player' }, title, h('div', { class: 'video-wrap' }, video), state,
+    h('section', { class: 'card player' }, title, h('div', { class: 'video-wrap' }, video), trackBox, state,
       h('dl', { class: 'facts' }, fact('mode', 'Mode'), fact('encoder', 'Encoder'), fact('buffered', 'Buffered'),
         fact('segments', 'Segments ready'), fact('clients', 'Clients'))),
     h('section', { class: 'card' }, h('h2', { text: 'Play on another device' }), links),
@@ -105,6 +107,7 @@ export function playerPage(main, id) {
       return;
     }
     hls = new Hls({ maxBufferLength: 30, backBufferLength: 60, manifestLoadingTimeOut: 60000, fragLoadingTimeOut: 60000, levelLoadingTimeOut: 60000 });
+    trackMenus(hls, Hls, trackBox);
     let recovered = 0;
     hls.on(Hls.Events.MANIFEST_PARSED, () => {
       setText(state, 'Ready.');

@@ -1,0 +1,163 @@
+//! A stream's tracks: `GET /api/stream/{id}/tracks`, the subtitle renditions of the
+//! master playlist, and `GET /api/stream/{id}/subtitles/{name}` (a whole track as one
+//! WebVTT file, its segmented playlist, and its segments).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use tokio::io::AsyncReadExt;
+
+use super::error::{ApiError, ApiJson, ApiResult, Code};
+use super::stream::{carried_query, file_param, open_stream, pick_file};
+use crate::api::AppState;
+use crate::media::subtitles::{self, Cue, TextFormat};
+use crate::media::tracks::{self, SubSource, TrackList};
+use crate::media::{Stream, TorrentSource, subextract};
+
+/// The largest sidecar subtitle file read (bytes).
+const MAX_SIDECAR: u64 = 16 << 20;
+
+/// The audio and subtitle tracks of file `index` (named `name`) of torrent `id`.
+pub fn track_list(state: &AppState, id: &str, name: &str, stream: &Stream) -> TrackList {
+    let view = state.engine.view(id).ok();
+    let files = view.as_ref().map(|v| v.files.as_slice()).unwrap_or_default();
+    let videos = files.iter().filter(|f| f.is_video).count();
+    let sidecars = tracks::sidecars(name, files.iter().map(|f| (f.index, f.name.as_str())), videos);
+    TrackList {
+        audio_tracks: tracks::audio_tracks(&stream.info, &state.live().media.audio_languages),
+        subtitle_tracks: tracks::subtitle_tracks(&stream.info, &stream.info.subtitles, sidecars),
+    }
+}
+
+/// The master playlist `text` with a subtitle rendition for every supported track.
+pub fn with_renditions(state: &AppState, id: &str, name: &str, stream: &Stream, text: &str, query: &str) -> String {
+    let list = track_list(state, id, name, stream);
+    tracks::with_subtitle_renditions(text, &list.subtitle_tracks, |n| {
+        let uri = format!("{id}/subtitles/{n}.m3u8");
+        if query.is_empty() { uri } else { format!("{uri}?{query}") }
+    })
+}
+
+/// `GET /api/stream/{id}/tracks`.
+pub async fn list(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<ApiJson<TrackList>> {
+    let (index, name, _) = pick_file(&state, &id, file_param(raw.as_deref())?)?;
+    let stream = open_stream(&state, &id, index, &name).await?;
+    Ok(ApiJson(track_list(&state, &id, &name, &stream)))
+}
+
+/// What a `subtitles/{name}` path asks for.
+enum Want {
+    Whole(usize),
+    Playlist(usize),
+    Segment(usize, usize),
+}
+
+fn parse_name(name: &str) -> Option<Want> {
+    if let Some((n, i)) = subtitles::parse_segment_name(name) {
+        return Some(Want::Segment(n, i));
+    }
+    if let Some(n) = name.strip_suffix(".m3u8") {
+        return n.parse().ok().map(Want::Playlist);
+    }
+    name.strip_suffix(".vtt")?.parse().ok().map(Want::Whole)
+}
+
+/// `GET /api/stream/{id}/subtitles/{name}`: `{n}.vtt`, `{n}.m3u8` or `{n}-{i}.vtt`.
+pub async fn subtitle(
+    State(state): State<AppState>,
+    Path((id, sub)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    let want = parse_name(&sub).ok_or_else(|| {
+        ApiError::not_found(format!("no subtitle file {sub:?}: ask for {{n}}.vtt, {{n}}.m3u8 or {{n}}-{{segment}}.vtt"))
+    })?;
+    let (index, name, _) = pick_file(&state, &id, file_param(raw.as_deref())?)?;
+    let stream = open_stream(&state, &id, index, &name).await?;
+    let n = match want {
+        Want::Whole(n) | Want::Playlist(n) | Want::Segment(n, _) => n,
+    };
+    let list = track_list(&state, &id, &name, &stream);
+    let track = list
+        .subtitle_tracks
+        .get(n)
+        .ok_or_else(|| ApiError::not_found(format!("file {index} of torrent {id} has {} subtitle track(s); there is no track {n}", list.subtitle_tracks.len())))?;
+    if !track.supported {
+        return Err(ApiError::new(
+            Code::BadRequest,
+            format!("subtitle track {n} is {} (pictures), which cannot be turned into text; burn it in with burn={n}", track.format),
+        ));
+    }
+    if let Want::Playlist(n) = want {
+        let text = subtitles::playlist(&stream.grid, n, &carried_query(raw.as_deref()));
+        return Ok(with_type("application/vnd.apple.mpegurl", text));
+    }
+    if let Want::Segment(_, i) = want
+        && i >= stream.grid.count
+    {
+        return Err(ApiError::not_found(format!("no subtitle segment {i}: the stream has {}", stream.grid.count)));
+    }
+    let cues = load(&state, &id, index, &name, &stream, track).await?;
+    let text = match want {
+        Want::Segment(_, i) => subtitles::segment_vtt(&cues, &stream.grid, i),
+        _ => subtitles::to_vtt(&cues),
+    };
+    Ok(with_type("text/vtt; charset=utf-8", text))
+}
+
+fn with_type(content_type: &'static str, text: String) -> Response {
+    let mut h = HeaderMap::new();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    (h, text).into_response()
+}
+
+/// The cues of `track`, read once per stream.
+async fn load(
+    state: &AppState,
+    id: &str,
+    index: usize,
+    name: &str,
+    stream: &Stream,
+    track: &tracks::SubtitleTrack,
+) -> ApiResult<Arc<Vec<Cue>>> {
+    let live = state.live().media.clone();
+    let timeout = Duration::from_secs(live.segment_wait_secs.max(live.probe_timeout_secs));
+    let (engine, id_s) = (state.engine.clone(), id.to_string());
+    let res = match (&track.source, track.file) {
+        (SubSource::Sidecar, Some(file)) => {
+            let format = TextFormat::from_name(&engine.view(id).map(|v| v.files.get(file).map(|f| f.name.clone())).ok().flatten().unwrap_or_default());
+            state
+                .media
+                .subtitle_cues(&stream.key, track.index, async move {
+                    let format = format.ok_or_else(|| anyhow::anyhow!("not a text subtitle file"))?;
+                    let read = async {
+                        let r = engine.open_file(&id_s, file).await?;
+                        let mut bytes = Vec::new();
+                        r.take(MAX_SIDECAR).read_to_end(&mut bytes).await?;
+                        anyhow::Ok(bytes)
+                    };
+                    let bytes = tokio::time::timeout(timeout, read)
+                        .await
+                        .map_err(|_| anyhow::anyhow!("the subtitle file did not arrive within {timeout:?}"))??;
+                    Ok(subtitles::parse(&subtitles::decode(&bytes), format))
+                })
+                .await
+        }
+        _ => {
+            let source = TorrentSource { engine, id: id_s, index, name: name.to_string() };
+            let n = track.stream;
+            state.media.subtitle_cues(&stream.key, track.index, async move { subextract::extract(&source, n, timeout).await }).await
+        }
+    };
+    res.map_err(|e| {
+        tracing::warn!("subtitle track {} of {id}/{index}: {e:#}", track.index);
+        ApiError::new(Code::StreamFailed, format!("subtitle track {} could not be read: {e}", track.index))
+    })
+}

@@ -1,0 +1,290 @@
+//! Every track of a film end to end: an MKV with three audio tracks and three
+//! embedded subtitle tracks, plus sidecar subtitle files (one in Windows-1251), in a
+//! torrent from a real transmission seeder, read through `/api/stream`, the master
+//! playlist's renditions, ffprobe, and the WebVTT segments after a seek.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::fixture::{Daemon, Seeder, http, info_hash, make_torrent, run};
+use serde_json::{Value, json};
+
+/// The three audio tracks: language, codec, channels, tone.
+const AUDIO: [(&str, &str, u32, u32); 3] = [("eng", "eac3", 6, 440), ("ger", "ac3", 2, 660), ("fra", "aac", 1, 880)];
+
+fn srt(cues: &[(u32, u32, &str)]) -> String {
+    cues.iter()
+        .enumerate()
+        .map(|(i, (a, b, t))| format!("{}\n00:00:{a:02},000 --> 00:00:{b:02},500\n{t}\n\n", i + 1))
+        .collect()
+}
+
+/// `Film/Film.mkv` (30 s) with its subtitles, and sidecars beside it.
+fn make_film(root: &Path) -> std::path::PathBuf {
+    let dir = root.join("Film");
+    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = root.join("parts");
+    std::fs::create_dir_all(&tmp).unwrap();
+    std::fs::write(tmp.join("en.srt"), srt(&[(2, 4, "Hello from the start"), (16, 18, "The <i>middle</i> of the film")])).unwrap();
+    std::fs::write(tmp.join("de.srt"), srt(&[(3, 5, "Guten Tag"), (17, 19, "Die Mitte")])).unwrap();
+    std::fs::write(
+        tmp.join("fr.ass"),
+        "[Script Info]\nScriptType: v4.00+\nPlayResX: 640\nPlayResY: 360\n\n[V4+ Styles]\nFormat: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding\nStyle: Default,Arial,20,&H00FFFFFF,&H000000FF,&H00000000,&H00000000,0,0,0,0,100,100,0,0,1,1,0,2,10,10,10,1\n\n[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\nDialogue: 0,0:00:20.00,0:00:22.00,Default,,0,0,0,,{\\i1}Bonjour{\\i0} tout le monde\n",
+    )
+    .unwrap();
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=30"]);
+    for (_, _, _, hz) in AUDIO {
+        cmd.args(["-f", "lavfi", "-i"]).arg(format!("sine=frequency={hz}:sample_rate=48000:duration=30"));
+    }
+    cmd.arg("-i").arg(tmp.join("en.srt")).arg("-i").arg(tmp.join("de.srt")).arg("-i").arg(tmp.join("fr.ass"));
+    for m in ["0:v", "1:a", "2:a", "3:a", "4:s", "5:s", "6:s"] {
+        cmd.args(["-map", m]);
+    }
+    cmd.args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "50", "-pix_fmt", "yuv420p", "-b:v", "500k"]);
+    for (i, (lang, codec, ch, _)) in AUDIO.iter().enumerate() {
+        cmd.args([format!("-c:a:{i}"), codec.to_string(), format!("-ac:a:{i}"), ch.to_string()]);
+        cmd.args([format!("-metadata:s:a:{i}"), format!("language={lang}")]);
+        cmd.args([format!("-disposition:a:{i}"), if i == 0 { "default" } else { "0" }.to_string()]);
+    }
+    cmd.args(["-c:s:0", "srt", "-c:s:1", "srt", "-c:s:2", "ass"]);
+    for (i, lang) in ["eng", "ger", "fre"].iter().enumerate() {
+        cmd.args([format!("-metadata:s:s:{i}"), format!("language={lang}")]);
+    }
+    cmd.arg(dir.join("Film.mkv"));
+    run(&mut cmd);
+    // Sidecars: Russian in Windows-1251, and a forced English one.
+    let ru = srt(&[(6, 8, "Привет, мир! Это проверка кодировки."), (24, 26, "Съешь же ещё этих мягких французских булок.")]);
+    let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(&ru);
+    std::fs::write(dir.join("Film.ru.srt"), &bytes).unwrap();
+    std::fs::write(dir.join("Film.eng.forced.srt"), srt(&[(10, 12, "[Sign: EXIT]")])).unwrap();
+    std::fs::write(dir.join("notes.txt"), "not a subtitle").unwrap();
+    std::fs::remove_dir_all(&tmp).unwrap();
+    dir
+}
+
+fn text(url: &str) -> (u16, String) {
+    let r = http().get(url).send().unwrap();
+    (r.status().as_u16(), r.text().unwrap())
+}
+
+/// The attributes of an `#EXT-X-…:` line.
+fn attrs(line: &str) -> Vec<(String, String)> {
+    let body = line.split_once(':').map_or("", |(_, b)| b);
+    let mut out = Vec::new();
+    let (mut key, mut val, mut in_key, mut quoted) = (String::new(), String::new(), true, false);
+    for c in body.chars().chain([',']) {
+        match c {
+            '=' if in_key => in_key = false,
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                out.push((std::mem::take(&mut key), std::mem::take(&mut val)));
+                in_key = true;
+            }
+            c if in_key => key.push(c),
+            c => val.push(c),
+        }
+    }
+    out
+}
+
+fn attr<'a>(a: &'a [(String, String)], k: &str) -> Option<&'a str> {
+    a.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+}
+
+/// Apple's rules for renditions (HLS authoring spec / RFC 8216 §4.4.6.1): every
+/// `EXT-X-MEDIA` has TYPE, GROUP-ID, NAME; NAME unique in its group; at most one
+/// DEFAULT=YES per group, and it AUTOSELECT=YES too; FORCED only on subtitles;
+/// subtitles have a URI; every group a variant names exists, and its type matches.
+fn check_renditions(master: &str) -> Vec<Vec<(String, String)>> {
+    let media: Vec<_> = master.lines().filter(|l| l.starts_with("#EXT-X-MEDIA:")).map(attrs).collect();
+    for m in &media {
+        for k in ["TYPE", "GROUP-ID", "NAME", "DEFAULT", "AUTOSELECT"] {
+            assert!(attr(m, k).is_some(), "{k} missing in {m:?}");
+        }
+        if attr(m, "DEFAULT") == Some("YES") {
+            assert_eq!(attr(m, "AUTOSELECT"), Some("YES"), "{m:?}");
+        }
+        if attr(m, "TYPE") == Some("SUBTITLES") {
+            assert!(attr(m, "URI").is_some() && attr(m, "FORCED").is_some(), "{m:?}");
+        } else {
+            assert!(attr(m, "FORCED").is_none(), "{m:?}");
+        }
+    }
+    let groups: std::collections::BTreeSet<(&str, &str)> =
+        media.iter().map(|m| (attr(m, "TYPE").unwrap(), attr(m, "GROUP-ID").unwrap())).collect();
+    for (ty, g) in &groups {
+        let members: Vec<_> = media.iter().filter(|m| attr(m, "GROUP-ID") == Some(g)).collect();
+        assert!(members.iter().all(|m| attr(m, "TYPE") == Some(ty)), "group {g} mixes types");
+        let names: std::collections::BTreeSet<_> = members.iter().map(|m| attr(m, "NAME")).collect();
+        assert_eq!(names.len(), members.len(), "NAMEs repeat in group {g}");
+        assert!(members.iter().filter(|m| attr(m, "DEFAULT") == Some("YES")).count() <= 1, "two defaults in {g}");
+    }
+    let variants: Vec<_> = master.lines().filter(|l| l.starts_with("#EXT-X-STREAM-INF:")).map(attrs).collect();
+    assert!(!variants.is_empty());
+    for v in &variants {
+        for (key, ty) in [("SUBTITLES", "SUBTITLES"), ("AUDIO", "AUDIO")] {
+            if let Some(g) = attr(v, key) {
+                assert!(groups.contains(&(ty, g)), "variant names {key} group {g}, which has no rendition");
+            }
+        }
+        for (ty, g) in &groups {
+            let key = *ty;
+            assert_eq!(attr(v, key), Some(*g), "variant does not name group {g}");
+        }
+    }
+    media
+}
+
+/// The first cue of a WebVTT text: (start seconds, text).
+fn cues(vtt: &str) -> Vec<(f64, String)> {
+    let mut out = Vec::new();
+    for block in vtt.split("\n\n") {
+        let mut lines = block.lines().skip_while(|l| !l.contains("-->"));
+        let Some(t) = lines.next() else { continue };
+        let start = t.split("-->").next().unwrap().trim();
+        let secs = start.split(':').fold(0.0, |acc, p| acc * 60.0 + p.parse::<f64>().unwrap());
+        out.push((secs, lines.collect::<Vec<_>>().join("\n")));
+    }
+    out
+}
+
+#[test]
+fn every_track_of_a_film_from_a_seeder() {
+    let src = tempfile::tempdir().unwrap();
+    let dir = make_film(src.path());
+    let torrent = make_torrent(&dir, &src.path().join("film.torrent"), &[]);
+    let hash = info_hash(&torrent);
+    let seeder = Seeder::start(&torrent, &dir, 0);
+    let d = Daemon::start_with(&[("SWARMCAST_MEDIA_X264_PRESET", "ultrafast")]);
+
+    let (status, body) = d.post("/api/stream", json!({ "magnet": seeder.magnet(&hash) }));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["videoFile"], "Film/Film.mkv", "{body}");
+    let token = body["token"].as_str().unwrap().to_string();
+
+    // The audio tracks, in the file's order, with a name a person reads.
+    let audio = body["audioTracks"].as_array().expect("audioTracks").clone();
+    let got: Vec<(&str, &str, u64, bool)> = audio
+        .iter()
+        .map(|a| (a["language"].as_str().unwrap(), a["codec"].as_str().unwrap(), a["channels"].as_u64().unwrap(), a["default"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(got, vec![("en", "E-AC-3", 6, true), ("de", "AC-3", 2, false), ("fr", "AAC", 1, false)], "{body}");
+    assert_eq!(audio[0]["name"], "English · E-AC-3 5.1");
+    assert_eq!(audio[2]["name"], "French · AAC mono");
+
+    // Subtitles: the embedded ones in order, then the sidecars (not notes.txt).
+    let subs = body["subtitleTracks"].as_array().expect("subtitleTracks").clone();
+    let got: Vec<(u64, Option<&str>, &str, &str, bool, bool)> = subs
+        .iter()
+        .map(|s| {
+            (
+                s["index"].as_u64().unwrap(),
+                s["language"].as_str(),
+                s["format"].as_str().unwrap(),
+                s["source"].as_str().unwrap(),
+                s["forced"].as_bool().unwrap(),
+                s["supported"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (0, Some("en"), "subrip", "embedded", false, true),
+            (1, Some("de"), "subrip", "embedded", false, true),
+            (2, Some("fr"), "ass", "embedded", false, true),
+            (3, Some("en"), "subrip", "sidecar", true, true),
+            (4, Some("ru"), "subrip", "sidecar", false, true),
+        ],
+        "{body}"
+    );
+    assert_eq!(subs[3]["default"], true, "forced subtitles show by default: {body}");
+    let (s, tracks) = d.get(&format!("/api/stream/{hash}/tracks"));
+    assert_eq!(s, 200, "{tracks}");
+    assert_eq!(tracks["subtitleTracks"], Value::Array(subs.clone()));
+    assert_eq!(tracks["audioTracks"], Value::Array(audio.clone()));
+
+    // The master playlist: a rendition per subtitle track, by Apple's rules.
+    let (s, master) = text(&d.url(&format!("/api/stream/{hash}?token={token}")));
+    assert_eq!(s, 200);
+    let media = check_renditions(&master);
+    let subs_media: Vec<_> = media.iter().filter(|m| attr(m, "TYPE") == Some("SUBTITLES")).collect();
+    assert_eq!(subs_media.len(), 5, "{master}");
+    for (m, t) in subs_media.iter().zip(&subs) {
+        assert_eq!(attr(m, "LANGUAGE"), t["language"].as_str(), "{master}");
+        assert_eq!(attr(m, "FORCED"), Some(if t["forced"] == true { "YES" } else { "NO" }));
+        assert_eq!(attr(m, "URI").unwrap(), format!("{hash}/subtitles/{}.m3u8?token={token}", t["index"]));
+    }
+
+    // ffprobe reads the master playlist and lists every subtitle rendition.
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "stream=codec_type,codec_name", "-of", "json"])
+        .arg(d.url(&format!("/api/stream/{hash}?token={token}")))
+        .output()
+        .unwrap();
+    let probe: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    let kinds: Vec<&str> = probe["streams"].as_array().map(|a| a.iter().filter_map(|s| s["codec_type"].as_str()).collect()).unwrap_or_default();
+    assert_eq!(kinds.iter().filter(|k| **k == "subtitle").count(), 5, "ffprobe: {probe} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(kinds.contains(&"video"), "{probe}");
+
+    // Seek to the middle first: the video segment holding 16 s, then its subtitles.
+    let (s, sub_pl) = text(&d.url(&format!("/api/stream/{hash}/subtitles/0.m3u8?token={token}")));
+    assert_eq!(s, 200, "{sub_pl}");
+    let (s, video_pl) = text(&d.url(&format!("/api/stream/{hash}/index.m3u8?token={token}")));
+    assert_eq!(s, 200);
+    let durations = |pl: &str| -> Vec<f64> {
+        pl.lines().filter_map(|l| l.strip_prefix("#EXTINF:")).map(|d| d.trim_end_matches(',').parse().unwrap()).collect()
+    };
+    let (vd, sd) = (durations(&video_pl), durations(&sub_pl));
+    assert_eq!(vd, sd, "subtitle segments lie on the video's grid");
+    let mut start = 0.0;
+    let mid = vd.iter().position(|d| {
+        start += d;
+        start > 16.0
+    });
+    let mid = mid.unwrap();
+    let mid_start: f64 = vd[..mid].iter().sum();
+    let seg = http().get(d.url(&format!("/api/stream/{hash}/seg{mid:05}.ts?token={token}"))).send().unwrap();
+    assert_eq!(seg.status().as_u16(), 200);
+    let seg_path = src.path().join("mid.ts");
+    std::fs::write(&seg_path, seg.bytes().unwrap()).unwrap();
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts", "-of", "csv=p=0", "-read_intervals", "%+#1"])
+        .arg(&seg_path)
+        .output()
+        .unwrap();
+    let first_pts: u64 = String::from_utf8_lossy(&out.stdout).lines().next().unwrap().trim().parse().unwrap();
+
+    let (s, vtt) = text(&d.url(&format!("/api/stream/{hash}/subtitles/0-{mid:05}.vtt?token={token}")));
+    assert_eq!(s, 200, "{vtt}");
+    let map = vtt.lines().find(|l| l.starts_with("X-TIMESTAMP-MAP=")).expect("X-TIMESTAMP-MAP");
+    let mpegts: u64 = map.split("MPEGTS:").nth(1).unwrap().split(',').next().unwrap().parse().unwrap();
+    assert!(map.ends_with("LOCAL:00:00:00.000"), "{map}");
+    // The map's MPEG-TS time for media time 0 plus the segment's start is its first PTS.
+    let at = (first_pts as f64 - mpegts as f64) / 90_000.0;
+    assert!((at - mid_start).abs() < 0.1, "segment {mid} starts at {mid_start} s, the map puts its first frame at {at} s");
+    let c = cues(&vtt);
+    assert_eq!(c, vec![(16.0, "The <i>middle</i> of the film".to_string())], "{vtt}");
+
+    // Each other track holds its own text at its time.
+    let whole = |n: usize| {
+        let (s, v) = text(&d.url(&format!("/api/stream/{hash}/subtitles/{n}.vtt?token={token}")));
+        assert_eq!(s, 200, "{v}");
+        assert!(v.starts_with("WEBVTT"), "{v}");
+        cues(&v)
+    };
+    assert_eq!(whole(1), vec![(3.0, "Guten Tag".into()), (17.0, "Die Mitte".into())]);
+    assert_eq!(whole(2), vec![(20.0, "<i>Bonjour</i> tout le monde".into())]);
+    assert_eq!(whole(3), vec![(10.0, "[Sign: EXIT]".into())]);
+    // The Windows-1251 sidecar reads as Russian.
+    assert_eq!(
+        whole(4),
+        vec![(6.0, "Привет, мир! Это проверка кодировки.".into()), (24.0, "Съешь же ещё этих мягких французских булок.".into())]
+    );
+    // Bad names and tracks get the contract's errors.
+    let (s, v) = d.get(&format!("/api/stream/{hash}/subtitles/9.vtt"));
+    assert_eq!((s, v["error"]["code"].as_str()), (404, Some("NOT_FOUND")), "{v}");
+    let (s, _) = d.get(&format!("/api/stream/{hash}/subtitles/zz.txt"));
+    assert_eq!(s, 404);
+}
