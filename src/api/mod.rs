@@ -62,6 +62,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/stream/{id}/status", get(stream::status)),
         ("/api/stream/{id}/tracks", get(tracks::list)),
         ("/api/stream/{id}/subtitles/{name}", get(tracks::subtitle)),
+        ("/api/stream/{id}/audio/{name}", get(tracks::audio)),
         ("/api/stream/{id}/{segment}", get(stream::segment)),
         ("/api/playlist.m3u", get(playlist::m3u)),
         // Accounts.

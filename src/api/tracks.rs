@@ -15,7 +15,7 @@ use super::stream::{carried_query, file_param, open_stream, pick_file};
 use crate::api::AppState;
 use crate::media::subtitles::{self, Cue, TextFormat};
 use crate::media::tracks::{self, SubSource, TrackList};
-use crate::media::{Stream, TorrentSource, subextract};
+use crate::media::{Stream, TorrentSource, renditions, subextract};
 
 /// The largest sidecar subtitle file read (bytes).
 const MAX_SIDECAR: u64 = 16 << 20;
@@ -32,13 +32,53 @@ pub fn track_list(state: &AppState, id: &str, name: &str, stream: &Stream) -> Tr
     }
 }
 
-/// The master playlist `text` with a subtitle rendition for every supported track.
+/// The master playlist `text` with a rendition for every audio track and every
+/// supported subtitle track.
 pub fn with_renditions(state: &AppState, id: &str, name: &str, stream: &Stream, text: &str, query: &str) -> String {
     let list = track_list(state, id, name, stream);
-    tracks::with_subtitle_renditions(text, &list.subtitle_tracks, |n| {
-        let uri = format!("{id}/subtitles/{n}.m3u8");
+    let uri = |kind: &str, n: usize| {
+        let uri = format!("{id}/{kind}/{n}.m3u8");
         if query.is_empty() { uri } else { format!("{uri}?{query}") }
-    })
+    };
+    tracks::with_renditions(text, &list.audio_tracks, &list.subtitle_tracks, |n| uri("audio", n), |n| uri("subtitles", n))
+}
+
+/// `GET /api/stream/{id}/audio/{name}`: `{n}.m3u8`, the playlist of audio rendition n,
+/// or `{n}-{i}.ts`, its segment i (AAC stereo, audio-only MPEG-TS on the video's grid).
+pub async fn audio(
+    State(state): State<AppState>,
+    Path((id, file)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    let seg = renditions::parse_segment_name(&file);
+    let playlist = file.strip_suffix(".m3u8").and_then(|n| n.parse::<usize>().ok());
+    let n = seg.map(|s| s.0).or(playlist).ok_or_else(|| {
+        ApiError::not_found(format!("no audio file {file:?}: ask for {{n}}.m3u8 or {{n}}-{{segment}}.ts"))
+    })?;
+    let (index, name, _) = pick_file(&state, &id, file_param(raw.as_deref())?)?;
+    let stream = open_stream(&state, &id, index, &name).await?;
+    let Some(track) = stream.info.audio.get(n) else {
+        return Err(ApiError::not_found(format!("file {index} of torrent {id} has {} audio track(s); there is no track {n}", stream.info.audio.len())));
+    };
+    let Some((_, i)) = seg else {
+        return Ok(with_type("application/vnd.apple.mpegurl", renditions::playlist(&stream.grid, n, &carried_query(raw.as_deref()))));
+    };
+    if i >= stream.grid.count {
+        return Err(ApiError::not_found(format!("no audio segment {i}: the stream has {}", stream.grid.count)));
+    }
+    let start = stream.grid.start_ns(i);
+    let end = start + stream.grid.duration_of(i);
+    let copy = track.codec == "audio/aac" && track.channels == 2;
+    let source = TorrentSource { engine: state.engine.clone(), id: id.clone(), index, name };
+    let timeout = Duration::from_secs(state.live().media.segment_wait_secs);
+    let bytes = renditions::segment(&source, n, (start, end), copy, timeout).await.map_err(|e| {
+        tracing::warn!("audio rendition {n} segment {i} of {id}/{index}: {e:#}");
+        ApiError::new(Code::StreamFailed, format!("audio segment {i} of track {n} could not be made: {e}"))
+    })?;
+    let mut h = HeaderMap::new();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/MP2T"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=3600"));
+    Ok((h, bytes).into_response())
 }
 
 /// `GET /api/stream/{id}/tracks`.

@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod playlist;
 pub mod probe;
+pub mod renditions;
 pub mod session;
 pub mod source;
 pub mod subextract;

@@ -293,43 +293,61 @@ fn quoted(s: &str) -> String {
     s.replace('"', "'").replace(['\n', '\r'], " ")
 }
 
-/// The master playlist with the subtitle renditions added: one `EXT-X-MEDIA` per
-/// supported subtitle track before the `EXT-X-STREAM-INF`, which names the group.
-/// `uri(n)` is the rendition playlist's URI relative to the master.
-pub fn with_subtitle_renditions(master: &str, subs: &[SubtitleTrack], uri: impl Fn(usize) -> String) -> String {
-    let supported: Vec<&SubtitleTrack> = subs.iter().filter(|t| t.supported).collect();
-    if supported.is_empty() {
-        return master.to_string();
-    }
+/// The master playlist with the renditions added: an `EXT-X-MEDIA` per audio track
+/// (group `aud`) and per supported subtitle track (group `subs`) before the
+/// `EXT-X-STREAM-INF`, which names both groups. `audio_uri(n)` and `sub_uri(n)` are
+/// the rendition playlists' URIs relative to the master.
+pub fn with_renditions(
+    master: &str,
+    audio: &[AudioTrack],
+    subs: &[SubtitleTrack],
+    audio_uri: impl Fn(usize) -> String,
+    sub_uri: impl Fn(usize) -> String,
+) -> String {
+    let yes = |b: bool| if b { "YES" } else { "NO" };
     let mut media = String::new();
     let mut names: Vec<String> = Vec::new();
-    for t in supported {
-        // NAME is unique within a group.
-        let mut name = quoted(&t.name);
+    // NAME is unique within a group.
+    let unique = |name: &str, names: &mut Vec<String>| {
+        let mut n = quoted(name);
         let mut k = 2;
-        while names.contains(&name) {
-            name = format!("{} ({k})", quoted(&t.name));
+        while names.contains(&n) {
+            n = format!("{} ({k})", quoted(name));
             k += 1;
         }
-        names.push(name.clone());
+        names.push(n.clone());
+        n
+    };
+    for t in audio {
+        let name = unique(&t.name, &mut names);
+        let _ = write!(media, "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"aud\",NAME=\"{name}\"");
+        if let Some(l) = &t.language {
+            let _ = write!(media, ",LANGUAGE=\"{l}\"");
+        }
+        let _ = writeln!(media, ",DEFAULT={},AUTOSELECT=YES,CHANNELS=\"2\",URI=\"{}\"", yes(t.default), audio_uri(t.index));
+    }
+    names.clear();
+    let supported: Vec<&SubtitleTrack> = subs.iter().filter(|t| t.supported).collect();
+    for t in &supported {
+        let name = unique(&t.name, &mut names);
         let _ = write!(media, "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",NAME=\"{name}\"");
         if let Some(l) = &t.language {
             let _ = write!(media, ",LANGUAGE=\"{l}\"");
         }
-        let yes = |b: bool| if b { "YES" } else { "NO" };
-        let _ = writeln!(
-            media,
-            ",DEFAULT={},AUTOSELECT=YES,FORCED={},URI=\"{}\"",
-            yes(t.default),
-            yes(t.forced),
-            uri(t.index)
-        );
+        let _ = writeln!(media, ",DEFAULT={},AUTOSELECT=YES,FORCED={},URI=\"{}\"", yes(t.default), yes(t.forced), sub_uri(t.index));
+    }
+    let mut groups = String::new();
+    if !audio.is_empty() {
+        groups.push_str(",AUDIO=\"aud\"");
+    }
+    if !supported.is_empty() {
+        groups.push_str(",SUBTITLES=\"subs\"");
     }
     let mut out = String::new();
     for line in master.lines() {
         if let Some(attrs) = line.strip_prefix("#EXT-X-STREAM-INF:") {
             out.push_str(&media);
-            let _ = writeln!(out, "#EXT-X-STREAM-INF:{attrs},SUBTITLES=\"subs\"");
+            let _ = writeln!(out, "#EXT-X-STREAM-INF:{attrs}{groups}");
         } else {
             out.push_str(line);
             out.push('\n');
@@ -387,11 +405,13 @@ mod tests {
             stream: i,
             file: None,
         };
-        let m = with_subtitle_renditions(master, &[t(0, Some("en"), false, true), t(1, Some("en"), false, true), t(2, None, false, false), t(3, Some("de"), true, true)], |n| format!("id/subtitles/{n}.m3u8"));
+        let audio = [AudioTrack { index: 0, language: Some("en".into()), name: "English · AC-3 5.1".into(), codec: "AC-3".into(), channels: 6, default: true }];
+        let m = with_renditions(master, &audio, &[t(0, Some("en"), false, true), t(1, Some("en"), false, true), t(2, None, false, false), t(3, Some("de"), true, true)], |n| format!("id/audio/{n}.m3u8"), |n| format!("id/subtitles/{n}.m3u8"));
+        assert!(m.contains("#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"aud\",NAME=\"English · AC-3 5.1\",LANGUAGE=\"en\",DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"2\",URI=\"id/audio/0.m3u8\"\n"));
         assert!(m.contains("#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",NAME=\"English\",LANGUAGE=\"en\",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI=\"id/subtitles/0.m3u8\"\n"));
         assert!(m.contains("NAME=\"English (2)\""));
         assert!(!m.contains("subtitles/2.m3u8"));
         assert!(m.contains("NAME=\"German (forced)\",LANGUAGE=\"de\",DEFAULT=YES,AUTOSELECT=YES,FORCED=YES"));
-        assert!(m.contains("CODECS=\"x\",SUBTITLES=\"subs\"\nid/index.m3u8\n"));
+        assert!(m.contains("CODECS=\"x\",AUDIO=\"aud\",SUBTITLES=\"subs\"\nid/index.m3u8\n"));
     }
 }
