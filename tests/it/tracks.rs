@@ -10,7 +10,7 @@ use crate::fixture::{Daemon, Seeder, http, info_hash, make_torrent, run};
 use serde_json::{Value, json};
 
 /// The three audio tracks: language, codec, channels, tone.
-const AUDIO: [(&str, &str, u32, u32); 3] = [("eng", "eac3", 6, 440), ("ger", "ac3", 2, 660), ("fra", "aac", 1, 880)];
+const AUDIO: [(&str, &str, u32, u32); 3] = [("eng", "ac3", 6, 440), ("ger", "libvorbis", 2, 660), ("fra", "aac", 1, 880)];
 
 fn srt(cues: &[(u32, u32, &str)]) -> String {
     cues.iter()
@@ -149,6 +149,23 @@ fn cues(vtt: &str) -> Vec<(f64, String)> {
     out
 }
 
+/// `secs` seconds of mono 48 kHz PCM decoded by ffmpeg from `input`.
+fn pcm_of(input: &str, secs: f64) -> Vec<i16> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i", input, "-t", &secs.to_string(), "-vn", "-ac", "1", "-ar", "48000", "-f", "s16le", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "ffmpeg {input}: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect()
+}
+
+/// The frequency of a pure tone, from its rising zero crossings (48 kHz).
+fn tone(pcm: &[i16]) -> f64 {
+    assert!(pcm.len() > 4_800, "only {} samples decoded", pcm.len());
+    let crossings = pcm.windows(2).filter(|w| w[0] < 0 && w[1] >= 0).count();
+    crossings as f64 * 48_000.0 / pcm.len() as f64
+}
+
 #[test]
 fn every_track_of_a_film_from_a_seeder() {
     let src = tempfile::tempdir().unwrap();
@@ -160,7 +177,7 @@ fn every_track_of_a_film_from_a_seeder() {
 
     let (status, body) = d.post("/api/stream", json!({ "magnet": seeder.magnet(&hash) }));
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["videoFile"], "Film/Film.mkv", "{body}");
+    assert_eq!(body["videoFile"], "Film.mkv", "{body}");
     let token = body["token"].as_str().unwrap().to_string();
 
     // The audio tracks, in the file's order, with a name a person reads.
@@ -169,8 +186,8 @@ fn every_track_of_a_film_from_a_seeder() {
         .iter()
         .map(|a| (a["language"].as_str().unwrap(), a["codec"].as_str().unwrap(), a["channels"].as_u64().unwrap(), a["default"].as_bool().unwrap()))
         .collect();
-    assert_eq!(got, vec![("en", "E-AC-3", 6, true), ("de", "AC-3", 2, false), ("fr", "AAC", 1, false)], "{body}");
-    assert_eq!(audio[0]["name"], "English · E-AC-3 5.1");
+    assert_eq!(got, vec![("en", "AC-3", 6, true), ("de", "Vorbis", 2, false), ("fr", "AAC", 1, false)], "{body}");
+    assert_eq!(audio[0]["name"], "English · AC-3 5.1");
     assert_eq!(audio[2]["name"], "French · AAC mono");
 
     // Subtitles: the embedded ones in order, then the sidecars (not notes.txt).
@@ -226,6 +243,22 @@ fn every_track_of_a_film_from_a_seeder() {
     let probe: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     let kinds: Vec<&str> = probe["streams"].as_array().map(|a| a.iter().filter_map(|s| s["codec_type"].as_str()).collect()).unwrap_or_default();
     assert_eq!(kinds.iter().filter(|k| **k == "subtitle").count(), 5, "ffprobe: {probe} {}", String::from_utf8_lossy(&out.stderr));
+    // The main segments still carry one audio track (for players that ignore renditions).
+    assert!(kinds.iter().filter(|k| **k == "audio").count() >= 3, "ffprobe: {probe}");
+
+    // Audio renditions: one per track, English the default; each holds its own tone.
+    let audio_media: Vec<_> = media.iter().filter(|m| attr(m, "TYPE") == Some("AUDIO")).collect();
+    assert_eq!(audio_media.len(), 3, "{master}");
+    for (m, (a, (_, _, _, hz))) in audio_media.iter().zip(audio.iter().zip(AUDIO)) {
+        assert_eq!(attr(m, "LANGUAGE"), a["language"].as_str());
+        assert_eq!(attr(m, "NAME"), a["name"].as_str());
+        assert_eq!(attr(m, "DEFAULT"), Some(if a["default"] == true { "YES" } else { "NO" }));
+        let uri = attr(m, "URI").unwrap();
+        assert_eq!(uri, format!("{hash}/audio/{}.m3u8?token={token}", a["index"]));
+        let pcm = pcm_of(&d.url(&format!("/api/stream/{uri}")), 8.0);
+        let f = tone(&pcm);
+        assert!((f - hz as f64).abs() < hz as f64 * 0.03, "rendition {} ({}) sounds at {f:.0} Hz, not {hz}", a["index"], a["name"]);
+    }
     assert!(kinds.contains(&"video"), "{probe}");
 
     // Seek to the middle first: the video segment holding 16 s, then its subtitles.
@@ -267,6 +300,22 @@ fn every_track_of_a_film_from_a_seeder() {
     let c = cues(&vtt);
     assert_eq!(c, vec![(16.0, "The <i>middle</i> of the film".to_string())], "{vtt}");
 
+    // The German audio of that same middle segment: its tone, on the video's clock.
+    let aseg = http().get(d.url(&format!("/api/stream/{hash}/audio/1-{mid:05}.ts?token={token}"))).send().unwrap();
+    assert_eq!(aseg.status().as_u16(), 200);
+    let aseg_path = src.path().join("mid-audio.ts");
+    std::fs::write(&aseg_path, aseg.bytes().unwrap()).unwrap();
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "a:0", "-show_entries", "packet=pts", "-of", "csv=p=0", "-read_intervals", "%+#1"])
+        .arg(&aseg_path)
+        .output()
+        .unwrap();
+    let audio_pts: f64 = String::from_utf8_lossy(&out.stdout).lines().next().unwrap().trim().parse().unwrap();
+    let at = (audio_pts - mpegts as f64) / 90_000.0;
+    assert!((at - mid_start).abs() < 0.1, "audio segment {mid} starts at {at} s, the video's at {mid_start} s");
+    let f = tone(&pcm_of(aseg_path.to_str().unwrap(), 2.0));
+    assert!((f - 660.0).abs() < 20.0, "German audio after a seek sounds at {f:.0} Hz");
+
     // Each other track holds its own text at its time.
     let whole = |n: usize| {
         let (s, v) = text(&d.url(&format!("/api/stream/{hash}/subtitles/{n}.vtt?token={token}")));
@@ -287,4 +336,41 @@ fn every_track_of_a_film_from_a_seeder() {
     assert_eq!((s, v["error"]["code"].as_str()), (404, Some("NOT_FOUND")), "{v}");
     let (s, _) = d.get(&format!("/api/stream/{hash}/subtitles/zz.txt"));
     assert_eq!(s, 404);
+}
+
+/// hls.js in Chromium: the player's menus switch audio and show a subtitle cue at its
+/// time (tests/it/e2e/tracks.spec.mjs).
+#[test]
+fn hls_js_switches_audio_and_shows_subtitles() {
+    assert!(Path::new("/usr/bin/chromium").exists(), "/usr/bin/chromium is missing: run `scripts/setup.sh test`");
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let src = tempfile::tempdir().unwrap();
+    let dir = make_film(src.path());
+    let torrent = make_torrent(&dir, &src.path().join("film.torrent"), &[]);
+    let hash = info_hash(&torrent);
+    let seeder = Seeder::start(&torrent, &dir, 0);
+    let d = Daemon::start_with(&[("SWARMCAST_MEDIA_X264_PRESET", "ultrafast")]);
+    let (status, body) = d.post("/api/stream", json!({ "magnet": seeder.magnet(&hash) }));
+    assert_eq!(status, 200, "{body}");
+    let mut node = Command::new("node")
+        .arg(root.join("tests/it/e2e/tracks.spec.mjs"))
+        .env("SWARMCAST_URL", d.url(""))
+        .env("E2E_HASH", &hash)
+        .env("E2E_USER", "admin")
+        .env("E2E_PASSWORD", "correct horse battery")
+        .spawn()
+        .expect("run node (Node.js 20+)");
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = node.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(180) {
+            let _ = node.kill();
+            let _ = node.wait();
+            panic!("the Chromium run took more than 180 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert!(status.success(), "the Chromium run failed (its output is above); daemon log:\n{}", d.log_text());
 }
