@@ -34,7 +34,7 @@ impl Engine {
     /// Re-adds every torrent the store knows, and forgets any the session restored on
     /// its own that the store does not know (removed just before a crash).
     pub(super) async fn restore(self: &Arc<Self>) -> anyhow::Result<()> {
-        crate::engine::library::finish_interrupted_moves(self).await;
+        super::library::finish_interrupted_moves(self).await;
         let records = self.store.torrents()?;
         let known: std::collections::HashSet<String> =
             records.iter().map(|r| r.info_hash.clone()).collect();
@@ -179,7 +179,7 @@ impl Engine {
             only_files,
             // Else the incomplete dir or a download dir changed at run time (None = default).
             output_folder: output_folder
-                .or_else(|| crate::engine::library::initial_output_folder(self, &source)),
+                .or_else(|| super::library::initial_output_folder(self, &source)),
             completed_at: None,
             last_watched_at: None,
         };
@@ -242,7 +242,7 @@ impl Engine {
             output_folder: rec.output_folder.clone(),
             initial_peers: (!peers.is_empty()).then_some(peers),
             trackers: (!trackers.is_empty()).then_some(trackers),
-            ratelimits: crate::engine::library::torrent_ratelimits(&self.store, &rec.info_hash),
+            ratelimits: super::library::torrent_ratelimits(&self.store, &rec.info_hash),
             ..Default::default()
         };
         let session = self.session();
@@ -293,12 +293,12 @@ impl Engine {
                     _ = cancel.cancelled() => return Ok(()),
                     // Resolves the metadata, admits the torrent by the quota and places
                     // it (incomplete dir) before adding it to the session.
-                    r = crate::engine::library::resolve_and_add(&this, &rec) => r,
+                    r = super::library::resolve_and_add(&this, &rec) => r,
                 };
                 match result {
                     Ok(handle) => break handle,
                     // Refused by the quota once the size is known: final, no retry.
-                    Err(e) if e.downcast_ref::<crate::engine::quota::Refused>().is_some() => {
+                    Err(e) if e.downcast_ref::<super::quota::Refused>().is_some() => {
                         let msg = e.to_string();
                         this.pending.lock().unwrap().remove(&id);
                         this.set_error(&id, msg.clone());

@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use librqbit::api::TorrentIdOrHash;
 use librqbit::{AddTorrent, AddTorrentOptions, AddTorrentResponse, ManagedTorrent};
 
-use crate::engine::quota::Refused;
+use super::quota::Refused;
 
 use crate::engine::{Engine, EventKind, Source};
 use crate::store::{PendingMove, Store, TorrentRecord};
@@ -74,7 +74,7 @@ pub fn apply_global_limits(engine: &Engine, download: u64, upload: u64) {
 /// refusal is a `quota::Refused` error — and adds it to the session in the start dir.
 pub async fn resolve_and_add(engine: &Arc<Engine>, rec: &TorrentRecord) -> anyhow::Result<Arc<ManagedTorrent>> {
     let id = rec.info_hash.as_str();
-    let (peers, trackers) = match crate::engine::parse_uri(&rec.source) {
+    let (peers, trackers) = match super::input::parse_uri(&rec.source) {
         Ok(Source::Magnet(m)) => (m.peers, m.trackers),
         _ => (Vec::new(), Vec::new()),
     };

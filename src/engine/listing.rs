@@ -205,10 +205,10 @@ impl Engine {
         // A full disk pauses a torrent (the space guard resumes it): say so plainly.
         if v.error
             .as_deref()
-            .is_some_and(crate::engine::quota::is_enospc)
+            .is_some_and(super::quota::is_enospc)
         {
             v.status = Status::Paused;
-            v.error = Some(crate::engine::quota::DISK_FULL.into());
+            v.error = Some(super::quota::DISK_FULL.into());
         }
         if let Some(live) = &stats.live {
             v.download_rate = (live.download_speed.mbps * 1024.0 * 1024.0) as u64;

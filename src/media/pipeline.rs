@@ -661,11 +661,12 @@ fn link_decoded(dec: &gst::Element, convert: &gst::Element) {
 pub fn is_partial(name: &str) -> bool {
     name.starts_with("run") && name.ends_with(".part")
 }
-/// Whether an error message blames the encoder: posted by it (or an element inside
-/// it), or a caps negotiation that failed (the encoder refused the size or format).
+/// Whether an error message blames the encoder: posted by one of the encoder's
+/// elements (named `encoder…` by `make_encoder`) or one inside them, or a caps
+/// negotiation that failed (the encoder refused the size or format).
 fn is_encoder_error(e: &gst::message::Error) -> bool {
     let from_encoder = e.src().is_some_and(|s| {
-        std::iter::successors(Some(s.clone()), |o| o.parent()).any(|o| o.name() == "encoder")
+        std::iter::successors(Some(s.clone()), |o| o.parent()).any(|o| o.name().starts_with("encoder"))
     });
     let not_negotiated = e
         .details()
