@@ -1,18 +1,21 @@
-// The app shell: who is signed in, the navigation, and a small history-API router.
+// The app shell: finds out who is signed in, draws the header and the page for the
+// current path (the route table), and keeps internal links inside the app.
 
 import './style.css';
 import { ApiError, get, isAbsent, post } from './api.js';
 import { h, mount, toast } from './dom.js';
 import * as live from './live.js';
+import { isAdmin, navigate, onNavigate, session } from './router.js';
 import { loginPage, setupPage } from './pages/auth.js';
 import { torrentsPage } from './pages/torrents.js';
 import { detailsPage } from './pages/details.js';
 import { playerPage } from './pages/player.js';
-import { settingsPage, usersPage, keysPage, systemPage, activityPage } from './pages/admin.js';
+import { settingsPage } from './pages/settings.js';
+import { usersPage } from './pages/users.js';
+import { keysPage } from './pages/keys.js';
+import { systemPage } from './pages/system.js';
+import { activityPage } from './pages/activity.js';
 import { searchPage } from './pages/search.js';
-
-/** The signed-in user; `local` when this build has no accounts (everyone is admin). */
-export const session = { user: null, local: false };
 
 const ROUTES = [
   [/^\/$/, torrentsPage],
@@ -46,13 +49,6 @@ live.onState((s) => {
 });
 let cleanup = null;
 
-/** Goes to a path inside the app. */
-export function navigate(path, { replace = false } = {}) {
-  if (replace) history.replaceState(null, '', path);
-  else history.pushState(null, '', path);
-  render();
-}
-
 function header() {
   const links = NAV.filter(([, , feature, admin]) => !(feature && isAbsent(feature)) && !(admin && !isAdmin())).map(
     ([path, label]) => h('a', { href: path, class: 'nav-link', 'aria-current': location.pathname === path ? 'page' : null, text: label }),
@@ -68,10 +64,6 @@ function header() {
     connBadge,
     who,
   );
-}
-
-function isAdmin() {
-  return session.local || !!session.user?.is_admin;
 }
 
 async function logout() {
@@ -123,12 +115,6 @@ function unavailable(main) {
   mount(main, h('section', { class: 'card' }, h('h1', { text: 'Not available' }), h('p', { text: 'This box’s daemon does not offer this feature.' })));
 }
 
-/** Called by the sign-in pages once a user is signed in. */
-export function signedIn(user, next = '/') {
-  session.user = user;
-  navigate(next.startsWith('/') && !next.startsWith('//') ? next : '/', { replace: true });
-}
-
 /**
  * Finds out who we are: a user, nobody (sign in, or set up a new box), or a build
  * without accounts. A box without users goes to setup without asking `/auth/me`.
@@ -162,6 +148,7 @@ document.addEventListener('click', (e) => {
   navigate(url.pathname + url.search);
 });
 window.addEventListener('popstate', render);
+onNavigate(render);
 window.addEventListener('swarmcast:features', () => {
   const top = document.querySelector('header.top');
   if (top) top.replaceWith(header());

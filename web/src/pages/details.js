@@ -6,8 +6,9 @@ import { h, mount, setText, toast } from '../dom.js';
 import * as fmt from '../format.js';
 import * as live from '../live.js';
 import { speedGraph } from '../graph.js';
-import { navigate } from '../main.js';
-import { removeTorrent, toggleTorrent } from './actions.js';
+import { navigate } from '../router.js';
+import { activityItem, copy } from '../shared.js';
+import { removeTorrent, toggleTorrent } from '../torrent-actions.js';
 
 export function detailsPage(main, id) {
   let t = live.torrents.get(id);
@@ -233,31 +234,4 @@ function peersTable(box, peers) {
       h('td', { class: 'num', text: fmt.rate(p.down_speed) }),
       h('td', { class: 'num', text: fmt.rate(p.up_speed) }),
     ))))));
-}
-
-/** One line of an activity log. */
-export function activityItem(e) {
-  return h('li', {},
-    h('time', { datetime: e.time, class: 'muted small', text: fmt.time(e.time) }), ' ',
-    h('strong', { text: e.event.replace(/_/g, ' ') }),
-    e.detail ? h('span', { class: 'muted', text: ` — ${e.detail}` }) : null);
-}
-
-/** Copies text, with a fallback for plain-HTTP pages where the Clipboard API is absent. */
-export async function copy(text, done = 'Copied') {
-  try {
-    if (navigator.clipboard && window.isSecureContext) {
-      await navigator.clipboard.writeText(text);
-    } else {
-      const ta = h('textarea', { class: 'visually-hidden', readonly: true }, text);
-      document.body.append(ta);
-      ta.select();
-      const ok = document.execCommand('copy');
-      ta.remove();
-      if (!ok) throw new Error('copy refused');
-    }
-    toast(done, 'ok', 2500);
-  } catch {
-    toast('The browser refused to copy; select the text and copy it by hand.', 'error');
-  }
 }

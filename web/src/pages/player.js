@@ -6,7 +6,7 @@ import { ApiError, explain, get, markAbsent, post } from '../api.js';
 import { h, mount, setText, toast } from '../dom.js';
 import * as fmt from '../format.js';
 import * as live from '../live.js';
-import { copy } from './details.js';
+import { copy } from '../shared.js';
 
 export function playerPage(main, id) {
   let hls = null;

@@ -5,7 +5,7 @@ import { explain, post } from '../api.js';
 import { h, mount, setText, toast } from '../dom.js';
 import * as fmt from '../format.js';
 import * as live from '../live.js';
-import { removeTorrent, toggleTorrent } from './actions.js';
+import { removeTorrent, toggleTorrent } from '../torrent-actions.js';
 
 const SORTS = {
   added: (a, b) => (a.added_at < b.added_at ? -1 : a.added_at > b.added_at ? 1 : 0),

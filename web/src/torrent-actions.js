@@ -1,9 +1,9 @@
 // Start, stop and remove, shared by the list and the details page.
 
-import { del, explain, post } from '../api.js';
-import { h, ask, toast } from '../dom.js';
-import * as fmt from '../format.js';
-import * as live from '../live.js';
+import { del, explain, post } from './api.js';
+import { h, ask, toast } from './dom.js';
+import * as fmt from './format.js';
+import * as live from './live.js';
 
 /** Starts a stopped torrent or stops a running one. */
 export async function toggleTorrent(t, button) {
