@@ -23,6 +23,10 @@ pub const DEFAULT_CONFIG_PATH: &str = "/etc/swarmcast/config.toml";
 /// An example config with every key and its default, shipped in the package.
 pub const EXAMPLE_CONFIG: &str = include_str!("../config.example.toml");
 
+/// The speed presets x264 knows (`media.x264_preset`), fastest first.
+pub const X264_PRESETS: &[&str] =
+    &["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"];
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -584,6 +588,9 @@ impl Config {
         }
         if !(1.0..=30.0).contains(&self.media.segment_seconds) {
             bail!("media.segment_seconds: must be between 1 and 30");
+        }
+        if !X264_PRESETS.contains(&self.media.x264_preset.as_str()) {
+            bail!("media.x264_preset: {:?} is not one of {}", self.media.x264_preset, X264_PRESETS.join(", "));
         }
         if self.media.max_height < 144 {
             bail!("media.max_height: must be at least 144");

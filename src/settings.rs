@@ -87,6 +87,11 @@ pub fn runtime_changeable(key: &str) -> bool {
         .any(|k| if k.ends_with('.') { key.starts_with(k) } else { key == *k })
 }
 
+/// Whether a key's value is secret (never shown), by the last part of its name.
+pub fn is_secret(key: &str) -> bool {
+    SECRET_WORDS.iter().any(|w| key.contains(w))
+}
+
 /// The config as JSON with every secret value replaced by `"********"` (when set).
 pub fn redacted(config: &Config) -> Value {
     let mut v = serde_json::to_value(config).expect("config serialises");
@@ -101,7 +106,7 @@ fn redact(v: &mut Value, key: &str) {
                 redact(child, k);
             }
         }
-        Value::String(s) if !s.is_empty() && SECRET_WORDS.iter().any(|w| key.contains(w)) => {
+        Value::String(s) if !s.is_empty() && is_secret(key) => {
             *s = "********".into();
         }
         _ => {}

@@ -16,6 +16,7 @@ import { keysPage } from './pages/keys.js';
 import { systemPage } from './pages/system.js';
 import { activityPage } from './pages/activity.js';
 import { searchPage } from './pages/search.js';
+import { accountPage } from './pages/account.js';
 
 const ROUTES = [
   [/^\/$/, torrentsPage],
@@ -27,6 +28,7 @@ const ROUTES = [
   [/^\/settings$/, settingsPage, 'config', true],
   [/^\/users$/, usersPage, 'users', true],
   [/^\/keys$/, keysPage, 'keys'],
+  [/^\/account$/, accountPage],
   [/^\/login$/, loginPage],
   [/^\/setup$/, setupPage],
 ];
@@ -39,18 +41,26 @@ const NAV = [
   ['/settings', 'Settings', 'config', true],
   ['/users', 'Users', 'users', true],
   ['/keys', 'API keys', 'keys'],
+  ['/account', 'Account', 'auth'],
 ];
 
 const app = document.getElementById('app');
 const connBadge = h('span', { class: 'conn', title: 'Live updates from the box', role: 'status' });
 live.onState((s) => {
   connBadge.className = `conn ${s}`;
-  connBadge.textContent = s === 'live' ? 'live' : s === 'offline' ? 'offline' : 'connecting';
+  connBadge.textContent = { live: 'live', stalled: 'not responding', offline: 'offline' }[s] || 'connecting';
+  connBadge.title = s === 'stalled' ? 'The box has sent nothing for 15 s' : 'Live updates from the box';
 });
 let cleanup = null;
 
+/**
+ * The header: brand, navigation, live badge and the account. On phones the navigation
+ * folds behind a menu button and opens as a list under the header.
+ */
 function header() {
-  const links = NAV.filter(([, , feature, admin]) => !(feature && isAbsent(feature)) && !(admin && !isAdmin())).map(
+  const shown = ([, , feature, admin]) =>
+    !(feature && isAbsent(feature)) && !(admin && !isAdmin()) && !(feature === 'auth' && !session.user);
+  const links = NAV.filter(shown).map(
     ([path, label]) => h('a', { href: path, class: 'nav-link', 'aria-current': location.pathname === path ? 'page' : null, text: label }),
   );
   const who = session.user
@@ -58,12 +68,30 @@ function header() {
         h('span', { class: 'muted', text: session.user.username }),
         h('button', { type: 'button', class: 'secondary small', id: 'logout', onclick: logout, text: 'Sign out' }))
     : null;
-  return h('header', { class: 'top' },
+  const nav = h('nav', { 'aria-label': 'Main', id: 'main-nav' }, links);
+  const menu = h('button', {
+    type: 'button', class: 'secondary small menu-button', id: 'menu-button',
+    'aria-controls': 'main-nav', 'aria-expanded': 'false', text: '☰ Menu',
+  });
+  const top = h('header', { class: 'top' },
     h('a', { href: '/', class: 'brand' }, h('img', { src: '/favicon.svg', alt: '', width: 24, height: 24 }), 'swarmcast'),
-    h('nav', { 'aria-label': 'Main' }, links),
     connBadge,
+    menu,
     who,
+    nav,
   );
+  const setOpen = (open) => {
+    top.classList.toggle('open', open);
+    menu.setAttribute('aria-expanded', String(open));
+  };
+  menu.addEventListener('click', () => setOpen(!top.classList.contains('open')));
+  top.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && top.classList.contains('open')) {
+      setOpen(false);
+      menu.focus();
+    }
+  });
+  return top;
 }
 
 async function logout() {

@@ -1,5 +1,5 @@
-// One torrent: summary, live speed graph, files with per-file progress and choice,
-// peers, and its activity history.
+// One torrent: summary, live speed graph, files with per-file progress, choice, Play
+// and M3U, its own limits, folder and seeding rule, peers, and its activity history.
 
 import { ApiError, explain, get, post } from '../api.js';
 import { h, mount, setText, toast } from '../dom.js';
@@ -7,8 +7,9 @@ import * as fmt from '../format.js';
 import * as live from '../live.js';
 import { speedGraph } from '../graph.js';
 import { navigate } from '../router.js';
-import { activityItem, copy } from '../shared.js';
+import { activityItem, breakable, cardTable, copy } from '../shared.js';
 import { removeTorrent, toggleTorrent } from '../torrent-actions.js';
+import { torrentSettings } from '../torrent-settings.js';
 
 export function detailsPage(main, id) {
   let t = live.torrents.get(id);
@@ -73,6 +74,7 @@ export function detailsPage(main, id) {
       ),
       h('section', { class: 'card' }, h('h2', { text: 'Speed' }), graph.canvas, legend),
       h('section', { class: 'card' }, h('h2', { text: 'Files' }), files),
+      torrentSettings(id),
       h('section', { class: 'card' }, h('h2', { text: 'Peers' }), peers),
       h('section', { class: 'card' }, h('h2', { text: 'Activity' }), activity),
     );
@@ -82,7 +84,7 @@ export function detailsPage(main, id) {
       t = nt;
       main.querySelector('.summary').dataset.status = nt.status;
       document.title = `${nt.name} · swarmcast`;
-      setText(title, nt.name || nt.id);
+      if (title.textContent !== (nt.name || nt.id)) mount(title, breakable(nt.name || nt.id));
       setText(badge, fmt.STATUS_LABEL[nt.status] || nt.status);
       badge.className = `badge ${nt.status}`;
       const p = Math.min(100, nt.progress || 0);
@@ -91,7 +93,7 @@ export function detailsPage(main, id) {
       setText(main.querySelector('#detail-pct'), fmt.percent(p));
       setText(facts.downloaded, `${fmt.bytes(nt.downloaded)} of ${nt.size ? fmt.bytes(nt.size) : '?'}`);
       setText(facts.uploaded, fmt.bytes(nt.uploaded));
-      setText(facts.peers, `${nt.peers} (${nt.seeds} seeds)`);
+      setText(facts.peers, fmt.peers(nt));
       setText(facts.eta, nt.status === 'downloading' ? fmt.duration(nt.eta) : '–');
       setText(facts.ratio, fmt.ratio(nt.ratio));
       setText(facts.added, fmt.time(nt.added_at));
@@ -124,7 +126,8 @@ export function detailsPage(main, id) {
     const loadPeers = async () => {
       if (document.hidden) return;
       try {
-        peersTable(peers, await get(`/api/torrents/${id}/peers`));
+        const list = await get(`/api/torrents/${id}/peers`);
+        if (!stopped) peersTable(peers, list, t);
       } catch (e) {
         if (!stopped) mount(peers, h('p', { class: 'muted', text: explain(e) }));
       }
@@ -184,7 +187,7 @@ function filesTable(id, box) {
       shownFor = 'none';
       return;
     }
-    const key = t.files.map((f) => `${f.index}:${f.name}`).join('|');
+    const key = t.files.map((f) => `${f.index}:${f.name}:${f.selected !== false}`).join('|');
     if (key !== shownFor) {
       shownFor = key;
       checks.clear();
@@ -195,17 +198,26 @@ function filesTable(id, box) {
         const fill = h('div', { class: 'fill' });
         const pct = h('span', { class: 'pct' });
         progress.set(f.index, [fill, pct]);
-        return h('tr', {},
-          h('td', { class: 'sel' }, check),
-          h('td', { class: 'fname' }, f.name, f.is_video ? h('span', { class: 'tag', text: 'video' }) : null),
+        const base = f.name.split(/[\\/]/).pop();
+        const play = f.is_video && f.selected !== false ? [
+          h('a', { class: 'button secondary small file-play', href: `/play/${id}?file=${f.index}`, 'aria-label': `Play ${base}`, text: '▶ Play' }),
+          h('a', {
+            class: 'button secondary small file-m3u', href: `/api/playlist.m3u?torrent=${id}&file=${f.index}`,
+            download: `${base.replace(/\.[^.]+$/, '')}.m3u`, 'aria-label': `M3U playlist of ${base}`, text: 'M3U',
+          }),
+        ] : [];
+        return h('tr', { dataset: { index: f.index } },
+          h('td', { class: 'sel', 'data-label': 'Download' }, check),
+          h('td', { class: 'fname' }, breakable(f.name), f.is_video ? h('span', { class: 'tag', text: 'video' }) : null),
           h('td', { class: 'num' }, fmt.bytes(f.size)),
           h('td', { class: 'fprog' }, h('div', { class: 'line2' }, h('div', { class: 'bar' }, fill), pct)),
+          h('td', { class: 'factions' }, h('div', { class: 'row gap' }, play)),
         );
       });
       mount(box,
-        h('div', { class: 'table-wrap' }, h('table', {},
-          h('thead', {}, h('tr', {}, h('th', { class: 'sel' }, h('span', { class: 'visually-hidden', text: 'Download' })), h('th', { text: 'Name' }), h('th', { class: 'num', text: 'Size' }), h('th', { text: 'Progress' }))),
-          h('tbody', {}, rows))),
+        h('div', { class: 'table-wrap' }, cardTable(h('table', { class: 'files-table' },
+          h('thead', {}, h('tr', {}, h('th', { class: 'sel' }, h('span', { class: 'visually-hidden', text: 'Download' })), h('th', { text: 'Name' }), h('th', { class: 'num', text: 'Size' }), h('th', { text: 'Progress' }), h('th', {}, h('span', { class: 'visually-hidden', text: 'Play' })))),
+          h('tbody', {}, rows)))),
         h('div', { class: 'row gap' }, apply, note),
       );
     }
@@ -220,12 +232,17 @@ function filesTable(id, box) {
   return { update };
 }
 
-function peersTable(box, peers) {
+/**
+ * The connected peers. The count above the table is the torrent's own (the same the
+ * list and the summary show); the table lists the peers the engine has at this moment.
+ */
+function peersTable(box, peers, t) {
+  const count = h('p', { class: 'muted small', id: 'peers-count', text: `Connected: ${fmt.peers(t)}` });
   if (!peers.length) {
-    mount(box, h('p', { class: 'muted', text: 'No peers connected.' }));
+    mount(box, count, h('p', { class: 'muted', text: t.peers ? 'The peers are between two updates; the list follows in a moment.' : 'No peers connected.' }));
     return;
   }
-  mount(box, h('div', { class: 'table-wrap' }, h('table', {},
+  mount(box, count, h('div', { class: 'table-wrap' }, cardTable(h('table', {},
     h('thead', {}, h('tr', {}, ['Address', 'Client', 'Has', 'Down', 'Up'].map((c, i) => h('th', { class: i > 1 ? 'num' : null, text: c })))),
     h('tbody', {}, peers.map((p) => h('tr', {},
       h('td', { class: 'mono', text: `${p.ip}:${p.port}` }),
@@ -233,5 +250,5 @@ function peersTable(box, peers) {
       h('td', { class: 'num', text: p.progress === null || p.progress === undefined ? '–' : fmt.percent(p.progress) }),
       h('td', { class: 'num', text: fmt.rate(p.down_speed) }),
       h('td', { class: 'num', text: fmt.rate(p.up_speed) }),
-    ))))));
+    )))))));
 }

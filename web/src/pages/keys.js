@@ -3,7 +3,7 @@
 import { ApiError, del, explain, markAbsent, post } from '../api.js';
 import { ask, h, mount, toast } from '../dom.js';
 import * as fmt from '../format.js';
-import { copy, loadPage } from '../shared.js';
+import { cardTable, copy, loadPage } from '../shared.js';
 
 export function keysPage(main) {
   const list = h('div');
@@ -49,8 +49,8 @@ export function keysPage(main) {
       mount(list, h('p', { class: 'muted', text: 'No keys yet.' }));
       return;
     }
-    mount(list, h('div', { class: 'table-wrap' }, h('table', { id: 'keys-table' },
-      h('thead', {}, h('tr', {}, ['Name', 'Prefix', 'Created', 'Expires', 'Last used', ''].map((c) => h('th', { text: c })))),
+    mount(list, h('div', { class: 'table-wrap' }, cardTable(h('table', { id: 'keys-table' },
+      h('thead', {}, h('tr', {}, ['Name', 'Prefix', 'Created', 'Expires', 'Last used', 'Actions'].map((c, i) => h('th', {}, i === 5 ? h('span', { class: 'visually-hidden', text: c }) : c)))),
       h('tbody', {}, keys.map((k) => h('tr', {},
         h('td', { text: k.name }), h('td', { class: 'mono', text: k.prefix }), h('td', { text: fmt.time(k.created_at) }),
         h('td', { text: k.expires_at ? fmt.time(k.expires_at) : 'never' }), h('td', { text: k.last_used_at ? fmt.ago(k.last_used_at) : 'never' }),
@@ -67,7 +67,7 @@ export function keysPage(main) {
               toast(explain(err), 'error');
             }
           },
-        }, 'Revoke'))))))));
+        }, 'Revoke')))))))));
   }
   refresh();
 }

@@ -3,7 +3,7 @@
 import { get } from '../api.js';
 import { h, mount } from '../dom.js';
 import * as fmt from '../format.js';
-import { loadPage } from '../shared.js';
+import { cardTable, loadPage } from '../shared.js';
 
 export function systemPage(main) {
   let timer = null;
@@ -31,11 +31,11 @@ export function systemPage(main) {
         stats ? tile('Transfer', `↓ ${fmt.rate(stats.download_rate)}`, `↑ ${fmt.rate(stats.upload_rate)} · ${stats.peers} peers · ${stats.dht_nodes} DHT nodes`) : null),
       h('h2', { text: 'Video encoders' }),
       status.encoders?.length
-        ? h('div', { class: 'table-wrap' }, h('table', {},
+        ? h('div', { class: 'table-wrap' }, cardTable(h('table', {},
           h('thead', {}, h('tr', {}, ['Encoder', 'Kind', 'Verified', 'In use'].map((c) => h('th', { text: c })))),
           h('tbody', {}, status.encoders.map((e) => h('tr', {},
             h('td', { class: 'mono', text: e.name }), h('td', { text: e.kind }),
-            h('td', { text: e.verified ? '✔ yes' : '✘ no' }), h('td', { text: e.name === status.selected_encoder ? '●' : '' }))))))
+            h('td', { text: e.verified ? '✔ yes' : '✘ no' }), h('td', { text: e.name === status.selected_encoder ? '●' : '' })))))))
         : h('p', { class: 'muted', text: 'No encoder found.' }),
       servicesBox(),
     );

@@ -3,6 +3,7 @@
 import { ApiError, del, explain, get, markAbsent, patch, post } from '../api.js';
 import { ask, h, mount, toast } from '../dom.js';
 import * as fmt from '../format.js';
+import { cardTable } from '../shared.js';
 
 export function usersPage(main) {
   const list = h('div');
@@ -39,8 +40,8 @@ export function usersPage(main) {
   async function refresh() {
     try {
       const users = await get('/api/users');
-      mount(list, h('div', { class: 'table-wrap' }, h('table', {},
-        h('thead', {}, h('tr', {}, ['User', 'Email', 'Role', 'Created', ''].map((c) => h('th', { text: c })))),
+      mount(list, h('div', { class: 'table-wrap' }, cardTable(h('table', { id: 'users-table' },
+        h('thead', {}, h('tr', {}, ['User', 'Email', 'Role', 'Created', 'Actions'].map((c, i) => h('th', {}, i === 4 ? h('span', { class: 'visually-hidden', text: c }) : c)))),
         h('tbody', {}, users.map((u) => h('tr', {},
           h('td', { text: u.username }), h('td', { text: u.email || '–' }),
           h('td', {}, h('label', { class: 'check' }, h('input', {
@@ -68,7 +69,7 @@ export function usersPage(main) {
                 toast(explain(err), 'error');
               }
             },
-          }, 'Delete'))))))));
+          }, 'Delete')))))))));
     } catch (e) {
       if (e instanceof ApiError && e.noRoute) {
         try {
