@@ -80,6 +80,10 @@ export function detailsPage(main, id) {
     );
 
     const fileView = filesTable(id, files);
+    // The peers table follows the torrent's own count: when the count changes, the
+    // table is fetched again at once rather than at its next poll.
+    let peersShownFor = null;
+    let loadPeers = () => {};
     function update(nt) {
       t = nt;
       main.querySelector('.summary').dataset.status = nt.status;
@@ -106,6 +110,7 @@ export function detailsPage(main, id) {
       const paused = nt.status === 'paused' || nt.status === 'error';
       setText(toggle, paused ? 'Start' : 'Stop');
       fileView.update(nt);
+      if (peersShownFor !== null && peersShownFor !== `${nt.peers}/${nt.seeds}`) loadPeers();
     }
     update(t);
 
@@ -123,8 +128,9 @@ export function detailsPage(main, id) {
     window.addEventListener('resize', graph.draw);
     unsubs.push(() => window.removeEventListener('resize', graph.draw));
 
-    const loadPeers = async () => {
+    loadPeers = async () => {
       if (document.hidden) return;
+      peersShownFor = `${t.peers}/${t.seeds}`;
       try {
         const list = await get(`/api/torrents/${id}/peers`);
         if (!stopped) peersTable(peers, list, t);
