@@ -15,7 +15,9 @@ use crate::store::Store;
 /// Prefix of the rows this module owns in the `settings` table.
 const PREFIX: &str = "config.";
 
-/// Keys (or key prefixes ending in `.`) that can change while the daemon runs.
+/// Keys (or key prefixes ending in `.`) that can change while the daemon runs. Not
+/// `hooks.dir` (it names programs to run) nor `hooks.webhooks` (hosts the box posts
+/// to): the house rule keeps both in the config file, out of reach of HTTP.
 const RUNTIME_KEYS: &[&str] = &[
     "storage.download_dir",
     "storage.incomplete_dir",
@@ -25,7 +27,9 @@ const RUNTIME_KEYS: &[&str] = &[
     "quota.",
     "seeding.",
     "watch.",
-    "hooks.",
+    "hooks.timeout_secs",
+    "hooks.webhook_secret",
+    "hooks.webhook_attempts",
     "media.",
 ];
 
