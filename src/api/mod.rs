@@ -5,6 +5,7 @@ mod auth;
 mod create;
 mod dlna;
 mod config;
+mod config_keys;
 pub mod error;
 mod events;
 pub mod extract;
@@ -54,6 +55,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         // Disk: per-torrent limits, run-time settings, seeding rules now.
         ("/api/torrents/{id}/settings", get(config::torrent_settings).patch(config::patch_torrent_settings)),
         ("/api/config", get(config::get).patch(config::patch)),
+        ("/api/config/keys", get(config_keys::keys)),
         ("/api/maintenance/run", post(config::maintenance)),
         // Streaming (HLS).
         ("/api/stream", post(stream::create)),

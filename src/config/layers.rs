@@ -145,6 +145,9 @@ impl Config {
         if !(1.0..=30.0).contains(&self.media.segment_seconds) {
             bail!("media.segment_seconds: must be between 1 and 30");
         }
+        if !X264_PRESETS.contains(&self.media.x264_preset.as_str()) {
+            bail!("media.x264_preset: {:?} is not one of {}", self.media.x264_preset, X264_PRESETS.join(", "));
+        }
         if self.media.max_height < 144 {
             bail!("media.max_height: must be at least 144");
         }

@@ -16,7 +16,9 @@ use crate::store::Store;
 /// Prefix of the rows this module owns in the `settings` table.
 const PREFIX: &str = "config.";
 
-/// Keys (or key prefixes ending in `.`) that can change while the daemon runs.
+/// Keys (or key prefixes ending in `.`) that can change while the daemon runs. Not
+/// `hooks.dir` (it names programs to run) nor `hooks.webhooks` (hosts the box posts
+/// to): the house rule keeps both in the config file, out of reach of HTTP.
 const RUNTIME_KEYS: &[&str] = &[
     "storage.download_dir",
     "storage.incomplete_dir",
@@ -26,7 +28,9 @@ const RUNTIME_KEYS: &[&str] = &[
     "quota.",
     "seeding.",
     "watch.",
-    "hooks.",
+    "hooks.timeout_secs",
+    "hooks.webhook_secret",
+    "hooks.webhook_attempts",
     "media.",
 ];
 
@@ -96,6 +100,11 @@ pub fn runtime_changeable(key: &str) -> bool {
             key == *k
         }
     })
+}
+
+/// Whether a key holds a secret (a `Secret` field), whose value is never shown.
+pub fn is_secret(key: &str) -> bool {
+    super::secret::keys(&Config::default()).iter().any(|k| k == key)
 }
 
 /// The config as JSON, every secret masked.

@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use super::secret::Secret;
 
+/// The speed presets x264 knows (`media.x264_preset`), fastest first.
+pub const X264_PRESETS: &[&str] =
+    &["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"];
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {

@@ -6,13 +6,16 @@ import { ApiError, explain, get, markAbsent, post } from '../api.js';
 import { h, mount, setText, toast } from '../dom.js';
 import * as fmt from '../format.js';
 import * as live from '../live.js';
-import { copy } from './details.js';
+import { copy } from '../shared.js';
 
 export function playerPage(main, id) {
   let hls = null;
   let stopped = false;
   let statusTimer = null;
   const t = live.torrents.get(id);
+  // `?file=N` plays that file of the torrent; without it the daemon picks the video.
+  const fileParam = new URLSearchParams(location.search).get('file');
+  const fileIndex = fileParam !== null && /^\d+$/.test(fileParam) ? Number(fileParam) : null;
   const video = h('video', { id: 'player', controls: true, playsinline: true, preload: 'auto' });
   const title = h('h1', { class: 'title', text: t?.name || 'Preparing the stream…' });
   const state = h('p', { class: 'muted', id: 'player-state', role: 'status', text: 'Asking the box for a stream…' });
@@ -37,7 +40,7 @@ export function playerPage(main, id) {
   async function start() {
     let s;
     try {
-      s = await post('/api/stream', { infoHash: id });
+      s = await post('/api/stream', fileIndex === null ? { infoHash: id } : { infoHash: id, fileIndex });
     } catch (e) {
       if (e instanceof ApiError && e.noRoute) {
         markAbsent('stream');
@@ -56,7 +59,7 @@ export function playerPage(main, id) {
     const streamId = s.infoHash || id;
     const poll = async () => {
       try {
-        const st = await get(`/api/stream/${streamId}/status`);
+        const st = await get(`/api/stream/${streamId}/status${fileIndex === null ? '' : `?file=${fileIndex}`}`);
         setText(facts.mode, st.mode || '–');
         setText(facts.encoder, st.encoder || (st.mode === 'passthrough' ? 'none (passthrough)' : '–'));
         setText(facts.buffered, st.buffered_seconds !== undefined ? fmt.duration(st.buffered_seconds) : '–');
@@ -74,9 +77,10 @@ export function playerPage(main, id) {
   async function raw() {
     const torrent = t || (await get(`/api/torrents/${id}`));
     if (stopped) return;
-    if (torrent.video_file === null || torrent.video_file === undefined) throw new ApiError(422, 'NO_VIDEO_FILE', 'This torrent has no playable video file');
+    const index = fileIndex ?? torrent.video_file;
+    if (index === null || index === undefined) throw new ApiError(422, 'NO_VIDEO_FILE', 'This torrent has no playable video file');
     setText(title, torrent.name);
-    const url = `/api/torrents/${id}/files/${torrent.video_file}`;
+    const url = `/api/torrents/${id}/files/${index}`;
     setText(facts.mode, 'original file');
     setText(state, 'HLS streaming is not available on this box; playing the original file.');
     showLinks(torrent.name, null, new URL(url, location.origin).href);

@@ -1,11 +1,12 @@
-// The torrent list: the add box (magnet, URL, info-hash, .torrent file), filters, and
-// live rows with their controls.
+// The torrent list: the add box (magnet, URL, info-hash, .torrent file), filters, live
+// rows with their controls, and a selection of several rows to start, stop or remove.
 
 import { explain, post } from '../api.js';
 import { h, mount, setText, toast } from '../dom.js';
 import * as fmt from '../format.js';
 import * as live from '../live.js';
-import { removeTorrent, toggleTorrent } from './actions.js';
+import { breakable } from '../shared.js';
+import { removeMany, removeTorrent, setRunning, toggleTorrent } from '../torrent-actions.js';
 
 const SORTS = {
   added: (a, b) => (a.added_at < b.added_at ? -1 : a.added_at > b.added_at ? 1 : 0),
@@ -21,6 +22,9 @@ const view = JSON.parse(sessionStorage.getItem('swarmcast.list') || '{"status":"
 
 export function torrentsPage(main) {
   const rows = new Map();
+  /** Ids of the selected rows; rows filtered out of view leave the selection. */
+  const selected = new Set();
+  const selection = selectionBar(selected, () => syncSelection());
   const list = h('ul', { class: 'torrents', 'aria-label': 'Torrents', id: 'torrent-list' });
   const empty = h('p', { class: 'empty muted', hidden: true });
   const counter = h('span', { class: 'muted small', 'aria-live': 'polite' });
@@ -55,6 +59,7 @@ export function torrentsPage(main) {
   mount(main,
     addBox(),
     h('section', { class: 'toolbar', 'aria-label': 'Filter and sort' }, search, status, sort, order, counter),
+    selection.el,
     list,
     empty,
   );
@@ -76,7 +81,11 @@ export function torrentsPage(main) {
     const els = shown.map((t) => {
       let row = rows.get(t.id);
       if (!row) {
-        row = torrentRow(t);
+        row = torrentRow(t, (on) => {
+          if (on) selected.add(t.id);
+          else selected.delete(t.id);
+          syncSelection();
+        });
         rows.set(t.id, row);
       }
       row.update(t);
@@ -97,6 +106,16 @@ export function torrentsPage(main) {
       ? 'No torrents yet. Paste a magnet link above or drop a .torrent file.'
       : 'No torrent matches this filter.';
     setText(counter, all.length ? `${els.length} of ${all.length}` : '');
+    const visible = new Set(shown.map((t) => t.id));
+    for (const id of selected) if (!visible.has(id)) selected.delete(id);
+    syncSelection();
+  }
+
+  /** Shows the selection bar and ticks the rows of the current selection. */
+  function syncSelection() {
+    for (const [id, row] of rows) row.select(selected.has(id));
+    const shownIds = [...list.children].map((el) => el.dataset.id);
+    selection.update(shownIds);
   }
 
   layout();
@@ -111,9 +130,10 @@ export function torrentsPage(main) {
   }
 }
 
-function torrentRow(t) {
+function torrentRow(t, onSelect) {
   const id = t.id;
   const name = h('a', { class: 'name', href: `/t/${id}` });
+  const pick = h('input', { type: 'checkbox', class: 'pick', onchange: (e) => onSelect(e.target.checked) });
   const badge = h('span', { class: 'badge' });
   const fill = h('div', { class: 'fill' });
   const bar = h('div', { class: 'bar', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-label': 'Progress' }, fill);
@@ -136,16 +156,21 @@ function torrentRow(t) {
   toggle.addEventListener('click', () => toggleTorrent(current, toggle));
   remove.addEventListener('click', () => removeTorrent(current));
   const el = h('li', { class: 'torrent', dataset: { id } },
-    h('div', { class: 'line1' }, name, badge),
+    h('div', { class: 'line1' }, pick, name, badge),
     h('div', { class: 'line2' }, bar, pct),
     h('div', { class: 'stats' }, downEl, upEl, peersEl, etaEl, sizeEl, ratioEl),
     error,
     h('div', { class: 'actions' }, play, toggle, remove),
   );
+  let shownName = null;
   function update(nt) {
     current = nt;
     el.dataset.status = nt.status;
-    setText(name, nt.name || nt.id);
+    if (shownName !== (nt.name || nt.id)) {
+      shownName = nt.name || nt.id;
+      mount(name, breakable(shownName));
+    }
+    pick.setAttribute('aria-label', `Select ${shownName}`);
     setText(badge, fmt.STATUS_LABEL[nt.status] || nt.status);
     badge.className = `badge ${nt.status}`;
     const p = Math.min(100, Math.max(0, nt.progress || 0));
@@ -154,7 +179,7 @@ function torrentRow(t) {
     setText(pct, fmt.percent(p));
     setText(down, fmt.rate(nt.download_rate));
     setText(up, fmt.rate(nt.upload_rate));
-    setText(peers, `${nt.peers} (${nt.seeds} seeds)`);
+    setText(peers, fmt.peers(nt));
     setText(eta, nt.status === 'downloading' ? fmt.duration(nt.eta) : '–');
     setText(size, nt.size ? fmt.bytes(nt.size) : '–');
     setText(ratio, fmt.ratio(nt.ratio));
@@ -166,6 +191,59 @@ function torrentRow(t) {
     toggle.setAttribute('aria-label', `${paused ? 'Start' : 'Stop'} ${nt.name}`);
     remove.setAttribute('aria-label', `Remove ${nt.name}`);
     play.setAttribute('aria-label', `Play ${nt.name}`);
+  }
+  const select = (on) => {
+    pick.checked = on;
+    el.classList.toggle('selected', on);
+  };
+  return { el, update, select };
+}
+
+/**
+ * The bar over the list: "select all shown", and once rows are chosen, how many, and
+ * Start, Stop and Remove for all of them.
+ */
+function selectionBar(selected, changed) {
+  let shown = [];
+  const all = h('input', { type: 'checkbox', id: 'select-all', 'aria-label': 'Select every torrent shown' });
+  const count = h('span', { class: 'muted small', id: 'selection-count', 'aria-live': 'polite' });
+  const chosen = () => [...selected].map((id) => live.torrents.get(id)).filter(Boolean);
+  const act = (label, id, cls, fn) => h('button', {
+    type: 'button', class: `${cls} small`, id, text: label,
+    async onclick(e) {
+      e.target.disabled = true;
+      try {
+        await fn(chosen());
+      } finally {
+        e.target.disabled = false;
+      }
+    },
+  });
+  const actions = h('div', { class: 'row gap wrap', hidden: true },
+    act('Start', 'bulk-start', 'secondary', (ts) => setRunning(ts, true)),
+    act('Stop', 'bulk-stop', 'secondary', (ts) => setRunning(ts, false)),
+    act('Remove…', 'bulk-remove', 'danger-outline', async (ts) => {
+      if (await removeMany(ts)) {
+        selected.clear();
+        changed();
+      }
+    }),
+    h('button', { type: 'button', class: 'link small', id: 'bulk-clear', text: 'Clear selection', onclick: () => { selected.clear(); changed(); } }));
+  all.addEventListener('change', () => {
+    if (all.checked) shown.forEach((id) => selected.add(id));
+    else selected.clear();
+    changed();
+  });
+  const el = h('section', { class: 'selection row gap wrap', 'aria-label': 'Selected torrents', hidden: true },
+    h('label', { class: 'check' }, all, ' Select all'), count, actions);
+  function update(ids) {
+    shown = ids;
+    el.hidden = ids.length === 0;
+    const n = selected.size;
+    all.checked = n > 0 && ids.every((id) => selected.has(id));
+    all.indeterminate = n > 0 && !all.checked;
+    actions.hidden = n === 0;
+    setText(count, n ? `${n} selected` : '');
   }
   return { el, update };
 }
