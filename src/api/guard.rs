@@ -173,8 +173,9 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     }
 
     if is_dlna(&path) {
-        // The TV-facing server answers only the subnets DLNA serves.
-        if !dlna_subnet(&state, ip) {
+        // The TV-facing server answers only the subnets DLNA serves (when off, its
+        // routes answer 404 by themselves).
+        if state.config.dlna.enabled && !dlna_subnet(&state, ip) {
             return ApiError::forbidden("the DLNA server answers only on the subnets it serves (dlna.interfaces)")
                 .into_response();
         }

@@ -43,7 +43,7 @@ async fn hooks_settings_come_only_from_the_file() {
     assert_ne!(c["hooks"]["dir"], "/usr/bin");
     // A row stored by an older version is not applied at the next start.
     env.state.store.set_setting("config.hooks.dir", "\"/usr/bin\"").unwrap();
-    let again = swarmcast::config::live::apply_persisted(&env.state.store, env.state.config.clone()).unwrap();
+    let again = swarmcast::config::live::apply_persisted(&env.state.store, (*env.state.config).clone()).unwrap();
     assert_ne!(again.hooks.dir, std::path::PathBuf::from("/usr/bin"));
 }
 
@@ -144,7 +144,7 @@ async fn dlna_tokens_open_one_file_and_die_with_dlna() {
 
     // DLNA off: the same token (same secret: same state dir) is refused.
     let off_config = {
-        let mut c = on.state.config.clone();
+        let mut c = (*on.state.config).clone();
         c.dlna.enabled = false;
         c
     };
@@ -218,7 +218,7 @@ async fn file_selection_and_stream_removal_need_the_owner() {
 
 #[tokio::test]
 async fn common_passwords_are_refused_in_words() {
-    let env = env().await;
+    let env = env_with(|c| c.auth.rate_limit.auth_attempts = 0).await;
     for pw in ["password", "Password", "12345678", "iloveyou", "qwertyuiop"] {
         let r = env.send(json_req(Method::POST, "/auth/setup", &json!({"username": "root", "password": pw}))).await;
         assert_eq!((r.status, r.code().as_str()), (StatusCode::BAD_REQUEST, "BAD_REQUEST"), "{pw}: {}", body_text(&r));
