@@ -58,6 +58,25 @@ pub fn is_dlna(path: &str) -> bool {
     path.starts_with("/dlna/")
 }
 
+/// Whether `ip` is on a subnet of an interface DLNA serves.
+pub fn dlna_subnet(state: &AppState, ip: std::net::IpAddr) -> bool {
+    let ip = match ip.to_canonical() {
+        std::net::IpAddr::V4(v4) => v4,
+        std::net::IpAddr::V6(_) => return false,
+    };
+    crate::lan::interfaces::addresses(&state.config.dlna.interfaces).iter().any(|a| a.contains(ip))
+}
+
+/// The file a stream route reads, when it names one: the index of
+/// `/api/torrents/{id}/files/{index}`, or the `file` parameter of `/api/stream/{id}…`.
+fn stream_route_file(path: &str, query: Option<&str>) -> Option<usize> {
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segs.as_slice() {
+        ["api", "torrents", _, "files", index] => Some(index.parse().unwrap_or(usize::MAX)),
+        _ => query_param(query, "file").map(|f| f.parse().unwrap_or(usize::MAX)),
+    }
+}
+
 /// The torrent a stream route reads, when the request may use `?token=`:
 /// `GET|HEAD /api/stream/{id}[/…]` and `/api/torrents/{id}/files/{index}`.
 pub fn stream_route_torrent(method: &Method, path: &str) -> Option<String> {
@@ -154,6 +173,12 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     }
 
     if is_dlna(&path) {
+        // The TV-facing server answers only the subnets DLNA serves (when off, its
+        // routes answer 404 by themselves).
+        if state.config.dlna.enabled && !dlna_subnet(&state, ip) {
+            return ApiError::forbidden("the DLNA server answers only on the subnets it serves (dlna.interfaces)")
+                .into_response();
+        }
         return next.run(req).await;
     }
 
@@ -293,7 +318,13 @@ fn authenticate(
     if let Some(torrent) = stream_route_torrent(method, path)
         && let Some(token) = query_param(query, "token")
     {
-        return Ok(match auth.check_stream_token(&token, &torrent) {
+        return Ok(match auth.check_stream_token_for(&token, &torrent, stream_route_file(path, query)) {
+            Ok(grant) if grant.dlna && !(state.config.dlna.enabled && dlna_subnet(state, ip)) => (
+                Found::Refused(ApiError::unauthorized(
+                    "the stream token is the DLNA server's, which is off or does not serve this address",
+                )),
+                None,
+            ),
             Ok(grant) => {
                 let user = match grant.user_id {
                     Some(id) => auth.store().user(id)?,
@@ -311,8 +342,8 @@ fn authenticate(
                     (Found::Caller(caller), None)
                 }
             }
-            Err(StreamTokenError::WrongTorrent) => {
-                (Found::Refused(ApiError::forbidden(StreamTokenError::WrongTorrent.to_string())), None)
+            Err(e @ (StreamTokenError::WrongTorrent | StreamTokenError::WrongFile)) => {
+                (Found::Refused(ApiError::forbidden(e.to_string())), None)
             }
             Err(e) => (Found::Refused(ApiError::unauthorized(e.to_string())), None),
         });

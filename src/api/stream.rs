@@ -152,7 +152,7 @@ pub async fn create(
             "infoHash is not 40 hex or 32 base32 characters",
         ));
     }
-    let source = engine::parse_uri(uri)?;
+    let source = engine::parse_uri_async(uri).await?;
     let opts = AddOptions {
         purpose: Some(Purpose::Watch),
         added_by: caller.user_id,
@@ -170,7 +170,7 @@ pub async fn create(
     state.engine.touch_watched(&id);
     let torrent_name = state.engine.view(&id).map(|v| v.name).unwrap_or_default();
     // A TV or player given these URLs cannot log in: they carry a stream token.
-    let token = state.auth.mint_stream_token(&id, caller.user_id);
+    let token = state.auth.mint_file_token(&id, index, caller.user_id);
     let file_q = if body.file_index.is_some() { format!("&file={index}") } else { String::new() };
     Ok(ApiJson(json!({
         "status": "STREAM_READY",
@@ -308,10 +308,11 @@ pub async fn status(
 /// `DELETE /api/stream/{id}`: stops the stream(s) of a torrent and frees the cache.
 pub async fn remove(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<ApiJson<Value>> {
+    super::torrents::require_owner(&state, &caller, &id)?;
     let keys: Vec<StreamKey> = match file_param(raw.as_deref())? {
         Some(f) => vec![StreamKey::new(&id, f)],
         None => state

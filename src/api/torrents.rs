@@ -27,7 +27,7 @@ pub struct AddBody {
 }
 
 impl AddBody {
-    fn source(&self) -> ApiResult<Source> {
+    async fn source(&self) -> ApiResult<Source> {
         let given: Vec<&String> =
             [&self.magnet_uri, &self.uri, &self.info_hash].into_iter().flatten().collect();
         match given.as_slice() {
@@ -39,7 +39,7 @@ impl AddBody {
                         one.chars().take(64).collect::<String>()
                     )));
                 }
-                Ok(engine::parse_uri(one)?)
+                Ok(engine::parse_uri_async(one).await?)
             }
             _ => Err(ApiError::bad_request("give only one of magnet_uri, uri or info_hash")),
         }
@@ -51,7 +51,7 @@ pub async fn add(
     caller: Caller,
     ApiJson(body): ApiJson<AddBody>,
 ) -> ApiResult<(StatusCode, ApiJson<TorrentView>)> {
-    let source = body.source()?;
+    let source = body.source().await?;
     let opts = AddOptions {
         paused: !body.start.unwrap_or(true),
         only_files: body.files.clone(),
@@ -251,10 +251,11 @@ pub struct FilesBody {
 /// `POST /api/torrents/{id}/files`: choose the files to download once metadata is known.
 pub async fn select_files(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<FilesBody>,
 ) -> ApiResult<ApiJson<TorrentView>> {
+    require_owner(&state, &caller, &id)?;
     Ok(ApiJson(state.engine.select_files(&normalize_id(&id), body.files).await?))
 }
 
@@ -314,7 +315,7 @@ pub async fn file(
 }
 
 /// Plain users may change only the torrents they added; admins any.
-fn require_owner(state: &AppState, caller: &Caller, id: &str) -> ApiResult<()> {
+pub(super) fn require_owner(state: &AppState, caller: &Caller, id: &str) -> ApiResult<()> {
     let t = state.engine.view(&normalize_id(id))?;
     caller.require_manage(t.added_by, &format!("torrent {}", t.id))
 }

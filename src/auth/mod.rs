@@ -19,7 +19,7 @@ use crate::store::{ApiKeyRecord, InsertUserError, Store, UserRecord};
 use crate::system::clock::Clock;
 pub use rate_limit::{Class, RateLimiter};
 pub use sessions::{RememberOutcome, SessionLogin};
-pub use stream::StreamTokenError;
+pub use stream::{StreamTokenError, TokenOwner};
 
 /// Visible start of every API key.
 pub const API_KEY_TAG: &str = "sc_";
@@ -176,7 +176,8 @@ impl Auth {
     }
 
     /// Sets a new password and ends every other session and remember-me series of
-    /// the user (all of them when `keep_session` is `None`). Blocking.
+    /// the user (all of them when `keep_session` is `None`), and (the token generation
+    /// follows the password hash) every stream token. Blocking.
     pub fn set_password(
         &self,
         user_id: i64,
@@ -189,6 +190,14 @@ impl Auth {
             return Err(AccountError::Invalid(format!("user {user_id} does not exist")));
         }
         self.store.delete_other_sessions(user_id, keep_session)?;
+        Ok(())
+    }
+
+    /// An administrator's reset: a new password, and every session, remember-me
+    /// series, stream token and API key of the user ends. Blocking.
+    pub fn reset_password(&self, user_id: i64, new_password: &str) -> Result<(), AccountError> {
+        self.set_password(user_id, new_password, None)?;
+        self.store.delete_api_keys_of(user_id)?;
         Ok(())
     }
 

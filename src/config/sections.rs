@@ -38,6 +38,12 @@ pub struct ServerConfig {
     pub port: u16,
     /// Largest accepted request body (a .torrent upload), in bytes.
     pub max_upload_bytes: u64,
+    /// A client must send a request's headers within this many seconds.
+    pub header_read_timeout_secs: u64,
+    /// Open connections at most; more wait in the kernel's queue.
+    pub max_connections: u32,
+    /// Open connections from one address at most; more are closed at once.
+    pub max_connections_per_address: u32,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -186,6 +192,11 @@ pub struct TrackerConfig {
     pub min_interval_secs: u64,
     /// Most peers returned by one announce, whatever `numwant` asks.
     pub max_numwant: u32,
+    /// A swarm with no announce for this long (seconds) is forgotten, its completed
+    /// count too.
+    pub swarm_idle_secs: u64,
+    /// Most swarms one address may have started and that are still tracked.
+    pub max_swarms_per_address: u32,
     /// The announce URL put in torrents this box creates; empty derives it from the
     /// request's Host header (`http://<host>/announce`).
     pub announce_url: String,
@@ -261,6 +272,8 @@ impl Default for TrackerConfig {
             interval_secs: 1800,
             min_interval_secs: 300,
             max_numwant: 200,
+            swarm_idle_secs: 7 * 86_400,
+            max_swarms_per_address: 200,
             announce_url: String::new(),
         }
     }
@@ -302,6 +315,9 @@ impl Default for ServerConfig {
             listen: "0.0.0.0".into(),
             port: 6991,
             max_upload_bytes: 10 << 20,
+            header_read_timeout_secs: 10,
+            max_connections: 512,
+            max_connections_per_address: 64,
         }
     }
 }

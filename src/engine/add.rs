@@ -138,7 +138,7 @@ impl Engine {
         magnet_trackers: Vec<String>,
     ) -> EngineResult<TorrentView> {
         let source = match source {
-            Source::Url(url) => Source::Torrent(fetch_torrent(&url).await?),
+            Source::Url(url) => Source::Torrent(fetch_torrent(&url, &self.named_hosts()).await?),
             s => s,
         };
         let (info_hash, name, magnet, bytes) = match &source {
@@ -400,18 +400,12 @@ impl Engine {
 }
 
 /// Fetches a .torrent from an http(s) URL, bounded in size and time.
-async fn fetch_torrent(url: &str) -> EngineResult<TorrentFile> {
+async fn fetch_torrent(url: &str, allowed: &crate::system::outbound::Allowed) -> EngineResult<TorrentFile> {
     const MAX: usize = 10 << 20;
     let bad = |why: String| EngineError::BadInput(format!("cannot fetch {url}: {why}"));
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| EngineError::Internal(e.into()))?;
-    let mut resp = client
-        .get(url)
-        .send()
+    let mut resp = crate::system::outbound::send(url, allowed, Duration::from_secs(30), true, |c, u| c.get(u))
         .await
-        .map_err(|e| bad(e.to_string()))?;
+        .map_err(bad)?;
     if !resp.status().is_success() {
         return Err(bad(format!("HTTP {}", resp.status())));
     }

@@ -74,7 +74,7 @@ pub fn apply_global_limits(engine: &Engine, download: u64, upload: u64) {
 /// refusal is a `quota::Refused` error — and adds it to the session in the start dir.
 pub async fn resolve_and_add(engine: &Arc<Engine>, rec: &TorrentRecord) -> anyhow::Result<Arc<ManagedTorrent>> {
     let id = rec.info_hash.as_str();
-    let (peers, trackers) = match super::input::parse_uri(&rec.source) {
+    let (peers, trackers) = match super::input::parse_uri_async(&rec.source).await {
         Ok(Source::Magnet(m)) => (m.peers, m.trackers),
         _ => (Vec::new(), Vec::new()),
     };

@@ -28,7 +28,7 @@ pub use events::{Event, EventKind};
 pub use listing::Totals;
 pub use input::{
     MagnetLink, Resolve, Source, TorrentFile, parse_info_hash, parse_magnet, parse_magnet_with, parse_torrent,
-    parse_uri, parse_uri_with, system_resolve,
+    parse_uri, parse_uri_async, parse_uri_with, system_resolve,
 };
 pub use reader::FileReader;
 pub use state::Engine;

@@ -155,6 +155,15 @@ impl Engine {
     }
 
     /// The run-time config: paths, quota, limits, rules.
+    /// The hosts the config file names (indexers, webhooks): the only ones fetched
+    /// from on the LAN or this box.
+    pub fn named_hosts(&self) -> crate::system::outbound::Allowed {
+        let c = self.live().get();
+        crate::system::outbound::Allowed::from_urls(
+            c.search.indexers.iter().map(|i| i.url.as_str()).chain(c.hooks.webhooks.iter().map(String::as_str)),
+        )
+    }
+
     pub fn live(&self) -> &Arc<crate::config::live::Live> {
         &self.live
     }

@@ -227,4 +227,9 @@ impl Store {
             params![prefix, user_id],
         )? > 0)
     }
+
+    /// Deletes every key of a user; returns how many there were.
+    pub fn delete_api_keys_of(&self, user_id: i64) -> anyhow::Result<usize> {
+        Ok(self.conn().execute("DELETE FROM api_keys WHERE user_id = ?1", params![user_id])?)
+    }
 }

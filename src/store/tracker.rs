@@ -15,6 +15,16 @@ impl Store {
         Ok(rows)
     }
 
+    /// Forgets swarms (their completed counts).
+    pub fn delete_tracker_swarms(&self, info_hashes: &[String]) -> anyhow::Result<()> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("DELETE FROM tracker_swarms WHERE info_hash = ?1")?;
+        for h in info_hashes {
+            stmt.execute([h])?;
+        }
+        Ok(())
+    }
+
     /// Records a swarm's completed count.
     pub fn set_tracker_downloaded(&self, info_hash: &str, downloaded: u64, created_at: &str) -> anyhow::Result<()> {
         self.conn().execute(

@@ -50,11 +50,27 @@ struct Swarm {
     /// Completed downloads ever seen (BEP 48 `downloaded`), persisted.
     downloaded: u64,
     created_at: String,
+    /// When it was last announced to (the tracker clock's `elapsed`).
+    last_announce: Duration,
+    /// The address whose announce started it (`None`: loaded from the store).
+    started_by: Option<IpAddr>,
 }
 
 impl Swarm {
-    fn new() -> Self {
-        Swarm { peers: HashMap::new(), downloaded: 0, created_at: now_rfc3339() }
+    fn new(now: Duration, started_by: IpAddr) -> Self {
+        Swarm {
+            peers: HashMap::new(),
+            downloaded: 0,
+            created_at: now_rfc3339(),
+            last_announce: now,
+            started_by: Some(started_by),
+        }
+    }
+
+    /// Whether the swarm is kept: announced to within `idle`, and with peers or history.
+    fn keep(&mut self, now: Duration, ttl: Duration, idle: Duration) -> bool {
+        self.expire(now, ttl);
+        now.saturating_sub(self.last_announce) <= idle && (!self.peers.is_empty() || self.downloaded > 0)
     }
 
     fn counts(&self) -> (u64, u64) {
@@ -159,9 +175,11 @@ impl Tracker {
 
     pub fn with_clock(config: &TrackerConfig, store: Store, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let mut swarms = HashMap::new();
+        let now = clock.elapsed();
         for (hash, downloaded, created_at) in store.tracker_swarms()? {
             let Ok(Ok(key)) = hex::decode(&hash).map(<[u8; 20]>::try_from) else { continue };
-            swarms.insert(key, Swarm { peers: HashMap::new(), downloaded, created_at });
+            let swarm = Swarm { peers: HashMap::new(), downloaded, created_at, last_announce: now, started_by: None };
+            swarms.insert(key, swarm);
         }
         Ok(Self {
             config: RwLock::new(config.clone()),
@@ -211,18 +229,31 @@ impl Tracker {
             if req.event == Event::Stopped {
                 return Ok(self.reply(&c, 0, 0, 0, Vec::new()));
             }
+            let ip = ip.to_canonical();
+            let by_ip = swarms.values().filter(|s| s.started_by == Some(ip)).count();
+            if by_ip >= c.max_swarms_per_address as usize {
+                drop(swarms);
+                self.sweep();
+                swarms = self.swarms.lock().unwrap();
+                if swarms.values().filter(|s| s.started_by == Some(ip)).count() >= c.max_swarms_per_address as usize {
+                    return Err(BadRequest(format!(
+                        "this address already started {} swarms here (tracker.max_swarms_per_address)",
+                        c.max_swarms_per_address
+                    )));
+                }
+            }
             if swarms.len() >= MAX_SWARMS {
-                swarms.retain(|_, s| {
-                    s.expire(now, self.ttl(&c));
-                    !s.peers.is_empty() || s.downloaded > 0
-                });
+                drop(swarms);
+                self.sweep();
+                swarms = self.swarms.lock().unwrap();
                 if swarms.len() >= MAX_SWARMS {
                     return Err(BadRequest("the tracker is full".into()));
                 }
             }
-            swarms.insert(req.info_hash, Swarm::new());
+            swarms.insert(req.info_hash, Swarm::new(now, ip));
         }
         let swarm = swarms.get_mut(&req.info_hash).expect("inserted above");
+        swarm.last_announce = now;
         swarm.expire(now, self.ttl(&c));
         // A client that changed its peer id but kept its address is the same peer.
         swarm.peers.retain(|id, p| id == &req.peer_id || p.addr != addr);
@@ -383,14 +414,25 @@ impl Tracker {
         (swarms.len(), swarms.values().map(|s| s.peers.len()).sum())
     }
 
-    /// Drops expired peers, and swarms left with neither peers nor history.
+    /// Drops expired peers, swarms left with neither peers nor history, and swarms
+    /// with no announce for `tracker.swarm_idle_secs` (with their stored rows).
     pub fn sweep(&self) {
         let c = self.config();
         let now = self.clock.elapsed();
-        self.swarms.lock().unwrap().retain(|_, s| {
-            s.expire(now, self.ttl(&c));
-            !s.peers.is_empty() || s.downloaded > 0
+        let idle = Duration::from_secs(c.swarm_idle_secs);
+        let mut gone = Vec::new();
+        self.swarms.lock().unwrap().retain(|hash, s| {
+            let keep = s.keep(now, self.ttl(&c), idle);
+            if !keep && s.downloaded > 0 {
+                gone.push(hex::encode(hash));
+            }
+            keep
         });
+        if !gone.is_empty()
+            && let Err(e) = self.store.delete_tracker_swarms(&gone)
+        {
+            tracing::warn!("cannot forget {} idle tracker swarms: {e:#}", gone.len());
+        }
     }
 
     /// Sweeps once a minute for as long as the tracker lives.
