@@ -59,6 +59,13 @@ fn stream_duration(state: &AppState, id: &str, index: usize) -> Option<f64> {
         .filter(|d| *d > 0.0)
 }
 
+/// The path's torrent id (lower-cased) and file index.
+fn ids(id: &str, index: &str) -> ApiResult<(String, usize)> {
+    let id = id.to_ascii_lowercase();
+    let index = index.parse().map_err(|_| ApiError::not_found(format!("torrent {id} has no file {index:?}")))?;
+    Ok((id, index))
+}
+
 /// `GET /api/watch`: the caller's list, most recent first.
 pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<Vec<WatchRecord>>> {
     let known: std::collections::HashSet<String> =
@@ -72,10 +79,10 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Ap
 pub async fn put(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, index)): Path<(String, usize)>,
+    Path((id, index)): Path<(String, String)>,
     ApiJson(body): ApiJson<PutBody>,
 ) -> ApiResult<ApiJson<Value>> {
-    let id = id.to_ascii_lowercase();
+    let (id, index) = ids(&id, &index)?;
     if !body.position_s.is_finite() || body.position_s < 0.0 {
         return Err(ApiError::bad_request("position_s must be a number of seconds, 0 or more"));
     }
@@ -98,9 +105,9 @@ pub async fn put(
 pub async fn remove(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, index)): Path<(String, usize)>,
+    Path((id, index)): Path<(String, String)>,
 ) -> ApiResult<ApiJson<Value>> {
-    let id = id.to_ascii_lowercase();
+    let (id, index) = ids(&id, &index)?;
     if !state.store.delete_watch(user_key(&caller), &id, index).map_err(ApiError::internal)? {
         return Err(ApiError::not_found(format!("no place kept for file {index} of torrent {id}")));
     }

@@ -130,12 +130,12 @@ impl Renderers {
         v
     }
 
-    /// One renderer by id (searching once if it is not known).
+    /// One renderer by id (searching if the list is stale).
     pub async fn get(&self, id: &str) -> Option<Renderer> {
         if let Some(r) = self.found.lock().unwrap().1.get(id) {
             return Some(r.clone());
         }
-        self.list(true).await.into_iter().find(|r| r.id == id)
+        self.list(false).await.into_iter().find(|r| r.id == id)
     }
 
     /// Remembers what a renderer was told to play.

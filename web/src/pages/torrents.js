@@ -6,6 +6,7 @@ import { h, mount, setText, toast } from '../dom.js';
 import * as fmt from '../format.js';
 import * as live from '../live.js';
 import { removeTorrent, toggleTorrent } from './actions.js';
+import { continueRow } from './continue.js';
 
 const SORTS = {
   added: (a, b) => (a.added_at < b.added_at ? -1 : a.added_at > b.added_at ? 1 : 0),
@@ -53,6 +54,7 @@ export function torrentsPage(main) {
   });
 
   mount(main,
+    continueRow(),
     addBox(),
     h('section', { class: 'toolbar', 'aria-label': 'Filter and sort' }, search, status, sort, order, counter),
     list,
