@@ -91,8 +91,10 @@ pub async fn play(
     // Probe first, so the playlist the TV fetches covers the whole film at once.
     let stream = super::stream::open_stream(&state, &torrent, index, &f.name).await?;
     let token = state.auth.mint_stream_token(&torrent, caller.user_id);
+    // The media playlist: TVs (and GStreamer 1.20's hlsdemux) handle a plain media
+    // playlist with muxed audio better than a master with renditions.
     let url = format!(
-        "http://{}:{}/api/stream/{torrent}?file={index}&token={token}",
+        "http://{}:{}/api/stream/{torrent}/index.m3u8?file={index}&token={token}",
         r.local_ip, state.config.server.port
     );
     let title = if view.files.len() > 1 { f.name.rsplit('/').next().unwrap_or(&f.name).to_string() } else { view.name.clone() };

@@ -45,6 +45,7 @@ pub async fn call(client: &reqwest::Client, url: &str, service: &str, action: &s
         .post(url)
         .timeout(CALL_TIMEOUT)
         .header("Content-Type", "text/xml; charset=\"utf-8\"")
+        .header("Connection", "close")
         .header("SOAPACTION", format!("\"{service}#{action}\""))
         .body(envelope(service, action, args))
         .send()

@@ -97,6 +97,9 @@ impl Renderers {
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .connect_timeout(Duration::from_secs(2))
+            // Embedded UPnP stacks (libupnp) serve a kept-alive connection with one of
+            // a few worker threads: a new connection per call keeps them free.
+            .pool_max_idle_per_host(0)
             .build()
             .expect("an HTTP client");
         Self {
