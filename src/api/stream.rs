@@ -299,7 +299,7 @@ pub async fn segment(
     crate::media::metrics::observe_segment(asked.elapsed());
     if let Some(c) = &caller {
         let start_s = stream.grid.start_ns(seg) as f64 / 1e9;
-        super::watch::follow_segment(&state, c, &id, index, start_s);
+        super::watch::follow_segment(&state, c, &id, index, seg, start_s);
     }
     Ok((h, Body::from(bytes)).into_response())
 }

@@ -30,7 +30,8 @@ pub fn user_key(caller: &Caller) -> i64 {
 /// prepared already.
 #[derive(Default)]
 pub struct Follow {
-    last: Mutex<HashMap<(i64, String, usize), Instant>>,
+    /// (user, torrent, file) → when last written, and the segment last fetched.
+    last: Mutex<HashMap<(i64, String, usize), (Instant, usize)>>,
     prepared: Mutex<HashMap<(String, usize), Instant>>,
 }
 
@@ -186,8 +187,9 @@ fn near_end(state: &AppState, id: &str, index: usize, position_s: f64, duration:
 }
 
 /// Follows a player that fetched segment `seg` (starting at `start_s`) with a stream
-/// token: at most every few seconds, its place becomes that segment's start.
-pub fn follow_segment(state: &AppState, caller: &Caller, id: &str, index: usize, start_s: f64) {
+/// token: its place becomes that segment's start, written at most every few seconds
+/// while it fetches in order, and at once when it jumps (a seek).
+pub fn follow_segment(state: &AppState, caller: &Caller, id: &str, index: usize, seg: usize, start_s: f64) {
     if !caller.is_stream_token() {
         return;
     }
@@ -195,12 +197,19 @@ pub fn follow_segment(state: &AppState, caller: &Caller, id: &str, index: usize,
     {
         let mut last = state.watch_follow.last.lock().unwrap();
         let key = (user, id.to_string(), index);
-        if last.get(&key).is_some_and(|t| t.elapsed() < FOLLOW_EVERY) {
+        let write = match last.get(&key) {
+            Some((t, prev)) => t.elapsed() >= FOLLOW_EVERY || (seg != prev + 1 && seg != *prev),
+            None => true,
+        };
+        if !write {
+            if let Some(e) = last.get_mut(&key) {
+                e.1 = seg;
+            }
             return;
         }
-        last.insert(key, Instant::now());
+        last.insert(key, (Instant::now(), seg));
         if last.len() > 10_000 {
-            last.retain(|_, t| t.elapsed() < FOLLOW_EVERY);
+            last.retain(|_, (t, _)| t.elapsed() < FOLLOW_EVERY);
         }
     }
     let Ok(name) = file_name(state, id, index) else { return };
