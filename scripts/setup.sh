@@ -20,6 +20,8 @@ test_pkgs=(
   # a machine that runs systemd, as on any Debian desktop.
   python3-gi gir1.2-gupnp-1.6 gir1.2-gssdp-1.6 gir1.2-gupnp-av-1.0 python3-zeroconf
   avahi-daemon avahi-utils dbus-daemon iproute2
+  # tests/it/renderers.rs: a real UPnP MediaRenderer (gmrender-resurrect, GStreamer inside).
+  gmediarender
   # make fuzz / fuzz-smoke: libfuzzer-sys compiles libFuzzer.
   g++
 )

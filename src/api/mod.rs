@@ -16,12 +16,14 @@ pub mod paging;
 pub mod playlist;
 pub mod range;
 mod search;
+mod renderers;
 mod services;
 pub mod state;
 pub mod stream;
 mod system;
 mod torrents;
 mod tracker;
+pub mod watch;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -63,6 +65,17 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/stream/{id}/status", get(stream::status)),
         ("/api/stream/{id}/{segment}", get(stream::segment)),
         ("/api/playlist.m3u", get(playlist::m3u)),
+        // Watching: where each user stopped; playing on a TV.
+        ("/api/watch", get(watch::list)),
+        ("/api/watch/{id}/{file_index}", axum::routing::put(watch::put).delete(watch::remove)),
+        ("/api/renderers", get(renderers::list)),
+        ("/api/renderers/{id}/play", post(renderers::play)),
+        ("/api/renderers/{id}/pause", post(renderers::pause)),
+        ("/api/renderers/{id}/resume", post(renderers::resume)),
+        ("/api/renderers/{id}/stop", post(renderers::stop)),
+        ("/api/renderers/{id}/seek", post(renderers::seek)),
+        ("/api/renderers/{id}/volume", post(renderers::volume)),
+        ("/api/renderers/{id}/status", get(renderers::status)),
         // Accounts.
         ("/auth/setup", get(auth::setup_status).post(auth::setup)),
         ("/auth/register", post(auth::register)),

@@ -96,7 +96,7 @@ fn starving(state: &AppState, id: &str) -> bool {
 }
 
 /// Opens (probing on first use) the stream of file `index` of torrent `id`.
-async fn open_stream(
+pub(crate) async fn open_stream(
     state: &AppState,
     id: &str,
     index: usize,
@@ -165,13 +165,22 @@ pub async fn create(
     };
     let timeout = Duration::from_secs(state.config.engine.metadata_timeout_secs);
     state.engine.wait_for_metadata(&id, timeout).await?;
-    let (index, name, size) = pick_file(&state, &id, body.file_index)?;
+    let user = super::watch::user_key(&caller);
+    // A season pack starts at the first episode this user has not watched.
+    let wanted = body.file_index.or_else(|| super::watch::first_unwatched(&state, user, &id));
+    let (index, name, size) = pick_file(&state, &id, wanted)?;
     let stream = open_stream(&state, &id, index, &name).await?;
     state.engine.touch_watched(&id);
     let torrent_name = state.engine.view(&id).map(|v| v.name).unwrap_or_default();
     // A TV or player given these URLs cannot log in: they carry a stream token.
     let token = state.auth.mint_file_token(&id, index, caller.user_id);
-    let file_q = if body.file_index.is_some() { format!("&file={index}") } else { String::new() };
+    let default_file = state.engine.view(&id).ok().and_then(|v| v.video_file);
+    let file_q = if body.file_index.is_some() || default_file != Some(index) {
+        format!("&file={index}")
+    } else {
+        String::new()
+    };
+    let (resume_at, next) = super::watch::resume_and_next(&state, user, &id, index);
     Ok(ApiJson(json!({
         "status": "STREAM_READY",
         "streamUrl": format!("/api/torrents/{id}/files/{index}?token={token}"),
@@ -184,6 +193,8 @@ pub async fn create(
         "duration": stream.info.duration.as_secs_f64(),
         "mode": stream.mode,
         "token": token,
+        "resumeAt": resume_at,
+        "next": next,
     })))
 }
 
@@ -234,6 +245,7 @@ pub async fn segment(
     Path((id, name)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
+    caller: Option<Caller>,
 ) -> ApiResult<Response> {
     let is_playlist = name == "index.m3u8";
     let seg = playlist::parse_segment_name(&name);
@@ -285,6 +297,10 @@ pub async fn segment(
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/MP2T"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=3600"));
     crate::media::metrics::observe_segment(asked.elapsed());
+    if let Some(c) = &caller {
+        let start_s = stream.grid.start_ns(seg) as f64 / 1e9;
+        super::watch::follow_segment(&state, c, &id, index, seg, start_s);
+    }
     Ok((h, Body::from(bytes)).into_response())
 }
 

@@ -43,6 +43,7 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     let media = Media::new(config.media.clone(), config.storage.cache_dir.join("hls"), shutdown.child_token());
     media.start();
     let dlna = Arc::new(crate::lan::dlna::Dlna::open(config.dlna.clone(), &config.storage.state_dir)?);
+    let renderers = Arc::new(crate::lan::renderers::Renderers::new(config.dlna.interfaces.clone()));
     Ok(AppState {
         config: Arc::new(config),
         store,
@@ -54,6 +55,8 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
         dlna,
         shutdown,
         list_cache: Default::default(),
+        renderers,
+        watch_follow: Default::default(),
     })
 }
 

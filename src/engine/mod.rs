@@ -6,6 +6,7 @@
 mod add;
 mod bencode;
 mod control;
+pub mod episodes;
 pub mod disk;
 mod error;
 mod events;

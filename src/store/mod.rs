@@ -7,6 +7,7 @@ mod auth_tokens;
 mod torrents;
 mod users;
 mod tracker;
+mod watch;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,6 +20,7 @@ pub use torrent_settings::{PendingMove, TorrentSettings};
 pub use torrents::{Purpose, TorrentRecord};
 pub use auth_tokens::{ApiKeyRecord, RememberRecord, SessionRecord};
 pub use users::{InsertUserError, UserRecord};
+pub use watch::{WatchRecord, WatchSource};
 
 /// Migrations, applied in order; `PRAGMA user_version` counts the ones applied.
 /// Never edit a released entry: append a new one.
@@ -112,6 +114,23 @@ const MIGRATIONS: &[&str] = &[
         download_limit INTEGER,               -- bytes/s, 0 = unlimited
         upload_limit   INTEGER
     );
+    "#,
+    // 6: where each user stopped in each file (resume, continue watching). user_id 0 is
+    // the local administrator (an address that bypasses auth).
+    r#"
+    CREATE TABLE watch (
+        user_id    INTEGER NOT NULL,
+        info_hash  TEXT NOT NULL,
+        file_index INTEGER NOT NULL,
+        name       TEXT NOT NULL,
+        position_s REAL NOT NULL,
+        duration_s REAL,
+        watched    INTEGER NOT NULL DEFAULT 0,
+        source     TEXT NOT NULL DEFAULT 'player',   -- player (reported) | segments (followed)
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (user_id, info_hash, file_index)
+    );
+    CREATE INDEX watch_recent ON watch(user_id, updated_at);
     "#,
 ];
 

@@ -7,11 +7,16 @@ import { h, mount, setText, toast } from '../dom.js';
 import * as fmt from '../format.js';
 import * as live from '../live.js';
 import { copy } from '../shared.js';
+import { playOn } from '../remote.js';
+import { follow } from '../watching.js';
 
 export function playerPage(main, id) {
   let hls = null;
   let stopped = false;
   let statusTimer = null;
+  let unfollow = null;
+  let remote = null;
+  const watchPanel = h('div', { class: 'watch-panel', id: 'watch-panel', 'aria-live': 'polite' });
   const t = live.torrents.get(id);
   // `?file=N` plays that file of the torrent; without it the daemon picks the video.
   const fileParam = new URLSearchParams(location.search).get('file');
@@ -27,7 +32,7 @@ export function playerPage(main, id) {
   const links = h('div', { class: 'stream-links' });
   mount(main,
     h('nav', { class: 'crumbs small' }, h('a', { href: `/t/${id}`, text: '← Details' })),
-    h('section', { class: 'card player' }, title, h('div', { class: 'video-wrap' }, video), state,
+    h('section', { class: 'card player' }, title, h('div', { class: 'video-wrap' }, video), watchPanel, state,
       h('dl', { class: 'facts' }, fact('mode', 'Mode'), fact('encoder', 'Encoder'), fact('buffered', 'Buffered'),
         fact('segments', 'Segments ready'), fact('clients', 'Clients'))),
     h('section', { class: 'card' }, h('h2', { text: 'Play on another device' }), links),
@@ -57,6 +62,14 @@ export function playerPage(main, id) {
     showLinks(s.name || t?.name || id, hlsUrl, rawUrl);
     await attach(hlsUrl);
     const streamId = s.infoHash || id;
+    if (s.fileIndex !== undefined) {
+      unfollow = follow({
+        video, panel: watchPanel, torrentId: streamId, fileIndex: s.fileIndex, resumeAt: s.resumeAt || 0, next: s.next,
+        play: (torrent, file) => location.assign(`/play/${torrent}?file=${file}`),
+      });
+      remote = playOn({ torrentId: streamId, fileIndex: s.fileIndex, position: () => video.currentTime, onCast: () => video.pause() });
+      links.parentElement.before(remote.el);
+    }
     const poll = async () => {
       try {
         const st = await get(`/api/stream/${streamId}/status${fileIndex === null ? '' : `?file=${fileIndex}`}`);
@@ -161,6 +174,8 @@ export function playerPage(main, id) {
 
   return () => {
     stopped = true;
+    if (unfollow) unfollow();
+    if (remote) remote.stop();
     clearInterval(statusTimer);
     if (hls) hls.destroy();
     video.removeAttribute('src');

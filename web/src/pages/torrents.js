@@ -7,6 +7,7 @@ import * as fmt from '../format.js';
 import * as live from '../live.js';
 import { breakable } from '../shared.js';
 import { removeMany, removeTorrent, setRunning, toggleTorrent } from '../torrent-actions.js';
+import { continueRow } from '../continue.js';
 
 const SORTS = {
   added: (a, b) => (a.added_at < b.added_at ? -1 : a.added_at > b.added_at ? 1 : 0),
@@ -57,6 +58,7 @@ export function torrentsPage(main) {
   });
 
   mount(main,
+    continueRow(),
     addBox(),
     h('section', { class: 'toolbar', 'aria-label': 'Filter and sort' }, search, status, sort, order, counter),
     selection.el,
