@@ -2,6 +2,7 @@
 //! table family. The database is the source of truth for what the box should have.
 
 mod activity;
+mod categories;
 mod torrent_settings;
 mod auth_tokens;
 mod torrents;
@@ -15,6 +16,7 @@ use anyhow::Context;
 use rusqlite::Connection;
 
 pub use activity::ActivityEntry;
+pub use categories::Category;
 pub use torrent_settings::{PendingMove, TorrentSettings};
 pub use torrents::{Purpose, TorrentRecord};
 pub use auth_tokens::{ApiKeyRecord, RememberRecord, SessionRecord};
@@ -111,6 +113,20 @@ const MIGRATIONS: &[&str] = &[
         seed_action TEXT,                     -- pause | remove | remove_data
         download_limit INTEGER,               -- bytes/s, 0 = unlimited
         upload_limit   INTEGER
+    );
+    "#,
+    // 6: categories (qBittorrent) / labels (Transmission): one per torrent, each with a
+    // save path; and the folder a torrent was asked to go to.
+    r#"
+    CREATE TABLE categories (
+        name      TEXT PRIMARY KEY,
+        save_path TEXT NOT NULL DEFAULT ''    -- relative to the download dir; '' = default
+    );
+    CREATE TABLE torrent_categories (
+        info_hash TEXT PRIMARY KEY REFERENCES torrents(info_hash) ON DELETE CASCADE,
+        category  TEXT,
+        save_dir  TEXT,                       -- absolute; NULL = the default place
+        tags      TEXT                        -- comma-separated (qBittorrent tags)
     );
     "#,
 ];
