@@ -87,6 +87,9 @@ fn class_of(method: &Method, path: &str) -> Class {
     } else if is_dlna(path) {
         // SOAP control is a POST, but every action is a read.
         Class::Read
+    } else if path == TRANSMISSION_RPC {
+        // Every RPC call is a POST, the many reads (`torrent-get` polls) too.
+        Class::Read
     } else if stream_route_torrent(method, path).is_some() {
         Class::Stream
     } else if method == Method::GET || method == Method::HEAD || method == Method::OPTIONS {

@@ -335,8 +335,10 @@ fn field(
         "rateDownload" => json!(t.download_rate),
         "rateUpload" => json!(t.upload_rate),
         "peersConnected" => json!(t.peers),
-        "peersSendingToUs" => json!(t.seeds),
-        "peersGettingFromUs" | "webseedsSendingToUs" => json!(0),
+        // Peers data flows with (clients show "Idle" when neither way does).
+        "peersSendingToUs" => json!(if t.download_rate > 0 { t.seeds.max(1) } else { 0 }),
+        "peersGettingFromUs" => json!(if t.upload_rate > 0 { t.peers.saturating_sub(t.seeds).max(1) } else { 0 }),
+        "webseedsSendingToUs" => json!(0),
         "uploadedEver" => json!(t.uploaded),
         "downloadedEver" => json!(t.downloaded),
         "magnetLink" => json!(t.magnet_uri),

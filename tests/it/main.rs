@@ -7,6 +7,7 @@ mod fixture;
 mod appliance;
 mod auth;
 mod auth_cli;
+mod compat;
 mod core;
 mod disk;
 mod dlna;
