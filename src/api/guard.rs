@@ -33,8 +33,11 @@ pub const SESSION_COOKIE: &str = "session";
 pub const REMEMBER_COOKIE: &str = "remember";
 /// The qBittorrent Web API's session cookie: a normal session, on `/api/v2/` only.
 pub const SID_COOKIE: &str = "SID";
-/// The Transmission RPC's path: HTTP Basic is taken here only.
-pub const TRANSMISSION_RPC: &str = "/transmission/rpc";
+/// Whether `path` is the Transmission RPC's (with or without the slash
+/// `transmission-remote` adds): HTTP Basic is taken there only.
+pub fn is_transmission_rpc(path: &str) -> bool {
+    path == "/transmission/rpc" || path == "/transmission/rpc/"
+}
 
 /// Routes that answer without credentials. Everything else under `/api`, `/auth`
 /// and `/metrics` needs a caller.
@@ -87,7 +90,7 @@ fn class_of(method: &Method, path: &str) -> Class {
     } else if is_dlna(path) {
         // SOAP control is a POST, but every action is a read.
         Class::Read
-    } else if path == TRANSMISSION_RPC {
+    } else if is_transmission_rpc(path) {
         // Every RPC call is a POST, the many reads (`torrent-get` polls) too.
         Class::Read
     } else if stream_route_torrent(method, path).is_some() {
@@ -188,7 +191,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     };
     if caller.is_none() && !is_public(&method, &path) {
         let mut resp = ApiError::unauthorized("log in, or send an API key").into_response();
-        if path == TRANSMISSION_RPC {
+        if is_transmission_rpc(&path) {
             // Transmission clients (curl's "any auth") send credentials once asked.
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"swarmcast\""));
@@ -293,7 +296,7 @@ fn authenticate(
         });
     }
 
-    if path == TRANSMISSION_RPC
+    if is_transmission_rpc(path)
         && let Some((name, password)) = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())

@@ -100,6 +100,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         // Download-client compatibility (Sonarr, Radarr, …): the Transmission RPC
         // and the qBittorrent Web API, over the same engine (src/compat).
         ("/transmission/rpc", post(compat::transmission)),
+        ("/transmission/rpc/", post(compat::transmission)),
         ("/api/v2/auth/login", post(compat::qbittorrent)),
         ("/api/v2/auth/logout", post(compat::qbittorrent)),
         ("/api/v2/app/version", get(compat::qbittorrent).post(compat::qbittorrent)),
