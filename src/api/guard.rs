@@ -90,6 +90,8 @@ fn class_of(method: &Method, path: &str) -> Class {
     } else if is_dlna(path) {
         // SOAP control is a POST, but every action is a read.
         Class::Read
+    } else if path.strip_prefix("/api/v2/").is_some_and(crate::compat::qbittorrent::is_read) {
+        Class::Read
     } else if is_transmission_rpc(path) {
         // Every RPC call is a POST, the many reads (`torrent-get` polls) too.
         Class::Read

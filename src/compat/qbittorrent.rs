@@ -76,6 +76,17 @@ fn text(s: &str) -> Reply {
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=UTF-8")], s.to_string()).into_response())
 }
 
+/// Whether an endpoint only reads (clients such as qbittorrent-api POST those too,
+/// so the rate limit counts them as reads by this, not by the method).
+pub fn is_read(endpoint: &str) -> bool {
+    matches!(
+        endpoint,
+        "app/version" | "app/webapiVersion" | "app/buildInfo" | "app/preferences" | "app/defaultSavePath"
+            | "torrents/info" | "torrents/properties" | "torrents/files" | "torrents/categories"
+            | "torrents/tags" | "transfer/info" | "sync/maindata"
+    )
+}
+
 /// Answers one request to `/api/v2/{endpoint}`. `who` is `None` only for the public
 /// `auth/login`. `ip` is for the login rate limit.
 pub async fn handle(ctx: &Ctx, who: Option<&Who>, ip: std::net::IpAddr, req: Request) -> Response {
@@ -90,13 +101,7 @@ pub async fn handle(ctx: &Ctx, who: Option<&Who>, ip: std::net::IpAddr, req: Req
         ("auth/login", _) => login(ctx, ip, &params).await,
         (_, None) => Err(Fail(StatusCode::FORBIDDEN, "Forbidden".into())),
         (e, Some(who)) => {
-            let changes = !matches!(
-                e,
-                "app/version" | "app/webapiVersion" | "app/buildInfo" | "app/preferences" | "app/defaultSavePath"
-                    | "torrents/info" | "torrents/properties" | "torrents/files" | "torrents/categories"
-                    | "torrents/tags" | "transfer/info" | "sync/maindata"
-            );
-            if changes && method != Method::POST {
+            if !is_read(e) && method != Method::POST {
                 Err(Fail(StatusCode::METHOD_NOT_ALLOWED, format!("{e} takes POST")))
             } else {
                 call(ctx, who, e, &params).await

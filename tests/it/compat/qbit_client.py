@@ -14,8 +14,8 @@ import qbittorrentapi
 base, user, password, magnet, ih, save_path, api_key = sys.argv[1:8]
 
 
-def step(name, **kv):
-    print(json.dumps({"step": name, **kv}), flush=True)
+def step(step_name, **kv):
+    print(json.dumps({"step": step_name, **kv}), flush=True)
 
 
 def check(cond, what):
