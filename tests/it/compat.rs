@@ -3,6 +3,8 @@
 //! package over the qBittorrent Web API, each fetching a magnet from a real seeder and
 //! checking that the path a Sonarr would import from is on disk when done.
 
+mod credentials;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
