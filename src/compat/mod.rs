@@ -6,6 +6,7 @@
 
 pub mod mapping;
 pub mod qbittorrent;
+mod qbittorrent_json;
 pub mod transmission;
 
 use std::sync::Arc;
