@@ -8,6 +8,9 @@
 //!    result is a `Caller` in the request's extensions.
 //! 4. Default deny: every path under `/api`, `/auth` and `/metrics` needs a caller,
 //!    except the public ones in `is_public`. Other paths (the web UI) are public.
+//!    On `/transmission/rpc` also HTTP Basic (a user's password, or an API key as
+//!    the password); on `/api/v2/…` (the qBittorrent Web API) also the `SID` cookie,
+//!    a normal session that `/api/v2/auth/login` sets.
 //! 5. A state change authenticated by an ambient credential (cookie, bypassed
 //!    address) must come with no foreign `Origin` / `Sec-Fetch-Site`, and a
 //!    cookie-authenticated POST (the only state-changing method an HTML form has)
@@ -28,6 +31,13 @@ use crate::auth::{Class, RememberOutcome, StreamTokenError};
 pub const SESSION_COOKIE: &str = "session";
 /// Name of the remember-me cookie.
 pub const REMEMBER_COOKIE: &str = "remember";
+/// The qBittorrent Web API's session cookie: a normal session, on `/api/v2/` only.
+pub const SID_COOKIE: &str = "SID";
+/// Whether `path` is the Transmission RPC's (with or without the slash
+/// `transmission-remote` adds): HTTP Basic is taken there only.
+pub fn is_transmission_rpc(path: &str) -> bool {
+    path == "/transmission/rpc" || path == "/transmission/rpc/"
+}
 
 /// Routes that answer without credentials. Everything else under `/api`, `/auth`
 /// and `/metrics` needs a caller.
@@ -37,7 +47,7 @@ pub fn is_public(method: &Method, path: &str) -> bool {
         "/api/health" => read,
         // Refuses itself once a user exists; GET says whether setup is needed.
         "/auth/setup" => read || method == Method::POST,
-        "/auth/login" => method == Method::POST,
+        "/auth/login" | "/api/v2/auth/login" => method == Method::POST,
         // Anyone when `auth.open_registration`; otherwise the handler wants an admin.
         "/auth/register" => method == Method::POST,
         "/announce" | "/scrape" => true,
@@ -48,7 +58,7 @@ pub fn is_public(method: &Method, path: &str) -> bool {
 }
 
 fn needs_auth_prefix(path: &str) -> bool {
-    ["/api", "/auth", "/metrics"]
+    ["/api", "/auth", "/metrics", "/transmission"]
         .iter()
         .any(|p| path == *p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('/')))
 }
@@ -98,6 +108,11 @@ fn class_of(method: &Method, path: &str) -> Class {
         Class::Announce
     } else if is_dlna(path) {
         // SOAP control is a POST, but every action is a read.
+        Class::Read
+    } else if path.strip_prefix("/api/v2/").is_some_and(crate::compat::qbittorrent::is_read) {
+        Class::Read
+    } else if is_transmission_rpc(path) {
+        // Every RPC call is a POST, the many reads (`torrent-get` polls) too.
         Class::Read
     } else if stream_route_torrent(method, path).is_some() {
         Class::Stream
@@ -202,17 +217,26 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         Found::Refused(_) | Found::None => None,
     };
     if caller.is_none() && !is_public(&method, &path) {
-        return ApiError::unauthorized("log in, or send an API key").into_response();
+        let mut resp = ApiError::unauthorized("log in, or send an API key").into_response();
+        if is_transmission_rpc(&path) {
+            // Transmission clients (curl's "any auth") send credentials once asked.
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"swarmcast\""));
+        }
+        return resp;
     }
 
     // 5. Cross-site requests.
     if let Some(c) = &caller {
         let cookie = matches!(c.via, AuthVia::Session { .. });
         let ambient = cookie || c.via == AuthVia::Bypass;
+        // The qBittorrent API's clients post forms with their `SID` (SameSite)
+        // cookie: only the Origin checks apply to it.
+        let sid = cookie && path.starts_with("/api/v2/") && self::cookie(req.headers(), SESSION_COOKIE).is_none();
         if ambient && !is_safe(&method) {
             // A bypassed address is mostly scripts and the CLI (no Origin, any body);
             // a browser there still sends its Origin and is checked by it.
-            if let Err(e) = check_same_site(req.headers(), cookie && method == Method::POST) {
+            if let Err(e) = check_same_site(req.headers(), cookie && !sid && method == Method::POST) {
                 return e.into_response();
             }
         }
@@ -299,7 +323,27 @@ fn authenticate(
         });
     }
 
-    if let Some(token) = cookie(headers, SESSION_COOKIE)
+    if is_transmission_rpc(path)
+        && let Some((name, password)) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(crate::auth::basic::parse)
+    {
+        use crate::auth::Basic;
+        return Ok(match auth.check_basic(&name, &password, ip)? {
+            Basic::Password(u) => (Found::Caller(user_caller(u, AuthVia::Basic)), None),
+            Basic::ApiKey(u, prefix) => (Found::Caller(user_caller(u, AuthVia::ApiKey { prefix })), None),
+            Basic::Refused => (Found::Refused(ApiError::unauthorized("wrong username or password")), None),
+            Basic::Limited(secs) => {
+                let mut e = ApiError::new(Code::RateLimited, format!("too many failed logins; retry in {secs} s"));
+                e.retry_after = Some(secs);
+                (Found::Refused(e), None)
+            }
+        });
+    }
+    let session = cookie(headers, SESSION_COOKIE)
+        .or_else(|| if path.starts_with("/api/v2/") { cookie(headers, SID_COOKIE) } else { None });
+    if let Some(token) = session
         && let Some((u, token_hash)) = auth.check_session(token)?
     {
         return Ok((Found::Caller(user_caller(u, AuthVia::Session { token_hash })), None));

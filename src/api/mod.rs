@@ -2,6 +2,7 @@
 //! resource, one error type, and the guard (Host, rate limits, auth) in front.
 
 mod auth;
+mod compat;
 mod create;
 mod dlna;
 mod config;
@@ -111,6 +112,40 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/tracker/torrents", get(tracker::list)),
         ("/announce", get(tracker::announce)),
         ("/scrape", get(tracker::scrape)),
+        // Download-client compatibility (Sonarr, Radarr, …): the Transmission RPC
+        // and the qBittorrent Web API, over the same engine (src/compat).
+        ("/transmission/rpc", post(compat::transmission)),
+        ("/transmission/rpc/", post(compat::transmission)),
+        ("/api/v2/auth/login", post(compat::qbittorrent)),
+        ("/api/v2/auth/logout", post(compat::qbittorrent)),
+        ("/api/v2/app/version", get(compat::qbittorrent).post(compat::qbittorrent)),
+        ("/api/v2/app/webapiVersion", get(compat::qbittorrent).post(compat::qbittorrent)),
+        ("/api/v2/app/buildInfo", get(compat::qbittorrent).post(compat::qbittorrent)),
+        ("/api/v2/app/preferences", get(compat::qbittorrent).post(compat::qbittorrent)),
+        ("/api/v2/app/defaultSavePath", get(compat::qbittorrent).post(compat::qbittorrent)),
+        ("/api/v2/torrents/info", get(compat::qbittorrent).post(compat::qbittorrent)),
+        ("/api/v2/torrents/properties", get(compat::qbittorrent).post(compat::qbittorrent)),
+        ("/api/v2/torrents/files", get(compat::qbittorrent).post(compat::qbittorrent)),
+        ("/api/v2/torrents/categories", get(compat::qbittorrent).post(compat::qbittorrent)),
+        ("/api/v2/torrents/tags", get(compat::qbittorrent).post(compat::qbittorrent)),
+        ("/api/v2/torrents/add", post(compat::qbittorrent).layer(DefaultBodyLimit::max(16 << 20))),
+        ("/api/v2/torrents/delete", post(compat::qbittorrent)),
+        ("/api/v2/torrents/pause", post(compat::qbittorrent)),
+        ("/api/v2/torrents/resume", post(compat::qbittorrent)),
+        ("/api/v2/torrents/stop", post(compat::qbittorrent)),
+        ("/api/v2/torrents/start", post(compat::qbittorrent)),
+        ("/api/v2/torrents/setCategory", post(compat::qbittorrent)),
+        ("/api/v2/torrents/createCategory", post(compat::qbittorrent)),
+        ("/api/v2/torrents/editCategory", post(compat::qbittorrent)),
+        ("/api/v2/torrents/removeCategories", post(compat::qbittorrent)),
+        ("/api/v2/torrents/addTags", post(compat::qbittorrent)),
+        ("/api/v2/torrents/removeTags", post(compat::qbittorrent)),
+        ("/api/v2/torrents/setShareLimits", post(compat::qbittorrent)),
+        ("/api/v2/torrents/setForceStart", post(compat::qbittorrent)),
+        ("/api/v2/torrents/topPrio", post(compat::qbittorrent)),
+        ("/api/v2/torrents/bottomPrio", post(compat::qbittorrent)),
+        ("/api/v2/transfer/info", get(compat::qbittorrent).post(compat::qbittorrent)),
+        ("/api/v2/sync/maindata", get(compat::qbittorrent).post(compat::qbittorrent)),
     ]
 }
 

@@ -57,6 +57,7 @@ pub async fn add(
         only_files: body.files.clone(),
         purpose: None,
         added_by: caller.user_id,
+        ..Default::default()
     };
     let t = state.engine.add(source, opts).await?;
     Ok((StatusCode::CREATED, ApiJson(t)))
@@ -131,6 +132,8 @@ pub struct ListQuery {
     order: Option<String>,
     status: Option<String>,
     search: Option<String>,
+    /// Only torrents of this category (label).
+    category: Option<String>,
 }
 
 /// `GET /api/torrents/`. The total before paging is in `X-Total-Count`.
@@ -142,6 +145,7 @@ pub async fn list(
     // The plain list (no filter, in the order added): only the page's torrents are
     // looked at, not every one on the box.
     let plain = q.status.as_deref().unwrap_or("").is_empty()
+        && q.category.as_deref().unwrap_or("").is_empty()
         && q.search.as_deref().unwrap_or("").is_empty()
         && matches!(q.sort.as_deref(), None | Some("") | Some("added"));
     if plain {
@@ -164,6 +168,9 @@ pub async fn list(
             ))
         })?;
         all.retain(|t| t.status == status);
+    }
+    if let Some(c) = q.category.as_deref().filter(|c| !c.is_empty()) {
+        all.retain(|t| t.category.as_deref() == Some(c));
     }
     if let Some(needle) = q.search.as_deref().map(str::to_lowercase).filter(|s| !s.is_empty()) {
         all.retain(|t| t.name.to_lowercase().contains(&needle) || t.id.contains(&needle));

@@ -28,6 +28,11 @@ pub struct AddOptions {
     pub only_files: Option<Vec<usize>>,
     pub purpose: Option<Purpose>,
     pub added_by: Option<i64>,
+    /// Category (label) to file it under; created if new.
+    pub category: Option<String>,
+    /// Folder (absolute, inside the download dir: see `Engine::save_dir`) the torrent
+    /// is saved in instead of the default place.
+    pub save_dir: Option<PathBuf>,
 }
 
 impl Engine {
@@ -178,8 +183,10 @@ impl Engine {
             paused: opts.paused,
             only_files,
             // Else the incomplete dir or a download dir changed at run time (None = default).
-            output_folder: output_folder
-                .or_else(|| super::library::initial_output_folder(self, &source)),
+            output_folder: output_folder.or_else(|| match &opts.save_dir {
+                Some(dir) => super::library::output_folder_in(dir, &source),
+                None => super::library::initial_output_folder(self, &source),
+            }),
             completed_at: None,
             last_watched_at: None,
         };
@@ -202,6 +209,12 @@ impl Engine {
                 EngineError::Internal(e)
             }
         })?;
+        if let Some(dir) = &opts.save_dir {
+            self.store.set_torrent_save_dir(&info_hash, &dir.to_string_lossy())?;
+        }
+        if opts.category.is_some() {
+            self.store.set_torrent_category(&info_hash, opts.category.as_deref())?;
+        }
         self.emit(EventKind::Added, &info_hash, name.as_deref(), None);
         match bytes {
             Some(bytes) => {

@@ -59,6 +59,43 @@ pub fn confine(root: &Path, requested: &str) -> Result<PathBuf, Denied> {
     Ok(real)
 }
 
+/// A folder a client asks torrents to be saved in: relative to `root`, or absolute
+/// and inside `root`. Created if missing (never outside `root`); the real path.
+pub fn save_dir(root: &Path, requested: &str) -> Result<PathBuf, Denied> {
+    let requested = requested.trim();
+    let rel = if requested.starts_with('/') {
+        let canon = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+        let p = Path::new(requested);
+        match p.strip_prefix(root).or_else(|_| p.strip_prefix(&canon)) {
+            Ok(rel) => rel.to_string_lossy().into_owned(),
+            Err(_) => return Err(forbidden(requested, "it is outside the download dir")),
+        }
+    } else {
+        requested.to_string()
+    };
+    if rel.split(['/', '\\']).any(|c| c == "..") || rel.contains('\0') {
+        return Err(forbidden(requested, "`..` is not allowed"));
+    }
+    // One level at a time, each checked before the next is made: a symlink inside
+    // the download dir must not let a folder be made outside it.
+    let mut at = String::new();
+    for comp in rel.split('/').filter(|c| !c.is_empty() && *c != ".") {
+        at = if at.is_empty() { comp.to_string() } else { format!("{at}/{comp}") };
+        let real = match confine(root, &at) {
+            Ok(p) => p,
+            Err(Denied::NotFound(_)) => {
+                let _ = std::fs::create_dir(root.join(&at));
+                confine(root, &at)?
+            }
+            Err(e) => return Err(e),
+        };
+        if !real.is_dir() {
+            return Err(forbidden(requested, "it is not a folder"));
+        }
+    }
+    confine(root, &at)
+}
+
 /// One entry of a folder listing.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Entry {

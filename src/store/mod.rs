@@ -2,6 +2,7 @@
 //! table family. The database is the source of truth for what the box should have.
 
 mod activity;
+mod categories;
 mod torrent_settings;
 mod auth_tokens;
 mod torrents;
@@ -16,6 +17,7 @@ use anyhow::Context;
 use rusqlite::Connection;
 
 pub use activity::ActivityEntry;
+pub use categories::Category;
 pub use torrent_settings::{PendingMove, TorrentSettings};
 pub use torrents::{Purpose, TorrentRecord};
 pub use auth_tokens::{ApiKeyRecord, RememberRecord, SessionRecord};
@@ -131,6 +133,20 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user_id, info_hash, file_index)
     );
     CREATE INDEX watch_recent ON watch(user_id, updated_at);
+    "#,
+    // 7: categories (qBittorrent) / labels (Transmission): one per torrent, each with a
+    // save path; and the folder a torrent was asked to go to.
+    r#"
+    CREATE TABLE categories (
+        name      TEXT PRIMARY KEY,
+        save_path TEXT NOT NULL DEFAULT ''    -- relative to the download dir; '' = default
+    );
+    CREATE TABLE torrent_categories (
+        info_hash TEXT PRIMARY KEY REFERENCES torrents(info_hash) ON DELETE CASCADE,
+        category  TEXT,
+        save_dir  TEXT,                       -- absolute; NULL = the default place
+        tags      TEXT                        -- comma-separated (qBittorrent tags)
+    );
     "#,
 ];
 

@@ -8,6 +8,7 @@ mod appliance;
 mod auth;
 mod auth_cli;
 mod clean_stop;
+mod compat;
 mod core;
 mod disk;
 mod dlna;

@@ -18,6 +18,8 @@ fn public_answer(method: &Method, path: &str) -> Option<StatusCode> {
         "/auth/setup" if *method == Method::POST => Some(StatusCode::FORBIDDEN),
         // The body carries the walker's right password.
         "/auth/login" if *method == Method::POST => Some(StatusCode::OK),
+        // qBittorrent's login takes a form: a JSON body is answered `Fails.` (200).
+        "/api/v2/auth/login" if *method == Method::POST => Some(StatusCode::OK),
         // Not open registration: only an admin, so 401 without credentials.
         "/auth/register" if *method == Method::POST => Some(StatusCode::UNAUTHORIZED),
         // The tracker answers every client; bad parameters get a bencoded failure (200).

@@ -20,6 +20,7 @@ const SORTS = {
 
 /** View settings survive navigation within the tab. */
 const view = JSON.parse(sessionStorage.getItem('swarmcast.list') || '{"status":"","search":"","sort":"added","desc":true}');
+view.category ??= '';
 
 export function torrentsPage(main) {
   const rows = new Map();
@@ -35,6 +36,8 @@ export function torrentsPage(main) {
     h('option', { value: '', text: 'All' }),
     ['downloading', 'seeding', 'paused', 'metadata', 'checking', 'error'].map((s) =>
       h('option', { value: s, text: fmt.STATUS_LABEL[s], selected: view.status === s })));
+  // Categories (labels) as the download clients (Sonarr, Radarr) file them.
+  const category = h('select', { id: 'filter-category', 'aria-label': 'Filter by category' });
   const sort = h('select', { id: 'sort', 'aria-label': 'Sort by' },
     Object.keys(SORTS).map((k) => h('option', { value: k, text: `Sort: ${k}`, selected: view.sort === k })));
   const order = h('button', { type: 'button', class: 'secondary', id: 'sort-order' });
@@ -44,12 +47,13 @@ export function torrentsPage(main) {
   };
   setOrderLabel();
   const changed = () => {
-    Object.assign(view, { search: search.value, status: status.value, sort: sort.value });
+    Object.assign(view, { search: search.value, status: status.value, category: category.value, sort: sort.value });
     sessionStorage.setItem('swarmcast.list', JSON.stringify(view));
     layout();
   };
   search.addEventListener('input', changed);
   status.addEventListener('change', changed);
+  category.addEventListener('change', changed);
   sort.addEventListener('change', changed);
   order.addEventListener('click', () => {
     view.desc = !view.desc;
@@ -60,7 +64,7 @@ export function torrentsPage(main) {
   mount(main,
     continueRow(),
     addBox(),
-    h('section', { class: 'toolbar', 'aria-label': 'Filter and sort' }, search, status, sort, order, counter),
+    h('section', { class: 'toolbar', 'aria-label': 'Filter and sort' }, search, status, category, sort, order, counter),
     selection.el,
     list,
     empty,
@@ -70,8 +74,10 @@ export function torrentsPage(main) {
   function layout() {
     const needle = view.search.trim().toLowerCase();
     const all = [...live.torrents.values()];
+    categoryOptions(all);
     const shown = all
       .filter((t) => !view.status || t.status === view.status)
+      .filter((t) => !view.category || t.category === view.category)
       .filter((t) => !needle || t.name.toLowerCase().includes(needle) || t.id.includes(needle))
       .sort((a, b) => (view.desc ? -1 : 1) * SORTS[view.sort](a, b) || a.id.localeCompare(b.id));
     for (const [id, row] of rows) {
@@ -120,6 +126,17 @@ export function torrentsPage(main) {
     selection.update(shownIds);
   }
 
+  /** The category choices: every category a torrent has, and the one chosen. */
+  function categoryOptions(all) {
+    const names = [...new Set(all.map((t) => t.category).filter(Boolean).concat(view.category || []))].sort();
+    const key = names.join('\n');
+    if (category.dataset.names === key) return;
+    category.dataset.names = key;
+    category.replaceChildren(h('option', { value: '', text: 'All categories' }),
+      ...names.map((c) => h('option', { value: c, text: c, selected: view.category === c })));
+    category.hidden = names.length === 0;
+  }
+
   layout();
   return live.onRows((kind, arg) => {
     if (kind === 'row' && rows.has(arg.id) && !needsLayout(arg)) rows.get(arg.id).update(arg);
@@ -128,7 +145,7 @@ export function torrentsPage(main) {
 
   /** A row update needs a new layout when it may change its place or visibility. */
   function needsLayout(t) {
-    return view.status !== '' || view.sort !== 'added' || view.search !== '' ? true : !rows.has(t.id);
+    return view.status !== '' || view.category !== '' || view.sort !== 'added' || view.search !== '' ? true : !rows.has(t.id);
   }
 }
 
@@ -137,6 +154,7 @@ function torrentRow(t, onSelect) {
   const name = h('a', { class: 'name', href: `/t/${id}` });
   const pick = h('input', { type: 'checkbox', class: 'pick', onchange: (e) => onSelect(e.target.checked) });
   const badge = h('span', { class: 'badge' });
+  const cat = h('span', { class: 'category muted small', hidden: true });
   const fill = h('div', { class: 'fill' });
   const bar = h('div', { class: 'bar', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-label': 'Progress' }, fill);
   const pct = h('span', { class: 'pct' });
@@ -158,7 +176,7 @@ function torrentRow(t, onSelect) {
   toggle.addEventListener('click', () => toggleTorrent(current, toggle));
   remove.addEventListener('click', () => removeTorrent(current));
   const el = h('li', { class: 'torrent', dataset: { id } },
-    h('div', { class: 'line1' }, pick, name, badge),
+    h('div', { class: 'line1' }, pick, name, cat, badge),
     h('div', { class: 'line2' }, bar, pct),
     h('div', { class: 'stats' }, downEl, upEl, peersEl, etaEl, sizeEl, ratioEl),
     error,
@@ -174,6 +192,8 @@ function torrentRow(t, onSelect) {
     }
     pick.setAttribute('aria-label', `Select ${shownName}`);
     setText(badge, fmt.STATUS_LABEL[nt.status] || nt.status);
+    setText(cat, nt.category || '');
+    cat.hidden = !nt.category;
     badge.className = `badge ${nt.status}`;
     const p = Math.min(100, Math.max(0, nt.progress || 0));
     fill.style.width = `${p}%`;
