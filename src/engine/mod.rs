@@ -4,8 +4,10 @@
 //! cannot starve the session's disk writes.
 
 mod bencode;
+mod container;
 mod disk;
 mod input;
+mod prefetch;
 mod reader;
 mod session;
 mod video;
@@ -129,6 +131,8 @@ pub struct Engine {
     /// Pages of the plain torrent list as served, by (newest first, skip, take): a
     /// box polled by several screens answers from here for `LIST_CACHE_TTL`.
     list_cache: Mutex<HashMap<(bool, usize, usize), CachedPage>>,
+    /// Bitrates of files, which size their readers' read-ahead (see `prefetch`).
+    hints: prefetch::Hints,
 }
 
 /// One served page of the torrent list.
@@ -169,6 +173,7 @@ impl Engine {
             live: Arc::new(crate::settings::Live::new(config.clone(), store_for_live)),
             generation: std::sync::atomic::AtomicU64::new(0),
             list_cache: Mutex::new(HashMap::new()),
+            hints: Default::default(),
         });
         engine.restore().await?;
         engine.clone().spawn_watcher();
@@ -413,6 +418,9 @@ impl Engine {
                     let _ = self.store.delete_torrent(&info_hash);
                     return Err(EngineError::BadInput(format!("cannot add torrent: {e:#}")));
                 }
+                if !rec.paused {
+                    prefetch::spawn(self, &info_hash);
+                }
             }
             None if rec.paused => {}
             None => self.spawn_metadata_fetch(&rec),
@@ -539,6 +547,7 @@ impl Engine {
                 this.store.set_torrent_metadata(&id, &name, &bytes)?;
                 this.emit("metadata", &id, Some(&name), None);
             }
+            prefetch::spawn(&this, &id);
             this.pending.lock().unwrap().remove(&id);
             let _ = done_tx.send(true);
             Ok(())
@@ -971,7 +980,7 @@ impl Engine {
             .await
             .map_err(|e| EngineError::Internal(e.into()))?;
         let stream = handle.clone().stream(index).await.map_err(EngineError::Internal)?;
-        Ok(FileReader::new(stream, permit, name, len, handle))
+        Ok(FileReader::new(stream, permit, name, len, handle, self.hints.get(id, index)))
     }
 
     /// Notes that someone watched a torrent (for eviction order).

@@ -1,0 +1,76 @@
+//! Fast start against a real transmission-daemon seeder on loopback: the peer that
+//! gave a magnet's metadata gives data at once, without the engine's stall fallback
+//! (pause and resume) having to step in.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Daemon, Seeder, info_hash, make_torrent, media, wait_until};
+
+/// The line the engine logs when its stall fallback reconnects a torrent.
+const RECONNECT: &str = "no peer connected for a while; connecting to the known peers again";
+
+#[test]
+fn metadata_peer_sends_data_at_once() {
+    let src = tempfile::tempdir().unwrap();
+    let film = src.path().join("film.mp4");
+    media::h264_aac_mp4(&film, 30, 2000);
+    let torrent = make_torrent(&film, &src.path().join("film.torrent"), &[]);
+    let hash = info_hash(&torrent);
+    // Throttled like a real swarm, so the download is still running when we look.
+    let seeder = Seeder::start(&torrent, &film, 800);
+    let d = Daemon::start();
+
+    let t0 = Instant::now();
+    d.add(&seeder.magnet(&hash));
+    let mut metadata_at = None;
+    let first_bytes = wait_until("the first verified bytes", Duration::from_secs(60), || {
+        let t = d.torrent(&hash);
+        if metadata_at.is_none() && t["files"].as_array().is_some_and(|f| !f.is_empty()) {
+            metadata_at = Some(t0.elapsed());
+        }
+        (t["downloaded"].as_u64().unwrap_or(0) > 0).then(|| t0.elapsed())
+    });
+    eprintln!("magnet → metadata {:?}, magnet → first bytes {first_bytes:?}", metadata_at);
+    let log = d.log_text();
+    assert!(!log.contains(RECONNECT), "the stall fallback had to reconnect the seeder:\n{log}");
+}
+
+/// An MP4 written without `+faststart` keeps its index (`moov`) at the end. The engine
+/// asks for it with the head the moment the metadata arrives, so the file's last bytes
+/// are on disk long before the middle of the film.
+#[test]
+fn index_at_the_end_comes_with_the_head() {
+    let src = tempfile::tempdir().unwrap();
+    let film = src.path().join("film.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        // Many frames, so that the index spans several pieces (librqbit fetches a file's
+        // last piece early on its own).
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=50:duration=300"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:duration=300"])
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "100", "-b:v", "400k", "-c:a", "aac", "-shortest"])
+        .arg(&film)
+        .status()
+        .expect("ffmpeg");
+    assert!(status.success());
+    let want = std::fs::read(&film).unwrap();
+    let pos = want.windows(4).rposition(|w| w == b"moov").expect("a moov box") - 4;
+    assert!(pos > want.len() / 2, "ffmpeg put the index in front");
+    assert!(want.len() - pos > 3 * 64 * 1024, "the index fits in the last pieces");
+    let tail = &want[pos..];
+    let torrent = make_torrent(&film, &src.path().join("film.torrent"), &[]);
+    let hash = info_hash(&torrent);
+    let seeder = Seeder::start(&torrent, &film, 800);
+    let d = Daemon::start();
+    d.add(&seeder.magnet(&hash));
+
+    let got = d.download_dir().join("film.mp4");
+    let progress = wait_until("the index at the end of the file", Duration::from_secs(90), || {
+        let p = d.torrent(&hash)["progress"].as_f64().unwrap_or(0.0);
+        let bytes = std::fs::read(&got).ok()?;
+        (bytes.len() == want.len() && &bytes[pos..] == tail).then_some(p)
+    });
+    eprintln!("the index was on disk at {progress:.1} % of the download");
+    assert!(progress < 50.0, "the index came at {progress} %: it was not asked for first");
+}
