@@ -1,5 +1,0 @@
-import { ReactNode } from "react";
-
-export const Form = ({ children }: { children: ReactNode }) => {
-  return <form>{children}</form>;
-};
