@@ -20,7 +20,9 @@ fn metadata_peer_sends_data_at_once() {
     let hash = info_hash(&torrent);
     // Throttled like a real swarm, so the download is still running when we look.
     let seeder = Seeder::start(&torrent, &film, 800);
-    let d = Daemon::start();
+    // FAST_START_LOG=debug shows librqbit's side of the hand-over.
+    let level = std::env::var("FAST_START_LOG").unwrap_or_else(|_| "info,librqbit=warn".into());
+    let d = Daemon::start_with(&[("SWARMCAST_LOG_LEVEL", &level)]);
 
     let t0 = Instant::now();
     d.add(&seeder.magnet(&hash));

@@ -1279,8 +1279,10 @@ impl PeerHandler {
             }
         };
         let prev = pe.value_mut().take_state(peers);
-        // PATCH(swarmcast reconnect): the handshake had completed (see `quick_retry`).
-        let was_live = matches!(prev, PeerState::Live(_));
+        // PATCH(swarmcast reconnect): the peer accepted the connection, then hung up during
+        // or after the handshake (see `quick_retry`).
+        let hung_up = matches!(prev, PeerState::Live(_))
+            || matches!(&error, Some(Error::PeerDisconnectedReadingHandshake));
 
         match prev {
             PeerState::Connecting(_) => {}
@@ -1359,8 +1361,8 @@ impl PeerHandler {
             return Ok(());
         }
 
-        // PATCH(swarmcast reconnect): a peer that was live is retried quickly first.
-        let quick = if was_live {
+        // PATCH(swarmcast reconnect): a peer that hung up on us is retried quickly first.
+        let quick = if hung_up {
             pe.value_mut().stats.quick_retry()
         } else {
             None

@@ -86,8 +86,8 @@ impl PeerStats {
     }
 
     // PATCH(swarmcast reconnect): the delay before reconnecting a peer that accepted our
-    // connection and completed the handshake, then hung up: 250 ms, 500 ms, 1 s, then
-    // the usual backoff (10 s, 60 s, ...). A peer that answered the handshake is up; the
+    // connection, then hung up during or after the handshake: 250 ms, 500 ms, 1 s, then
+    // the usual backoff (10 s, 60 s, ...). A peer that accepts connections is up; the
     // commonest reason it hangs up at once is that it still holds our previous
     // connection (the one that fetched the magnet's metadata) and refuses a duplicate
     // from the same address until it has reaped the old one: transmission-daemon 3.00
