@@ -36,6 +36,9 @@ fn metadata_peer_sends_data_at_once() {
     });
     eprintln!("magnet → metadata {:?}, magnet → first bytes {first_bytes:?}", metadata_at);
     let log = d.log_text();
+    if std::env::var_os("FAST_START_LOG").is_some() {
+        eprintln!("--- swarmcast log ---\n{log}");
+    }
     assert!(!log.contains(RECONNECT), "the stall fallback had to reconnect the seeder:\n{log}");
 }
 
