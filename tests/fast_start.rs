@@ -79,3 +79,40 @@ fn index_at_the_end_comes_with_the_head() {
     eprintln!("the index was on disk at {progress:.1} % of the download");
     assert!(progress < 50.0, "the index came at {progress} %: it was not asked for first");
 }
+
+/// Magnet to first HLS segment of an MP4 whose index is at the end, from a seeder
+/// throttled like a real swarm: the stream starts (the index came early, with the head)
+/// and the engine's stall fallback never had to reconnect.
+#[test]
+fn magnet_to_first_segment_with_the_index_at_the_end() {
+    let src = tempfile::tempdir().unwrap();
+    let film = src.path().join("film.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=120"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:duration=120"])
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "50", "-b:v", "1500k", "-c:a", "aac", "-shortest"])
+        .arg(&film)
+        .status()
+        .expect("ffmpeg");
+    assert!(status.success());
+    let torrent = make_torrent(&film, &src.path().join("film.torrent"), &[]);
+    let hash = info_hash(&torrent);
+    let seeder = Seeder::start(&torrent, &film, 800);
+    let d = Daemon::start_with(&[("SWARMCAST_MEDIA_X264_PRESET", "ultrafast")]);
+
+    let t0 = Instant::now();
+    let (status, body) = d.post("/api/stream", serde_json::json!({ "magnet": seeder.magnet(&hash) }));
+    assert_eq!(status, 200, "{body}");
+    let ready = t0.elapsed();
+    let token = body["token"].as_str().expect("a stream token").to_string();
+    let url = d.url(&format!("/api/stream/{hash}/seg00000.ts?token={token}"));
+    let r = common::http().get(url).send().unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let seg = r.bytes().unwrap();
+    let first = t0.elapsed();
+    let progress = d.torrent(&hash)["progress"].as_f64().unwrap_or(0.0);
+    eprintln!("magnet → stream ready {ready:?}, → first segment {first:?} at {progress:.1} % downloaded");
+    assert!(seg.len() > 10_000 && seg[0] == 0x47, "not MPEG-TS");
+    let log = d.log_text();
+    assert!(!log.contains(RECONNECT), "the stall fallback had to reconnect the seeder:\n{log}");
+}
