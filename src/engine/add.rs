@@ -225,6 +225,9 @@ impl Engine {
                     let _ = self.store.delete_torrent(&info_hash);
                     return Err(EngineError::BadInput(format!("cannot add torrent: {e:#}")));
                 }
+                if !rec.paused {
+                    super::prefetch::spawn(self, &info_hash);
+                }
             }
             None if rec.paused => {}
             None => self.spawn_metadata_fetch(&rec),
@@ -370,6 +373,7 @@ impl Engine {
                 this.store.set_torrent_metadata(&id, &name, &bytes)?;
                 this.emit(EventKind::Metadata, &id, Some(&name), None);
             }
+            super::prefetch::spawn(&this, &id);
             this.pending.lock().unwrap().remove(&id);
             let _ = done_tx.send(true);
             Ok(())

@@ -5,6 +5,7 @@
 
 mod add;
 mod bencode;
+mod container;
 mod control;
 pub mod episodes;
 pub mod disk;
@@ -14,6 +15,7 @@ pub mod files;
 mod input;
 pub mod library;
 mod listing;
+mod prefetch;
 pub mod quota;
 mod reader;
 mod session;

@@ -12,6 +12,7 @@ mod compat;
 mod core;
 mod disk;
 mod dlna;
+mod fast_start;
 mod faults;
 mod files_search;
 mod hls_local;
