@@ -1,6 +1,7 @@
 //! Media: probing files, the H.264 encoder registry, segmenting pipelines, and the HLS
 //! session manager that produces segments on demand (engine → media → api).
 
+pub mod cuts;
 pub mod encoder;
 pub mod keyframes;
 pub mod metrics;
@@ -9,6 +10,7 @@ pub mod playlist;
 pub mod probe;
 pub mod session;
 pub mod source;
+pub mod waiting;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -23,6 +25,7 @@ pub use encoder::{EncoderInfo, EncoderRegistry};
 pub use probe::{MediaInfo, Mode};
 pub use session::{MediaError, Stream, StreamStatus};
 pub use source::{ByteSource, LocalFile, TorrentSource};
+pub use waiting::Waiting;
 
 /// Initialises GStreamer once per process.
 pub fn init() -> anyhow::Result<()> {
@@ -43,6 +46,8 @@ pub struct Media {
     running: std::sync::atomic::AtomicBool,
     /// Streams being probed, so concurrent requests probe once.
     opening: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Arc<Stream>>>>>,
+    /// The metered sources of the streams being probed (what their players wait for).
+    opening_sources: Mutex<HashMap<String, Arc<waiting::Metered>>>,
 }
 
 impl Media {
@@ -56,6 +61,7 @@ impl Media {
             streams: Mutex::default(),
             running: std::sync::atomic::AtomicBool::new(true),
             opening: Mutex::default(),
+            opening_sources: Mutex::default(),
         })
     }
 
@@ -143,6 +149,17 @@ impl Media {
             anyhow::bail!("the transcoder is stopped; start it through /api/services/transcoder/start");
         }
         let cell = self.opening.lock().unwrap().entry(key.to_string()).or_default().clone();
+        let metered = self
+            .opening_sources
+            .lock()
+            .unwrap()
+            .entry(key.to_string())
+            .or_insert_with(|| {
+                let meter = Default::default();
+                Arc::new(waiting::Metered { inner: source, meter })
+            })
+            .clone();
+        let source: Arc<dyn ByteSource> = metered;
         let res = cell
             .get_or_try_init(|| async {
                 let info = probe::probe(source.as_ref(), probe_timeout).await?;
@@ -181,7 +198,20 @@ impl Media {
             .await
             .cloned();
         self.opening.lock().unwrap().remove(key);
+        self.opening_sources.lock().unwrap().remove(key);
         res
+    }
+
+    /// What the players of a stream still being probed wait for (its index).
+    pub fn opening_wait(&self, key: &str) -> Option<Waiting> {
+        let src = self.opening_sources.lock().unwrap().get(key).cloned()?;
+        Some(src.meter.opening(src.as_ref()))
+    }
+
+    /// The keys of the streams being probed whose key starts with `prefix`.
+    pub fn find_opening(&self, prefix: &str) -> Vec<String> {
+        let map = self.opening_sources.lock().unwrap();
+        map.keys().filter(|k| k.starts_with(prefix)).cloned().collect()
     }
 
     pub fn is_running(&self) -> bool {

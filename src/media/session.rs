@@ -10,6 +10,8 @@
 //!    └──EOS / idle timeout / DELETE──────────┤
 //!                                            ├──request far away──▶ running (restarted there)
 //!                                            ├──encoder error──▶ running (next encoder, same place)
+//!                                            ├──a fast-start run reaches its run-ahead──▶ paused,
+//!                                            │     then running (a new run at full quality, same place)
 //!                                            └──media error──▶ failed (this stream only)
 //! ```
 
@@ -22,11 +24,12 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
-use super::encoder::{EncodeSettings, EncoderRegistry};
+use super::encoder::{EncodeSettings, EncoderRegistry, start_preset};
 use super::pipeline::{self, RunEvent, RunHandle, RunSpec};
 use super::playlist::{self, Grid};
 use super::probe::{MediaInfo, Mode};
 use super::source::ByteSource;
+use super::waiting::{Metered, ReadMeter, Waiting};
 use crate::config::MediaConfig;
 
 /// A request further ahead of the running pipeline than this restarts it.
@@ -55,6 +58,8 @@ struct ActiveRun {
     start: usize,
     /// The next segment it will produce.
     next: usize,
+    /// Encoding with the start preset: replaced by a full-quality run once ahead.
+    fast: bool,
 }
 
 #[derive(Default)]
@@ -93,6 +98,9 @@ pub struct Stream {
     pub bandwidth: u64,
     dir: PathBuf,
     source: Arc<dyn ByteSource>,
+    /// The file's size, and the meter of its readers (what waiting players wait for).
+    len: u64,
+    meter: Arc<ReadMeter>,
     registry: Arc<EncoderRegistry>,
     settings: Arc<EncodeSettings>,
     run_ahead: usize,
@@ -116,6 +124,8 @@ pub struct StreamStatus {
     pub last_access: Option<String>,
     pub duration: f64,
     pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<Waiting>,
 }
 
 impl Stream {
@@ -138,6 +148,12 @@ impl Stream {
             Some(k) if mode != Mode::Transcode => {
                 Grid::from_keyframes(duration, info.video.fps, config.segment_seconds, k)
             }
+            _ if mode == Mode::Transcode => Grid::uniform_with_lead(
+                duration,
+                info.video.fps,
+                config.segment_seconds,
+                &playlist::LEAD_SECS,
+            ),
             _ => Grid::uniform(duration, info.video.fps, config.segment_seconds),
         };
         let (w, h) = (info.video.width, info.video.height);
@@ -186,6 +202,13 @@ impl Stream {
             .then(|| registry.selected().map(|e| e.name.clone()))
             .flatten();
         let (changed, _) = watch::channel(0);
+        let (source, meter) = match source.meter() {
+            Some(m) => (source, m),
+            None => {
+                let meter = Arc::new(ReadMeter::default());
+                (Arc::new(Metered { inner: source, meter: meter.clone() }) as Arc<dyn ByteSource>, meter)
+            }
+        };
         Ok(Arc::new(Self {
             key,
             mode,
@@ -196,6 +219,8 @@ impl Stream {
             bandwidth,
             dir,
             source,
+            len: size_bytes,
+            meter,
             settings: Arc::new(EncodeSettings {
                 gop: 0,
                 bitrate_kbps,
@@ -243,6 +268,7 @@ impl Stream {
         }
         let deadline = tokio::time::Instant::now() + wait;
         let mut rx = self.changed.subscribe();
+        let _waiting = self.meter.wait_for(idx);
         loop {
             let start_at = {
                 let mut st = self.state.lock().unwrap();
@@ -259,25 +285,30 @@ impl Stream {
                 if let Some(seg) = st.segments.get_mut(&idx) {
                     seg.last_access = Instant::now();
                     let path = seg.path.clone();
-                    self.maybe_resume(&st);
+                    if let Some(at) = self.maybe_resume(&mut st) {
+                        let this = self.clone();
+                        crate::system::spawn("media-handover", async move {
+                            this.start_run(at, false).await;
+                            Ok(())
+                        });
+                    }
                     return Ok(path);
                 }
                 let near = |start: usize, next: usize| start <= idx && idx <= next + REACH;
                 match (&st.run, st.starting) {
                     (_, Some(s)) if near(s, s) => None,
                     (Some(r), None) if near(r.start, r.next) => {
-                        self.maybe_resume(&st);
-                        None
+                        self.maybe_resume(&mut st).map(|at| (at, false))
                     }
                     _ => {
                         st.starting = Some(idx);
                         st.furthest = idx;
-                        Some(idx)
+                        Some((idx, true))
                     }
                 }
             };
-            if let Some(at) = start_at {
-                self.start_run(at).await;
+            if let Some((at, fast)) = start_at {
+                self.start_run(at, fast).await;
                 continue;
             }
             if tokio::time::timeout_at(deadline, rx.changed())
@@ -289,26 +320,36 @@ impl Stream {
         }
     }
 
-    fn maybe_resume(&self, st: &StreamState) {
-        if let Some(r) = &st.run
-            && r.handle.is_paused()
-            && r.next <= st.furthest + self.run_ahead
-        {
-            r.handle.resume();
+    /// Resumes a paused run the players have come nearer to. A fast-start run is not
+    /// resumed but replaced at its next segment by a full-quality one (returned: the
+    /// caller starts it); the players have a whole run-ahead window buffered meanwhile.
+    fn maybe_resume(&self, st: &mut StreamState) -> Option<usize> {
+        let r = st.run.as_ref()?;
+        if !r.handle.is_paused() || r.next > st.furthest + self.run_ahead {
+            return None;
         }
+        if r.fast && r.next < self.grid.count {
+            let at = r.next;
+            st.run = None;
+            st.starting = Some(at);
+            return Some(at);
+        }
+        r.handle.resume();
+        None
     }
 
     fn notify(&self) {
         self.changed.send_modify(|v| *v += 1);
     }
 
-    /// Starts a run at segment `at`, replacing the current one.
-    fn start_run(self: &Arc<Self>, at: usize) -> futures::future::BoxFuture<'static, ()> {
+    /// Starts a run at segment `at`, replacing the current one; `fast` when a player
+    /// waits for it (the encoder uses the start preset).
+    fn start_run(self: &Arc<Self>, at: usize, fast: bool) -> futures::future::BoxFuture<'static, ()> {
         let this = self.clone();
-        Box::pin(async move { this.start_run_inner(at).await })
+        Box::pin(async move { this.start_run_inner(at, fast).await })
     }
 
-    async fn start_run_inner(self: &Arc<Self>, at: usize) {
+    async fn start_run_inner(self: &Arc<Self>, at: usize, fast: bool) {
         let opened = match self.source.open().await {
             Ok(o) => o,
             Err(e) => {
@@ -363,7 +404,11 @@ impl Stream {
             fps,
             settings: Arc::new(EncodeSettings {
                 gop: gop.max(1),
-                ..clone_settings(&self.settings)
+                x264_preset: match fast {
+                    true => start_preset(&self.settings.x264_preset),
+                    false => self.settings.x264_preset.clone(),
+                },
+                ..(*self.settings).clone()
             }),
         };
         let (tx, mut rx) = mpsc::unbounded_channel();
@@ -375,12 +420,13 @@ impl Stream {
                 if self.mode == Mode::Transcode {
                     st.encoder_runs += 1;
                 }
-                tracing::info!(stream = %self.key, run = id, "pipeline started at segment {at}");
+                tracing::info!(stream = %self.key, run = id, fast, "pipeline started at segment {at}");
                 st.run = Some(ActiveRun {
                     id,
                     handle,
                     start: at,
                     next: at,
+                    fast: fast && self.mode == Mode::Transcode,
                 });
             }
             Err(e) => {
@@ -412,6 +458,11 @@ impl Stream {
                     return;
                 }
                 match self.registry.verified().find(|e| e.name == name) {
+                    // A software encoder without a board's limits encodes any size:
+                    // its test would only delay the first segment.
+                    Some(e) if e.kind == "software" && e.candidate.output_caps.is_none() => {
+                        return;
+                    }
                     Some(e) => e.candidate.clone(),
                     None => return,
                 }
@@ -508,7 +559,7 @@ impl Stream {
         }
         self.notify();
         if let Some(at) = restart {
-            self.start_run(at).await;
+            self.start_run(at, true).await;
         }
     }
 
@@ -550,6 +601,7 @@ impl Stream {
             }),
             duration: self.info.duration.as_secs_f64(),
             error: st.failed.clone(),
+            waiting: self.meter.waiting(&self.grid, self.len, self.source.as_ref()),
         }
     }
 
@@ -608,14 +660,6 @@ impl Stream {
             let _ = std::fs::remove_file(&s.path);
             s.bytes
         })
-    }
-}
-
-fn clone_settings(s: &EncodeSettings) -> EncodeSettings {
-    EncodeSettings {
-        gop: s.gop,
-        bitrate_kbps: s.bitrate_kbps,
-        x264_preset: s.x264_preset.clone(),
     }
 }
 
