@@ -294,7 +294,10 @@ impl Stream {
                     }
                     return Ok(path);
                 }
-                let near = |start: usize, next: usize| start <= idx && idx <= next + REACH;
+                // A run whose reader waits for the swarm gets there no sooner than a
+                // new run would: only what it is making counts as near.
+                let reach = if self.meter.blocked() { 0 } else { REACH };
+                let near = |start: usize, next: usize| start <= idx && idx <= next + reach;
                 match (&st.run, st.starting) {
                     (_, Some(s)) if near(s, s) => None,
                     (Some(r), None) if near(r.start, r.next) => {

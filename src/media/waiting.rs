@@ -76,6 +76,11 @@ impl ReadMeter {
         WaitGuard(self, idx)
     }
 
+    /// Whether the latest read waits for data (from the swarm).
+    pub fn blocked(&self) -> bool {
+        self.0.lock().unwrap().blocked
+    }
+
     /// What the index reading (before the stream exists) waits for.
     pub fn opening(&self, source: &dyn ByteSource) -> Waiting {
         let st = self.0.lock().unwrap();
