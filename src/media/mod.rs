@@ -1,6 +1,7 @@
 //! Media: probing files, the H.264 encoder registry, segmenting pipelines, and the HLS
 //! session manager that produces segments on demand (engine → media → api).
 
+pub mod cache;
 pub mod cuts;
 pub mod encoder;
 pub mod keyframes;
@@ -268,7 +269,7 @@ impl Media {
 
     fn sweep(&self) {
         let streams: Vec<Arc<Stream>> = self.streams.lock().unwrap().values().cloned().collect();
-        for key in session::sweep_all(&streams, &self.config) {
+        for key in cache::sweep_all(&streams, &self.config) {
             self.remove(&key);
         }
     }

@@ -34,6 +34,9 @@ use crate::config::MediaConfig;
 
 /// A request further ahead of the running pipeline than this restarts it.
 const REACH: usize = 3;
+/// A fast-start run this many segments ahead of the players hands over to a run at
+/// full quality (see `encoder::START_PRESET`).
+const HANDOVER_AHEAD: usize = 3;
 
 /// What went wrong with a stream request.
 #[derive(Debug, thiserror::Error)]
@@ -518,7 +521,13 @@ impl Stream {
                         let furthest = st.furthest;
                         let r = st.run.as_mut().unwrap();
                         r.next = r.next.max(index + 1);
-                        if r.next > furthest + self.run_ahead {
+                        if r.fast && r.next > furthest + HANDOVER_AHEAD && r.next < self.grid.count {
+                            // The players are well ahead: full quality from here on.
+                            let at = r.next;
+                            st.run = None;
+                            st.starting = Some(at);
+                            restart = Some((at, false));
+                        } else if r.next > furthest + self.run_ahead {
                             r.handle.pause();
                         }
                     }
@@ -543,7 +552,7 @@ impl Stream {
                                 tracing::warn!(stream = %self.key, "switching to encoder {}", next.name);
                                 st.encoder = Some(next.name.clone());
                                 st.starting = Some(at);
-                                restart = Some(at);
+                                restart = Some((at, true));
                             }
                             None => {
                                 st.failed = Some(format!("every encoder failed; last: {message}"))
@@ -561,8 +570,8 @@ impl Stream {
             }
         }
         self.notify();
-        if let Some(at) = restart {
-            self.start_run(at, true).await;
+        if let Some((at, fast)) = restart {
+            self.start_run(at, fast).await;
         }
     }
 
@@ -622,7 +631,7 @@ impl Stream {
 
     /// Housekeeping: stops an idle run, drops segments unused for `keep`. Returns the
     /// bytes still cached and whether the stream is entirely unused.
-    fn sweep(&self, idle: Duration, keep: Duration) -> (u64, bool) {
+    pub(super) fn sweep(&self, idle: Duration, keep: Duration) -> (u64, bool) {
         let now = Instant::now();
         let mut st = self.state.lock().unwrap();
         let last = st
@@ -649,7 +658,7 @@ impl Stream {
     }
 
     /// The least recently used segment not in use by the run's position.
-    fn oldest_segment(&self) -> Option<(usize, Instant)> {
+    pub(super) fn oldest_segment(&self) -> Option<(usize, Instant)> {
         let st = self.state.lock().unwrap();
         st.segments
             .iter()
@@ -657,42 +666,11 @@ impl Stream {
             .min_by_key(|(_, t)| *t)
     }
 
-    fn evict(&self, idx: usize) -> u64 {
+    pub(super) fn evict(&self, idx: usize) -> u64 {
         let mut st = self.state.lock().unwrap();
         st.segments.remove(&idx).map_or(0, |s| {
             let _ = std::fs::remove_file(&s.path);
             s.bytes
         })
     }
-}
-
-/// Sweeps every stream: idle runs, the warm-cache timeout, then the size cap (oldest
-/// segments first). Returns the keys of streams that can be forgotten.
-pub fn sweep_all(streams: &[Arc<Stream>], config: &MediaConfig) -> Vec<String> {
-    let idle = Duration::from_secs(config.idle_timeout_secs);
-    let keep = Duration::from_secs(config.warm_cache_minutes * 60);
-    let mut total = 0;
-    let mut unused = Vec::new();
-    for s in streams {
-        let (bytes, gone) = s.sweep(idle, keep);
-        total += bytes;
-        if gone {
-            unused.push(s.key.clone());
-        }
-    }
-    let cap = config.cache_max_mb * 1024 * 1024;
-    let mut guard = 0;
-    while total > cap && guard < 100_000 {
-        guard += 1;
-        let Some((s, idx)) = streams
-            .iter()
-            .filter_map(|s| s.oldest_segment().map(|(i, t)| (s, i, t)))
-            .min_by_key(|(_, _, t)| *t)
-            .map(|(s, i, _)| (s, i))
-        else {
-            break;
-        };
-        total = total.saturating_sub(s.evict(idx).max(1));
-    }
-    unused
 }
