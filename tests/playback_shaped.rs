@@ -1,7 +1,9 @@
 //! Playback on a swarm with the speed of a real one: a transmission-daemon seeder
-//! limited to 1.5× the film's byte rate, the real daemon, and hls.js in Debian's
-//! Chromium (`tests/e2e/playback_shaped.mjs`). After the first `playing`: 30 s of play,
-//! a seek to 70 % (not downloaded yet), 30 s of play, and not one stall.
+//! limited to 1.5× the film's byte rate, the real daemon, and the web UI's player
+//! (hls.js) in Debian's Chromium (`tests/e2e/playback_shaped.mjs`). After the first
+//! `playing`: 30 s of play, a seek to 70 % (not downloaded yet, and late in its
+//! segment), 30 s of play, and not one stall. While the player waits for its first
+//! segment, the stream's status says what it waits for (`waiting`).
 //!
 //! Needs `scripts/setup.sh test` (chromium, transmission-daemon, ffmpeg) and the npm
 //! packages of `web/` (`make web`).
@@ -14,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use common::{Daemon, Seeder, info_hash, make_torrent, media};
 
-/// Seconds of film, and its video bitrate (kbit/s).
-const FILM_SECS: u32 = 120;
+/// Seconds of film (70 % of it is 3.5 s into a 4 s segment), and its video bitrate (kbit/s).
+const FILM_SECS: u32 = 125;
 const FILM_KBPS: u32 = 1200;
 
 #[test]
@@ -41,15 +43,14 @@ fn hls_js_plays_without_stalls_on_a_swarm_half_again_faster_than_the_film() {
     let seeder = Seeder::start(&torrent, &film, limit_kib);
     let daemon = Daemon::start();
 
-    let (status, body) = daemon.post("/api/stream", serde_json::json!({ "magnet": seeder.magnet(&hash) }));
-    assert_eq!(status, 200, "POST /api/stream: {body}");
-    assert_eq!(body["mode"], "passthrough", "{body}");
-    let hls_url = daemon.url(body["hlsUrl"].as_str().unwrap());
-    let seek_to = (FILM_SECS as f64 * 0.7).round();
+    daemon.add(&seeder.magnet(&hash));
+    let cookie = login(&daemon);
+    let seek_to = FILM_SECS as f64 * 0.7;
     let mut node = Command::new("node")
         .arg(root.join("tests/e2e/playback_shaped.mjs"))
         .env("SWARMCAST_URL", daemon.url(""))
-        .env("HLS_URL", &hls_url)
+        .env("SESSION_COOKIE", &cookie)
+        .env("INFO_HASH", &hash)
         .env("PLAY_BEFORE", "30")
         .env("SEEK_TO", seek_to.to_string())
         .env("PLAY_AFTER", "30")
@@ -57,9 +58,15 @@ fn hls_js_plays_without_stalls_on_a_swarm_half_again_faster_than_the_film() {
         .spawn()
         .expect("run node (Node.js 20+)");
     let start = Instant::now();
+    // What the status says while the player waits for its first segment.
+    let mut waits = Vec::new();
     let status = loop {
         if let Some(status) = node.try_wait().unwrap() {
             break status;
+        }
+        let (code, st) = daemon.get(&format!("/api/stream/{hash}/status"));
+        if code == 200 && st["segments_ready"].as_u64().unwrap_or(0) == 0 && !st["waiting"].is_null() {
+            waits.push(st["waiting"].clone());
         }
         if start.elapsed() > Duration::from_secs(300) {
             let _ = node.kill();
@@ -79,4 +86,28 @@ fn hls_js_plays_without_stalls_on_a_swarm_half_again_faster_than_the_film() {
     }
     assert!(status.success(), "playback stalled or failed ({status}); see the output above");
     assert!(out.contains("RESULT "), "the browser run printed no result");
+    eprintln!("waiting, as the status said it: {waits:?}");
+    let data = waits
+        .iter()
+        .find(|w| w["what"] == "data" && w["segment"] == 0)
+        .unwrap_or_else(|| panic!("the status never said the player waits for segment 0's data: {waits:?}"));
+    let (needed, have) = (data["bytes_needed"].as_u64().unwrap(), data["bytes_have"].as_u64().unwrap());
+    assert!(needed > 0 && have <= needed, "{data}");
+    assert!(data["peers"].as_u64() == Some(1), "one seeder: {data}");
+}
+
+/// Signs in as the admin; returns the session cookie as `name=value`.
+fn login(daemon: &Daemon) -> String {
+    let r = common::http()
+        .post(daemon.url("/auth/login"))
+        .json(&serde_json::json!({"username": "admin", "password": "correct horse battery"}))
+        .send()
+        .unwrap();
+    assert!(r.status().is_success(), "login: {}", r.status());
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
+        .find(|c| c.starts_with("session="))
+        .expect("login sets a session cookie")
 }

@@ -1,8 +1,8 @@
-// Plays one HLS stream with hls.js in Debian's Chromium (playwright-core) and counts
-// the stalls. Started by tests/playback_shaped.rs, which provides SWARMCAST_URL (the
-// daemon), HLS_URL (a master playlist with its stream token), PLAY_BEFORE and
-// PLAY_AFTER (seconds of media to play before and after the seek) and SEEK_TO (the
-// seek's target, seconds).
+// Plays a torrent in the web UI's player (hls.js) in Debian's Chromium (playwright-core)
+// and counts the stalls. Started by tests/playback_shaped.rs, which provides
+// SWARMCAST_URL (the daemon), SESSION_COOKIE (`name=value` of a signed-in session),
+// INFO_HASH (a torrent the daemon has), PLAY_BEFORE and PLAY_AFTER (seconds of media to
+// play before and after the seek) and SEEK_TO (the seek's target, seconds).
 //
 // After the first `playing`: PLAY_BEFORE s of play, one seek, PLAY_AFTER s of play. A
 // `waiting` event outside the seek (the playhead starved), or the playhead standing
@@ -15,7 +15,8 @@ const require = createRequire(new URL('../../web/package.json', import.meta.url)
 const { chromium } = require('playwright-core');
 
 const BASE = process.env.SWARMCAST_URL;
-const HLS_URL = process.env.HLS_URL;
+const INFO_HASH = process.env.INFO_HASH;
+const [COOKIE_NAME, COOKIE_VALUE] = process.env.SESSION_COOKIE.split(/=(.*)/s);
 const PLAY_BEFORE = Number(process.env.PLAY_BEFORE || 30);
 const PLAY_AFTER = Number(process.env.PLAY_AFTER || 30);
 const SEEK_TO = Number(process.env.SEEK_TO || 60);
@@ -34,14 +35,14 @@ const browser = await chromium.launch({
 });
 let failed = null;
 try {
-  const page = await browser.newPage();
+  const context = await browser.newContext();
+  await context.addCookies([{ name: COOKIE_NAME, value: COOKIE_VALUE, url: BASE }]);
+  const page = await context.newPage();
   page.on('pageerror', (e) => log('page error:', e.message));
-  // The daemon's own origin, so the playlist and segments are same-origin requests.
-  await page.goto(`${BASE}/api/health`);
-  await page.setContent('<!doctype html><video id="v" muted playsinline></video>');
-  await page.addScriptTag({ path: require.resolve('hls.js/dist/hls.min.js') });
-  await page.evaluate((url) => {
-    const v = document.getElementById('v');
+  await page.goto(`${BASE}/play/${INFO_HASH}`);
+  await page.waitForSelector('video#player');
+  await page.evaluate(() => {
+    const v = document.getElementById('player');
     const t0 = performance.now();
     const events = [];
     window.events = events;
@@ -49,13 +50,13 @@ try {
     for (const name of ['playing', 'waiting', 'seeking', 'seeked', 'stalled']) {
       v.addEventListener(name, () => events.push({ name, at: (performance.now() - t0) / 1000, time: v.currentTime, seeking: v.seeking }));
     }
-    // The web player's settings (web/src/pages/player.js).
-    const hls = new window.Hls({ maxBufferLength: 30, backBufferLength: 60, manifestLoadingTimeOut: 60000, fragLoadingTimeOut: 60000, levelLoadingTimeOut: 60000 });
-    hls.on(window.Hls.Events.ERROR, (_, d) => events.push({ name: `hls-error:${d.details}${d.fatal ? ':fatal' : ''}`, at: (performance.now() - t0) / 1000, time: v.currentTime }));
-    hls.on(window.Hls.Events.FRAG_BUFFERED, (_, d) => events.push({ name: `frag:${d.frag.sn}`, at: (performance.now() - t0) / 1000, time: v.currentTime }));
-    hls.loadSource(url);
-    hls.attachMedia(v);
-    v.play().catch(() => {});
+    for (const name of ['pause', 'play']) {
+      v.addEventListener(name, () => events.push({ name, at: (performance.now() - t0) / 1000, time: v.currentTime }));
+    }
+    // What the player says, each time it changes.
+    const state = document.getElementById('player-state');
+    new MutationObserver(() => events.push({ name: `state:${state.textContent}`, at: (performance.now() - t0) / 1000, time: v.currentTime }))
+      .observe(state, { childList: true, characterData: true, subtree: true });
     // The playhead, sampled: a stretch of 1 s without progress while playing is a stall.
     window.stills = [];
     let last = { time: -1, at: 0 };
@@ -68,7 +69,7 @@ try {
       }
       last.still = now - last.at > 1.0;
     }, 100);
-  }, HLS_URL);
+  });
 
   const until = async (what, ms, fn, arg) => {
     const end = Date.now() + ms;
@@ -81,16 +82,16 @@ try {
   await until('the first playing', 90000, () => window.events.some((e) => e.name === 'playing'));
   const first = await page.evaluate(() => window.events.find((e) => e.name === 'playing').at);
   log(`first playing after ${first.toFixed(2)} s`);
-  await until(`${PLAY_BEFORE} s of play`, (PLAY_BEFORE + 60) * 1000, (s) => document.getElementById('v').currentTime >= s, PLAY_BEFORE);
+  await until(`${PLAY_BEFORE} s of play`, (PLAY_BEFORE + 60) * 1000, (s) => document.getElementById('player').currentTime >= s, PLAY_BEFORE);
   const seekAt = await page.evaluate((to) => {
-    const v = document.getElementById('v');
+    const v = document.getElementById('player');
     v.currentTime = to;
     return (performance.now() - window.t0) / 1000;
   }, SEEK_TO);
   await until('playing after the seek', 90000, (at) => window.events.some((e) => e.name === 'playing' && e.at > at), seekAt);
   const resumed = await page.evaluate((at) => window.events.find((e) => e.name === 'playing' && e.at > at).at, seekAt);
   log(`seek to ${SEEK_TO} s: playing again after ${(resumed - seekAt).toFixed(2)} s`);
-  await until(`${PLAY_AFTER} s of play after the seek`, (PLAY_AFTER + 60) * 1000, (s) => document.getElementById('v').currentTime >= s, SEEK_TO + PLAY_AFTER);
+  await until(`${PLAY_AFTER} s of play after the seek`, (PLAY_AFTER + 60) * 1000, (s) => document.getElementById('player').currentTime >= s, SEEK_TO + PLAY_AFTER);
   const { events, stills } = await page.evaluate(() => ({ events: window.events, stills: window.stills }));
   // Waiting outside a seek: the playhead ran out of data.
   const stalls = events.filter((e) => e.name === 'waiting' && !e.seeking && e.at > first && !(e.at >= seekAt && e.at <= resumed));

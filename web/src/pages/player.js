@@ -7,9 +7,11 @@ import { h, mount, setText, toast } from '../dom.js';
 import * as fmt from '../format.js';
 import * as live from '../live.js';
 import { copy } from './details.js';
+import { preroll } from '../preroll.js';
 
 export function playerPage(main, id) {
   let hls = null;
+  let pre = null;
   let stopped = false;
   let statusTimer = null;
   const t = live.torrents.get(id);
@@ -122,9 +124,11 @@ export function playerPage(main, id) {
     }
     hls = new Hls({ maxBufferLength: 30, backBufferLength: 60, manifestLoadingTimeOut: 60000, fragLoadingTimeOut: 60000, levelLoadingTimeOut: 60000 });
     let recovered = 0;
+    // Starts and seeks wait until the buffer will not run dry (see preroll.js).
+    pre = preroll(hls, Hls, video, autoplay);
     hls.on(Hls.Events.MANIFEST_PARSED, () => {
       setText(state, 'Ready.');
-      autoplay();
+      pre.start();
     });
     hls.on(Hls.Events.ERROR, (_, data) => {
       if (!data.fatal) return;
@@ -174,6 +178,7 @@ export function playerPage(main, id) {
   return () => {
     stopped = true;
     clearInterval(statusTimer);
+    if (pre) pre.stop();
     if (hls) hls.destroy();
     video.removeAttribute('src');
     video.load();
