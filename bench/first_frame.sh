@@ -25,10 +25,10 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 
 CASES=${CASES:-"1:pass 4:pass 16:pass 1:trans 4:trans 16:trans 0.5,1,2.5:pass 4:pass:rtt"}
-FILM_SECS=${FILM_SECS:-240}
+FILM_SECS=${FILM_SECS:-120}
 PIECE_KIB=${PIECE_KIB:-256}
 RQBIT=${RQBIT:-$(command -v rqbit || echo "$HOME/.cargo/bin/rqbit")}
-[ -x "$BIN" ] || { echo "build first: cargo build --release" >&2; exit 1; }
+[ -x "$BIN" ] || [ -n "${SKIP_SWARMCAST:-}" ] || { echo "build first: cargo build --release" >&2; exit 1; }
 [ -x "$RQBIT" ] || { echo "install rqbit first: cargo install rqbit --locked" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "needs root (network namespaces, tc)" >&2; exit 1; }
 
@@ -123,7 +123,11 @@ measure() {
       --directory "$(dirname "$(realpath "$film")")" > /dev/null 2>&1 &
     servers+=($!)
   done
-  sleep 0.7
+  n=0
+  for r in ${2//,/ }; do
+    n=$((n + 1))
+    for _ in $(seq 100); do curl -sfI "http://10.77.$n.2:8000/" > /dev/null && break; sleep 0.1; done
+  done
   n=0
   for r in ${2//,/ }; do
     n=$((n + 1))
@@ -168,9 +172,11 @@ run_case() {
   echo "== $name: swarm measured at $(echo "scale=2; $rate / 1000000" | bc) MB/s, peers $ip_list" >&2
 
   # swarmcast.
+  local t_first=nan t_seek=nan s_start s_end f_start f_end seg
+  if [ -z "${SKIP_SWARMCAST:-}" ]; then
   local port; port=$(free_port)
   start_daemon "$work/sc-$n-$mode$rtt" "$port" SWARMCAST_LOG_LEVEL=info,librqbit=warn
-  local sc=$daemon t0 t_first t_seek
+  local sc=$daemon t0
   t0=$(now)
   curl -sf "http://127.0.0.1:$port/api/stream" -H 'content-type: application/json' \
     -d "{\"magnet\": \"$magnet\"}" > "$work/stream.json"
@@ -190,6 +196,13 @@ run_case() {
   curl -sf -o /dev/null "$base/seg$(printf %05d "$seg").ts$q"
   t_seek=$(sub "$(now)" "$t0")
   kill -9 "$sc" 2>/dev/null || true
+  else
+    # The grid ffmpeg would cut: 4 s segments on the 2 s keyframes.
+    printf '#EXTM3U\n' > "$work/sc.m3u8"
+    for _ in $(seq $((FILM_SECS / 4))); do printf '#EXTINF:4.0,\nx\n' >> "$work/sc.m3u8"; done
+    read -r seg s_start s_end < <(python3 bench/shaped.py segment "$work/sc.m3u8" 0.7)
+    read -r _ f_start f_end < <(python3 bench/shaped.py segment "$work/sc.m3u8" 0)
+  fi
 
   # The physical limits: bytes needed ÷ measured rate.
   local piece=$((PIECE_KIB * 1024)) need_first need_seek lim_first lim_seek
@@ -200,8 +213,9 @@ run_case() {
 
   # rqbit server + ffmpeg reading its HTTP stream.
   local rp; rp=$(free_port)
-  "$RQBIT" --disable-dht --disable-dht-persistence --disable-upnp-port-forward --listen-port "$(free_port)" \
-    --http-api-listen-addr "127.0.0.1:$rp" server start "$work/rq-$n-$mode$rtt" > "$work/rqbit.log" 2>&1 &
+  "$RQBIT" --disable-dht --disable-dht-persistence --disable-upnp-port-forward --disable-lsd \
+    --listen-port "$(free_port)" --http-api-listen-addr "127.0.0.1:$rp" \
+    server start --disable-persistence "$work/rq-$n-$mode$rtt" > "$work/rqbit.log" 2>&1 &
   local rq=$!; pids+=("$rq")
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$rp/" > /dev/null && break; sleep 0.1; done
   local codec="-c copy"

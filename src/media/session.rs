@@ -577,6 +577,7 @@ impl Stream {
 
     /// The stream's status.
     pub fn status(&self) -> StreamStatus {
+        let waiting = self.meter.waiting(&self.grid, self.len, self.source.as_ref());
         let st = self.state.lock().unwrap();
         let now = Instant::now();
         let state = match (&st.failed, &st.run) {
@@ -613,7 +614,7 @@ impl Stream {
             }),
             duration: self.info.duration.as_secs_f64(),
             error: st.failed.clone(),
-            waiting: self.meter.waiting(&self.grid, self.len, self.source.as_ref()),
+            waiting,
         }
     }
 
