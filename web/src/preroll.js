@@ -40,9 +40,11 @@ export function preroll(hls, Hls, video, play) {
     rate = null;
   };
   hls.on(Hls.Events.FRAG_LOADED, (_, d) => {
-    const s = d.frag.stats;
-    const secs = (s.loading.end - s.loading.start) / 1000;
-    if (hold && rate === null && secs > 0) rate = d.frag.duration / secs;
+    // The rate of the fragment the playhead waits in (not of one loaded before the seek).
+    const { start, duration, stats } = d.frag;
+    const t = video.currentTime;
+    const secs = (stats.loading.end - stats.loading.start) / 1000;
+    if (hold && rate === null && secs > 0 && start <= t + 0.2 && t < start + duration) rate = duration / secs;
   });
   hls.on(Hls.Events.FRAG_BUFFERED, check);
   video.addEventListener('timeupdate', () => {
