@@ -87,13 +87,20 @@ fn hls_js_plays_without_stalls_on_a_swarm_half_again_faster_than_the_film() {
     assert!(status.success(), "playback stalled or failed ({status}); see the output above");
     assert!(out.contains("RESULT "), "the browser run printed no result");
     eprintln!("waiting, as the status said it: {waits:?}");
+    // The index and the first segment's bytes, with the swarm's figures; and the player
+    // said so in words.
     let data = waits
         .iter()
-        .find(|w| w["what"] == "data" && w["segment"] == 0)
-        .unwrap_or_else(|| panic!("the status never said the player waits for segment 0's data: {waits:?}"));
+        .find(|w| {
+            (w["what"] == "index" || w["what"] == "data")
+                && w["bytes_needed"].as_u64() > Some(100_000)
+                && w["rate"].as_u64() > Some(0)
+        })
+        .unwrap_or_else(|| panic!("the status never said what the player waits for: {waits:?}"));
     let (needed, have) = (data["bytes_needed"].as_u64().unwrap(), data["bytes_have"].as_u64().unwrap());
-    assert!(needed > 0 && have <= needed, "{data}");
-    assert!(data["peers"].as_u64() == Some(1), "one seeder: {data}");
+    assert!(have <= needed && data["eta_s"].as_f64().is_some(), "{data}");
+    assert_eq!(data["peers"].as_u64(), Some(1), "one seeder: {data}");
+    assert!(out.contains("state:Fetching "), "the player never said what it waits for");
 }
 
 /// Signs in as the admin; returns the session cookie as `name=value`.

@@ -13,7 +13,7 @@ const MAX_HOLD_MS = 20000;
  * then calls `play()`. A player paused by its user stays paused.
  */
 export function preroll(hls, Hls, video, play) {
-  let rate = null; // film seconds per second, of the first fragment loaded while held
+  let rate = null; // film seconds per second, of the latest fragment loaded while held
   let hold = null; // { since } while held
   let last = 0;
   const ahead = () => {
@@ -40,11 +40,12 @@ export function preroll(hls, Hls, video, play) {
     rate = null;
   };
   hls.on(Hls.Events.FRAG_LOADED, (_, d) => {
-    // The rate of the fragment the playhead waits in (not of one loaded before the seek).
+    // The rate of the latest fragment at or after the playhead (not of one loaded before
+    // the seek): the first one after a seek also carries the restart, the next ones
+    // show how fast the film comes in.
     const { start, duration, stats } = d.frag;
-    const t = video.currentTime;
     const secs = (stats.loading.end - stats.loading.start) / 1000;
-    if (hold && rate === null && secs > 0 && start <= t + 0.2 && t < start + duration) rate = duration / secs;
+    if (hold && secs > 0 && start + duration > video.currentTime + 0.2) rate = duration / secs;
   });
   hls.on(Hls.Events.FRAG_BUFFERED, check);
   video.addEventListener('timeupdate', () => {

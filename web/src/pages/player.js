@@ -196,7 +196,7 @@ export function waitingText(w) {
   }[w.what] || 'Waiting';
   const mb = (n) => (n / 1048576).toFixed(1);
   const parts = [];
-  if (w.bytes_needed) parts.push(`${mb(Math.min(w.bytes_have, w.bytes_needed))} of ${mb(w.bytes_needed)} MB`);
+  if (w.bytes_needed >= 100000) parts.push(`${mb(Math.min(w.bytes_have, w.bytes_needed))} of ${mb(w.bytes_needed)} MB`);
   if (w.peers !== null && w.peers !== undefined) parts.push(`${w.peers} peer${w.peers === 1 ? '' : 's'}`);
   if (w.rate !== null && w.rate !== undefined) parts.push(fmt.rate(w.rate));
   if (w.eta_s !== null && w.eta_s !== undefined && w.what !== 'encoding') parts.push(`about ${Math.max(1, Math.round(w.eta_s))} s`);
