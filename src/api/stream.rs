@@ -314,11 +314,39 @@ pub async fn status(
     let stream = match file {
         Some(f) => state.media.get(&StreamKey::new(&id, f)),
         None => state.media.of_torrent(&id).into_iter().next(),
-    }
-    .ok_or_else(|| ApiError::not_found(format!("no stream for torrent {id}")))?;
+    };
+    let Some(stream) = stream else {
+        return not_yet_a_stream(&state, &id, file);
+    };
     let mut v = serde_json::to_value(stream.status()).map_err(ApiError::internal)?;
     v["fileIndex"] = json!(stream.key.file);
     Ok(ApiJson(v))
+}
+
+/// The status of a stream a player asked for that does not exist yet: its torrent's
+/// metadata or its file's index is on the way (`waiting` says how far), else 404.
+fn not_yet_a_stream(state: &AppState, id: &str, file: Option<usize>) -> ApiResult<ApiJson<Value>> {
+    if let Some(key) = state.media.find_opening(id).into_iter().find(|k| file.is_none_or(|f| k.file == f))
+        && let Some(w) = state.media.opening_wait(&key)
+    {
+        let index = Some(key.file);
+        return Ok(ApiJson(json!({ "state": "opening", "fileIndex": index, "waiting": w })));
+    }
+    match state.engine.view(id) {
+        Ok(v) if v.files.is_empty() => {
+            let w = crate::media::Waiting {
+                what: "metadata",
+                segment: None,
+                bytes_needed: 0,
+                bytes_have: 0,
+                peers: Some(v.peers),
+                rate: Some(v.download_rate),
+                eta_s: None,
+            };
+            Ok(ApiJson(json!({ "state": "metadata", "fileIndex": file, "waiting": w })))
+        }
+        _ => Err(ApiError::not_found(format!("no stream for torrent {id}"))),
+    }
 }
 
 /// `DELETE /api/stream/{id}`: stops the stream(s) of a torrent and frees the cache.

@@ -1,6 +1,8 @@
 //! Media: probing files, the H.264 encoder registry, segmenting pipelines, and the HLS
 //! session manager that produces segments on demand (engine → media → api).
 
+pub mod cache;
+pub mod cuts;
 pub mod encoder;
 pub mod keyframes;
 mod key;
@@ -10,6 +12,7 @@ pub mod playlist;
 pub mod probe;
 pub mod session;
 pub mod source;
+pub mod waiting;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -27,6 +30,7 @@ pub use key::StreamKey;
 pub use probe::{MediaInfo, Mode};
 pub use session::{MediaError, Stream, StreamPhase, StreamStatus};
 pub use source::{ByteSource, LocalFile, TorrentSource};
+pub use waiting::Waiting;
 
 /// Initialises GStreamer once per process.
 pub fn init() -> anyhow::Result<()> {
@@ -47,6 +51,8 @@ pub struct Media {
     running: std::sync::atomic::AtomicBool,
     /// Streams being probed, so concurrent requests probe once.
     opening: Mutex<HashMap<StreamKey, Arc<tokio::sync::OnceCell<Arc<Stream>>>>>,
+    /// The metered sources of the streams being probed (what their players wait for).
+    opening_sources: Mutex<HashMap<StreamKey, Arc<waiting::Metered>>>,
     /// Cancelled when the daemon stops: ends the sweeper and every stream's tasks.
     shutdown: CancellationToken,
 }
@@ -63,6 +69,7 @@ impl Media {
             streams: Mutex::default(),
             running: std::sync::atomic::AtomicBool::new(true),
             opening: Mutex::default(),
+            opening_sources: Mutex::default(),
         })
     }
 
@@ -150,6 +157,17 @@ impl Media {
             anyhow::bail!("the transcoder is stopped; start it through /api/services/transcoder/start");
         }
         let cell = self.opening.lock().unwrap().entry(key.clone()).or_default().clone();
+        let metered = self
+            .opening_sources
+            .lock()
+            .unwrap()
+            .entry(key.clone())
+            .or_insert_with(|| {
+                let meter = Default::default();
+                Arc::new(waiting::Metered { inner: source, meter })
+            })
+            .clone();
+        let source: Arc<dyn ByteSource> = metered;
         let res = cell
             .get_or_try_init(|| async {
                 let info = probe::probe(source.as_ref(), probe_timeout).await?;
@@ -189,7 +207,20 @@ impl Media {
             .await
             .cloned();
         self.opening.lock().unwrap().remove(key);
+        self.opening_sources.lock().unwrap().remove(key);
         res
+    }
+
+    /// What the players of a stream still being probed wait for (its index).
+    pub fn opening_wait(&self, key: &StreamKey) -> Option<Waiting> {
+        let src = self.opening_sources.lock().unwrap().get(key).cloned()?;
+        Some(src.meter.opening(src.as_ref()))
+    }
+
+    /// The keys of the streams of one torrent being probed.
+    pub fn find_opening(&self, torrent: &str) -> Vec<StreamKey> {
+        let map = self.opening_sources.lock().unwrap();
+        map.keys().filter(|k| k.torrent == torrent).cloned().collect()
     }
 
     pub fn is_running(&self) -> bool {
@@ -246,7 +277,7 @@ impl Media {
 
     fn sweep(&self) {
         let streams: Vec<Arc<Stream>> = self.streams.lock().unwrap().values().cloned().collect();
-        for key in session::sweep_all(&streams, &self.config) {
+        for key in cache::sweep_all(&streams, &self.config) {
             self.remove(&key);
         }
     }

@@ -592,6 +592,8 @@ fn link_video(
             .build(),
     )?;
     let enc = make_encoder(candidate, &spec.settings)?;
+    let frame = super::playlist::frame_ns((n, d));
+    super::cuts::force_on_grid(&enc.static_pad("sink").unwrap(), &spec.grid, spec.start, frame);
     let enc_caps = caps_filter(output_caps(candidate)?)?;
     let [parse, caps] = h264_tail()?;
     add_chain(pipeline, &[q.clone(), dec.clone()])?;

@@ -10,6 +10,8 @@
 //!    └──EOS / idle timeout / DELETE──────────┤
 //!                                            ├──request far away──▶ running (restarted there)
 //!                                            ├──encoder error──▶ running (next encoder, same place)
+//!                                            ├──a fast-start run reaches its run-ahead──▶ paused,
+//!                                            │     then running (a new run at full quality, same place)
 //!                                            └──media error──▶ failed (this stream only)
 //! ```
 
@@ -22,18 +24,22 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
-use super::encoder::{EncodeSettings, EncoderRegistry};
+use super::encoder::{EncodeSettings, EncoderRegistry, start_preset};
 use super::key::StreamKey;
 use super::pipeline::{self, RunEvent, RunHandle, RunSpec};
 use super::playlist::{self, Grid};
 use super::probe::{MediaInfo, Mode};
 use super::source::ByteSource;
+use super::waiting::{Metered, ReadMeter, Waiting};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::MediaConfig;
 
 /// A request further ahead of the running pipeline than this restarts it.
 const REACH: usize = 3;
+/// A fast-start run this many segments ahead of the players hands over to a run at
+/// full quality (see `encoder::START_PRESET`).
+const HANDOVER_AHEAD: usize = 3;
 
 /// What went wrong with a stream request.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +64,8 @@ struct ActiveRun {
     start: usize,
     /// The next segment it will produce.
     next: usize,
+    /// Encoding with the start preset: replaced by a full-quality run once ahead.
+    fast: bool,
 }
 
 #[derive(Default)]
@@ -96,6 +104,9 @@ pub struct Stream {
     pub bandwidth: u64,
     dir: PathBuf,
     source: Arc<dyn ByteSource>,
+    /// The file's size, and the meter of its readers (what waiting players wait for).
+    len: u64,
+    meter: Arc<ReadMeter>,
     registry: Arc<EncoderRegistry>,
     settings: Arc<EncodeSettings>,
     run_ahead: usize,
@@ -139,6 +150,8 @@ pub struct StreamStatus {
     pub last_access: Option<String>,
     pub duration: f64,
     pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<Waiting>,
 }
 
 impl Stream {
@@ -162,6 +175,12 @@ impl Stream {
             Some(k) if mode != Mode::Transcode => {
                 Grid::from_keyframes(duration, info.video.fps, config.segment_seconds, k)
             }
+            _ if mode == Mode::Transcode => Grid::uniform_with_lead(
+                duration,
+                info.video.fps,
+                config.segment_seconds,
+                &playlist::LEAD_SECS,
+            ),
             _ => Grid::uniform(duration, info.video.fps, config.segment_seconds),
         };
         let (w, h) = (info.video.width, info.video.height);
@@ -210,6 +229,13 @@ impl Stream {
             .then(|| registry.selected().map(|e| e.name.clone()))
             .flatten();
         let (changed, _) = watch::channel(0);
+        let (source, meter) = match source.meter() {
+            Some(m) => (source, m),
+            None => {
+                let meter = Arc::new(ReadMeter::default());
+                (Arc::new(Metered { inner: source, meter: meter.clone() }) as Arc<dyn ByteSource>, meter)
+            }
+        };
         Ok(Arc::new(Self {
             shutdown,
             key,
@@ -221,6 +247,8 @@ impl Stream {
             bandwidth,
             dir,
             source,
+            len: size_bytes,
+            meter,
             settings: Arc::new(EncodeSettings {
                 gop: 0,
                 bitrate_kbps,
@@ -268,6 +296,7 @@ impl Stream {
         }
         let deadline = tokio::time::Instant::now() + wait;
         let mut rx = self.changed.subscribe();
+        let _waiting = self.meter.wait_for(idx);
         loop {
             let start_at = {
                 let mut st = self.state.lock().unwrap();
@@ -284,25 +313,33 @@ impl Stream {
                 if let Some(seg) = st.segments.get_mut(&idx) {
                     seg.last_access = Instant::now();
                     let path = seg.path.clone();
-                    self.maybe_resume(&st);
+                    if let Some(at) = self.maybe_resume(&mut st) {
+                        let this = self.clone();
+                        crate::system::spawn("media-handover", &self.shutdown, async move {
+                            this.start_run(at, false).await;
+                            Ok(())
+                        });
+                    }
                     return Ok(path);
                 }
-                let near = |start: usize, next: usize| start <= idx && idx <= next + REACH;
+                // A run whose reader waits for the swarm gets there no sooner than a
+                // new run would: only what it is making counts as near.
+                let reach = if self.meter.blocked() { 0 } else { REACH };
+                let near = |start: usize, next: usize| start <= idx && idx <= next + reach;
                 match (&st.run, st.starting) {
                     (_, Some(s)) if near(s, s) => None,
                     (Some(r), None) if near(r.start, r.next) => {
-                        self.maybe_resume(&st);
-                        None
+                        self.maybe_resume(&mut st).map(|at| (at, false))
                     }
                     _ => {
                         st.starting = Some(idx);
                         st.furthest = idx;
-                        Some(idx)
+                        Some((idx, true))
                     }
                 }
             };
-            if let Some(at) = start_at {
-                self.start_run(at).await;
+            if let Some((at, fast)) = start_at {
+                self.start_run(at, fast).await;
                 continue;
             }
             if tokio::time::timeout_at(deadline, rx.changed())
@@ -314,26 +351,36 @@ impl Stream {
         }
     }
 
-    fn maybe_resume(&self, st: &StreamState) {
-        if let Some(r) = &st.run
-            && r.handle.is_paused()
-            && r.next <= st.furthest + self.run_ahead
-        {
-            r.handle.resume();
+    /// Resumes a paused run the players have come nearer to. A fast-start run is not
+    /// resumed but replaced at its next segment by a full-quality one (returned: the
+    /// caller starts it); the players have a whole run-ahead window buffered meanwhile.
+    fn maybe_resume(&self, st: &mut StreamState) -> Option<usize> {
+        let r = st.run.as_ref()?;
+        if !r.handle.is_paused() || r.next > st.furthest + self.run_ahead {
+            return None;
         }
+        if r.fast && r.next < self.grid.count {
+            let at = r.next;
+            st.run = None;
+            st.starting = Some(at);
+            return Some(at);
+        }
+        r.handle.resume();
+        None
     }
 
     fn notify(&self) {
         self.changed.send_modify(|v| *v += 1);
     }
 
-    /// Starts a run at segment `at`, replacing the current one.
-    fn start_run(self: &Arc<Self>, at: usize) -> futures::future::BoxFuture<'static, ()> {
+    /// Starts a run at segment `at`, replacing the current one; `fast` when a player
+    /// waits for it (the encoder uses the start preset).
+    fn start_run(self: &Arc<Self>, at: usize, fast: bool) -> futures::future::BoxFuture<'static, ()> {
         let this = self.clone();
-        Box::pin(async move { this.start_run_inner(at).await })
+        Box::pin(async move { this.start_run_inner(at, fast).await })
     }
 
-    async fn start_run_inner(self: &Arc<Self>, at: usize) {
+    async fn start_run_inner(self: &Arc<Self>, at: usize, fast: bool) {
         let opened = match self.source.open().await {
             Ok(o) => o,
             Err(e) => {
@@ -388,7 +435,11 @@ impl Stream {
             fps,
             settings: Arc::new(EncodeSettings {
                 gop: gop.max(1),
-                ..clone_settings(&self.settings)
+                x264_preset: match fast {
+                    true => start_preset(&self.settings.x264_preset),
+                    false => self.settings.x264_preset.clone(),
+                },
+                ..(*self.settings).clone()
             }),
         };
         let (tx, mut rx) = mpsc::unbounded_channel();
@@ -400,12 +451,13 @@ impl Stream {
                 if self.mode == Mode::Transcode {
                     st.encoder_runs += 1;
                 }
-                tracing::info!(stream = %self.key, run = id, "pipeline started at segment {at}");
+                tracing::info!(stream = %self.key, run = id, fast, "pipeline started at segment {at}");
                 st.run = Some(ActiveRun {
                     id,
                     handle,
                     start: at,
                     next: at,
+                    fast: fast && self.mode == Mode::Transcode,
                 });
             }
             Err(e) => {
@@ -437,6 +489,11 @@ impl Stream {
                     return;
                 }
                 match self.registry.verified().find(|e| e.name == name) {
+                    // A software encoder without a board's limits encodes any size:
+                    // its test would only delay the first segment.
+                    Some(e) if e.kind == "software" && e.candidate.output_caps.is_none() => {
+                        return;
+                    }
                     Some(e) => e.candidate.clone(),
                     None => return,
                 }
@@ -489,7 +546,13 @@ impl Stream {
                         let furthest = st.furthest;
                         let r = st.run.as_mut().unwrap();
                         r.next = r.next.max(index + 1);
-                        if r.next > furthest + self.run_ahead {
+                        if r.fast && r.next > furthest + HANDOVER_AHEAD && r.next < self.grid.count {
+                            // The players are well ahead: full quality from here on.
+                            let at = r.next;
+                            st.run = None;
+                            st.starting = Some(at);
+                            restart = Some((at, false));
+                        } else if r.next > furthest + self.run_ahead {
                             r.handle.pause();
                         }
                     }
@@ -514,7 +577,7 @@ impl Stream {
                                 tracing::warn!(stream = %self.key, "switching to encoder {}", next.name);
                                 st.encoder = Some(next.name.clone());
                                 st.starting = Some(at);
-                                restart = Some(at);
+                                restart = Some((at, true));
                             }
                             None => {
                                 st.failed = Some(format!("every encoder failed; last: {message}"))
@@ -532,13 +595,14 @@ impl Stream {
             }
         }
         self.notify();
-        if let Some(at) = restart {
-            self.start_run(at).await;
+        if let Some((at, fast)) = restart {
+            self.start_run(at, fast).await;
         }
     }
 
     /// The stream's status.
     pub fn status(&self) -> StreamStatus {
+        let waiting = self.meter.waiting(&self.grid, self.len, self.source.as_ref());
         let st = self.state.lock().unwrap();
         let now = Instant::now();
         let state = match (&st.failed, &st.run) {
@@ -575,6 +639,7 @@ impl Stream {
             }),
             duration: self.info.duration.as_secs_f64(),
             error: st.failed.clone(),
+            waiting,
         }
     }
 
@@ -592,7 +657,7 @@ impl Stream {
 
     /// Housekeeping: stops an idle run, drops segments unused for `keep`. Returns the
     /// bytes still cached and whether the stream is entirely unused.
-    fn sweep(&self, idle: Duration, keep: Duration) -> (u64, bool) {
+    pub(super) fn sweep(&self, idle: Duration, keep: Duration) -> (u64, bool) {
         let now = Instant::now();
         let mut st = self.state.lock().unwrap();
         let last = st
@@ -619,7 +684,7 @@ impl Stream {
     }
 
     /// The least recently used segment not in use by the run's position.
-    fn oldest_segment(&self) -> Option<(usize, Instant)> {
+    pub(super) fn oldest_segment(&self) -> Option<(usize, Instant)> {
         let st = self.state.lock().unwrap();
         st.segments
             .iter()
@@ -627,50 +692,11 @@ impl Stream {
             .min_by_key(|(_, t)| *t)
     }
 
-    fn evict(&self, idx: usize) -> u64 {
+    pub(super) fn evict(&self, idx: usize) -> u64 {
         let mut st = self.state.lock().unwrap();
         st.segments.remove(&idx).map_or(0, |s| {
             let _ = std::fs::remove_file(&s.path);
             s.bytes
         })
     }
-}
-
-fn clone_settings(s: &EncodeSettings) -> EncodeSettings {
-    EncodeSettings {
-        gop: s.gop,
-        bitrate_kbps: s.bitrate_kbps,
-        x264_preset: s.x264_preset.clone(),
-    }
-}
-
-/// Sweeps every stream: idle runs, the warm-cache timeout, then the size cap (oldest
-/// segments first). Returns the keys of streams that can be forgotten.
-pub fn sweep_all(streams: &[Arc<Stream>], config: &MediaConfig) -> Vec<StreamKey> {
-    let idle = Duration::from_secs(config.idle_timeout_secs);
-    let keep = Duration::from_secs(config.warm_cache_minutes * 60);
-    let mut total = 0;
-    let mut unused = Vec::new();
-    for s in streams {
-        let (bytes, gone) = s.sweep(idle, keep);
-        total += bytes;
-        if gone {
-            unused.push(s.key.clone());
-        }
-    }
-    let cap = config.cache_max_mb * 1024 * 1024;
-    let mut guard = 0;
-    while total > cap && guard < 100_000 {
-        guard += 1;
-        let Some((s, idx)) = streams
-            .iter()
-            .filter_map(|s| s.oldest_segment().map(|(i, t)| (s, i, t)))
-            .min_by_key(|(_, _, t)| *t)
-            .map(|(s, i, _)| (s, i))
-        else {
-            break;
-        };
-        total = total.saturating_sub(s.evict(idx).max(1));
-    }
-    unused
 }

@@ -33,6 +33,14 @@ pub trait ByteSource: Send + Sync + 'static {
     fn file_name(&self) -> String {
         self.describe()
     }
+    /// Peers connected and download rate (bytes/s), for a file that comes from a swarm.
+    fn swarm(&self) -> Option<(u32, u64)> {
+        None
+    }
+    /// The meter of this source's readers, when it has one (`waiting::Metered`).
+    fn meter(&self) -> Option<Arc<super::waiting::ReadMeter>> {
+        None
+    }
 }
 
 /// Caps for a container known from the file's extension. Given to `appsrc`, they spare
@@ -91,6 +99,9 @@ impl ByteSource for TorrentSource {
     }
     fn file_name(&self) -> String {
         self.name.clone()
+    }
+    fn swarm(&self) -> Option<(u32, u64)> {
+        self.engine.view(&self.id).ok().map(|v| (v.peers, v.download_rate))
     }
 }
 

@@ -13,6 +13,7 @@ mod core;
 mod disk;
 mod dlna;
 mod fast_start;
+mod playback_shaped;
 mod faults;
 mod files_search;
 mod hls_local;

@@ -9,9 +9,11 @@ import * as live from '../live.js';
 import { copy } from '../shared.js';
 import { playOn } from '../remote.js';
 import { follow } from '../watching.js';
+import { preroll } from '../preroll.js';
 
 export function playerPage(main, id) {
   let hls = null;
+  let pre = null;
   let stopped = false;
   let statusTimer = null;
   let unfollow = null;
@@ -44,6 +46,15 @@ export function playerPage(main, id) {
 
   async function start() {
     let s;
+    // While the box prepares the stream, say what it waits for.
+    let shown = false;
+    const early = setInterval(async () => {
+      const st = await get(`/api/stream/${id}/status`).catch(() => null);
+      if (!stopped && !s && st?.waiting) {
+        setText(state, waitingText(st.waiting));
+        shown = true;
+      }
+    }, 1000);
     try {
       s = await post('/api/stream', fileIndex === null ? { infoHash: id } : { infoHash: id, fileIndex });
     } catch (e) {
@@ -52,8 +63,11 @@ export function playerPage(main, id) {
         return raw();
       }
       throw e;
+    } finally {
+      clearInterval(early);
     }
     if (stopped) return;
+    if (shown) setText(state, 'Starting playback…');
     setText(title, s.name || t?.name || id);
     document.title = `${s.name || 'Player'} · swarmcast`;
     setText(facts.mode, s.mode || '–');
@@ -78,6 +92,8 @@ export function playerPage(main, id) {
         setText(facts.buffered, st.buffered_seconds !== undefined ? fmt.duration(st.buffered_seconds) : '–');
         setText(facts.segments, st.segments_ready ?? '–');
         setText(facts.clients, st.clients ?? '–');
+        // A player that waits (start, seek, a stall) says for what; playing clears it.
+        if (st.waiting && (video.paused || video.readyState < 3)) setText(state, waitingText(st.waiting));
       } catch (e) {
         if (e instanceof ApiError && e.noRoute) clearInterval(statusTimer);
       }
@@ -102,6 +118,8 @@ export function playerPage(main, id) {
     video.addEventListener('error', () => fail('The browser cannot play this file directly. Try a player such as VLC with the raw link below.'), { once: true });
   }
 
+  video.addEventListener('playing', () => setText(state, 'Playing.'));
+
   async function attach(url) {
     const ua = navigator.userAgent;
     const safari = /Safari/.test(ua) && !/Chrome|Chromium|Android|CriOS|Edg/.test(ua);
@@ -123,9 +141,11 @@ export function playerPage(main, id) {
     }
     hls = new Hls({ maxBufferLength: 30, backBufferLength: 60, manifestLoadingTimeOut: 60000, fragLoadingTimeOut: 60000, levelLoadingTimeOut: 60000 });
     let recovered = 0;
+    // Starts and seeks wait until the buffer will not run dry (see preroll.js).
+    pre = preroll(hls, Hls, video, autoplay);
     hls.on(Hls.Events.MANIFEST_PARSED, () => {
       setText(state, 'Ready.');
-      autoplay();
+      pre.start();
     });
     hls.on(Hls.Events.ERROR, (_, data) => {
       if (!data.fatal) return;
@@ -177,11 +197,29 @@ export function playerPage(main, id) {
     if (unfollow) unfollow();
     if (remote) remote.stop();
     clearInterval(statusTimer);
+    if (pre) pre.stop();
     if (hls) hls.destroy();
     video.removeAttribute('src');
     video.load();
     document.title = 'swarmcast';
   };
+}
+
+/** What the box waits for, in words: "Fetching the film's index… 1.2 of 2.9 MB, 3 peers, 1.1 MB/s, about 2 s". */
+export function waitingText(w) {
+  const what = {
+    metadata: 'Fetching the torrent’s metadata',
+    index: 'Fetching the film’s index',
+    data: `Fetching segment ${w.segment}`,
+    encoding: `Encoding segment ${w.segment}`,
+  }[w.what] || 'Waiting';
+  const mb = (n) => (n / 1048576).toFixed(1);
+  const parts = [];
+  if (w.bytes_needed >= 100000) parts.push(`${mb(Math.min(w.bytes_have, w.bytes_needed))} of ${mb(w.bytes_needed)} MB`);
+  if (w.peers !== null && w.peers !== undefined) parts.push(`${w.peers} peer${w.peers === 1 ? '' : 's'}`);
+  if (w.rate !== null && w.rate !== undefined) parts.push(fmt.rate(w.rate));
+  if (w.eta_s !== null && w.eta_s !== undefined && w.what !== 'encoding') parts.push(`about ${Math.max(1, Math.round(w.eta_s))} s`);
+  return `${what}…${parts.length ? ` ${parts.join(', ')}` : ''}`;
 }
 
 /** An absolute URL carrying the stream token, for devices that cannot sign in. */
