@@ -85,6 +85,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/torrents/create", post(create::create)),
         ("/api/files", get(files::list)),
         ("/api/files/content", get(files::content).head(files::content).delete(files::delete)),
+        ("/api/files/upload", post(files::upload).layer(DefaultBodyLimit::disable())),
         ("/api/search", get(search::search)),
         ("/api/openapi.json", get(openapi::openapi)),
         ("/docs", get(openapi::docs)),

@@ -19,4 +19,5 @@ mod seeding;
 mod services;
 mod stream_api;
 mod tracker;
+mod uploads;
 mod web_ui;
