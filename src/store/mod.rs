@@ -7,6 +7,7 @@ mod auth_tokens;
 mod torrents;
 mod users;
 mod tracker;
+mod passkeys;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -112,6 +113,14 @@ const MIGRATIONS: &[&str] = &[
         download_limit INTEGER,               -- bytes/s, 0 = unlimited
         upload_limit   INTEGER
     );
+    "#,
+    // 6: the built-in tracker's passkeys and the bytes credited to each user.
+    r#"
+    ALTER TABLE users ADD COLUMN passkey TEXT;
+    ALTER TABLE users ADD COLUMN tracker_uploaded INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN tracker_downloaded INTEGER NOT NULL DEFAULT 0;
+    CREATE UNIQUE INDEX users_passkey ON users(passkey);
+    CREATE TABLE tracker_private (info_hash TEXT PRIMARY KEY);
     "#,
 ];
 

@@ -18,6 +18,7 @@ mod powercut;
 mod seeding;
 mod services;
 mod stream_api;
+mod passkeys;
 mod tracker;
 mod uploads;
 mod web_ui;
