@@ -93,11 +93,11 @@ mod tests {
 
     #[test]
     fn only_the_box_tracker_gets_the_key_and_info_is_untouched() {
-        let t = b"d8:announce26:http://box:1/announce/old13:announce-listll26:http://box:1/announce/oldel13:udp://other:1ee4:infod4:name1:xee";
+        let t = b"d8:announce25:http://box:1/announce/old13:announce-listll25:http://box:1/announce/oldel13:udp://other:1ee4:infod4:name1:xee";
         let out = embed(t, "http://box:1/announce", "KEY").unwrap();
         assert_eq!(
             out,
-            b"d8:announce26:http://box:1/announce/KEY13:announce-listll26:http://box:1/announce/KEYel13:udp://other:1ee4:infod4:name1:xee".to_vec()
+            b"d8:announce25:http://box:1/announce/KEY13:announce-listll25:http://box:1/announce/KEYel13:udp://other:1ee4:infod4:name1:xee".to_vec()
         );
         assert!(embed(b"l1:ae", "http://box:1/announce", "K").is_none());
         assert!(embed(b"d8:announce99:short", "x", "K").is_none());
