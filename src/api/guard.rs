@@ -50,11 +50,16 @@ pub fn is_public(method: &Method, path: &str) -> bool {
         "/auth/login" | "/api/v2/auth/login" => method == Method::POST,
         // Anyone when `auth.open_registration`; otherwise the handler wants an admin.
         "/auth/register" => method == Method::POST,
-        "/announce" | "/scrape" => true,
+        p if is_tracker(p) => true,
         // The API's own description holds no secret; `/docs` renders it.
         "/api/openapi.json" | "/docs" => read,
         _ => !needs_auth_prefix(path),
     }
+}
+
+/// The tracker's paths: `/announce`, `/announce/{passkey}`, `/scrape`.
+fn is_tracker(path: &str) -> bool {
+    path == "/announce" || path == "/scrape" || path.strip_prefix("/announce/").is_some_and(|k| !k.is_empty() && !k.contains('/'))
 }
 
 fn needs_auth_prefix(path: &str) -> bool {
@@ -104,7 +109,7 @@ pub fn stream_route_torrent(method: &Method, path: &str) -> Option<String> {
 }
 
 fn class_of(method: &Method, path: &str) -> Class {
-    if path == "/announce" || path == "/scrape" {
+    if is_tracker(path) {
         Class::Announce
     } else if is_dlna(path) {
         // SOAP control is a POST, but every action is a read.
@@ -159,7 +164,7 @@ enum Found {
 pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let method = req.method().clone();
-    let tracker = path == "/announce" || path == "/scrape";
+    let tracker = is_tracker(&path);
 
     // 1. Host: every `Host` header, or the URI's authority (HTTP/2).
     if !tracker {

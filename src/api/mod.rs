@@ -11,6 +11,7 @@ pub mod error;
 mod events;
 pub mod extract;
 mod files;
+mod user;
 pub mod guard;
 pub mod openapi;
 pub mod paging;
@@ -99,6 +100,10 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/torrents/create", post(create::create)),
         ("/api/files", get(files::list)),
         ("/api/files/content", get(files::content).head(files::content).delete(files::delete)),
+        ("/api/user/me", get(user::me)),
+        ("/api/user/me/passkey", post(user::new_passkey)),
+        ("/api/user/{id}/stats", get(user::stats)),
+        ("/api/files/upload", post(files::upload).layer(DefaultBodyLimit::disable())),
         ("/api/search", get(search::search)),
         ("/api/openapi.json", get(openapi::openapi)),
         ("/docs", get(openapi::docs)),
@@ -111,6 +116,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         // The tracker: public, in the "tracker announces" rate-limit class.
         ("/api/tracker/torrents", get(tracker::list)),
         ("/announce", get(tracker::announce)),
+        ("/announce/{passkey}", get(tracker::announce_passkey)),
         ("/scrape", get(tracker::scrape)),
         // Download-client compatibility (Sonarr, Radarr, …): the Transmission RPC
         // and the qBittorrent Web API, over the same engine (src/compat).

@@ -277,10 +277,20 @@ pub async fn peers(
 /// `GET /api/torrents/{id}/torrent`: the .torrent file.
 pub async fn torrent_file(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let (name, bytes) = state.engine.torrent_file(&normalize_id(&id))?;
+    let (name, mut bytes) = state.engine.torrent_file(&normalize_id(&id))?;
+    // The built-in tracker's announce URL carries the caller's passkey.
+    if let Some(u) = caller.user_id
+        && let Some(key) = state.store.passkey(u).map_err(ApiError::internal)?
+    {
+        let own = super::create::own_announce_url(&state, &headers);
+        if let Some(b) = crate::tracker::passkey_url::embed(&bytes, &own, &key) {
+            bytes = b.into();
+        }
+    }
     let safe: String = name
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || " .-_()[]".contains(c) { c } else { '_' })

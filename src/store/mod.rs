@@ -9,6 +9,7 @@ mod torrents;
 mod users;
 mod tracker;
 mod watch;
+mod passkeys;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -147,6 +148,14 @@ const MIGRATIONS: &[&str] = &[
         save_dir  TEXT,                       -- absolute; NULL = the default place
         tags      TEXT                        -- comma-separated (qBittorrent tags)
     );
+    "#,
+    // 8: the built-in tracker's passkeys and the bytes credited to each user.
+    r#"
+    ALTER TABLE users ADD COLUMN passkey TEXT;
+    ALTER TABLE users ADD COLUMN tracker_uploaded INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN tracker_downloaded INTEGER NOT NULL DEFAULT 0;
+    CREATE UNIQUE INDEX users_passkey ON users(passkey);
+    CREATE TABLE tracker_private (info_hash TEXT PRIMARY KEY);
     "#,
 ];
 

@@ -14,6 +14,7 @@
 
 pub mod bencode;
 pub mod create;
+pub mod passkey_url;
 pub mod request;
 
 use std::collections::HashMap;
@@ -41,6 +42,10 @@ struct Peer {
     addr: SocketAddr,
     left: u64,
     last_seen: Duration,
+    /// The passkey's user, and the totals last reported, for crediting deltas.
+    user: Option<i64>,
+    uploaded: u64,
+    downloaded: u64,
     /// Whether this peer's completion was already counted in `downloaded`.
     counted: bool,
 }
@@ -217,8 +222,22 @@ impl Tracker {
     /// Handles an announce from `ip`. A `stopped` peer leaves the swarm; the reply
     /// never contains the asking peer; a seeder is sent only leechers.
     pub fn announce(&self, req: &Announce, ip: IpAddr) -> Result<AnnounceReply, BadRequest> {
+        self.announce_as(req, ip, None)
+    }
+
+    /// An announce made through `user`'s passkey (`None`: without one): the bytes
+    /// uploaded and downloaded since the peer's last announce are credited to the
+    /// user; a torrent made private by this box refuses announces without a passkey.
+    pub fn announce_as(&self, req: &Announce, ip: IpAddr, user: Option<i64>) -> Result<AnnounceReply, BadRequest> {
         let c = self.config();
         let hex_hash = hex::encode(req.info_hash);
+        if user.is_none() && self.store.is_tracker_private(&hex_hash).unwrap_or(false) {
+            return Err(BadRequest(format!(
+                "torrent {hex_hash} is private: announce with your passkey (/announce/<passkey>, \
+                 in the .torrent downloaded from this box)"
+            )));
+        }
+        let mut credit = (0u64, 0u64);
         if c.only_known && !self.is_known(&hex_hash) {
             return Err(BadRequest(format!("torrent {hex_hash} is not tracked by this box")));
         }
@@ -258,6 +277,11 @@ impl Tracker {
         // A client that changed its peer id but kept its address is the same peer.
         swarm.peers.retain(|id, p| id == &req.peer_id || p.addr != addr);
         let mut newly_completed = false;
+        if let Some(p) = swarm.peers.get(&req.peer_id).filter(|p| p.user == user) {
+            credit = (req.uploaded.saturating_sub(p.uploaded), req.downloaded.saturating_sub(p.downloaded));
+        } else if !swarm.peers.contains_key(&req.peer_id) {
+            credit = (req.uploaded, req.downloaded);
+        }
         if req.event == Event::Stopped {
             swarm.peers.remove(&req.peer_id);
         } else {
@@ -269,7 +293,13 @@ impl Tracker {
                 left: req.left,
                 last_seen: now,
                 counted: false,
+                user,
+                uploaded: 0,
+                downloaded: 0,
             });
+            peer.user = user;
+            peer.uploaded = req.uploaded;
+            peer.downloaded = req.downloaded;
             let was_leecher = peer.left > 0;
             peer.addr = addr;
             peer.last_seen = now;
@@ -309,6 +339,12 @@ impl Tracker {
         }
         // Written after the registry is unlocked, so other announces need not wait.
         drop(swarms);
+        if let Some(u) = user
+            && credit != (0, 0)
+            && let Err(e) = self.store.credit(u, credit.0, credit.1)
+        {
+            tracing::warn!(user = u, "cannot credit tracker bytes: {e:#}");
+        }
         if let Some((count, created_at)) = persist
             && let Err(e) = self.store.set_tracker_downloaded(&hex_hash, count, &created_at)
         {
@@ -343,6 +379,18 @@ impl Tracker {
                 false
             }
         }
+    }
+
+    /// `(seeding, leeching, completed)`: the swarms `user`'s passkey is in now as a
+    /// seeder and as a leecher, and the completions it announced since the start.
+    pub fn user_counts(&self, user: i64) -> (u64, u64, u64) {
+        let swarms = self.swarms.lock().unwrap();
+        let mut n = (0, 0, 0);
+        for p in swarms.values().flat_map(|s| s.peers.values()).filter(|p| p.user == Some(user)) {
+            if p.left == 0 { n.0 += 1 } else { n.1 += 1 }
+            if p.counted { n.2 += 1 }
+        }
+        n
     }
 
     /// Bencoded BEP 48 scrape of `hashes`, or of every swarm when empty. Unknown

@@ -24,6 +24,8 @@ mod renderers;
 mod seeding;
 mod services;
 mod stream_api;
+mod passkeys;
 mod tracker;
 mod watching;
+mod uploads;
 mod web_ui;

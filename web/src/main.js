@@ -17,6 +17,7 @@ import { systemPage } from './pages/system.js';
 import { activityPage } from './pages/activity.js';
 import { searchPage } from './pages/search.js';
 import { accountPage } from './pages/account.js';
+import { filesPage } from './pages/files.js';
 
 const ROUTES = [
   [/^\/$/, torrentsPage],
@@ -24,6 +25,7 @@ const ROUTES = [
   [/^\/play\/([0-9a-f]{40})$/, playerPage],
   [/^\/search$/, searchPage, 'search'],
   [/^\/activity$/, activityPage],
+  [/^\/files$/, filesPage],
   [/^\/system$/, systemPage, 'system'],
   [/^\/settings$/, settingsPage, 'config', true],
   [/^\/users$/, usersPage, 'users', true],
@@ -37,6 +39,7 @@ const NAV = [
   ['/', 'Torrents'],
   ['/search', 'Search', 'search'],
   ['/activity', 'Activity'],
+  ['/files', 'Files'],
   ['/system', 'System', 'system'],
   ['/settings', 'Settings', 'config', true],
   ['/users', 'Users', 'users', true],

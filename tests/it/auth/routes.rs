@@ -23,9 +23,9 @@ fn public_answer(method: &Method, path: &str) -> Option<StatusCode> {
         // Not open registration: only an admin, so 401 without credentials.
         "/auth/register" if *method == Method::POST => Some(StatusCode::UNAUTHORIZED),
         // The tracker answers every client; bad parameters get a bencoded failure (200).
-        "/announce" | "/scrape" if read => Some(StatusCode::OK),
+        "/announce" | "/announce/{passkey}" | "/scrape" if read => Some(StatusCode::OK),
         "/api/openapi.json" | "/docs" if read => Some(StatusCode::OK),
-        "/announce" | "/scrape" => Some(StatusCode::METHOD_NOT_ALLOWED),
+        "/announce" | "/announce/{passkey}" | "/scrape" => Some(StatusCode::METHOD_NOT_ALLOWED),
         // The DLNA server (on here): public and read-only. The walker's JSON body is
         // bad SOAP, answered with a UPnP fault (500); events take only SUBSCRIBE.
         "/dlna/description.xml" | "/dlna/ContentDirectory.xml" | "/dlna/ConnectionManager.xml" if read => {

@@ -1,7 +1,8 @@
 // Your account: who you are, and changing your password (which signs out your other
-// sessions: other browsers, other devices).
+// sessions: other browsers, other devices), and your tracker passkey and stats.
 
-import { ApiError, explain, get, patch } from '../api.js';
+import { ApiError, explain, get, patch, post } from '../api.js';
+import { bytes, ratio } from '../format.js';
 import { h, mount, toast } from '../dom.js';
 import { session } from '../router.js';
 
@@ -48,7 +49,20 @@ export function accountPage(main) {
     h('div', { class: 'field' }, h('label', { for: 'repeat-password', text: 'New password again' }), again)),
   error,
   h('div', { class: 'row end' }, button));
-  mount(main, h('section', { class: 'card' }, h('h1', { text: 'Account' }), who), form);
+  const stats = h('dl', { class: 'tracker-stats' });
+  const renew = h('button', { type: 'button', text: 'New passkey' });
+  const tracker = h('section', { class: 'card' }, h('h2', { text: 'Tracker' }),
+    h('p', { class: 'muted small', text: 'Bytes your BitTorrent clients reported to this box\'s tracker through your passkey. A new passkey stops the old one: download your .torrent files again.' }),
+    stats, h('div', { class: 'row end' }, renew));
+  const showStats = () => get('/api/user/me').then((u) => {
+    const row = (k, v) => [h('dt', { text: k }), h('dd', { text: v })];
+    mount(stats, ...row('Uploaded', bytes(u.uploaded)), ...row('Downloaded', bytes(u.downloaded)),
+      ...row('Ratio', u.ratio == null ? '–' : ratio(u.ratio)), ...row('Passkey', u.passkey));
+  }).catch((e) => mount(stats, h('p', { class: 'error', text: explain(e) })));
+  renew.addEventListener('click', () => post('/api/user/me/passkey').then(() => { toast('New passkey made.', 'ok'); showStats(); })
+    .catch((e) => toast(explain(e), 'error')));
+  mount(main, h('section', { class: 'card' }, h('h1', { text: 'Account' }), who), form, tracker);
+  showStats();
   const show = (u) => mount(who, 'Signed in as ', h('strong', { text: u.username }), u.is_admin ? ' (administrator).' : '.');
   if (session.user) show(session.user);
   get('/auth/me').then(show).catch(() => {});
