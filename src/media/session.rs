@@ -32,6 +32,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::MediaConfig;
 
+mod sweep;
+mod watchdog;
+pub use sweep::sweep_all;
+
 /// A request further ahead of the running pipeline than this restarts it.
 const REACH: usize = 3;
 
@@ -58,7 +62,14 @@ struct ActiveRun {
     start: usize,
     /// The next segment it will produce.
     next: usize,
+    /// When it last produced a segment (or started, or resumed), and how long its
+    /// source had waited for bytes by then: the stall watchdog's clock.
+    progress_at: Instant,
+    read_wait_at: Duration,
 }
+
+
+
 
 #[derive(Default)]
 struct StreamState {
@@ -78,6 +89,9 @@ struct StreamState {
     checked_encoders: Vec<String>,
     /// How many runs built an encoder (0 for passthrough).
     encoder_runs: u32,
+    /// Wall seconds a segment took per second of media, as measured on this stream
+    /// (the inverse of the encoder's speed here); `None` before the first segment.
+    wall_per_media: Option<f64>,
     clients: HashMap<String, Instant>,
     last_access: Option<(Instant, SystemTime)>,
 }
@@ -164,7 +178,11 @@ impl Stream {
             }
             _ => Grid::uniform(duration, info.video.fps, config.segment_seconds),
         };
-        let (w, h) = (info.video.width, info.video.height);
+        // Transcodes come out with square pixels at the display aspect, turned upright.
+        let (w, h) = match mode {
+            Mode::Transcode => display_size(&info.video),
+            _ => (info.video.width, info.video.height),
+        };
         let size = if mode == Mode::Transcode && h > config.max_height {
             let nh = config.max_height & !1;
             let nw = ((w as u64 * nh as u64 / h as u64) as u32 + 1) & !1;
@@ -284,14 +302,14 @@ impl Stream {
                 if let Some(seg) = st.segments.get_mut(&idx) {
                     seg.last_access = Instant::now();
                     let path = seg.path.clone();
-                    self.maybe_resume(&st);
+                    self.maybe_resume(&mut st);
                     return Ok(path);
                 }
                 let near = |start: usize, next: usize| start <= idx && idx <= next + REACH;
                 match (&st.run, st.starting) {
                     (_, Some(s)) if near(s, s) => None,
                     (Some(r), None) if near(r.start, r.next) => {
-                        self.maybe_resume(&st);
+                        self.maybe_resume(&mut st);
                         None
                     }
                     _ => {
@@ -314,14 +332,17 @@ impl Stream {
         }
     }
 
-    fn maybe_resume(&self, st: &StreamState) {
-        if let Some(r) = &st.run
+    fn maybe_resume(&self, st: &mut StreamState) {
+        let furthest = st.furthest;
+        if let Some(r) = &mut st.run
             && r.handle.is_paused()
-            && r.next <= st.furthest + self.run_ahead
+            && r.next <= furthest + self.run_ahead
         {
             r.handle.resume();
+            r.mark_progress();
         }
     }
+
 
     fn notify(&self) {
         self.changed.send_modify(|v| *v += 1);
@@ -401,11 +422,26 @@ impl Stream {
                     st.encoder_runs += 1;
                 }
                 tracing::info!(stream = %self.key, run = id, "pipeline started at segment {at}");
+                let read_wait_at = handle.read_wait();
                 st.run = Some(ActiveRun {
                     id,
                     handle,
                     start: at,
                     next: at,
+                    progress_at: Instant::now(),
+                    read_wait_at,
+                });
+                let weak = Arc::downgrade(self);
+                crate::system::spawn("media-watchdog", &self.shutdown, async move {
+                    let mut tick = tokio::time::interval(Duration::from_millis(500));
+                    loop {
+                        tick.tick().await;
+                        let Some(stream) = weak.upgrade() else { break };
+                        if !stream.watch_run(id).await {
+                            break;
+                        }
+                    }
+                    Ok(())
                 });
             }
             Err(e) => {
@@ -465,7 +501,7 @@ impl Stream {
         }
     }
 
-    async fn on_event(self: &Arc<Self>, ev: RunEvent) {
+    pub(super) async fn on_event(self: &Arc<Self>, ev: RunEvent) {
         let mut restart = None;
         {
             let mut st = self.state.lock().unwrap();
@@ -487,6 +523,14 @@ impl Stream {
                     );
                     if current(&st, run_id) {
                         let furthest = st.furthest;
+                        let media = self.grid.duration_of(index) as f64 / 1e9;
+                        let r = st.run.as_mut().unwrap();
+                        let wall = r.stalled_for().as_secs_f64();
+                        r.mark_progress();
+                        if media > 0.1 {
+                            let ratio = wall / media;
+                            st.wall_per_media = Some(st.wall_per_media.map_or(ratio, |w| 0.7 * w + 0.3 * ratio));
+                        }
                         let r = st.run.as_mut().unwrap();
                         r.next = r.next.max(index + 1);
                         if r.next > furthest + self.run_ahead {
@@ -517,7 +561,16 @@ impl Stream {
                                 restart = Some(at);
                             }
                             None => {
-                                st.failed = Some(format!("every encoder failed; last: {message}"))
+                                tracing::warn!(stream = %self.key, "no encoder left; the last failed with: {message}");
+                                let why = if message.starts_with("stalled") {
+                                    "every encoder on this box stalled on it"
+                                } else {
+                                    "every encoder on this box failed on it"
+                                };
+                                st.failed = Some(format!(
+                                    "this film's video ({}) could not be converted: {why}",
+                                    self.info.video.describe()
+                                ))
                             }
                         }
                     }
@@ -590,49 +643,17 @@ impl Stream {
         self.notify();
     }
 
-    /// Housekeeping: stops an idle run, drops segments unused for `keep`. Returns the
-    /// bytes still cached and whether the stream is entirely unused.
-    fn sweep(&self, idle: Duration, keep: Duration) -> (u64, bool) {
-        let now = Instant::now();
-        let mut st = self.state.lock().unwrap();
-        let last = st
-            .last_access
-            .map_or(Duration::MAX, |(t, _)| now.duration_since(t));
-        if st.run.is_some() && last > idle {
-            tracing::info!(stream = %self.key, "stopping idle pipeline");
-            st.run = None;
-        }
-        st.segments.retain(|_, s| {
-            let keep_it = now.duration_since(s.last_access) < keep;
-            if !keep_it {
-                let _ = std::fs::remove_file(&s.path);
-            }
-            keep_it
-        });
-        st.clients
-            .retain(|_, t| now.duration_since(*t) < Duration::from_secs(600));
-        let bytes = st.segments.values().map(|s| s.bytes).sum();
-        (
-            bytes,
-            st.run.is_none() && st.segments.is_empty() && last > keep,
-        )
-    }
+}
 
-    /// The least recently used segment not in use by the run's position.
-    fn oldest_segment(&self) -> Option<(usize, Instant)> {
-        let st = self.state.lock().unwrap();
-        st.segments
-            .iter()
-            .map(|(i, s)| (*i, s.last_access))
-            .min_by_key(|(_, t)| *t)
-    }
-
-    fn evict(&self, idx: usize) -> u64 {
-        let mut st = self.state.lock().unwrap();
-        st.segments.remove(&idx).map_or(0, |s| {
-            let _ = std::fs::remove_file(&s.path);
-            s.bytes
-        })
+/// The picture as shown: anamorphic width stretched (height kept), even sizes, and
+/// width and height swapped for a quarter turn.
+fn display_size(v: &super::probe::VideoInfo) -> (u32, u32) {
+    let (n, d) = (v.par.0.max(1) as u64, v.par.1.max(1) as u64);
+    let w = ((v.width as u64 * n / d) as u32 + 1) & !1;
+    let h = (v.height + 1) & !1;
+    match v.rotation {
+        90 | 270 => (h, w),
+        _ => (w, h),
     }
 }
 
@@ -644,33 +665,3 @@ fn clone_settings(s: &EncodeSettings) -> EncodeSettings {
     }
 }
 
-/// Sweeps every stream: idle runs, the warm-cache timeout, then the size cap (oldest
-/// segments first). Returns the keys of streams that can be forgotten.
-pub fn sweep_all(streams: &[Arc<Stream>], config: &MediaConfig) -> Vec<StreamKey> {
-    let idle = Duration::from_secs(config.idle_timeout_secs);
-    let keep = Duration::from_secs(config.warm_cache_minutes * 60);
-    let mut total = 0;
-    let mut unused = Vec::new();
-    for s in streams {
-        let (bytes, gone) = s.sweep(idle, keep);
-        total += bytes;
-        if gone {
-            unused.push(s.key.clone());
-        }
-    }
-    let cap = config.cache_max_mb * 1024 * 1024;
-    let mut guard = 0;
-    while total > cap && guard < 100_000 {
-        guard += 1;
-        let Some((s, idx)) = streams
-            .iter()
-            .filter_map(|s| s.oldest_segment().map(|(i, t)| (s, i, t)))
-            .min_by_key(|(_, _, t)| *t)
-            .map(|(s, i, _)| (s, i))
-        else {
-            break;
-        };
-        total = total.saturating_sub(s.evict(idx).max(1));
-    }
-    unused
-}
