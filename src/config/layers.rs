@@ -145,6 +145,9 @@ impl Config {
         if !(1.0..=30.0).contains(&self.media.segment_seconds) {
             bail!("media.segment_seconds: must be between 1 and 30");
         }
+        if !matches!(self.media.audio_channels, 2 | 6) {
+            bail!("media.audio_channels: must be 2 (stereo) or 6 (5.1)");
+        }
         if self.media.max_height < 144 {
             bail!("media.max_height: must be at least 144");
         }

@@ -55,6 +55,8 @@ pub struct RunSpec {
     pub out_size: (u32, u32),
     pub fps: (i32, i32),
     pub settings: Arc<EncodeSettings>,
+    /// Most channels of transcoded audio (2, or 6 for 5.1); more are downmixed.
+    pub audio_channels: u32,
 }
 
 /// What a run reports to its stream.
@@ -645,9 +647,9 @@ fn link_audio(
     let convert = make("audioconvert")?;
     let resample = make("audioresample")?;
     let raw = caps_filter(
-        "audio/x-raw,channels=(int)[1,2]"
-            .parse::<gst::Caps>()
-            .map_err(|_| anyhow::anyhow!("caps"))?,
+        gst::Caps::builder("audio/x-raw")
+            .field("channels", gst::IntRange::new(1, spec.audio_channels.max(1) as i32))
+            .build(),
     )?;
     let enc = gst::ElementFactory::make("avenc_aac")
         .property("bitrate", 160_000i32)

@@ -113,6 +113,7 @@ pub struct Stream {
     registry: Arc<EncoderRegistry>,
     settings: Arc<EncodeSettings>,
     run_ahead: usize,
+    audio_channels: u32,
     next_run: AtomicU64,
     state: Mutex<StreamState>,
     changed: watch::Sender<u64>,
@@ -245,6 +246,7 @@ impl Stream {
                 x264_preset: config.x264_preset.clone(),
             }),
             run_ahead: config.run_ahead_segments.max(1) as usize,
+            audio_channels: config.audio_channels,
             next_run: AtomicU64::new(1),
             state: Mutex::new(StreamState {
                 encoder,
@@ -407,6 +409,7 @@ impl Stream {
             encoder,
             out_size: self.size,
             fps,
+            audio_channels: self.audio_channels,
             settings: Arc::new(EncodeSettings {
                 gop: gop.max(1),
                 ..clone_settings(&self.settings)
