@@ -10,6 +10,7 @@ pub mod playlist;
 pub mod probe;
 pub mod session;
 pub mod source;
+pub mod tonemap;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -581,6 +581,12 @@ fn link_video(
     }
     let candidate = spec.encoder.as_ref().context("no working H.264 encoder")?;
     let dec = make_decoder(pad, gst::ElementFactoryType::MEDIA_VIDEO)?;
+    // HDR10/HLG: luma tone-mapped on the decoder's output, the matrix made BT.709 below.
+    let in_caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+    let hdr = super::tonemap::is_hdr(&in_caps);
+    if hdr && let Some(src) = dec.static_pad("src") {
+        super::tonemap::install(&src);
+    }
     // Turns a phone's video upright as its orientation tag says.
     let flip = gst::ElementFactory::make("videoflip")
         .property_from_str("video-direction", "auto")
@@ -592,16 +598,18 @@ fn link_video(
     let rate = make("videorate")?;
     let (w, h) = spec.out_size;
     let (n, d) = if spec.fps.0 > 0 { spec.fps } else { (25, 1) };
-    let raw = caps_filter(
-        gst::Caps::builder("video/x-raw")
+    let mut raw_caps = gst::Caps::builder("video/x-raw")
             .field("width", w as i32)
             .field("height", h as i32)
             .field("pixel-aspect-ratio", gst::Fraction::new(1, 1))
             .field("framerate", gst::Fraction::new(n, d))
             // 8-bit 4:2:0 whatever the source (10-bit HEVC, 4:2:2): what H.264 High takes.
             .field("format", gst::List::new(["I420", "NV12"]))
-            .build(),
-    )?;
+            .build();
+    if hdr {
+        raw_caps.make_mut().set("colorimetry", "bt709");
+    }
+    let raw = caps_filter(raw_caps)?;
     let enc = make_encoder(candidate, &spec.settings)?;
     let enc_caps = caps_filter(output_caps(candidate)?)?;
     let [parse, caps] = h264_tail()?;
