@@ -127,3 +127,67 @@ async fn anamorphic_mpeg2_keeps_its_display_aspect() {
     let dar = w as f64 / h as f64 * sar.split(':').map(|x| x.parse::<f64>().unwrap_or(1.0)).reduce(|a, b| a / b).unwrap_or(1.0);
     assert!((dar - 16.0 / 9.0).abs() < 0.02, "{w}x{h} sar {sar}: display aspect {dar}");
 }
+
+/// Luma (one byte a pixel) of the first frame of `file` at (x, y), averaged over a
+/// 9x9 block, at `depth` bits.
+fn luma_at(file: &Path, x: usize, y: usize, ten_bit: bool) -> f64 {
+    let fmt = if ten_bit { "gray10le" } else { "gray" };
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(file)
+        .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", fmt, "-"])
+        .output()
+        .unwrap();
+    let (w, bpp) = (video_props(file).2 as usize, if ten_bit { 2 } else { 1 });
+    let mut sum = 0.0;
+    for dy in 0..9 {
+        for dx in 0..9 {
+            let i = ((y + dy - 4) * w + x + dx - 4) * bpp;
+            sum += if ten_bit {
+                u16::from_le_bytes([out.stdout[i], out.stdout[i + 1]]) as f64
+            } else {
+                out.stdout[i] as f64
+            };
+        }
+    }
+    sum / 81.0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hdr10_is_tone_mapped_and_its_grey_keeps_its_sdr_level() {
+    // A grey field with a white patch (PQ: the white is 10000 nits), HEVC 10-bit HDR10.
+    let f = media_dir().join("pq.mkv");
+    if !f.exists() {
+        let st = Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i",
+                "color=c=0x808080:s=320x240:r=25,drawbox=x=200:y=40:w=80:h=80:color=white:t=fill",
+                "-t", "2", "-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le",
+                "-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc",
+                "-x265-params", "log-level=error:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc"])
+            .arg(&f)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    // The grey's nits, from its 10-bit code in the source (PQ, ST 2084).
+    let code = luma_at(&f, 80, 160, true);
+    let e = ((code - 64.0) / 876.0).clamp(0.0, 1.0);
+    let (m1, m2, c1, c2, c3) = (0.1593017578125, 78.84375, 0.8359375, 18.8515625, 18.6875);
+    let p = e.powf(1.0 / m2);
+    let nits = 10000.0 * ((p - c1).max(0.0) / (c2 - c3 * p)).powf(1.0 / m1);
+    // Its SDR level: relative to the 203-nit reference white (BT.2408), BT.1886 gamma.
+    let want = 16.0 + 219.0 * (nits / 203.0).min(1.0).powf(1.0 / 2.4);
+    let seg = segment0(&f, "pq").await;
+    let grey = luma_at(&seg, 80, 160, false);
+    let white = luma_at(&seg, 240, 80, false);
+    eprintln!("grey: source code {code:.1} = {nits:.1} nits, SDR {want:.1} wanted, {grey:.1} out; white {white:.1}");
+    assert!((grey - want).abs() <= 4.0, "grey {grey:.1}, want {want:.1} ± 4");
+    assert!(white > 225.0 && white > grey + 30.0, "white {white:.1}");
+    let out = Command::new("ffprobe")
+        .args("-v error -select_streams v:0 -show_entries stream=color_transfer -of csv=p=0".split(' '))
+        .arg(&seg)
+        .output()
+        .unwrap();
+    let trc = String::from_utf8_lossy(&out.stdout);
+    assert!(!trc.contains("smpte2084"), "output still tagged PQ: {trc}");
+}
