@@ -76,20 +76,25 @@ fn table(t: Transfer) -> Vec<u16> {
         .collect()
 }
 
+/// The HDR transfer function named by caps' `colorimetry`, if any.
+fn transfer(caps: &gst::CapsRef) -> Option<Transfer> {
+    let c = caps.structure(0)?.get::<String>("colorimetry").ok()?;
+    // Named (`bt2100-pq`) or numeric (`range:matrix:transfer:primaries`, 14 = PQ, 15 = HLG).
+    match (c.as_str(), c.split(':').nth(2)) {
+        ("bt2100-pq", _) | (_, Some("14")) => Some(Transfer::Pq),
+        ("bt2100-hlg", _) | (_, Some("15")) => Some(Transfer::Hlg),
+        _ => None,
+    }
+}
+
 /// Whether caps describe HDR video (PQ or HLG transfer).
 pub fn is_hdr(caps: &gst::CapsRef) -> bool {
-    caps.structure(0)
-        .and_then(|s| s.get::<String>("colorimetry").ok())
-        .is_some_and(|c| c.contains("bt2100") || c.contains(":14") || c.contains(":16") || c.contains(":18"))
+    transfer(caps).is_some()
 }
 
 fn setup(caps: &gst::CapsRef) -> Option<(gst_video::VideoInfo, Vec<u16>)> {
+    let t = transfer(caps)?;
     let info = gst_video::VideoInfo::from_caps(caps).ok()?;
-    let t = match info.colorimetry().transfer() {
-        gst_video::VideoTransferFunction::Smpte2084 => Transfer::Pq,
-        gst_video::VideoTransferFunction::AribStdB67 => Transfer::Hlg,
-        _ => return None,
-    };
     use gst_video::VideoFormat as F;
     if !matches!(info.format(), F::I42010le | F::I42210le | F::Y44410le) {
         tracing::warn!("HDR video in {:?} is not tone-mapped (10-bit planar only)", info.format());
