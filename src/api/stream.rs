@@ -70,9 +70,10 @@ fn pick_file(state: &AppState, id: &str, file: Option<usize>) -> ApiResult<(usiz
     }
     let index = match file {
         Some(i) => i,
-        None => view
-            .video_file
-            .ok_or_else(|| EngineError::NoVideoFile(id.to_string()))?,
+        None => view.video_file.ok_or_else(|| {
+            let why = engine::why_no_video(view.files.iter().map(|f| f.name.as_str()));
+            ApiError::new(Code::NoVideoFile, format!("torrent {id} has no playable video file: {why}"))
+        })?,
     };
     let f = view.files.get(index).ok_or(EngineError::FileNotFound {
         id: id.to_string(),
