@@ -191,3 +191,50 @@ async fn hdr10_is_tone_mapped_and_its_grey_keeps_its_sdr_level() {
     let trc = String::from_utf8_lossy(&out.stdout);
     assert!(!trc.contains("smpte2084"), "output still tagged PQ: {trc}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_files_fail_clearly_or_play_to_the_damage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let media = Media::with_registry(config(), tmp.path().join("cache"), software_registry());
+    // Music only: no video track.
+    let music = clip("music.mka", 4, "64x64", "-map 1:a -c:a flac");
+    let err = media
+        .open(&StreamKey::new("music", 0), Arc::new(LocalFile(music)), Duration::from_secs(20))
+        .await
+        .err()
+        .expect("a music file is no stream");
+    assert!(format!("{err:#}").contains("no video"), "{err:#}");
+    // A megabyte of garbage in the middle of a transcoded film.
+    let film = clip("damaged-src.mkv", 20, "640x360", "-c:v mpeg4 -q:v 3 -g 25 -c:a ac3");
+    let mut bytes = std::fs::read(&film).unwrap();
+    let mid = bytes.len() / 2;
+    let junk = (bytes.len() / 5).min(1 << 20);
+    for (i, b) in bytes[mid..mid + junk].iter_mut().enumerate() {
+        *b = (i as u32).wrapping_mul(2654435761).rotate_right(13) as u8;
+    }
+    let damaged = tmp.path().join("damaged.mkv");
+    std::fs::write(&damaged, &bytes).unwrap();
+    let s = media
+        .open(&StreamKey::new("damaged", 0), Arc::new(LocalFile(damaged)), Duration::from_secs(20))
+        .await
+        .unwrap();
+    s.segment(0, "t", Duration::from_secs(30)).await.expect("plays up to the damage");
+    let t = std::time::Instant::now();
+    for i in 1..s.grid.count {
+        match s.segment(i, "t", Duration::from_secs(30)).await {
+            Ok(_) => {}
+            Err(e) => {
+                let m = e.to_string();
+                assert!(!m.contains("was not ready"), "segment {i}: a wait ran out rather than an answer: {m}");
+            }
+        }
+    }
+    assert!(t.elapsed() < Duration::from_secs(90), "{:?}", t.elapsed());
+    // Every other stream is served meanwhile.
+    let good = clip("good.mp4", 6, "320x240", "-c:v libx264 -preset ultrafast -g 25 -c:a aac");
+    let g = media
+        .open(&StreamKey::new("good", 0), Arc::new(LocalFile(good)), Duration::from_secs(20))
+        .await
+        .unwrap();
+    g.segment(0, "t", Duration::from_secs(30)).await.unwrap();
+}
