@@ -57,6 +57,8 @@ pub struct RunSpec {
     pub settings: Arc<EncodeSettings>,
     /// Most channels of transcoded audio (2, or 6 for 5.1); more are downmixed.
     pub audio_channels: u32,
+    /// The chosen audio track's codec as the probe saw it (`audio/x-eac3`).
+    pub audio_codec: Option<String>,
 }
 
 /// What a run reports to its stream.
@@ -580,7 +582,7 @@ fn link_video(
         return to_muxer(split, &caps, "video", spec);
     }
     let candidate = spec.encoder.as_ref().context("no working H.264 encoder")?;
-    let dec = make_decoder(pad, gst::ElementFactoryType::MEDIA_VIDEO)?;
+    let dec = make_decoder(pad, gst::ElementFactoryType::MEDIA_VIDEO, None)?;
     // HDR10/HLG: luma tone-mapped on the decoder's output, the matrix made BT.709 below.
     let in_caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
     let hdr = super::tonemap::is_hdr(&in_caps);
@@ -651,7 +653,7 @@ fn link_audio(
         pad.link(&q.static_pad("sink").unwrap())?;
         return to_muxer(split, &q, "audio_%u", spec);
     }
-    let dec = make_decoder(pad, gst::ElementFactoryType::MEDIA_AUDIO)?;
+    let dec = make_decoder(pad, gst::ElementFactoryType::MEDIA_AUDIO, spec.audio_codec.as_deref())?;
     let convert = make("audioconvert")?;
     let resample = make("audioresample")?;
     let raw = caps_filter(

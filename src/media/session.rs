@@ -410,6 +410,7 @@ impl Stream {
             out_size: self.size,
             fps,
             audio_channels: self.audio_channels,
+            audio_codec: self.audio.and_then(|i| self.info.audio.get(i)).map(|a| a.codec.clone()),
             settings: Arc::new(EncodeSettings {
                 gop: gop.max(1),
                 ..clone_settings(&self.settings)

@@ -27,12 +27,26 @@ pub(super) fn caps_filter(caps: gst::Caps) -> anyhow::Result<gst::Element> {
 /// already complete"). That pad is never exposed: the run sat with its data blocked
 /// inside decodebin (10-bit HEVC every time, 8-bit HEVC 4 times in 5) or stopped
 /// with not-linked. One decoder element renegotiates by itself.
-pub(super) fn make_decoder(pad: &gst::Pad, media: gst::ElementFactoryType) -> anyhow::Result<gst::Element> {
-    let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+///
+/// `probed` is the codec the probe saw (it parsed further): an E-AC-3 track's pad says
+/// `audio/x-ac3` until its parser has read a frame, and AC-3 decoders refuse E-AC-3.
+/// Left out: the alpha-channel VP8/VP9 bins (they rank first but want alpha caps),
+/// liba52/libdca (E-AC-3 and DTS-HD fail there) and mp1float (takes layer 2 and fails).
+pub(super) fn make_decoder(
+    pad: &gst::Pad,
+    media: gst::ElementFactoryType,
+    probed: Option<&str>,
+) -> anyhow::Result<gst::Element> {
+    let mut caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+    let name = caps.structure(0).map(|s| s.name().to_string()).unwrap_or_default();
+    if name == "audio/x-ac3" && probed == Some("audio/x-eac3") {
+        caps = gst::Caps::new_empty_simple("audio/x-eac3");
+    }
+    const AVOID: &[&str] = &["vp8alphadecodebin", "vp9alphadecodebin", "a52dec", "dtsdec", "avdec_mp1float"];
     let mut found: Vec<gst::ElementFactory> =
         gst::ElementFactory::factories_with_type(gst::ElementFactoryType::DECODER | media, gst::Rank::MARGINAL)
             .into_iter()
-            .filter(|f| f.can_sink_all_caps(&caps))
+            .filter(|f| !AVOID.contains(&f.name().as_str()) && f.can_sink_all_caps(&caps))
             .collect();
     found.sort_by_key(|f| std::cmp::Reverse(f.rank()));
     for f in &found {
