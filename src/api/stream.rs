@@ -36,6 +36,12 @@ fn hls_error(e: MediaError) -> ApiError {
     match e {
         MediaError::NoSuchSegment(_) => ApiError::not_found(e.to_string()),
         MediaError::NotReady(..) => ApiError::new(Code::StreamFailed, e.to_string()),
+        // Media's own sentences ("this film's video (HEVC 10-bit) could not be converted: …")
+        // are shown; a pipeline's inner error text only goes to the journal.
+        MediaError::Failed(cause) if cause.starts_with("this film") => {
+            tracing::warn!("stream failed: {cause}");
+            ApiError::new(Code::StreamFailed, cause)
+        }
         MediaError::Failed(cause) => {
             tracing::warn!("stream failed: {cause}");
             ApiError::new(Code::StreamFailed, "the media pipeline failed for this film; the daemon's log says why")
@@ -70,9 +76,10 @@ fn pick_file(state: &AppState, id: &str, file: Option<usize>) -> ApiResult<(usiz
     }
     let index = match file {
         Some(i) => i,
-        None => view
-            .video_file
-            .ok_or_else(|| EngineError::NoVideoFile(id.to_string()))?,
+        None => view.video_file.ok_or_else(|| {
+            let why = engine::why_no_video(view.files.iter().map(|f| f.name.as_str()));
+            ApiError::new(Code::NoVideoFile, format!("torrent {id} has no playable video file: {why}"))
+        })?,
     };
     let f = view.files.get(index).ok_or(EngineError::FileNotFound {
         id: id.to_string(),

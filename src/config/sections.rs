@@ -162,6 +162,10 @@ pub struct MediaConfig {
     pub idle_timeout_secs: u64,
     /// Size cap of the segment cache (MiB); the least recently used go first.
     pub cache_max_mb: u64,
+    /// Size cap of the segment cache in bytes; when not 0 it replaces `cache_max_mb`.
+    pub cache_max_bytes: u64,
+    /// Audio channels of transcoded audio: 2 (stereo, 5.1/7.1 downmixed) or 6 (5.1 AAC).
+    pub audio_channels: u32,
     /// Preferred audio languages, in order (`["en", "fr"]`); else the default track.
     pub audio_languages: Vec<String>,
     /// x264's speed preset when transcoding in software.
@@ -406,6 +410,8 @@ impl Default for MediaConfig {
             run_ahead_segments: 8,
             idle_timeout_secs: 60,
             cache_max_mb: 2048,
+            cache_max_bytes: 0,
+            audio_channels: 2,
             audio_languages: Vec::new(),
             x264_preset: "veryfast".into(),
             segment_wait_secs: 90,

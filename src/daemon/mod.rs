@@ -42,6 +42,7 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     tracker.spawn_sweeper(&shutdown);
     let media = Media::new(config.media.clone(), config.storage.cache_dir.join("hls"), shutdown.child_token());
     media.start();
+    media.follow_engine(engine.subscribe());
     let dlna = Arc::new(crate::lan::dlna::Dlna::open(config.dlna.clone(), &config.storage.state_dir)?);
     let renderers = Arc::new(crate::lan::renderers::Renderers::new(config.dlna.interfaces.clone()));
     Ok(AppState {

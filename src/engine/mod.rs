@@ -35,5 +35,5 @@ pub use input::{
 };
 pub use reader::FileReader;
 pub use state::Engine;
-pub use video::{PlayableFile, is_video, mime_type, pick_video, playable_files};
+pub use video::{PlayableFile, is_video, mime_type, pick_video, playable_files, why_no_video};
 pub use view::{FileView, PeerView, Status, TorrentView};

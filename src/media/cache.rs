@@ -22,7 +22,10 @@ pub fn sweep_all(streams: &[Arc<Stream>], config: &MediaConfig) -> Vec<StreamKey
             unused.push(s.key.clone());
         }
     }
-    let cap = config.cache_max_mb * 1024 * 1024;
+    let cap = match config.cache_max_bytes {
+        0 => config.cache_max_mb * 1024 * 1024,
+        b => b,
+    };
     let mut guard = 0;
     while total > cap && guard < 100_000 {
         guard += 1;

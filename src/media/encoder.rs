@@ -35,6 +35,10 @@ pub struct Candidate {
     /// that loses its device dies mid-stream (it still
     /// verifies: test encodes run without it). For tests; `None` everywhere else.
     pub fail_after_frames: Option<u32>,
+    /// Fault injection: the encoder's output goes through a closed `valve` in a run
+    /// (not in test encodes), so the run produces nothing while its threads sleep, the
+    /// way a wedged hardware encoder or a deadlocked pipeline does. For tests.
+    pub stalls: bool,
 }
 
 impl Candidate {
@@ -46,6 +50,7 @@ impl Candidate {
             label: name.to_string(),
             output_caps,
             fail_after_frames: None,
+            stalls: false,
         }
     }
 
@@ -56,6 +61,7 @@ impl Candidate {
             label: label.to_string(),
             output_caps: Some(caps.to_string()),
             fail_after_frames: None,
+            stalls: false,
         }
     }
 
@@ -63,6 +69,12 @@ impl Candidate {
     /// `frames` frames of each run (see `fail_after_frames`).
     pub fn failing_after(name: &str, label: &str, frames: u32) -> Self {
         Self { label: label.to_string(), fail_after_frames: Some(frames), ..Self::named(name) }
+    }
+
+    /// The element `name` under its own label, whose runs never produce a segment
+    /// (see `stalls`).
+    pub fn stalling(name: &str, label: &str) -> Self {
+        Self { label: label.to_string(), stalls: true, ..Self::named(name) }
     }
 }
 

@@ -13,6 +13,7 @@ pub mod probe;
 pub mod session;
 pub mod source;
 pub mod waiting;
+pub mod tonemap;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -102,6 +103,49 @@ impl Media {
                 this.sweep();
             }
         });
+    }
+
+    /// Follows the engine's events: a torrent removed (with or without its data) or
+    /// evicted loses its streams and its HLS cache, so nothing of it is served again
+    /// when it comes back (a stream's cache is only ever filled by its own runs).
+    pub fn follow_engine(self: &Arc<Self>, mut events: tokio::sync::broadcast::Receiver<crate::engine::Event>) {
+        use crate::engine::EventKind;
+        let weak = Arc::downgrade(self);
+        crate::system::spawn("media-follow-engine", &self.shutdown, async move {
+            loop {
+                let ev = match events.recv().await {
+                    Ok(ev) => ev,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => return Ok(()),
+                };
+                if !matches!(ev.event, EventKind::Removed | EventKind::Evicted) {
+                    continue;
+                }
+                let Some(this) = weak.upgrade() else { return Ok(()) };
+                this.forget_torrent(&ev.torrent_id);
+            }
+        });
+    }
+
+    /// Stops every stream of `torrent` and deletes its cache folders, those of streams
+    /// not open now included. Returns how many folders were removed.
+    pub fn forget_torrent(&self, torrent: &str) -> usize {
+        let keys: Vec<StreamKey> = self.of_torrent(torrent).iter().map(|s| s.key.clone()).collect();
+        for k in &keys {
+            self.remove(k);
+        }
+        let prefix = format!("{torrent}-");
+        let mut removed = keys.len();
+        for e in std::fs::read_dir(&self.cache_dir).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.strip_prefix(&prefix).is_some_and(|rest| rest.parse::<usize>().is_ok())
+                && std::fs::remove_dir_all(e.path()).is_ok()
+            {
+                removed += 1;
+            }
+        }
+        tracing::info!(torrent, "HLS cache of a removed torrent deleted ({removed} streams)");
+        removed
     }
 
     /// The encoder registry, probing it on first use (a few seconds).

@@ -35,6 +35,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::MediaConfig;
 
+mod watchdog;
+
 /// A request further ahead of the running pipeline than this restarts it.
 const REACH: usize = 3;
 /// A fast-start run this many segments ahead of the players hands over to a run at
@@ -66,7 +68,14 @@ struct ActiveRun {
     next: usize,
     /// Encoding with the start preset: replaced by a full-quality run once ahead.
     fast: bool,
+    /// When it last produced a segment (or started, or resumed), and how long its
+    /// source had waited for bytes by then: the stall watchdog's clock.
+    progress_at: Instant,
+    read_wait_at: Duration,
 }
+
+
+
 
 #[derive(Default)]
 struct StreamState {
@@ -86,6 +95,9 @@ struct StreamState {
     checked_encoders: Vec<String>,
     /// How many runs built an encoder (0 for passthrough).
     encoder_runs: u32,
+    /// Wall seconds a segment took per second of media, as measured on this stream
+    /// (the inverse of the encoder's speed here); `None` before the first segment.
+    wall_per_media: Option<f64>,
     clients: HashMap<String, Instant>,
     last_access: Option<(Instant, SystemTime)>,
 }
@@ -110,6 +122,7 @@ pub struct Stream {
     registry: Arc<EncoderRegistry>,
     settings: Arc<EncodeSettings>,
     run_ahead: usize,
+    audio_channels: u32,
     next_run: AtomicU64,
     state: Mutex<StreamState>,
     changed: watch::Sender<u64>,
@@ -183,7 +196,11 @@ impl Stream {
             ),
             _ => Grid::uniform(duration, info.video.fps, config.segment_seconds),
         };
-        let (w, h) = (info.video.width, info.video.height);
+        // Transcodes come out with square pixels at the display aspect, turned upright.
+        let (w, h) = match mode {
+            Mode::Transcode => display_size(&info.video),
+            _ => (info.video.width, info.video.height),
+        };
         let size = if mode == Mode::Transcode && h > config.max_height {
             let nh = config.max_height & !1;
             let nw = ((w as u64 * nh as u64 / h as u64) as u32 + 1) & !1;
@@ -255,6 +272,7 @@ impl Stream {
                 x264_preset: config.x264_preset.clone(),
             }),
             run_ahead: config.run_ahead_segments.max(1) as usize,
+            audio_channels: config.audio_channels,
             next_run: AtomicU64::new(1),
             state: Mutex::new(StreamState {
                 encoder,
@@ -369,6 +387,7 @@ impl Stream {
         None
     }
 
+
     fn notify(&self) {
         self.changed.send_modify(|v| *v += 1);
     }
@@ -433,6 +452,8 @@ impl Stream {
             encoder,
             out_size: self.size,
             fps,
+            audio_channels: self.audio_channels,
+            audio_codec: self.audio.and_then(|i| self.info.audio.get(i)).map(|a| a.codec.clone()),
             settings: Arc::new(EncodeSettings {
                 gop: gop.max(1),
                 x264_preset: match fast {
@@ -452,12 +473,27 @@ impl Stream {
                     st.encoder_runs += 1;
                 }
                 tracing::info!(stream = %self.key, run = id, fast, "pipeline started at segment {at}");
+                let read_wait_at = handle.read_wait();
                 st.run = Some(ActiveRun {
                     id,
                     handle,
                     start: at,
                     next: at,
                     fast: fast && self.mode == Mode::Transcode,
+                    progress_at: Instant::now(),
+                    read_wait_at,
+                });
+                let weak = Arc::downgrade(self);
+                crate::system::spawn("media-watchdog", &self.shutdown, async move {
+                    let mut tick = tokio::time::interval(Duration::from_millis(500));
+                    loop {
+                        tick.tick().await;
+                        let Some(stream) = weak.upgrade() else { break };
+                        if !stream.watch_run(id).await {
+                            break;
+                        }
+                    }
+                    Ok(())
                 });
             }
             Err(e) => {
@@ -522,7 +558,7 @@ impl Stream {
         }
     }
 
-    async fn on_event(self: &Arc<Self>, ev: RunEvent) {
+    pub(super) async fn on_event(self: &Arc<Self>, ev: RunEvent) {
         let mut restart = None;
         {
             let mut st = self.state.lock().unwrap();
@@ -544,6 +580,14 @@ impl Stream {
                     );
                     if current(&st, run_id) {
                         let furthest = st.furthest;
+                        let media = self.grid.duration_of(index) as f64 / 1e9;
+                        let r = st.run.as_mut().unwrap();
+                        let wall = r.stalled_for().as_secs_f64();
+                        r.mark_progress();
+                        if media > 0.1 {
+                            let ratio = wall / media;
+                            st.wall_per_media = Some(st.wall_per_media.map_or(ratio, |w| 0.7 * w + 0.3 * ratio));
+                        }
                         let r = st.run.as_mut().unwrap();
                         r.next = r.next.max(index + 1);
                         if r.fast && r.next > furthest + HANDOVER_AHEAD && r.next < self.grid.count {
@@ -580,7 +624,16 @@ impl Stream {
                                 restart = Some((at, true));
                             }
                             None => {
-                                st.failed = Some(format!("every encoder failed; last: {message}"))
+                                tracing::warn!(stream = %self.key, "no encoder left; the last failed with: {message}");
+                                let why = if message.starts_with("stalled") {
+                                    "every encoder on this box stalled on it"
+                                } else {
+                                    "every encoder on this box failed on it"
+                                };
+                                st.failed = Some(format!(
+                                    "this film's video ({}) could not be converted: {why}",
+                                    self.info.video.describe()
+                                ))
                             }
                         }
                     }
@@ -700,3 +753,17 @@ impl Stream {
         })
     }
 }
+
+/// The picture as shown: anamorphic width stretched (height kept), even sizes, and
+/// width and height swapped for a quarter turn.
+fn display_size(v: &super::probe::VideoInfo) -> (u32, u32) {
+    let (n, d) = (v.par.0.max(1) as u64, v.par.1.max(1) as u64);
+    let w = ((v.width as u64 * n / d) as u32 + 1) & !1;
+    let h = (v.height + 1) & !1;
+    match v.rotation {
+        90 | 270 => (h, w),
+        _ => (w, h),
+    }
+}
+
+

@@ -163,6 +163,20 @@ pub fn attach(
     rt: tokio::runtime::Handle,
     cancel: CancellationToken,
 ) {
+    attach_timed(appsrc, opened, caps, rt, cancel, Arc::default());
+}
+
+/// As `attach`, adding the milliseconds its reads spend waiting for bytes (a torrent
+/// piece not downloaded yet) to `read_wait_ms`, so a stall watchdog can tell a slow
+/// source from a stuck pipeline.
+pub fn attach_timed(
+    appsrc: &gst_app::AppSrc,
+    opened: OpenedReader,
+    caps: Option<gst::Caps>,
+    rt: tokio::runtime::Handle,
+    cancel: CancellationToken,
+    read_wait_ms: Arc<std::sync::atomic::AtomicU64>,
+) {
     let (reader, len) = opened;
     if let Some(caps) = caps {
         appsrc.set_caps(Some(&caps));
@@ -203,6 +217,10 @@ pub fn attach(
                         _ = cancel.cancelled() => None,
                     }
                 });
+                read_wait_ms.fetch_add(
+                    began.elapsed().as_millis() as u64,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
                 if began.elapsed() > std::time::Duration::from_secs(1) {
                     tracing::info!(
                         "read of {want} bytes at {pos} of {} waited {:?}",
