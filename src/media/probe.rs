@@ -291,6 +291,18 @@ fn avc1_string(s: &gst::StructureRef) -> String {
     format!("avc1.{p:02x}{c:02x}{level:02x}")
 }
 
+/// The picture as shown: anamorphic width stretched (height kept), even sizes, and
+/// width and height swapped for a quarter turn.
+pub fn display_size(v: &VideoInfo) -> (u32, u32) {
+    let (n, d) = (v.par.0.max(1) as u64, v.par.1.max(1) as u64);
+    let w = ((v.width as u64 * n / d) as u32 + 1) & !1;
+    let h = (v.height + 1) & !1;
+    match v.rotation {
+        90 | 270 => (h, w),
+        _ => (w, h),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,6 +35,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::MediaConfig;
 
+mod housekeeping;
 mod watchdog;
 
 /// A request further ahead of the running pipeline than this restarts it.
@@ -198,7 +199,7 @@ impl Stream {
         };
         // Transcodes come out with square pixels at the display aspect, turned upright.
         let (w, h) = match mode {
-            Mode::Transcode => display_size(&info.video),
+            Mode::Transcode => super::probe::display_size(&info.video),
             _ => (info.video.width, info.video.height),
         };
         let size = if mode == Mode::Transcode && h > config.max_height {
@@ -695,75 +696,4 @@ impl Stream {
             waiting,
         }
     }
-
-    /// Stops the run and deletes every segment.
-    pub fn stop_and_clear(&self) {
-        let mut st = self.state.lock().unwrap();
-        st.run = None;
-        for (_, seg) in std::mem::take(&mut st.segments) {
-            let _ = std::fs::remove_file(seg.path);
-        }
-        drop(st);
-        let _ = std::fs::remove_dir_all(&self.dir);
-        self.notify();
-    }
-
-    /// Housekeeping: stops an idle run, drops segments unused for `keep`. Returns the
-    /// bytes still cached and whether the stream is entirely unused.
-    pub(super) fn sweep(&self, idle: Duration, keep: Duration) -> (u64, bool) {
-        let now = Instant::now();
-        let mut st = self.state.lock().unwrap();
-        let last = st
-            .last_access
-            .map_or(Duration::MAX, |(t, _)| now.duration_since(t));
-        if st.run.is_some() && last > idle {
-            tracing::info!(stream = %self.key, "stopping idle pipeline");
-            st.run = None;
-        }
-        st.segments.retain(|_, s| {
-            let keep_it = now.duration_since(s.last_access) < keep;
-            if !keep_it {
-                let _ = std::fs::remove_file(&s.path);
-            }
-            keep_it
-        });
-        st.clients
-            .retain(|_, t| now.duration_since(*t) < Duration::from_secs(600));
-        let bytes = st.segments.values().map(|s| s.bytes).sum();
-        (
-            bytes,
-            st.run.is_none() && st.segments.is_empty() && last > keep,
-        )
-    }
-
-    /// The least recently used segment not in use by the run's position.
-    pub(super) fn oldest_segment(&self) -> Option<(usize, Instant)> {
-        let st = self.state.lock().unwrap();
-        st.segments
-            .iter()
-            .map(|(i, s)| (*i, s.last_access))
-            .min_by_key(|(_, t)| *t)
-    }
-
-    pub(super) fn evict(&self, idx: usize) -> u64 {
-        let mut st = self.state.lock().unwrap();
-        st.segments.remove(&idx).map_or(0, |s| {
-            let _ = std::fs::remove_file(&s.path);
-            s.bytes
-        })
-    }
 }
-
-/// The picture as shown: anamorphic width stretched (height kept), even sizes, and
-/// width and height swapped for a quarter turn.
-fn display_size(v: &super::probe::VideoInfo) -> (u32, u32) {
-    let (n, d) = (v.par.0.max(1) as u64, v.par.1.max(1) as u64);
-    let w = ((v.width as u64 * n / d) as u32 + 1) & !1;
-    let h = (v.height + 1) & !1;
-    match v.rotation {
-        90 | 270 => (h, w),
-        _ => (w, h),
-    }
-}
-
-
