@@ -3,7 +3,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::Store;
+use super::db::Store;
 
 /// One row of `sessions`.
 #[derive(Clone, Debug)]

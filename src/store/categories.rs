@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::Store;
+use super::db::Store;
 
 /// A category and the folder its torrents are saved in (relative to the download
 /// dir; empty = the default place).

@@ -2,7 +2,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::Store;
+use super::db::Store;
 
 /// A new random passkey: 32 lowercase hex digits.
 fn fresh() -> String {

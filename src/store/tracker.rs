@@ -1,7 +1,7 @@
 //! The `tracker_swarms` table: each tracked swarm's completed-download count, so that
 //! scrape's `downloaded` survives a restart. Peers themselves are never persisted.
 
-use super::Store;
+use super::db::Store;
 
 impl Store {
     /// Every persisted swarm: `(info_hash, downloaded, created_at)`.

@@ -4,7 +4,7 @@
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::{Store, now_rfc3339};
+use super::{db::Store, now_rfc3339};
 
 /// Past this share of its duration a file counts as watched.
 pub const WATCHED_SHARE: f64 = 0.9;
