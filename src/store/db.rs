@@ -234,6 +234,7 @@ pub fn format_time(t: time::OffsetDateTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{PendingMove, Purpose, TorrentRecord};
 
     #[test]
     fn migrates_and_reopens() {

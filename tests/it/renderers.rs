@@ -172,7 +172,8 @@ fn a_real_renderer_is_found_and_played_on() {
 <RequestedCount>0</RequestedCount><SortCriteria></SortCriteria></u:Browse></s:Body></s:Envelope>"
     );
     let r = http()
-        .post(d.url("/dlna/control/ContentDirectory"))
+        // From the served subnet: /dlna/ answers only the subnets DLNA serves.
+        .post(format!("http://10.77.0.1:{}/dlna/control/ContentDirectory", d.port))
         .header("soapaction", "\"urn:schemas-upnp-org:service:ContentDirectory:1#Browse\"")
         .header("content-type", "text/xml; charset=\"utf-8\"")
         .body(browse)

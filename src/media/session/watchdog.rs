@@ -45,7 +45,9 @@ impl Stream {
             let Some(r) = st.run.as_mut().filter(|r| r.id == id) else {
                 return false;
             };
-            if r.handle.is_paused() {
+            // Paused, or its reader waits for the swarm: not a stall of the pipeline (a
+            // missing seeder is answered as NO_SEEDS by the segment requests).
+            if r.handle.is_paused() || self.meter.blocked() {
                 r.mark_progress();
                 return true;
             }
