@@ -10,7 +10,7 @@ const SHOWN = 8;
 /** The row (hidden while empty); fills itself from `GET /api/watch`. */
 export function continueRow() {
   const row = h('ul', { class: 'continue-list row gap wrap' });
-  const el = h('section', { class: 'card continue', id: 'continue-watching', hidden: true },
+  const el = h('div', { class: 'card continue', id: 'continue-watching', role: 'region', 'aria-label': 'Continue watching', hidden: true },
     h('h2', { text: 'Continue watching' }), row);
   get('/api/watch').then((items) => {
     const open = (items || []).filter((w) => !w.watched && w.position_s > 5).slice(0, SHOWN);
