@@ -21,6 +21,7 @@ fn main() {
         "package.json",
         "package-lock.json",
         "build.mjs",
+        "check-imports.mjs",
         "public",
     ] {
         println!("cargo:rerun-if-changed=web/{input}");

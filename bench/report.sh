@@ -9,7 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 out=target/bench
 mkdir -p "$out"
-benches=${BENCHES:-"download hls tracker load soak"}
+benches=${BENCHES:-"download hls first_frame tracker load soak"}
 if [ -n "${QUICK:-}" ]; then
   export SIZE_MB=${SIZE_MB:-128} WRK_SECS=${WRK_SECS:-5} SOAK_SECONDS=${SOAK_SECONDS:-90}
 fi
@@ -30,6 +30,7 @@ for b in $benches; do
   case $b in
     download) run download bench/download.sh ;;
     hls) run hls env ${QUICK:+SECS=8} cargo run --quiet --release --example bench_hls ;;
+    first_frame) run first_frame env ${QUICK:+CASES="4:pass 4:trans"} bench/first_frame.sh ;;
     tracker) run tracker cargo bench --quiet --bench tracker ;;
     load) run load bench/load.sh ;;
     soak) run soak bench/soak.sh ;;

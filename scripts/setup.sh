@@ -13,6 +13,8 @@ build_pkgs=(
 test_pkgs=(
   ffmpeg transmission-daemon transmission-cli opentracker curl jq
   qbittorrent-nox chromium
+  # tests/it/compat.rs: the qbittorrent-api Python client, in .venv-test (below).
+  python3-venv
   systemd udev e2fsprogs util-linux
   # tests/it/dlna.rs: a GUPnP control point (python3-gi + GUPnP/GSSDP/GUPnP-AV), an mDNS
   # client (python3-zeroconf), and Avahi on a private D-Bus, all inside a network
@@ -20,6 +22,8 @@ test_pkgs=(
   # a machine that runs systemd, as on any Debian desktop.
   python3-gi gir1.2-gupnp-1.6 gir1.2-gssdp-1.6 gir1.2-gupnp-av-1.0 python3-zeroconf
   avahi-daemon avahi-utils dbus-daemon iproute2
+  # tests/it/renderers.rs: a real UPnP MediaRenderer (gmrender-resurrect, GStreamer inside).
+  gmediarender
   # make fuzz / fuzz-smoke: libfuzzer-sys compiles libFuzzer.
   g++
 )
@@ -80,6 +84,16 @@ fi
 if ! command -v cargo >/dev/null; then
   echo "cargo is missing: install Rust 1.95 or newer (https://rustup.rs)" >&2
   exit 1
+fi
+
+# tests/it/compat.rs drives the qBittorrent Web API with the qbittorrent-api package
+# (PyPI), the client library Python tools use, in a venv of its own.
+QBITTORRENT_API_VERSION=2025.7.0
+venv="$(cd "$(dirname "$0")/.." && pwd)/.venv-test"
+if [ "${1:-build}" = test ] && ! "$venv/bin/python" -c "import sys; from importlib.metadata import version; sys.exit(version('qbittorrent-api') != '$QBITTORRENT_API_VERSION')" 2>/dev/null; then
+  echo "installing: qbittorrent-api $QBITTORRENT_API_VERSION in .venv-test"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "qbittorrent-api==$QBITTORRENT_API_VERSION"
 fi
 
 # make test / make fuzz: cargo-fuzz drives the fuzz targets in fuzz/ (libFuzzer is

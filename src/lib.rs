@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod daemon;
 pub mod api;
+pub mod compat;
 pub mod web;
 pub mod lan;
 pub mod media;

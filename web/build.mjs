@@ -1,11 +1,12 @@
 // Builds the UI with esbuild: hashed, minified JS and CSS under <out>/assets/ (hls.js
 // in its own chunk, loaded by the player only), index.html pointing at them, and
-// public/ copied as is. build.rs runs `npm run build -- --outDir <dir>` and embeds
+// public/ copied as is. Fails on an import cycle in src/ (check-imports.mjs). build.rs runs `npm run build -- --outDir <dir>` and embeds
 // the result in the binary.
 //
 //   node build.mjs [--outDir dist]
 
 import * as esbuild from 'esbuild';
+import { checkImports } from './check-imports.mjs';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +14,9 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const flag = process.argv.indexOf('--outDir');
 const out = resolve(flag > 0 ? process.argv[flag + 1] : join(here, 'dist'));
+
+// No import cycle, and pages import neither the shell nor each other.
+checkImports();
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'assets'), { recursive: true });

@@ -297,7 +297,8 @@ pub struct UserPatch {
     is_admin: Option<bool>,
 }
 
-/// `PATCH /api/users/{id}`: set a password (ending all of the user's sessions) or
+/// `PATCH /api/users/{id}`: set a password (ending all of the user's sessions, stream
+/// tokens and API keys) or
 /// the admin flag. The last administrator cannot be demoted.
 pub async fn patch_user(
     State(state): State<AppState>,
@@ -313,7 +314,7 @@ pub async fn patch_user(
             return Err(ApiError::bad_request("this is the last administrator"));
         }
         if let Some(pw) = &body.password {
-            st.auth.set_password(id, pw, None)?;
+            st.auth.reset_password(id, pw)?;
         }
         if let Some(a) = body.is_admin {
             st.store.set_user_admin(id, a).map_err(ApiError::internal)?;

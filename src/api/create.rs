@@ -71,7 +71,16 @@ pub async fn create(
     }
     let mut trackers = Vec::new();
     if state.tracker.is_running() {
-        trackers.push(own_announce_url(&state, &headers));
+        let own = own_announce_url(&state, &headers);
+        // A private torrent's own tracker only takes passkeys: the box announces with
+        // its creator's.
+        match (body.private, caller.user_id) {
+            (true, Some(u)) => {
+                let key = state.store.passkey(u).map_err(ApiError::internal)?.unwrap_or_default();
+                trackers.push(format!("{own}/{key}"));
+            }
+            _ => trackers.push(own),
+        }
     }
     for t in body.trackers {
         if !trackers.contains(&t) {
@@ -81,6 +90,10 @@ pub async fn create(
     let created = crate::tracker::create::create(&real, &trackers, body.private)
         .await
         .map_err(|e| ApiError::bad_request(format!("cannot create a torrent from {:?}: {e:#}", body.path)))?;
+    if body.private {
+        let hash = created.torrent.info_hash.clone();
+        state.store.set_tracker_private(&hash).map_err(ApiError::internal)?;
+    }
     let opts = AddOptions { added_by: caller.user_id, ..Default::default() };
     let view = state.engine.add_existing(created.torrent, created.output_folder, trackers, opts).await?;
     Ok((StatusCode::CREATED, ApiJson(view)))

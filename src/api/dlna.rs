@@ -61,7 +61,12 @@ struct TokenUrls<'a> {
 
 impl directory::Urls for TokenUrls<'_> {
     fn urls(&self, e: &Entry) -> (String, String) {
-        let token = self.state.auth.mint_stream_token_until(&e.torrent, None, self.expires_at);
+        let token = self.state.auth.mint_scoped_token(
+            &e.torrent,
+            Some(e.index),
+            crate::auth::TokenOwner::Dlna,
+            self.expires_at,
+        );
         let (b, id, i) = (&self.base, &e.torrent, e.index);
         (format!("{b}/api/torrents/{id}/files/{i}?token={token}"), format!("{b}/api/stream/{id}?file={i}&token={token}"))
     }

@@ -6,10 +6,12 @@
 //! event: removed   data: {"id": "…"}         a row that is gone
 //! event: activity  data: {event, torrent_id, name, detail, time}   engine events, as they happen
 //! event: resync    data: {}                  events were dropped; refetch the list
+//! event: heartbeat data: {"time": "…"}       every 5 s, whatever else happens
 //! ```
 //!
-//! Comments (`: keep-alive`) are sent every 15 s so proxies and browsers keep the
-//! connection open. The stream ends when the client goes away: dropping it drops the
+//! The heartbeat lets a client tell a quiet box from a stuck one: the web UI says "not
+//! responding" when none came for 15 s. Comments (`: keep-alive`) are sent every 15 s
+//! as well, for proxies. The stream ends when the client goes away: dropping it drops the
 //! event subscription and the tick timer.
 
 use std::collections::{HashMap, VecDeque};
@@ -30,6 +32,9 @@ use crate::engine::{Engine, Event, TorrentView};
 
 /// How often rows are compared and changed ones pushed.
 pub const TICK: Duration = Duration::from_secs(1);
+
+/// How often a `heartbeat` event is sent.
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// `GET /api/events`.
 pub async fn events(
@@ -61,6 +66,7 @@ struct Feed {
     engine: std::sync::Arc<Engine>,
     rx: broadcast::Receiver<Event>,
     tick: Interval,
+    heartbeat: Interval,
     /// The JSON each row had when last sent, by id.
     sent: HashMap<String, String>,
     queue: VecDeque<SseEvent>,
@@ -70,10 +76,13 @@ impl Feed {
     fn new(engine: std::sync::Arc<Engine>, rx: broadcast::Receiver<Event>) -> Self {
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + TICK, TICK);
         tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+        heartbeat.set_missed_tick_behavior(MissedTickBehavior::Skip);
         Self {
             engine,
             rx,
             tick,
+            heartbeat,
             sent: HashMap::new(),
             queue: VecDeque::new(),
         }
@@ -94,6 +103,10 @@ impl Feed {
             }
             tokio::select! {
                 _ = self.tick.tick() => self.diff(),
+                _ = self.heartbeat.tick() => {
+                    let beat = json!({ "time": crate::store::now_rfc3339() });
+                    self.queue.push_back(SseEvent::default().event("heartbeat").data(beat.to_string()));
+                }
                 msg = self.rx.recv() => match msg {
                     Ok(event) => {
                         self.queue.push_back(SseEvent::default().event("activity").data(json_string(&event)));
@@ -239,6 +252,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(gone["id"], hash);
+        // The heartbeat comes on its own, with nothing else happening.
+        let beat: serde_json::Value = serde_json::from_str(
+            &next_event(&mut body, &mut buf, "heartbeat", HEARTBEAT + Duration::from_secs(2)).await,
+        )
+        .unwrap();
+        assert!(beat["time"].as_str().is_some_and(|t| t.ends_with('Z')), "{beat}");
         state.engine.shutdown().await;
     }
 }

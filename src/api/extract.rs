@@ -27,6 +27,8 @@ pub enum AuthVia {
     StreamToken { torrent: String },
     /// `auth.bypass_localhost` / `auth.bypass_subnets`.
     Bypass,
+    /// HTTP Basic with a user's name and password (the Transmission RPC only).
+    Basic,
 }
 
 /// The authenticated caller of a request.

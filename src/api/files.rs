@@ -1,5 +1,5 @@
 //! `/api/files` and `/api/files/content`: browse, read (with `Range`) and delete what
-//! is in the download dir, and nothing outside it (see `files::confine`).
+//! is in the download dir, upload into it, and nothing outside it (see `files::confine`).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, Method};
@@ -104,4 +104,167 @@ pub async fn delete(
     .map_err(ApiError::internal)?;
     tracing::info!(user = ?caller.user_id, "deleted {}", real.display());
     Ok(ApiJson(json!({ "message": format!("deleted {path}") })))
+}
+
+/// One uploaded file, as answered.
+#[derive(Debug, serde::Serialize)]
+pub struct Uploaded {
+    name: String,
+    path: String,
+    size: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadQuery {
+    path: Option<String>,
+    overwrite: Option<bool>,
+}
+
+/// The part file an upload streams into, removed unless it was moved into place.
+struct PartFile(Option<std::path::PathBuf>);
+
+impl Drop for PartFile {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// `POST /api/files/upload`: multipart `file` fields (one or more) into the folder
+/// `path` (a field before the files, or a query parameter; made if missing) of the
+/// download dir. Each file streams into a part file beside its target and is moved
+/// into place when complete; the upload limit counts the whole body, the quota the
+/// bytes written. An existing file is kept (409) unless `overwrite=true`.
+pub async fn upload(
+    State(state): State<AppState>,
+    caller: Caller,
+    who: PeerAddr,
+    ApiQuery(q): ApiQuery<UploadQuery>,
+    req: axum::extract::Request,
+) -> ApiResult<(axum::http::StatusCode, ApiJson<Vec<Uploaded>>)> {
+    use axum::extract::FromRequest;
+    use tokio::io::AsyncWriteExt;
+    let limit = state.config.server.max_upload_bytes;
+    let mut multipart = axum::extract::Multipart::from_request(req, &state)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("expected a multipart/form-data body: {}", e.body_text())))?;
+    let bad = |e: axum::extract::multipart::MultipartError| ApiError::bad_request(format!("malformed multipart body: {}", e.body_text()));
+    let root = state.live().storage.download_dir.clone();
+    let engine = state.engine.clone();
+    let budget = tokio::task::spawn_blocking(move || crate::engine::quota::budget(&engine, ""))
+        .await
+        .map_err(ApiError::internal)??;
+    let mut folder_req = q.path.unwrap_or_default();
+    let mut overwrite = q.overwrite.unwrap_or(false);
+    let mut seen: u64 = 0;
+    let mut written: u64 = 0;
+    let mut out = Vec::new();
+    while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
+        match field.name() {
+            Some("path") => {
+                folder_req = field.text().await.map_err(bad)?;
+                continue;
+            }
+            Some("overwrite") => {
+                overwrite = field.text().await.map_err(bad)?.trim() == "true";
+                continue;
+            }
+            Some("file") => {}
+            other => {
+                return Err(ApiError::bad_request(format!("unknown multipart field {other:?}; expected `file` and `path`")));
+            }
+        }
+        let name = field.file_name().map(str::trim).unwrap_or_default().to_string();
+        if let Err(why) = files::check_name(&name) {
+            tracing::warn!(client = ?who.0, user = ?caller.user_id, "refused an upload named {name:?}: {why}");
+            return Err(ApiError::forbidden(format!("file name {name:?} is not allowed: {why}")));
+        }
+        let (r, f) = (root.clone(), folder_req.clone());
+        let folder = tokio::task::spawn_blocking(move || files::make_folder(&r, &f))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(|d| match d {
+                Denied::Forbidden { path, why } => {
+                    tracing::warn!(client = ?who.0, user = ?caller.user_id, "refused an upload into {path:?}: {why}");
+                    ApiError::forbidden(format!("folder {path:?} is not allowed: {why}"))
+                }
+                Denied::NotFound(p) => ApiError::not_found(format!("folder {p:?} cannot be made in the download dir")),
+            })?;
+        let target = folder.join(&name);
+        let rel = |p: &std::path::Path| {
+            let root = root.canonicalize().unwrap_or_else(|_| root.clone());
+            p.strip_prefix(&root).unwrap_or(p).to_string_lossy().into_owned()
+        };
+        if target.symlink_metadata().is_ok() && !overwrite {
+            return Err(ApiError::new(super::error::Code::Conflict, format!("{} already exists; send overwrite=true to replace it", rel(&target))));
+        }
+        let part_path = folder.join(format!(".{name}.{:016x}.part", rand::random::<u64>()));
+        let mut part = PartFile(Some(part_path.clone()));
+        let mut file = tokio::fs::OpenOptions::new().write(true).create_new(true).open(&part_path).await.map_err(ApiError::internal)?;
+        let mut size = 0u64;
+        while let Some(chunk) = field.chunk().await.map_err(bad)? {
+            seen += chunk.len() as u64;
+            if seen > limit {
+                drop(file);
+                drop(part);
+                drain(&mut field, limit.saturating_mul(16), seen).await;
+                return Err(ApiError::new(
+                    super::error::Code::PayloadTooLarge,
+                    format!("the upload is over the limit of {} (server.max_upload_bytes)", crate::system::disk::human(limit)),
+                ));
+            }
+            written += chunk.len() as u64;
+            if budget.shortfall(written) > 0 {
+                drop(file);
+                drop(part);
+                return Err(ApiError::new(
+                    super::error::Code::QuotaExceeded,
+                    format!(
+                        "the upload does not fit: {} more would go over the download quota or the free-space reserve",
+                        crate::system::disk::human(budget.shortfall(written))
+                    ),
+                ));
+            }
+            size += chunk.len() as u64;
+            file.write_all(&chunk).await.map_err(ApiError::internal)?;
+        }
+        file.sync_all().await.map_err(ApiError::internal)?;
+        drop(file);
+        let placed = if overwrite {
+            tokio::fs::rename(&part_path, &target).await
+        } else {
+            // A hard link refuses an existing name atomically.
+            tokio::fs::hard_link(&part_path, &target).await
+        };
+        match placed {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(ApiError::new(super::error::Code::Conflict, format!("{} already exists; send overwrite=true to replace it", rel(&target))));
+            }
+            Err(e) => return Err(ApiError::internal(e)),
+        }
+        if overwrite {
+            part.0 = None;
+        }
+        drop(part);
+        tracing::info!(user = ?caller.user_id, "uploaded {} ({size} bytes)", target.display());
+        out.push(Uploaded { name, path: rel(&target), size });
+    }
+    if out.is_empty() {
+        return Err(ApiError::bad_request("multipart field `file` is missing"));
+    }
+    Ok((axum::http::StatusCode::CREATED, ApiJson(out)))
+}
+
+/// Reads on and discards the rest of an oversize body, up to `cap` bytes in all, so
+/// the client gets to read the 413.
+async fn drain(field: &mut axum::extract::multipart::Field<'_>, cap: u64, mut seen: u64) {
+    while seen < cap {
+        match field.chunk().await {
+            Ok(Some(c)) => seen += c.len() as u64,
+            _ => break,
+        }
+    }
 }

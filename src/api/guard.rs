@@ -8,6 +8,9 @@
 //!    result is a `Caller` in the request's extensions.
 //! 4. Default deny: every path under `/api`, `/auth` and `/metrics` needs a caller,
 //!    except the public ones in `is_public`. Other paths (the web UI) are public.
+//!    On `/transmission/rpc` also HTTP Basic (a user's password, or an API key as
+//!    the password); on `/api/v2/…` (the qBittorrent Web API) also the `SID` cookie,
+//!    a normal session that `/api/v2/auth/login` sets.
 //! 5. A state change authenticated by an ambient credential (cookie, bypassed
 //!    address) must come with no foreign `Origin` / `Sec-Fetch-Site`, and a
 //!    cookie-authenticated POST (the only state-changing method an HTML form has)
@@ -28,6 +31,13 @@ use crate::auth::{Class, RememberOutcome, StreamTokenError};
 pub const SESSION_COOKIE: &str = "session";
 /// Name of the remember-me cookie.
 pub const REMEMBER_COOKIE: &str = "remember";
+/// The qBittorrent Web API's session cookie: a normal session, on `/api/v2/` only.
+pub const SID_COOKIE: &str = "SID";
+/// Whether `path` is the Transmission RPC's (with or without the slash
+/// `transmission-remote` adds): HTTP Basic is taken there only.
+pub fn is_transmission_rpc(path: &str) -> bool {
+    path == "/transmission/rpc" || path == "/transmission/rpc/"
+}
 
 /// Routes that answer without credentials. Everything else under `/api`, `/auth`
 /// and `/metrics` needs a caller.
@@ -37,18 +47,23 @@ pub fn is_public(method: &Method, path: &str) -> bool {
         "/api/health" => read,
         // Refuses itself once a user exists; GET says whether setup is needed.
         "/auth/setup" => read || method == Method::POST,
-        "/auth/login" => method == Method::POST,
+        "/auth/login" | "/api/v2/auth/login" => method == Method::POST,
         // Anyone when `auth.open_registration`; otherwise the handler wants an admin.
         "/auth/register" => method == Method::POST,
-        "/announce" | "/scrape" => true,
+        p if is_tracker(p) => true,
         // The API's own description holds no secret; `/docs` renders it.
         "/api/openapi.json" | "/docs" => read,
         _ => !needs_auth_prefix(path),
     }
 }
 
+/// The tracker's paths: `/announce`, `/announce/{passkey}`, `/scrape`.
+fn is_tracker(path: &str) -> bool {
+    path == "/announce" || path == "/scrape" || path.strip_prefix("/announce/").is_some_and(|k| !k.is_empty() && !k.contains('/'))
+}
+
 fn needs_auth_prefix(path: &str) -> bool {
-    ["/api", "/auth", "/metrics"]
+    ["/api", "/auth", "/metrics", "/transmission"]
         .iter()
         .any(|p| path == *p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('/')))
 }
@@ -56,6 +71,25 @@ fn needs_auth_prefix(path: &str) -> bool {
 /// The DLNA media server's routes: public, read-only, no credentials.
 pub fn is_dlna(path: &str) -> bool {
     path.starts_with("/dlna/")
+}
+
+/// Whether `ip` is on a subnet of an interface DLNA serves.
+pub fn dlna_subnet(state: &AppState, ip: std::net::IpAddr) -> bool {
+    let ip = match ip.to_canonical() {
+        std::net::IpAddr::V4(v4) => v4,
+        std::net::IpAddr::V6(_) => return false,
+    };
+    crate::lan::interfaces::addresses(&state.config.dlna.interfaces).iter().any(|a| a.contains(ip))
+}
+
+/// The file a stream route reads, when it names one: the index of
+/// `/api/torrents/{id}/files/{index}`, or the `file` parameter of `/api/stream/{id}…`.
+fn stream_route_file(path: &str, query: Option<&str>) -> Option<usize> {
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segs.as_slice() {
+        ["api", "torrents", _, "files", index] => Some(index.parse().unwrap_or(usize::MAX)),
+        _ => query_param(query, "file").map(|f| f.parse().unwrap_or(usize::MAX)),
+    }
 }
 
 /// The torrent a stream route reads, when the request may use `?token=`:
@@ -75,10 +109,15 @@ pub fn stream_route_torrent(method: &Method, path: &str) -> Option<String> {
 }
 
 fn class_of(method: &Method, path: &str) -> Class {
-    if path == "/announce" || path == "/scrape" {
+    if is_tracker(path) {
         Class::Announce
     } else if is_dlna(path) {
         // SOAP control is a POST, but every action is a read.
+        Class::Read
+    } else if path.strip_prefix("/api/v2/").is_some_and(crate::compat::qbittorrent::is_read) {
+        Class::Read
+    } else if is_transmission_rpc(path) {
+        // Every RPC call is a POST, the many reads (`torrent-get` polls) too.
         Class::Read
     } else if stream_route_torrent(method, path).is_some() {
         Class::Stream
@@ -125,7 +164,7 @@ enum Found {
 pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let method = req.method().clone();
-    let tracker = path == "/announce" || path == "/scrape";
+    let tracker = is_tracker(&path);
 
     // 1. Host: every `Host` header, or the URI's authority (HTTP/2).
     if !tracker {
@@ -154,6 +193,12 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     }
 
     if is_dlna(&path) {
+        // The TV-facing server answers only the subnets DLNA serves (when off, its
+        // routes answer 404 by themselves).
+        if state.config.dlna.enabled && !dlna_subnet(&state, ip) {
+            return ApiError::forbidden("the DLNA server answers only on the subnets it serves (dlna.interfaces)")
+                .into_response();
+        }
         return next.run(req).await;
     }
 
@@ -177,17 +222,26 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         Found::Refused(_) | Found::None => None,
     };
     if caller.is_none() && !is_public(&method, &path) {
-        return ApiError::unauthorized("log in, or send an API key").into_response();
+        let mut resp = ApiError::unauthorized("log in, or send an API key").into_response();
+        if is_transmission_rpc(&path) {
+            // Transmission clients (curl's "any auth") send credentials once asked.
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"swarmcast\""));
+        }
+        return resp;
     }
 
     // 5. Cross-site requests.
     if let Some(c) = &caller {
         let cookie = matches!(c.via, AuthVia::Session { .. });
         let ambient = cookie || c.via == AuthVia::Bypass;
+        // The qBittorrent API's clients post forms with their `SID` (SameSite)
+        // cookie: only the Origin checks apply to it.
+        let sid = cookie && path.starts_with("/api/v2/") && self::cookie(req.headers(), SESSION_COOKIE).is_none();
         if ambient && !is_safe(&method) {
             // A bypassed address is mostly scripts and the CLI (no Origin, any body);
             // a browser there still sends its Origin and is checked by it.
-            if let Err(e) = check_same_site(req.headers(), cookie && method == Method::POST) {
+            if let Err(e) = check_same_site(req.headers(), cookie && !sid && method == Method::POST) {
                 return e.into_response();
             }
         }
@@ -274,7 +328,27 @@ fn authenticate(
         });
     }
 
-    if let Some(token) = cookie(headers, SESSION_COOKIE)
+    if is_transmission_rpc(path)
+        && let Some((name, password)) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(crate::auth::basic::parse)
+    {
+        use crate::auth::Basic;
+        return Ok(match auth.check_basic(&name, &password, ip)? {
+            Basic::Password(u) => (Found::Caller(user_caller(u, AuthVia::Basic)), None),
+            Basic::ApiKey(u, prefix) => (Found::Caller(user_caller(u, AuthVia::ApiKey { prefix })), None),
+            Basic::Refused => (Found::Refused(ApiError::unauthorized("wrong username or password")), None),
+            Basic::Limited(secs) => {
+                let mut e = ApiError::new(Code::RateLimited, format!("too many failed logins; retry in {secs} s"));
+                e.retry_after = Some(secs);
+                (Found::Refused(e), None)
+            }
+        });
+    }
+    let session = cookie(headers, SESSION_COOKIE)
+        .or_else(|| if path.starts_with("/api/v2/") { cookie(headers, SID_COOKIE) } else { None });
+    if let Some(token) = session
         && let Some((u, token_hash)) = auth.check_session(token)?
     {
         return Ok((Found::Caller(user_caller(u, AuthVia::Session { token_hash })), None));
@@ -293,7 +367,13 @@ fn authenticate(
     if let Some(torrent) = stream_route_torrent(method, path)
         && let Some(token) = query_param(query, "token")
     {
-        return Ok(match auth.check_stream_token(&token, &torrent) {
+        return Ok(match auth.check_stream_token_for(&token, &torrent, stream_route_file(path, query)) {
+            Ok(grant) if grant.dlna && !(state.config.dlna.enabled && dlna_subnet(state, ip)) => (
+                Found::Refused(ApiError::unauthorized(
+                    "the stream token is the DLNA server's, which is off or does not serve this address",
+                )),
+                None,
+            ),
             Ok(grant) => {
                 let user = match grant.user_id {
                     Some(id) => auth.store().user(id)?,
@@ -311,8 +391,8 @@ fn authenticate(
                     (Found::Caller(caller), None)
                 }
             }
-            Err(StreamTokenError::WrongTorrent) => {
-                (Found::Refused(ApiError::forbidden(StreamTokenError::WrongTorrent.to_string())), None)
+            Err(e @ (StreamTokenError::WrongTorrent | StreamTokenError::WrongFile)) => {
+                (Found::Refused(ApiError::forbidden(e.to_string())), None)
             }
             Err(e) => (Found::Refused(ApiError::unauthorized(e.to_string())), None),
         });

@@ -2,19 +2,23 @@
 //! resource, one error type, and the guard (Host, rate limits, auth) in front.
 
 mod auth;
+mod compat;
 mod create;
 mod dlna;
 mod config;
+mod config_keys;
 pub mod error;
 mod events;
 pub mod extract;
 mod files;
+mod user;
 pub mod guard;
 pub mod openapi;
 pub mod paging;
 pub mod playlist;
 pub mod range;
 mod search;
+mod renderers;
 mod services;
 pub mod state;
 pub mod stream;
@@ -22,6 +26,7 @@ mod system;
 mod torrents;
 mod tracker;
 mod tracks;
+pub mod watch;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -55,6 +60,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         // Disk: per-torrent limits, run-time settings, seeding rules now.
         ("/api/torrents/{id}/settings", get(config::torrent_settings).patch(config::patch_torrent_settings)),
         ("/api/config", get(config::get).patch(config::patch)),
+        ("/api/config/keys", get(config_keys::keys)),
         ("/api/maintenance/run", post(config::maintenance)),
         // Streaming (HLS).
         ("/api/stream", post(stream::create)),
@@ -65,6 +71,17 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/stream/{id}/audio/{name}", get(tracks::audio)),
         ("/api/stream/{id}/{segment}", get(stream::segment)),
         ("/api/playlist.m3u", get(playlist::m3u)),
+        // Watching: where each user stopped; playing on a TV.
+        ("/api/watch", get(watch::list)),
+        ("/api/watch/{id}/{file_index}", axum::routing::put(watch::put).delete(watch::remove)),
+        ("/api/renderers", get(renderers::list)),
+        ("/api/renderers/{id}/play", post(renderers::play)),
+        ("/api/renderers/{id}/pause", post(renderers::pause)),
+        ("/api/renderers/{id}/resume", post(renderers::resume)),
+        ("/api/renderers/{id}/stop", post(renderers::stop)),
+        ("/api/renderers/{id}/seek", post(renderers::seek)),
+        ("/api/renderers/{id}/volume", post(renderers::volume)),
+        ("/api/renderers/{id}/status", get(renderers::status)),
         // Accounts.
         ("/auth/setup", get(auth::setup_status).post(auth::setup)),
         ("/auth/register", post(auth::register)),
@@ -87,6 +104,10 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/torrents/create", post(create::create)),
         ("/api/files", get(files::list)),
         ("/api/files/content", get(files::content).head(files::content).delete(files::delete)),
+        ("/api/user/me", get(user::me)),
+        ("/api/user/me/passkey", post(user::new_passkey)),
+        ("/api/user/{id}/stats", get(user::stats)),
+        ("/api/files/upload", post(files::upload).layer(DefaultBodyLimit::disable())),
         ("/api/search", get(search::search)),
         ("/api/openapi.json", get(openapi::openapi)),
         ("/docs", get(openapi::docs)),
@@ -99,7 +120,42 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         // The tracker: public, in the "tracker announces" rate-limit class.
         ("/api/tracker/torrents", get(tracker::list)),
         ("/announce", get(tracker::announce)),
+        ("/announce/{passkey}", get(tracker::announce_passkey)),
         ("/scrape", get(tracker::scrape)),
+        // Download-client compatibility (Sonarr, Radarr, …): the Transmission RPC
+        // and the qBittorrent Web API, over the same engine (src/compat).
+        ("/transmission/rpc", post(compat::transmission)),
+        ("/transmission/rpc/", post(compat::transmission)),
+        ("/api/v2/auth/login", post(compat::qbittorrent)),
+        ("/api/v2/auth/logout", post(compat::qbittorrent)),
+        ("/api/v2/app/version", get(compat::qbittorrent).post(compat::qbittorrent)),
+        ("/api/v2/app/webapiVersion", get(compat::qbittorrent).post(compat::qbittorrent)),
+        ("/api/v2/app/buildInfo", get(compat::qbittorrent).post(compat::qbittorrent)),
+        ("/api/v2/app/preferences", get(compat::qbittorrent).post(compat::qbittorrent)),
+        ("/api/v2/app/defaultSavePath", get(compat::qbittorrent).post(compat::qbittorrent)),
+        ("/api/v2/torrents/info", get(compat::qbittorrent).post(compat::qbittorrent)),
+        ("/api/v2/torrents/properties", get(compat::qbittorrent).post(compat::qbittorrent)),
+        ("/api/v2/torrents/files", get(compat::qbittorrent).post(compat::qbittorrent)),
+        ("/api/v2/torrents/categories", get(compat::qbittorrent).post(compat::qbittorrent)),
+        ("/api/v2/torrents/tags", get(compat::qbittorrent).post(compat::qbittorrent)),
+        ("/api/v2/torrents/add", post(compat::qbittorrent).layer(DefaultBodyLimit::max(16 << 20))),
+        ("/api/v2/torrents/delete", post(compat::qbittorrent)),
+        ("/api/v2/torrents/pause", post(compat::qbittorrent)),
+        ("/api/v2/torrents/resume", post(compat::qbittorrent)),
+        ("/api/v2/torrents/stop", post(compat::qbittorrent)),
+        ("/api/v2/torrents/start", post(compat::qbittorrent)),
+        ("/api/v2/torrents/setCategory", post(compat::qbittorrent)),
+        ("/api/v2/torrents/createCategory", post(compat::qbittorrent)),
+        ("/api/v2/torrents/editCategory", post(compat::qbittorrent)),
+        ("/api/v2/torrents/removeCategories", post(compat::qbittorrent)),
+        ("/api/v2/torrents/addTags", post(compat::qbittorrent)),
+        ("/api/v2/torrents/removeTags", post(compat::qbittorrent)),
+        ("/api/v2/torrents/setShareLimits", post(compat::qbittorrent)),
+        ("/api/v2/torrents/setForceStart", post(compat::qbittorrent)),
+        ("/api/v2/torrents/topPrio", post(compat::qbittorrent)),
+        ("/api/v2/torrents/bottomPrio", post(compat::qbittorrent)),
+        ("/api/v2/transfer/info", get(compat::qbittorrent).post(compat::qbittorrent)),
+        ("/api/v2/sync/maindata", get(compat::qbittorrent).post(compat::qbittorrent)),
     ]
 }
 

@@ -1,5 +1,5 @@
 //! `GET /api/playlist.m3u`: every playable video as an M3U playlist, so VLC or Kodi
-//! opens the whole library from one file. Each entry is an absolute URL of the raw
+//! opens the whole library from one file (or one torrent's, or one file's). Each entry is an absolute URL of the raw
 //! file (Range-capable), built from the request's `Host` and carrying a stream token,
 //! because the player that opens the file cannot log in.
 
@@ -19,16 +19,24 @@ pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     format!("{scheme}://{host}")
 }
 
-/// `GET /api/playlist.m3u[?torrent=ID]`.
+/// `GET /api/playlist.m3u[?torrent=ID[&file=INDEX]]`.
 pub async fn m3u(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let torrent = url::form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
-        .find(|(k, _)| k == "torrent")
-        .map(|(_, v)| v.trim().to_ascii_lowercase());
+    let param = |name: &str| {
+        url::form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_ascii_lowercase())
+    };
+    let torrent = param("torrent");
+    let file = match param("file") {
+        None => None,
+        Some(_) if torrent.is_none() => return Err(ApiError::bad_request("file needs torrent: give both")),
+        Some(f) => Some(f.parse::<usize>().map_err(|_| ApiError::bad_request(format!("file {f:?} is not a file index")))?),
+    };
     let torrents = match &torrent {
         Some(id) => vec![state.engine.view(id)?],
         None => {
@@ -37,7 +45,13 @@ pub async fn m3u(
             all
         }
     };
-    let files: Vec<PlayableFile> = torrents.iter().flat_map(playable_files).collect();
+    let mut files: Vec<PlayableFile> = torrents.iter().flat_map(playable_files).collect();
+    if let (Some(id), Some(index)) = (&torrent, file) {
+        files.retain(|f| f.index == index);
+        if files.is_empty() && !torrents[0].files.is_empty() {
+            return Err(ApiError::new(Code::NoVideoFile, format!("file {index} of torrent {id} is not a selected video file")));
+        }
+    }
     if let Some(id) = &torrent
         && files.is_empty()
     {

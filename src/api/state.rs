@@ -31,6 +31,10 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// The last pages of the torrent list as served.
     pub list_cache: Arc<super::paging::ListCache>,
+    /// UPnP renderers (TVs) found on the LAN, for "Play on…".
+    pub renderers: Arc<crate::lan::renderers::Renderers>,
+    /// Players followed from their segments, and next episodes prepared.
+    pub watch_follow: Arc<super::watch::Follow>,
 }
 
 impl AppState {

@@ -36,6 +36,12 @@ fn hls_error(e: MediaError) -> ApiError {
     match e {
         MediaError::NoSuchSegment(_) => ApiError::not_found(e.to_string()),
         MediaError::NotReady(..) => ApiError::new(Code::StreamFailed, e.to_string()),
+        // Media's own sentences ("this film's video (HEVC 10-bit) could not be converted: …")
+        // are shown; a pipeline's inner error text only goes to the journal.
+        MediaError::Failed(cause) if cause.starts_with("this film") => {
+            tracing::warn!("stream failed: {cause}");
+            ApiError::new(Code::StreamFailed, cause)
+        }
         MediaError::Failed(cause) => {
             tracing::warn!("stream failed: {cause}");
             ApiError::new(Code::StreamFailed, "the media pipeline failed for this film; the daemon's log says why")
@@ -70,9 +76,10 @@ pub(super) fn pick_file(state: &AppState, id: &str, file: Option<usize>) -> ApiR
     }
     let index = match file {
         Some(i) => i,
-        None => view
-            .video_file
-            .ok_or_else(|| EngineError::NoVideoFile(id.to_string()))?,
+        None => view.video_file.ok_or_else(|| {
+            let why = engine::why_no_video(view.files.iter().map(|f| f.name.as_str()));
+            ApiError::new(Code::NoVideoFile, format!("torrent {id} has no playable video file: {why}"))
+        })?,
     };
     let f = view.files.get(index).ok_or(EngineError::FileNotFound {
         id: id.to_string(),
@@ -96,7 +103,7 @@ fn starving(state: &AppState, id: &str) -> bool {
 }
 
 /// Opens (probing on first use) the stream of file `index` of torrent `id`.
-pub(super) async fn open_stream(
+pub(crate) async fn open_stream(
     state: &AppState,
     id: &str,
     index: usize,
@@ -152,7 +159,7 @@ pub async fn create(
             "infoHash is not 40 hex or 32 base32 characters",
         ));
     }
-    let source = engine::parse_uri(uri)?;
+    let source = engine::parse_uri_async(uri).await?;
     let opts = AddOptions {
         purpose: Some(Purpose::Watch),
         added_by: caller.user_id,
@@ -165,14 +172,23 @@ pub async fn create(
     };
     let timeout = Duration::from_secs(state.config.engine.metadata_timeout_secs);
     state.engine.wait_for_metadata(&id, timeout).await?;
-    let (index, name, size) = pick_file(&state, &id, body.file_index)?;
+    let user = super::watch::user_key(&caller);
+    // A season pack starts at the first episode this user has not watched.
+    let wanted = body.file_index.or_else(|| super::watch::first_unwatched(&state, user, &id));
+    let (index, name, size) = pick_file(&state, &id, wanted)?;
     let stream = open_stream(&state, &id, index, &name).await?;
     state.engine.touch_watched(&id);
     let torrent_name = state.engine.view(&id).map(|v| v.name).unwrap_or_default();
     // A TV or player given these URLs cannot log in: they carry a stream token.
-    let token = state.auth.mint_stream_token(&id, caller.user_id);
+    let token = state.auth.mint_file_token(&id, index, caller.user_id);
+    let default_file = state.engine.view(&id).ok().and_then(|v| v.video_file);
+    let file_q = if body.file_index.is_some() || default_file != Some(index) {
+        format!("&file={index}")
+    } else {
+        String::new()
+    };
     let tracks = super::tracks::track_list(&state, &id, &name, &stream);
-    let file_q = if body.file_index.is_some() { format!("&file={index}") } else { String::new() };
+    let (resume_at, next) = super::watch::resume_and_next(&state, user, &id, index);
     Ok(ApiJson(json!({
         "status": "STREAM_READY",
         "streamUrl": format!("/api/torrents/{id}/files/{index}?token={token}"),
@@ -187,6 +203,8 @@ pub async fn create(
         "token": token,
         "audioTracks": tracks.audio_tracks,
         "subtitleTracks": tracks.subtitle_tracks,
+        "resumeAt": resume_at,
+        "next": next,
     })))
 }
 
@@ -239,6 +257,7 @@ pub async fn segment(
     Path((id, name)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
+    caller: Option<Caller>,
 ) -> ApiResult<Response> {
     let is_playlist = name == "index.m3u8";
     let seg = playlist::parse_segment_name(&name);
@@ -290,6 +309,10 @@ pub async fn segment(
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/MP2T"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=3600"));
     crate::media::metrics::observe_segment(asked.elapsed());
+    if let Some(c) = &caller {
+        let start_s = stream.grid.start_ns(seg) as f64 / 1e9;
+        super::watch::follow_segment(&state, c, &id, index, seg, start_s);
+    }
     Ok((h, Body::from(bytes)).into_response())
 }
 
@@ -303,20 +326,49 @@ pub async fn status(
     let stream = match file {
         Some(f) => state.media.get(&StreamKey::new(&id, f)),
         None => state.media.of_torrent(&id).into_iter().next(),
-    }
-    .ok_or_else(|| ApiError::not_found(format!("no stream for torrent {id}")))?;
+    };
+    let Some(stream) = stream else {
+        return not_yet_a_stream(&state, &id, file);
+    };
     let mut v = serde_json::to_value(stream.status()).map_err(ApiError::internal)?;
     v["fileIndex"] = json!(stream.key.file);
     Ok(ApiJson(v))
 }
 
+/// The status of a stream a player asked for that does not exist yet: its torrent's
+/// metadata or its file's index is on the way (`waiting` says how far), else 404.
+fn not_yet_a_stream(state: &AppState, id: &str, file: Option<usize>) -> ApiResult<ApiJson<Value>> {
+    if let Some(key) = state.media.find_opening(id).into_iter().find(|k| file.is_none_or(|f| k.file == f))
+        && let Some(w) = state.media.opening_wait(&key)
+    {
+        let index = Some(key.file);
+        return Ok(ApiJson(json!({ "state": "opening", "fileIndex": index, "waiting": w })));
+    }
+    match state.engine.view(id) {
+        Ok(v) if v.files.is_empty() => {
+            let w = crate::media::Waiting {
+                what: "metadata",
+                segment: None,
+                bytes_needed: 0,
+                bytes_have: 0,
+                peers: Some(v.peers),
+                rate: Some(v.download_rate),
+                eta_s: None,
+            };
+            Ok(ApiJson(json!({ "state": "metadata", "fileIndex": file, "waiting": w })))
+        }
+        _ => Err(ApiError::not_found(format!("no stream for torrent {id}"))),
+    }
+}
+
 /// `DELETE /api/stream/{id}`: stops the stream(s) of a torrent and frees the cache.
 pub async fn remove(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<ApiJson<Value>> {
+    super::torrents::require_owner(&state, &caller, &id)?;
     let keys: Vec<StreamKey> = match file_param(raw.as_deref())? {
         Some(f) => vec![StreamKey::new(&id, f)],
         None => state

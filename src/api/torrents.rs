@@ -27,7 +27,7 @@ pub struct AddBody {
 }
 
 impl AddBody {
-    fn source(&self) -> ApiResult<Source> {
+    async fn source(&self) -> ApiResult<Source> {
         let given: Vec<&String> =
             [&self.magnet_uri, &self.uri, &self.info_hash].into_iter().flatten().collect();
         match given.as_slice() {
@@ -39,7 +39,7 @@ impl AddBody {
                         one.chars().take(64).collect::<String>()
                     )));
                 }
-                Ok(engine::parse_uri(one)?)
+                Ok(engine::parse_uri_async(one).await?)
             }
             _ => Err(ApiError::bad_request("give only one of magnet_uri, uri or info_hash")),
         }
@@ -51,12 +51,13 @@ pub async fn add(
     caller: Caller,
     ApiJson(body): ApiJson<AddBody>,
 ) -> ApiResult<(StatusCode, ApiJson<TorrentView>)> {
-    let source = body.source()?;
+    let source = body.source().await?;
     let opts = AddOptions {
         paused: !body.start.unwrap_or(true),
         only_files: body.files.clone(),
         purpose: None,
         added_by: caller.user_id,
+        ..Default::default()
     };
     let t = state.engine.add(source, opts).await?;
     Ok((StatusCode::CREATED, ApiJson(t)))
@@ -131,6 +132,8 @@ pub struct ListQuery {
     order: Option<String>,
     status: Option<String>,
     search: Option<String>,
+    /// Only torrents of this category (label).
+    category: Option<String>,
 }
 
 /// `GET /api/torrents/`. The total before paging is in `X-Total-Count`.
@@ -142,6 +145,7 @@ pub async fn list(
     // The plain list (no filter, in the order added): only the page's torrents are
     // looked at, not every one on the box.
     let plain = q.status.as_deref().unwrap_or("").is_empty()
+        && q.category.as_deref().unwrap_or("").is_empty()
         && q.search.as_deref().unwrap_or("").is_empty()
         && matches!(q.sort.as_deref(), None | Some("") | Some("added"));
     if plain {
@@ -164,6 +168,9 @@ pub async fn list(
             ))
         })?;
         all.retain(|t| t.status == status);
+    }
+    if let Some(c) = q.category.as_deref().filter(|c| !c.is_empty()) {
+        all.retain(|t| t.category.as_deref() == Some(c));
     }
     if let Some(needle) = q.search.as_deref().map(str::to_lowercase).filter(|s| !s.is_empty()) {
         all.retain(|t| t.name.to_lowercase().contains(&needle) || t.id.contains(&needle));
@@ -251,10 +258,11 @@ pub struct FilesBody {
 /// `POST /api/torrents/{id}/files`: choose the files to download once metadata is known.
 pub async fn select_files(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<FilesBody>,
 ) -> ApiResult<ApiJson<TorrentView>> {
+    require_owner(&state, &caller, &id)?;
     Ok(ApiJson(state.engine.select_files(&normalize_id(&id), body.files).await?))
 }
 
@@ -269,10 +277,20 @@ pub async fn peers(
 /// `GET /api/torrents/{id}/torrent`: the .torrent file.
 pub async fn torrent_file(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let (name, bytes) = state.engine.torrent_file(&normalize_id(&id))?;
+    let (name, mut bytes) = state.engine.torrent_file(&normalize_id(&id))?;
+    // The built-in tracker's announce URL carries the caller's passkey.
+    if let Some(u) = caller.user_id
+        && let Some(key) = state.store.passkey(u).map_err(ApiError::internal)?
+    {
+        let own = super::create::own_announce_url(&state, &headers);
+        if let Some(b) = crate::tracker::passkey_url::embed(&bytes, &own, &key) {
+            bytes = b.into();
+        }
+    }
     let safe: String = name
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || " .-_()[]".contains(c) { c } else { '_' })
@@ -326,7 +344,7 @@ pub async fn file(
 }
 
 /// Plain users may change only the torrents they added; admins any.
-fn require_owner(state: &AppState, caller: &Caller, id: &str) -> ApiResult<()> {
+pub(super) fn require_owner(state: &AppState, caller: &Caller, id: &str) -> ApiResult<()> {
     let t = state.engine.view(&normalize_id(id))?;
     caller.require_manage(t.added_by, &format!("torrent {}", t.id))
 }

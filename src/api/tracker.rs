@@ -40,6 +40,28 @@ fn failure(reason: &str) -> Response {
 
 /// `GET /announce`.
 pub async fn announce(State(state): State<AppState>, PeerAddr(addr): PeerAddr, RawQuery(q): RawQuery) -> Response {
+    announce_for(&state, addr, q, None)
+}
+
+/// `GET /announce/{passkey}`: the same, credited to the passkey's user.
+pub async fn announce_passkey(
+    State(state): State<AppState>,
+    PeerAddr(addr): PeerAddr,
+    axum::extract::Path(passkey): axum::extract::Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let user = match state.store.user_by_passkey(&passkey) {
+        Ok(Some(u)) => u,
+        Ok(None) => return failure("unknown passkey: download the .torrent again from this box to get yours"),
+        Err(e) => {
+            tracing::warn!("cannot look up a passkey: {e:#}");
+            return failure("the tracker cannot check passkeys right now");
+        }
+    };
+    announce_for(&state, addr, q, Some(user))
+}
+
+fn announce_for(state: &AppState, addr: Option<SocketAddr>, q: Option<String>, user: Option<i64>) -> Response {
     let tracker = &state.tracker;
     if !tracker.is_running() {
         return failure("the tracker of this box is turned off");
@@ -58,7 +80,7 @@ pub async fn announce(State(state): State<AppState>, PeerAddr(addr): PeerAddr, R
         IpAddr::V6(v6) => v6.to_canonical(),
         v4 => v4,
     };
-    match tracker.announce(&req, ip) {
+    match tracker.announce_as(&req, ip, user) {
         Ok(reply) => bencoded(reply.encode(req.compact, req.no_peer_id)),
         Err(e) => failure(&e.0),
     }

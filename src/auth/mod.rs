@@ -2,6 +2,7 @@
 //! remember-me series, API keys, signed stream tokens, rate limits and the
 //! Host policy. `Auth` holds it all; the API layer turns requests into calls here.
 
+pub mod basic;
 pub mod clock;
 pub mod host;
 pub mod password;
@@ -17,9 +18,10 @@ use anyhow::Context;
 use crate::config::{AuthConfig, Config};
 use crate::store::{ApiKeyRecord, InsertUserError, Store, UserRecord};
 use crate::system::clock::Clock;
+pub use basic::Basic;
 pub use rate_limit::{Class, RateLimiter};
 pub use sessions::{RememberOutcome, SessionLogin};
-pub use stream::StreamTokenError;
+pub use stream::{StreamTokenError, TokenOwner};
 
 /// Visible start of every API key.
 pub const API_KEY_TAG: &str = "sc_";
@@ -59,6 +61,8 @@ pub struct Auth {
     pub limits: RateLimiter,
     /// Which `Host` headers name this box.
     pub hosts: host::HostPolicy,
+    /// HTTP Basic credentials checked lately (see `basic`).
+    basic_seen: basic::Seen,
 }
 
 impl std::fmt::Debug for Auth {
@@ -86,6 +90,7 @@ impl Auth {
             clock,
             stream_secret,
             bypass,
+            basic_seen: Default::default(),
         })
     }
 
@@ -102,6 +107,7 @@ impl Auth {
             clock,
             stream_secret: secret,
             bypass: Vec::new(),
+            basic_seen: Default::default(),
         })
     }
 
@@ -176,7 +182,8 @@ impl Auth {
     }
 
     /// Sets a new password and ends every other session and remember-me series of
-    /// the user (all of them when `keep_session` is `None`). Blocking.
+    /// the user (all of them when `keep_session` is `None`), and (the token generation
+    /// follows the password hash) every stream token. Blocking.
     pub fn set_password(
         &self,
         user_id: i64,
@@ -189,6 +196,15 @@ impl Auth {
             return Err(AccountError::Invalid(format!("user {user_id} does not exist")));
         }
         self.store.delete_other_sessions(user_id, keep_session)?;
+        self.basic_seen.forget_all();
+        Ok(())
+    }
+
+    /// An administrator's reset: a new password, and every session, remember-me
+    /// series, stream token and API key of the user ends. Blocking.
+    pub fn reset_password(&self, user_id: i64, new_password: &str) -> Result<(), AccountError> {
+        self.set_password(user_id, new_password, None)?;
+        self.store.delete_api_keys_of(user_id)?;
         Ok(())
     }
 

@@ -30,8 +30,17 @@ pub fn check_policy(password: &str) -> Result<(), String> {
     if password.len() > MAX_LEN {
         return Err(format!("the password must have at most {MAX_LEN} bytes"));
     }
+    let lower = password.to_lowercase();
+    if COMMON.contains(lower.as_str()) || lower.chars().all(|c| Some(c) == lower.chars().next()) {
+        return Err("this password is among the most commonly used ones, which are tried first; choose another".into());
+    }
     Ok(())
 }
+
+/// The passwords of 8 characters or more among the 10 000 most used (the frequency
+/// list of zxcvbn, MIT licence, via the zxcvbn crate 3.1.1): refused as in NIST SP 800-63B.
+static COMMON: LazyLock<std::collections::HashSet<&'static str>> =
+    LazyLock::new(|| include_str!("common_passwords.txt").lines().collect());
 
 /// Hashes a password with a fresh random salt. Takes tens of milliseconds: call it
 /// from a blocking thread in async code.
@@ -112,5 +121,10 @@ mod tests {
         assert!(check_policy("short").is_err());
         assert!(check_policy("long enough").is_ok());
         assert!(check_policy(&"x".repeat(2000)).is_err());
+        for common in ["password", "Password", "12345678", "iloveyou", "qwertyuiop", "aaaaaaaaaa", "trustno1"] {
+            let e = check_policy(common).unwrap_err();
+            assert!(e.contains("commonly used"), "{common}: {e}");
+        }
+        assert!(check_policy("violet kettle drums").is_ok());
     }
 }

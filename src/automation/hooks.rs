@@ -39,7 +39,6 @@ pub fn spawn(engine: &Arc<Engine>) {
     let weak = Arc::downgrade(engine);
     let shutdown = engine.shutdown_token().clone();
     crate::system::spawn("hooks", &shutdown.clone(), async move {
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
         loop {
             let ev = match events.recv().await {
                 Ok(ev) => ev,
@@ -54,6 +53,7 @@ pub fn spawn(engine: &Arc<Engine>) {
             }
             let Some(engine) = weak.upgrade() else { return Ok(()) };
             let cfg = engine.live().get().hooks.clone();
+            let allowed = engine.named_hosts();
             let payload = payload(&engine, &ev);
             drop(engine);
             for hook in executables(&cfg.dir) {
@@ -65,10 +65,10 @@ pub fn spawn(engine: &Arc<Engine>) {
                 });
             }
             for url in &cfg.webhooks {
-                let (http, url, payload) = (http.clone(), url.clone(), payload.clone());
+                let (allowed, url, payload) = (allowed.clone(), url.clone(), payload.clone());
                 let (secret, attempts) = (cfg.webhook_secret.clone(), cfg.webhook_attempts);
                 crate::system::spawn("webhook", &shutdown, async move {
-                    post_webhook(&http, &url, &payload, secret.expose(), attempts).await;
+                    post_webhook(&allowed, &url, &payload, secret.expose(), attempts).await;
                     Ok(())
                 });
             }
@@ -100,20 +100,49 @@ pub fn payload(engine: &Engine, ev: &Event) -> Value {
     })
 }
 
-/// The executable files of `dir`, by name (hidden and backup files skipped).
+/// The executable files of `dir`, by name (hidden and backup files skipped). Like sudo
+/// and cron, only files that are, with their folder, owned by root or the service user
+/// and not writable by group or others; any other is skipped with a warning.
 pub fn executables(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    if let Err(why) = trusted(dir) {
+        tracing::warn!("hooks.dir {}: no hooks run: {why}", dir.display());
+        return Vec::new();
+    }
     let mut out: Vec<PathBuf> = entries
         .flatten()
         .filter(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
             !name.starts_with('.') && !name.ends_with('~')
         })
-        .filter(|e| e.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+        .filter(|e| std::fs::metadata(e.path()).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+        .filter(|e| match trusted(&e.path()) {
+            Ok(()) => true,
+            Err(why) => {
+                tracing::warn!("hook {} skipped: {why}", e.path().display());
+                false
+            }
+        })
         .map(|e| e.path())
         .collect();
     out.sort();
     out
+}
+
+/// Ok when `path` (after symlinks) is owned by root or this process's user and is not
+/// writable by group or others.
+pub fn trusted(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    // `/proc/self` belongs to the process's effective user.
+    let me = std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(0);
+    if m.uid() != 0 && m.uid() != me {
+        return Err(format!("owned by uid {}, not root or the service user (uid {me})", m.uid()));
+    }
+    if m.mode() & 0o022 != 0 {
+        return Err(format!("writable by group or others (mode {:o})", m.mode() & 0o7777));
+    }
+    Ok(())
 }
 
 fn env_vars(ev: &Event, payload: &Value) -> Vec<(String, String)> {
@@ -208,22 +237,28 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
 
 /// POSTs the event, retrying a failed delivery with exponential backoff (1 s, 2 s,
 /// 4 s … up to a minute) for at most `attempts` tries.
-async fn post_webhook(http: &reqwest::Client, url: &str, payload: &Value, secret: &str, attempts: u32) {
+/// Redirects are not followed; the URL's host is checked like a torrent URL's (a host
+/// named in `hooks.webhooks` may be on the LAN).
+async fn post_webhook(allowed: &crate::system::outbound::Allowed, url: &str, payload: &Value, secret: &str, attempts: u32) {
     let body = payload.to_string();
     let mut delay = Duration::from_secs(1);
     for attempt in 1..=attempts {
-        let mut req = http
-            .post(url)
-            .header("content-type", "application/json")
-            .header("X-Swarmcast-Event", payload["event"].as_str().unwrap_or(""))
-            .body(body.clone());
-        if !secret.is_empty() {
-            req = req.header(SIGNATURE_HEADER, signature(secret, body.as_bytes()));
-        }
-        let why = match req.send().await {
+        let sent = crate::system::outbound::send(url, allowed, Duration::from_secs(10), false, |http, u| {
+            let mut req = http
+                .post(u)
+                .header("content-type", "application/json")
+                .header("X-Swarmcast-Event", payload["event"].as_str().unwrap_or(""))
+                .body(body.clone());
+            if !secret.is_empty() {
+                req = req.header(SIGNATURE_HEADER, signature(secret, body.as_bytes()));
+            }
+            req
+        })
+        .await;
+        let why = match sent {
             Ok(r) if r.status().is_success() => return,
             Ok(r) => format!("HTTP {}", r.status()),
-            Err(e) => e.to_string(),
+            Err(e) => e,
         };
         tracing::warn!(url, attempt, attempts, "webhook delivery failed: {why}");
         if attempt < attempts {
@@ -244,6 +279,21 @@ mod tests {
             signature("Jefe", b"what do ya want for nothing?"),
             "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn only_trusted_executables() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let p = d.path().join("c.sh");
+        std::fs::write(&p, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(executables(d.path()).is_empty(), "a hook others may write is not run");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(executables(d.path()).len(), 1);
+        std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(executables(d.path()).is_empty(), "nothing runs from a folder others may write");
+        assert!(executables(Path::new("/tmp")).is_empty(), "/tmp is world-writable");
     }
 
     #[test]

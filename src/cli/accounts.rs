@@ -110,8 +110,8 @@ pub fn user(config: &Config, args: UserArgs) -> anyhow::Result<()> {
         UserCommand::Passwd { name, password_stdin } => {
             let u = store.user_by_name(&name)?.with_context(|| format!("no user {name:?}"))?;
             let pw = read_password(password_stdin)?;
-            auth.set_password(u.id, &pw, None).map_err(account)?;
-            println!("password of {} changed; their sessions were ended", u.username);
+            auth.reset_password(u.id, &pw).map_err(account)?;
+            println!("password of {} changed; their sessions were ended and their API keys revoked", u.username);
         }
         UserCommand::Rm { name } => {
             let u = store.user_by_name(&name)?.with_context(|| format!("no user {name:?}"))?;

@@ -145,6 +145,12 @@ impl Config {
         if !(1.0..=30.0).contains(&self.media.segment_seconds) {
             bail!("media.segment_seconds: must be between 1 and 30");
         }
+        if !X264_PRESETS.contains(&self.media.x264_preset.as_str()) {
+            bail!("media.x264_preset: {:?} is not one of {}", self.media.x264_preset, X264_PRESETS.join(", "));
+        }
+        if !matches!(self.media.audio_channels, 2 | 6) {
+            bail!("media.audio_channels: must be 2 (stereo) or 6 (5.1)");
+        }
         if self.media.max_height < 144 {
             bail!("media.max_height: must be at least 144");
         }
@@ -279,6 +285,11 @@ pub(super) fn validate_disk(c: &Config) -> anyhow::Result<()> {
         ("watch.interval_secs", c.watch.interval_secs),
         ("quota.check_interval_secs", c.quota.check_interval_secs),
         ("hooks.timeout_secs", c.hooks.timeout_secs),
+        ("server.header_read_timeout_secs", c.server.header_read_timeout_secs),
+        ("server.max_connections", c.server.max_connections as u64),
+        ("server.max_connections_per_address", c.server.max_connections_per_address as u64),
+        ("tracker.swarm_idle_secs", c.tracker.swarm_idle_secs),
+        ("tracker.max_swarms_per_address", c.tracker.max_swarms_per_address as u64),
     ] {
         if v == 0 {
             bail!("{key}: must be at least 1");
@@ -299,6 +310,13 @@ pub(super) fn validate_disk(c: &Config) -> anyhow::Result<()> {
         if !p.as_os_str().is_empty() && lexically_inside(p, &c.storage.state_dir) {
             bail!(
                 "{key}: {} is inside the state dir {}; keep downloads apart from state",
+                p.display(),
+                c.storage.state_dir.display()
+            );
+        }
+        if !p.as_os_str().is_empty() && lexically_inside(&c.storage.state_dir, p) {
+            bail!(
+                "{key}: {} contains the state dir {}, whose keys and database must not be reachable through the files API; keep downloads apart from state",
                 p.display(),
                 c.storage.state_dir.display()
             );
@@ -393,6 +411,10 @@ mod tests {
         assert!(format!("{e:#}").contains("bogus"), "{e:#}");
         let e = Config::from_layers(Some("[engine]\nmax_streams = 0\n"), &env(&[])).unwrap_err();
         assert!(format!("{e:#}").contains("engine.max_streams"), "{e:#}");
+        let e = Config::from_layers(None, &env(&[("SWARMCAST_STORAGE_DOWNLOAD_DIR", "./data")])).unwrap_err();
+        assert!(format!("{e:#}").contains("storage.download_dir") && format!("{e:#}").contains("contains the state dir"), "{e:#}");
+        let e = Config::from_layers(None, &env(&[("SWARMCAST_STORAGE_LIBRARY_DIR", "/")])).unwrap_err();
+        assert!(format!("{e:#}").contains("storage.library_dir"), "{e:#}");
         let e = Config::from_layers(Some("not toml ["), &env(&[])).unwrap_err();
         assert!(format!("{e:#}").contains("invalid config file"), "{e:#}");
     }

@@ -16,7 +16,9 @@ use crate::store::Store;
 /// Prefix of the rows this module owns in the `settings` table.
 const PREFIX: &str = "config.";
 
-/// Keys (or key prefixes ending in `.`) that can change while the daemon runs.
+/// Keys (or key prefixes ending in `.`) that can change while the daemon runs. Never
+/// `hooks.`: what names a program to run (or a host to post to) comes only from the
+/// config file.
 const RUNTIME_KEYS: &[&str] = &[
     "storage.download_dir",
     "storage.incomplete_dir",
@@ -26,7 +28,6 @@ const RUNTIME_KEYS: &[&str] = &[
     "quota.",
     "seeding.",
     "watch.",
-    "hooks.",
     "media.",
 ];
 
@@ -98,6 +99,11 @@ pub fn runtime_changeable(key: &str) -> bool {
     })
 }
 
+/// Whether a key holds a secret (a `Secret` field), whose value is never shown.
+pub fn is_secret(key: &str) -> bool {
+    super::secret::keys(&Config::default()).iter().any(|k| k == key)
+}
+
 /// The config as JSON, every secret masked.
 pub fn redacted(config: &Config) -> Value {
     super::secret::shown(|| serde_json::to_value(config).expect("config serialises"))
@@ -117,6 +123,10 @@ pub fn apply_persisted(store: &Store, config: Config) -> anyhow::Result<Config> 
     let mut current = config;
     for (key, raw) in rows {
         let key = &key[PREFIX.len()..];
+        if !runtime_changeable(key) {
+            tracing::warn!("ignoring the stored setting {key}: it can only be set in the config file");
+            continue;
+        }
         let attempt = (|| -> anyhow::Result<Config> {
             let value: Value = serde_json::from_str(&raw).context("stored value is not JSON")?;
             let mut tree = toml::Value::try_from(&current)?;
@@ -211,6 +221,13 @@ pub fn check_paths(c: &Config) -> anyhow::Result<()> {
                 state.display()
             );
         }
+        if state.starts_with(&real) {
+            bail!(
+                "{key}: {} contains the state dir {}",
+                p.display(),
+                state.display()
+            );
+        }
     }
     Ok(())
 }
@@ -269,9 +286,15 @@ mod tests {
                 "storage.download_dir",
             ),
             (
+                serde_json::json!({"storage.library_dir": dir.path()}),
+                "storage.library_dir",
+            ),
+            (
                 serde_json::json!({"hooks.webhooks": ["ftp://x"]}),
                 "hooks.webhooks",
             ),
+            (serde_json::json!({"hooks.dir": "/usr/bin"}), "hooks.dir"),
+            (serde_json::json!({"hooks": {"dir": "/bin"}}), "hooks.dir"),
         ] {
             let e = format!("{:#}", live.patch(&body).unwrap_err());
             assert!(e.contains(key), "{body}: {e}");

@@ -10,9 +10,22 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// How a set secret is shown.
 pub const MASK: &str = "********";
 
+/// How a `Secret` serialises on this thread now.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// As itself: the config is being stored or layered.
+    Plain,
+    /// As the mask when set (`shown`).
+    Masked,
+    /// As a marker, even when empty (`keys`).
+    Marked,
+}
+
+/// What `keys` looks for.
+const MARKER: &str = "\u{0}secret";
+
 thread_local! {
-    /// Set while `shown` serialises: every `Secret` writes the mask instead of itself.
-    static MASKING: Cell<bool> = const { Cell::new(false) };
+    static MODE: Cell<Mode> = const { Cell::new(Mode::Plain) };
 }
 
 /// A secret config value (a webhook key, an indexer's API key). Empty means unset.
@@ -52,10 +65,10 @@ impl std::fmt::Debug for Secret {
 
 impl Serialize for Secret {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if MASKING.get() && !self.0.is_empty() {
-            s.serialize_str(MASK)
-        } else {
-            s.serialize_str(&self.0)
+        match MODE.get() {
+            Mode::Masked if !self.0.is_empty() => s.serialize_str(MASK),
+            Mode::Marked => s.serialize_str(MARKER),
+            _ => s.serialize_str(&self.0),
         }
     }
 }
@@ -68,13 +81,40 @@ impl<'de> Deserialize<'de> for Secret {
 
 /// Runs `f` (a serialisation meant to be shown) with every `Secret` masked.
 pub fn shown<T>(f: impl FnOnce() -> T) -> T {
-    struct Reset(bool);
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            MASKING.set(self.0);
+    with_mode(Mode::Masked, f)
+}
+
+/// The dotted keys of every `Secret` in `value` (`hooks.webhook_secret`).
+pub fn keys<T: Serialize>(value: &T) -> Vec<String> {
+    fn walk(v: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, c) in m {
+                    let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    walk(c, &key, out);
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|c| walk(c, prefix, out)),
+            serde_json::Value::String(s) if s == MARKER => out.push(prefix.to_string()),
+            _ => {}
         }
     }
-    let _reset = Reset(MASKING.replace(true));
+    let mut out = Vec::new();
+    if let Ok(v) = with_mode(Mode::Marked, || serde_json::to_value(value)) {
+        walk(&v, "", &mut out);
+    }
+    out.dedup();
+    out
+}
+
+fn with_mode<T>(mode: Mode, f: impl FnOnce() -> T) -> T {
+    struct Reset(Mode);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            MODE.set(self.0);
+        }
+    }
+    let _reset = Reset(MODE.replace(mode));
     f()
 }
 
@@ -96,5 +136,6 @@ mod tests {
             shown(|| serde_json::to_string(&Secret::default()).unwrap()),
             "\"\""
         );
+        assert_eq!(keys(&crate::config::Config::default()), vec!["hooks.webhook_secret".to_string()]);
     }
 }

@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use super::secret::Secret;
 
+/// The speed presets x264 knows (`media.x264_preset`), fastest first.
+pub const X264_PRESETS: &[&str] =
+    &["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"];
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -34,6 +38,12 @@ pub struct ServerConfig {
     pub port: u16,
     /// Largest accepted request body (a .torrent upload), in bytes.
     pub max_upload_bytes: u64,
+    /// A client must send a request's headers within this many seconds.
+    pub header_read_timeout_secs: u64,
+    /// Open connections at most; more wait in the kernel's queue.
+    pub max_connections: u32,
+    /// Open connections from one address at most; more are closed at once.
+    pub max_connections_per_address: u32,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -152,6 +162,10 @@ pub struct MediaConfig {
     pub idle_timeout_secs: u64,
     /// Size cap of the segment cache (MiB); the least recently used go first.
     pub cache_max_mb: u64,
+    /// Size cap of the segment cache in bytes; when not 0 it replaces `cache_max_mb`.
+    pub cache_max_bytes: u64,
+    /// Audio channels of transcoded audio: 2 (stereo, 5.1/7.1 downmixed) or 6 (5.1 AAC).
+    pub audio_channels: u32,
     /// Preferred audio languages, in order (`["en", "fr"]`); else the default track.
     /// Also read as `preferred_audio_languages`.
     #[serde(alias = "preferred_audio_languages")]
@@ -184,6 +198,11 @@ pub struct TrackerConfig {
     pub min_interval_secs: u64,
     /// Most peers returned by one announce, whatever `numwant` asks.
     pub max_numwant: u32,
+    /// A swarm with no announce for this long (seconds) is forgotten, its completed
+    /// count too.
+    pub swarm_idle_secs: u64,
+    /// Most swarms one address may have started and that are still tracked.
+    pub max_swarms_per_address: u32,
     /// The announce URL put in torrents this box creates; empty derives it from the
     /// request's Host header (`http://<host>/announce`).
     pub announce_url: String,
@@ -259,6 +278,8 @@ impl Default for TrackerConfig {
             interval_secs: 1800,
             min_interval_secs: 300,
             max_numwant: 200,
+            swarm_idle_secs: 7 * 86_400,
+            max_swarms_per_address: 200,
             announce_url: String::new(),
         }
     }
@@ -300,6 +321,9 @@ impl Default for ServerConfig {
             listen: "0.0.0.0".into(),
             port: 6991,
             max_upload_bytes: 10 << 20,
+            header_read_timeout_secs: 10,
+            max_connections: 512,
+            max_connections_per_address: 64,
         }
     }
 }
@@ -388,6 +412,8 @@ impl Default for MediaConfig {
             run_ahead_segments: 8,
             idle_timeout_secs: 60,
             cache_max_mb: 2048,
+            cache_max_bytes: 0,
+            audio_channels: 2,
             audio_languages: Vec::new(),
             x264_preset: "veryfast".into(),
             segment_wait_secs: 90,

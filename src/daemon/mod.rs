@@ -2,9 +2,10 @@
 //! serves the API, pings the systemd watchdog, and shuts down cleanly on SIGTERM
 //! (flushing the engine's resume state).
 
-use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+mod http;
 
 use anyhow::Context;
 use sd_notify::NotifyState;
@@ -41,7 +42,9 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     tracker.spawn_sweeper(&shutdown);
     let media = Media::new(config.media.clone(), config.storage.cache_dir.join("hls"), shutdown.child_token());
     media.start();
+    media.follow_engine(engine.subscribe());
     let dlna = Arc::new(crate::lan::dlna::Dlna::open(config.dlna.clone(), &config.storage.state_dir)?);
+    let renderers = Arc::new(crate::lan::renderers::Renderers::new(config.dlna.interfaces.clone()));
     Ok(AppState {
         config: Arc::new(config),
         store,
@@ -53,6 +56,8 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
         dlna,
         shutdown,
         list_cache: Default::default(),
+        renderers,
+        watch_follow: Default::default(),
     })
 }
 
@@ -89,14 +94,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let discovery = start_discovery(&state, addr, stop.clone()).await;
 
-    let app = crate::api::app(state.clone())
-        .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let mut server = tokio::spawn(
-        axum::serve(listener, app).with_graceful_shutdown(stop.clone().cancelled_owned()).into_future(),
-    );
+    let app = crate::api::app(state.clone());
+    let limits = http::Limits {
+        header_read_timeout: Duration::from_secs(state.config.server.header_read_timeout_secs),
+        max_connections: state.config.server.max_connections as usize,
+        max_connections_per_address: state.config.server.max_connections_per_address as usize,
+    };
+    let mut server = tokio::spawn(http::serve(listener, app, limits, stop.clone()));
     tokio::select! {
         r = &mut server => {
-            r.context("HTTP server panicked")?.context("HTTP server failed")?;
+            r.context("HTTP server panicked")?;
         }
         () = shutdown_signal() => {}
     }

@@ -28,13 +28,18 @@ pub struct AddOptions {
     pub only_files: Option<Vec<usize>>,
     pub purpose: Option<Purpose>,
     pub added_by: Option<i64>,
+    /// Category (label) to file it under; created if new.
+    pub category: Option<String>,
+    /// Folder (absolute, inside the download dir: see `Engine::save_dir`) the torrent
+    /// is saved in instead of the default place.
+    pub save_dir: Option<PathBuf>,
 }
 
 impl Engine {
     /// Re-adds every torrent the store knows, and forgets any the session restored on
     /// its own that the store does not know (removed just before a crash).
     pub(super) async fn restore(self: &Arc<Self>) -> anyhow::Result<()> {
-        crate::engine::library::finish_interrupted_moves(self).await;
+        super::library::finish_interrupted_moves(self).await;
         let records = self.store.torrents()?;
         let known: std::collections::HashSet<String> =
             records.iter().map(|r| r.info_hash.clone()).collect();
@@ -138,7 +143,7 @@ impl Engine {
         magnet_trackers: Vec<String>,
     ) -> EngineResult<TorrentView> {
         let source = match source {
-            Source::Url(url) => Source::Torrent(fetch_torrent(&url).await?),
+            Source::Url(url) => Source::Torrent(fetch_torrent(&url, &self.named_hosts()).await?),
             s => s,
         };
         let (info_hash, name, magnet, bytes) = match &source {
@@ -178,8 +183,10 @@ impl Engine {
             paused: opts.paused,
             only_files,
             // Else the incomplete dir or a download dir changed at run time (None = default).
-            output_folder: output_folder
-                .or_else(|| crate::engine::library::initial_output_folder(self, &source)),
+            output_folder: output_folder.or_else(|| match &opts.save_dir {
+                Some(dir) => super::library::output_folder_in(dir, &source),
+                None => super::library::initial_output_folder(self, &source),
+            }),
             completed_at: None,
             last_watched_at: None,
         };
@@ -202,6 +209,12 @@ impl Engine {
                 EngineError::Internal(e)
             }
         })?;
+        if let Some(dir) = &opts.save_dir {
+            self.store.set_torrent_save_dir(&info_hash, &dir.to_string_lossy())?;
+        }
+        if opts.category.is_some() {
+            self.store.set_torrent_category(&info_hash, opts.category.as_deref())?;
+        }
         self.emit(EventKind::Added, &info_hash, name.as_deref(), None);
         match bytes {
             Some(bytes) => {
@@ -211,6 +224,9 @@ impl Engine {
                 {
                     let _ = self.store.delete_torrent(&info_hash);
                     return Err(EngineError::BadInput(format!("cannot add torrent: {e:#}")));
+                }
+                if !rec.paused {
+                    super::prefetch::spawn(self, &info_hash);
                 }
             }
             None if rec.paused => {}
@@ -242,7 +258,7 @@ impl Engine {
             output_folder: rec.output_folder.clone(),
             initial_peers: (!peers.is_empty()).then_some(peers),
             trackers: (!trackers.is_empty()).then_some(trackers),
-            ratelimits: crate::engine::library::torrent_ratelimits(&self.store, &rec.info_hash),
+            ratelimits: super::library::torrent_ratelimits(&self.store, &rec.info_hash),
             ..Default::default()
         };
         let session = self.session();
@@ -293,12 +309,12 @@ impl Engine {
                     _ = cancel.cancelled() => return Ok(()),
                     // Resolves the metadata, admits the torrent by the quota and places
                     // it (incomplete dir) before adding it to the session.
-                    r = crate::engine::library::resolve_and_add(&this, &rec) => r,
+                    r = super::library::resolve_and_add(&this, &rec) => r,
                 };
                 match result {
                     Ok(handle) => break handle,
                     // Refused by the quota once the size is known: final, no retry.
-                    Err(e) if e.downcast_ref::<crate::engine::quota::Refused>().is_some() => {
+                    Err(e) if e.downcast_ref::<super::quota::Refused>().is_some() => {
                         let msg = e.to_string();
                         this.pending.lock().unwrap().remove(&id);
                         this.set_error(&id, msg.clone());
@@ -357,6 +373,7 @@ impl Engine {
                 this.store.set_torrent_metadata(&id, &name, &bytes)?;
                 this.emit(EventKind::Metadata, &id, Some(&name), None);
             }
+            super::prefetch::spawn(&this, &id);
             this.pending.lock().unwrap().remove(&id);
             let _ = done_tx.send(true);
             Ok(())
@@ -400,18 +417,12 @@ impl Engine {
 }
 
 /// Fetches a .torrent from an http(s) URL, bounded in size and time.
-async fn fetch_torrent(url: &str) -> EngineResult<TorrentFile> {
+async fn fetch_torrent(url: &str, allowed: &crate::system::outbound::Allowed) -> EngineResult<TorrentFile> {
     const MAX: usize = 10 << 20;
     let bad = |why: String| EngineError::BadInput(format!("cannot fetch {url}: {why}"));
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| EngineError::Internal(e.into()))?;
-    let mut resp = client
-        .get(url)
-        .send()
+    let mut resp = crate::system::outbound::send(url, allowed, Duration::from_secs(30), true, |c, u| c.get(u))
         .await
-        .map_err(|e| bad(e.to_string()))?;
+        .map_err(bad)?;
     if !resp.status().is_success() {
         return Err(bad(format!("HTTP {}", resp.status())));
     }

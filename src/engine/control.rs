@@ -11,6 +11,22 @@ use super::state::Engine;
 use super::view::TorrentView;
 
 impl Engine {
+    /// Files a torrent under a category (label), or under none.
+    pub fn set_category(&self, id: &str, category: Option<&str>) -> EngineResult<TorrentView> {
+        self.require_known(id)?;
+        let category = category.map(str::trim).filter(|c| !c.is_empty());
+        self.store.set_torrent_category(id, category)?;
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.view(id)
+    }
+
+    /// The real folder for a save path a client asked for (relative to the download
+    /// dir, or absolute inside it), made if missing; refused outside the download dir.
+    pub fn save_dir(&self, requested: &str) -> EngineResult<std::path::PathBuf> {
+        super::files::save_dir(self.download_dir(), requested)
+            .map_err(|e| EngineError::BadInput(format!("save path: {e}")))
+    }
+
     /// Stops (pauses) a torrent.
     pub async fn stop(&self, id: &str) -> EngineResult<TorrentView> {
         let rec = self.require_known(id)?;

@@ -43,7 +43,7 @@ impl Engine {
                     continue;
                 }
                 self.errors.lock().unwrap().remove(id);
-                match crate::engine::library::readd(self, id, None).await {
+                match super::library::readd(self, id, None).await {
                     Ok(_) => self.emit(EventKind::Started, id, rec.name.as_deref(), Some("the download folder is back")),
                     Err(e) => {
                         let msg = format!("cannot restart after the download folder came back: {e:#}");

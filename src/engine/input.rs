@@ -50,6 +50,20 @@ pub fn parse_uri(input: &str) -> Result<Source, EngineError> {
     parse_uri_with(input, &system_resolve)
 }
 
+/// `parse_uri` for async code: the system resolver (for `x.pe` peer names) runs on
+/// the blocking pool, and gives up after 10 s.
+pub async fn parse_uri_async(input: &str) -> Result<Source, EngineError> {
+    const LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+    let owned = input.to_string();
+    match tokio::time::timeout(LIMIT, tokio::task::spawn_blocking(move || parse_uri(&owned))).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => Err(EngineError::Internal(anyhow::anyhow!("resolving the magnet's peers failed: {e}"))),
+        Err(_) => Err(EngineError::BadInput(format!(
+            "the magnet's x.pe peer names did not resolve within {LIMIT:?}"
+        ))),
+    }
+}
+
 /// `parse_uri`, with `resolve` turning `x.pe` peer names into addresses.
 pub fn parse_uri_with(input: &str, resolve: Resolve<'_>) -> Result<Source, EngineError> {
     let s = input.trim();

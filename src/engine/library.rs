@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use librqbit::api::TorrentIdOrHash;
 use librqbit::{AddTorrent, AddTorrentOptions, AddTorrentResponse, ManagedTorrent};
 
-use crate::engine::quota::Refused;
+use super::quota::Refused;
 
 use crate::engine::{Engine, EventKind, Source};
 use crate::store::{PendingMove, Store, TorrentRecord};
@@ -28,6 +28,14 @@ pub fn initial_output_folder(engine: &Engine, source: &Source) -> Option<String>
     }
     let multi = librqbit::torrent_from_bytes(&t.bytes).is_ok_and(|m| m.info.data.files.is_some());
     Some(folder_in(&target, multi, t.name.as_deref().unwrap_or(&t.info_hash)).to_string_lossy().into_owned())
+}
+
+/// The output folder of a .torrent saved in `dir` (a folder of its own when it has
+/// several files); `None` for a magnet (placed when its metadata comes).
+pub fn output_folder_in(dir: &Path, source: &Source) -> Option<String> {
+    let Source::Torrent(t) = source else { return None };
+    let multi = librqbit::torrent_from_bytes(&t.bytes).is_ok_and(|m| m.info.data.files.is_some());
+    Some(folder_in(dir, multi, t.name.as_deref().unwrap_or(&t.info_hash)).to_string_lossy().into_owned())
 }
 
 /// The dir unfinished torrents start in now.
@@ -74,7 +82,7 @@ pub fn apply_global_limits(engine: &Engine, download: u64, upload: u64) {
 /// refusal is a `quota::Refused` error — and adds it to the session in the start dir.
 pub async fn resolve_and_add(engine: &Arc<Engine>, rec: &TorrentRecord) -> anyhow::Result<Arc<ManagedTorrent>> {
     let id = rec.info_hash.as_str();
-    let (peers, trackers) = match crate::engine::parse_uri(&rec.source) {
+    let (peers, trackers) = match super::input::parse_uri_async(&rec.source).await {
         Ok(Source::Magnet(m)) => (m.peers, m.trackers),
         _ => (Vec::new(), Vec::new()),
     };
@@ -104,8 +112,9 @@ pub async fn resolve_and_add(engine: &Arc<Engine>, rec: &TorrentRecord) -> anyho
         .await
         .map_err(|e| Refused(e.to_string()))?;
     let mut rec = rec.clone();
-    let target = start_dir(engine);
-    if rec.output_folder.is_none() && target != engine.download_dir() {
+    let asked = engine.store().torrent_save_dir(id)?.map(PathBuf::from);
+    let target = asked.clone().unwrap_or_else(|| start_dir(engine));
+    if rec.output_folder.is_none() && (asked.is_some() || target != engine.download_dir()) {
         let multi = listed.info.info().files.is_some();
         let name = listed.info.name().map(|n| n.into_owned()).unwrap_or_else(|| id.to_string());
         let folder = folder_in(&target, multi, &name).to_string_lossy().into_owned();
@@ -296,6 +305,11 @@ pub async fn finish_interrupted_moves(engine: &Arc<Engine>) {
 /// (their move may never have begun): only those still in the incomplete dir or the
 /// download dir move then, never one the user placed elsewhere.
 fn move_target(engine: &Engine, h: &ManagedTorrent, at_start: bool) -> Option<PathBuf> {
+    // Saved where a client (a category's save path) asked: it stays there, where
+    // that client will look for it.
+    if engine.store().torrent_save_dir(&h.info_hash().as_string()).ok().flatten().is_some() {
+        return None;
+    }
     let c = engine.live().get();
     let folder = h.output_folder();
     let set = |p: &Path| !p.as_os_str().is_empty();

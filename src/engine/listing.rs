@@ -122,7 +122,14 @@ impl Engine {
             error: self.errors.lock().unwrap().get(id).cloned(),
             purpose: rec.purpose,
             added_by: rec.added_by,
+            category: self.store.torrent_category(id).ok().flatten(),
+            save_path: self.download_dir().to_path_buf(),
+            content_path: std::path::PathBuf::new(),
         };
+        if let Ok(Some(dir)) = self.store.torrent_save_dir(id) {
+            v.save_path = dir.into();
+        }
+        v.content_path = v.save_path.join(crate::engine::library::sanitize(&v.name));
         // Still fetching (a disk error shows as `error` even while it is retried).
         let pending = self.pending.lock().unwrap().get(id).map(|p| !p.disk_error);
         let pending = pending.unwrap_or(false);
@@ -167,6 +174,15 @@ impl Engine {
             v.video_file = pick_video(files.iter().map(|f| (f.name.as_str(), f.size)));
             v.files = files;
         }
+        // librqbit keeps a multi-file torrent's files in a folder of its own.
+        let output = h.output_folder().to_path_buf();
+        if h.with_metadata(|m| m.info.info().files.is_some()).unwrap_or(false) {
+            v.save_path = output.parent().map(|p| p.to_path_buf()).unwrap_or_else(|| output.clone());
+            v.content_path = output;
+        } else if let Some(f) = v.files.first() {
+            v.content_path = output.join(&f.name);
+            v.save_path = output;
+        }
         v.size = stats.total_bytes;
         v.downloaded = stats.progress_bytes;
         v.uploaded = stats.uploaded_bytes;
@@ -205,10 +221,10 @@ impl Engine {
         // A full disk pauses a torrent (the space guard resumes it): say so plainly.
         if v.error
             .as_deref()
-            .is_some_and(crate::engine::quota::is_enospc)
+            .is_some_and(super::quota::is_enospc)
         {
             v.status = Status::Paused;
-            v.error = Some(crate::engine::quota::DISK_FULL.into());
+            v.error = Some(super::quota::DISK_FULL.into());
         }
         if let Some(live) = &stats.live {
             v.download_rate = (live.download_speed.mbps * 1024.0 * 1024.0) as u64;

@@ -5,7 +5,9 @@
 
 mod add;
 mod bencode;
+mod container;
 mod control;
+pub mod episodes;
 pub mod disk;
 mod error;
 mod events;
@@ -13,6 +15,7 @@ pub mod files;
 mod input;
 pub mod library;
 mod listing;
+mod prefetch;
 pub mod quota;
 mod reader;
 mod session;
@@ -28,9 +31,9 @@ pub use events::{Event, EventKind};
 pub use listing::Totals;
 pub use input::{
     MagnetLink, Resolve, Source, TorrentFile, parse_info_hash, parse_magnet, parse_magnet_with, parse_torrent,
-    parse_uri, parse_uri_with, system_resolve,
+    parse_uri, parse_uri_async, parse_uri_with, system_resolve,
 };
 pub use reader::FileReader;
 pub use state::Engine;
-pub use video::{PlayableFile, is_video, mime_type, pick_video, playable_files};
+pub use video::{PlayableFile, is_video, mime_type, pick_video, playable_files, why_no_video};
 pub use view::{FileView, PeerView, Status, TorrentView};

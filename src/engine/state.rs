@@ -60,6 +60,8 @@ pub struct Engine {
     pub(super) generation: std::sync::atomic::AtomicU64,
     /// Cancelled when the daemon stops: ends every background task of the engine.
     pub(super) shutdown: CancellationToken,
+    /// Bitrates of files, which size their readers' read-ahead (see `prefetch`).
+    pub(super) hints: super::prefetch::Hints,
 }
 
 impl Engine {
@@ -99,6 +101,7 @@ impl Engine {
             )),
             generation: std::sync::atomic::AtomicU64::new(0),
             shutdown,
+            hints: Default::default(),
         });
         engine.restore().await?;
         engine.clone().spawn_watcher();
@@ -155,6 +158,15 @@ impl Engine {
     }
 
     /// The run-time config: paths, quota, limits, rules.
+    /// The hosts the config file names (indexers, webhooks): the only ones fetched
+    /// from on the LAN or this box.
+    pub fn named_hosts(&self) -> crate::system::outbound::Allowed {
+        let c = self.live().get();
+        crate::system::outbound::Allowed::from_urls(
+            c.search.indexers.iter().map(|i| i.url.as_str()).chain(c.hooks.webhooks.iter().map(String::as_str)),
+        )
+    }
+
     pub fn live(&self) -> &Arc<crate::config::live::Live> {
         &self.live
     }
@@ -239,7 +251,7 @@ impl Engine {
             .stream(index)
             .await
             .map_err(EngineError::Internal)?;
-        Ok(FileReader::new(stream, permit, name, len, handle))
+        Ok(FileReader::new(stream, permit, name, len, handle, self.hints.get(id, index)))
     }
 
     /// Notes that someone watched a torrent (for eviction order).

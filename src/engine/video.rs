@@ -19,6 +19,30 @@ fn extension(name: &str) -> Option<String> {
     (!stem.is_empty()).then(|| ext.to_ascii_lowercase())
 }
 
+/// Why a torrent whose files are `names` has nothing to play, in words.
+pub fn why_no_video<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let exts: Vec<String> = names.into_iter().filter_map(extension).collect();
+    let archive = |e: &str| {
+        matches!(e, "rar" | "zip" | "7z" | "iso" | "img" | "bin" | "tar" | "gz")
+            || (e.len() == 3 && e.starts_with('r') && e[1..].chars().all(|c| c.is_ascii_digit()))
+    };
+    let audio = |e: &str| matches!(e, "mp3" | "flac" | "ogg" | "opus" | "m4a" | "aac" | "wav" | "ape" | "wv" | "dts" | "ac3");
+    let mut found: Vec<&str> = exts.iter().map(String::as_str).filter(|e| archive(e)).collect();
+    found.sort_unstable();
+    found.dedup();
+    if !found.is_empty() {
+        let list: Vec<String> = found.iter().take(4).map(|e| format!(".{e}")).collect();
+        return format!(
+            "it holds archives or disc images ({}) and no video file; swarmcast does not unpack them",
+            list.join(", ")
+        );
+    }
+    if !exts.is_empty() && exts.iter().all(|e| audio(e) || !is_video(&format!("x.{e}"))) && exts.iter().any(|e| audio(e)) {
+        return "it holds music (audio files) and no video file".into();
+    }
+    "none of its files is a video container swarmcast plays (mkv, mp4, avi, ts, webm, …)".into()
+}
+
 /// Whether a name marks a sample, trailer or extra rather than the film itself.
 fn is_extra(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
@@ -100,6 +124,15 @@ pub fn playable_files(t: &TorrentView) -> Vec<PlayableFile> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn says_why_there_is_nothing_to_play() {
+        let w = why_no_video(["Film/film.rar", "Film/film.r00", "Film/film.r01", "Film/film.nfo"]);
+        assert!(w.contains(".rar") && w.contains(".r00") && w.contains("archives"), "{w}");
+        assert!(why_no_video(["disc.iso"]).contains(".iso"));
+        assert!(why_no_video(["01.flac", "02.flac", "cover.jpg"]).contains("music"));
+        assert!(why_no_video(["readme.txt"]).contains("none of its files"));
+    }
 
     #[test]
     fn picks_the_film() {

@@ -89,6 +89,14 @@ pub struct TorrentView {
     /// `keep` or `watch` (added through `/api/stream`, evictable when complete).
     pub purpose: crate::store::Purpose,
     pub added_by: Option<i64>,
+    /// Its category (label), if any.
+    pub category: Option<String>,
+    /// The folder that holds the torrent's content (its file, or its own folder).
+    #[serde(skip)]
+    pub save_path: std::path::PathBuf,
+    /// The torrent's content on disk: its one file, or its own folder.
+    #[serde(skip)]
+    pub content_path: std::path::PathBuf,
 }
 
 /// One connected peer.

@@ -88,9 +88,10 @@ impl Engine {
 /// When unfinished torrents were last seen without any peer at work, and how often
 /// they were reconnected since, so that a dead swarm is retried ever more slowly
 /// (3 s, 6 s, 12 s … up to 8 min; each resume also announces to the trackers)
-/// rather than hammered. The first retry comes quickly because the commonest case is
-/// a magnet whose one known peer refused the connection that followed the metadata
-/// fetch (it still held the fetch's), which librqbit would retry only after 10 s.
+/// rather than hammered. A safety net only: the commonest case, a magnet whose one
+/// known peer refused the connection that followed the metadata fetch (it still held
+/// the fetch's), is retried by our patched librqbit itself within a second
+/// (vendor/librqbit/PATCHES.md; tests/it/fast_start.rs checks this fallback stays idle).
 #[derive(Default)]
 struct Stalls(HashMap<String, (Instant, u32)>);
 

@@ -35,6 +35,10 @@ pub struct Candidate {
     /// that loses its device dies mid-stream (it still
     /// verifies: test encodes run without it). For tests; `None` everywhere else.
     pub fail_after_frames: Option<u32>,
+    /// Fault injection: the encoder's output goes through a closed `valve` in a run
+    /// (not in test encodes), so the run produces nothing while its threads sleep, the
+    /// way a wedged hardware encoder or a deadlocked pipeline does. For tests.
+    pub stalls: bool,
 }
 
 impl Candidate {
@@ -46,6 +50,7 @@ impl Candidate {
             label: name.to_string(),
             output_caps,
             fail_after_frames: None,
+            stalls: false,
         }
     }
 
@@ -56,6 +61,7 @@ impl Candidate {
             label: label.to_string(),
             output_caps: Some(caps.to_string()),
             fail_after_frames: None,
+            stalls: false,
         }
     }
 
@@ -63,6 +69,12 @@ impl Candidate {
     /// `frames` frames of each run (see `fail_after_frames`).
     pub fn failing_after(name: &str, label: &str, frames: u32) -> Self {
         Self { label: label.to_string(), fail_after_frames: Some(frames), ..Self::named(name) }
+    }
+
+    /// The element `name` under its own label, whose runs never produce a segment
+    /// (see `stalls`).
+    pub fn stalling(name: &str, label: &str) -> Self {
+        Self { label: label.to_string(), stalls: true, ..Self::named(name) }
     }
 }
 
@@ -164,7 +176,24 @@ impl EncoderRegistry {
     }
 }
 
+/// x264's presets, fastest first.
+const X264_PRESETS: [&str; 10] =
+    ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"];
+
+/// The preset of a run that a player is waiting for (a start, a seek): superfast keeps
+/// CABAC and the deblocking filter (ultrafast drops both, and blocks show at the same
+/// bitrate) and encodes 1080p about half again as fast as veryfast. A run started this
+/// way hands over to the configured preset once it is a run-ahead window ahead.
+pub const START_PRESET: &str = "superfast";
+
+/// The faster of the configured preset and `START_PRESET`.
+pub fn start_preset(configured: &str) -> String {
+    let rank = |p: &str| X264_PRESETS.iter().position(|x| *x == p).unwrap_or(usize::MAX);
+    if rank(configured) <= rank(START_PRESET) { configured } else { START_PRESET }.to_string()
+}
+
 /// Settings that shape an encoder for HLS: a fixed GOP of `gop` frames, no B-frames.
+#[derive(Clone)]
 pub struct EncodeSettings {
     pub gop: u32,
     pub bitrate_kbps: u32,

@@ -1,6 +1,8 @@
 //! Media: probing files, the H.264 encoder registry, segmenting pipelines, and the HLS
 //! session manager that produces segments on demand (engine → media → api).
 
+pub mod cache;
+pub mod cuts;
 pub mod encoder;
 pub mod keyframes;
 mod key;
@@ -14,6 +16,8 @@ pub mod source;
 pub mod subextract;
 pub mod subtitles;
 pub mod tracks;
+pub mod waiting;
+pub mod tonemap;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -31,6 +35,7 @@ pub use key::StreamKey;
 pub use probe::{MediaInfo, Mode};
 pub use session::{MediaError, Stream, StreamPhase, StreamStatus};
 pub use source::{ByteSource, LocalFile, TorrentSource};
+pub use waiting::Waiting;
 
 /// Initialises GStreamer once per process.
 pub fn init() -> anyhow::Result<()> {
@@ -51,6 +56,8 @@ pub struct Media {
     running: std::sync::atomic::AtomicBool,
     /// Streams being probed, so concurrent requests probe once.
     opening: Mutex<HashMap<StreamKey, Arc<tokio::sync::OnceCell<Arc<Stream>>>>>,
+    /// The metered sources of the streams being probed (what their players wait for).
+    opening_sources: Mutex<HashMap<StreamKey, Arc<waiting::Metered>>>,
     /// Cancelled when the daemon stops: ends the sweeper and every stream's tasks.
     shutdown: CancellationToken,
     /// Subtitle cues read so far, per stream and subtitle track.
@@ -72,6 +79,7 @@ impl Media {
             running: std::sync::atomic::AtomicBool::new(true),
             opening: Mutex::default(),
             subtitle_cues: Mutex::default(),
+            opening_sources: Mutex::default(),
         })
     }
 
@@ -104,6 +112,49 @@ impl Media {
                 this.sweep();
             }
         });
+    }
+
+    /// Follows the engine's events: a torrent removed (with or without its data) or
+    /// evicted loses its streams and its HLS cache, so nothing of it is served again
+    /// when it comes back (a stream's cache is only ever filled by its own runs).
+    pub fn follow_engine(self: &Arc<Self>, mut events: tokio::sync::broadcast::Receiver<crate::engine::Event>) {
+        use crate::engine::EventKind;
+        let weak = Arc::downgrade(self);
+        crate::system::spawn("media-follow-engine", &self.shutdown, async move {
+            loop {
+                let ev = match events.recv().await {
+                    Ok(ev) => ev,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => return Ok(()),
+                };
+                if !matches!(ev.event, EventKind::Removed | EventKind::Evicted) {
+                    continue;
+                }
+                let Some(this) = weak.upgrade() else { return Ok(()) };
+                this.forget_torrent(&ev.torrent_id);
+            }
+        });
+    }
+
+    /// Stops every stream of `torrent` and deletes its cache folders, those of streams
+    /// not open now included. Returns how many folders were removed.
+    pub fn forget_torrent(&self, torrent: &str) -> usize {
+        let keys: Vec<StreamKey> = self.of_torrent(torrent).iter().map(|s| s.key.clone()).collect();
+        for k in &keys {
+            self.remove(k);
+        }
+        let prefix = format!("{torrent}-");
+        let mut removed = keys.len();
+        for e in std::fs::read_dir(&self.cache_dir).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.strip_prefix(&prefix).is_some_and(|rest| rest.parse::<usize>().is_ok())
+                && std::fs::remove_dir_all(e.path()).is_ok()
+            {
+                removed += 1;
+            }
+        }
+        tracing::info!(torrent, "HLS cache of a removed torrent deleted ({removed} streams)");
+        removed
     }
 
     /// The encoder registry, probing it on first use (a few seconds).
@@ -159,6 +210,17 @@ impl Media {
             anyhow::bail!("the transcoder is stopped; start it through /api/services/transcoder/start");
         }
         let cell = self.opening.lock().unwrap().entry(key.clone()).or_default().clone();
+        let metered = self
+            .opening_sources
+            .lock()
+            .unwrap()
+            .entry(key.clone())
+            .or_insert_with(|| {
+                let meter = Default::default();
+                Arc::new(waiting::Metered { inner: source, meter })
+            })
+            .clone();
+        let source: Arc<dyn ByteSource> = metered;
         let res = cell
             .get_or_try_init(|| async {
                 let info = probe::probe(source.as_ref(), probe_timeout).await?;
@@ -198,7 +260,20 @@ impl Media {
             .await
             .cloned();
         self.opening.lock().unwrap().remove(key);
+        self.opening_sources.lock().unwrap().remove(key);
         res
+    }
+
+    /// What the players of a stream still being probed wait for (its index).
+    pub fn opening_wait(&self, key: &StreamKey) -> Option<Waiting> {
+        let src = self.opening_sources.lock().unwrap().get(key).cloned()?;
+        Some(src.meter.opening(src.as_ref()))
+    }
+
+    /// The keys of the streams of one torrent being probed.
+    pub fn find_opening(&self, torrent: &str) -> Vec<StreamKey> {
+        let map = self.opening_sources.lock().unwrap();
+        map.keys().filter(|k| k.torrent == torrent).cloned().collect()
     }
 
     pub fn is_running(&self) -> bool {
@@ -268,7 +343,7 @@ impl Media {
 
     fn sweep(&self) {
         let streams: Vec<Arc<Stream>> = self.streams.lock().unwrap().values().cloned().collect();
-        for key in session::sweep_all(&streams, &self.config) {
+        for key in cache::sweep_all(&streams, &self.config) {
             self.remove(&key);
         }
     }

@@ -32,7 +32,10 @@ use tokio_util::sync::CancellationToken;
 use super::encoder::{Candidate, EncodeSettings, make_encoder, output_caps};
 use super::playlist::{Grid, segment_name};
 use super::probe::Mode;
-use super::source::{OpenedReader, attach};
+use super::source::{OpenedReader, attach_timed};
+
+mod elements;
+use elements::{caps_filter, is_encoder_error, link_decoded, make, make_decoder};
 
 /// What a run needs to know.
 #[derive(Clone)]
@@ -52,6 +55,10 @@ pub struct RunSpec {
     pub out_size: (u32, u32),
     pub fps: (i32, i32),
     pub settings: Arc<EncodeSettings>,
+    /// Most channels of transcoded audio (2, or 6 for 5.1); more are downmixed.
+    pub audio_channels: u32,
+    /// The chosen audio track's codec as the probe saw it (`audio/x-eac3`).
+    pub audio_codec: Option<String>,
 }
 
 /// What a run reports to its stream.
@@ -79,6 +86,8 @@ pub struct RunHandle {
     run_id: u64,
     cancel: CancellationToken,
     paused: AtomicBool,
+    /// Milliseconds the source's reads spent waiting for bytes.
+    read_wait_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl RunHandle {
@@ -97,6 +106,11 @@ impl RunHandle {
 
     pub fn is_paused(&self) -> bool {
         self.paused.load(Ordering::SeqCst)
+    }
+
+    /// How long the source's reads have waited for bytes so far.
+    pub fn read_wait(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.read_wait_ms.load(Ordering::Relaxed))
     }
 }
 
@@ -117,17 +131,6 @@ impl Drop for RunHandle {
     }
 }
 
-fn make(name: &str) -> anyhow::Result<gst::Element> {
-    gst::ElementFactory::make(name)
-        .build()
-        .with_context(|| format!("GStreamer element {name} is missing"))
-}
-
-fn caps_filter(caps: gst::Caps) -> anyhow::Result<gst::Element> {
-    Ok(gst::ElementFactory::make("capsfilter")
-        .property("caps", caps)
-        .build()?)
-}
 
 fn queue() -> anyhow::Result<gst::Element> {
     Ok(gst::ElementFactory::make("queue")
@@ -212,7 +215,8 @@ pub fn start(
         .clone()
         .dynamic_cast::<gst_app::AppSrc>()
         .expect("appsrc");
-    attach(&appsrc, opened, caps, rt.clone(), cancel.clone());
+    let read_wait_ms = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    attach_timed(&appsrc, opened, caps, rt.clone(), cancel.clone(), read_wait_ms.clone());
     let parse = make("parsebin")?;
     let mux = gst::ElementFactory::make("mpegtsmux").build()?;
     let location = spec.dir.join(format!("run{}-%05d.part", spec.run_id));
@@ -270,6 +274,7 @@ pub fn start(
         run_id: spec.run_id,
         cancel: cancel.clone(),
         paused: AtomicBool::new(false),
+        read_wait_ms,
     };
     let run_id = spec.run_id;
     let grid = spec.grid.clone();
@@ -577,25 +582,43 @@ fn link_video(
         return to_muxer(split, &caps, "video", spec);
     }
     let candidate = spec.encoder.as_ref().context("no working H.264 encoder")?;
-    let dec = make("decodebin")?;
+    let dec = make_decoder(pad, gst::ElementFactoryType::MEDIA_VIDEO, None)?;
+    // HDR10/HLG: luma tone-mapped on the decoder's output, the matrix made BT.709 below.
+    let in_caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+    let hdr = super::tonemap::is_hdr(&in_caps);
+    if hdr && let Some(src) = dec.static_pad("src") {
+        super::tonemap::install(&src);
+    }
+    // Turns a phone's video upright as its orientation tag says.
+    let flip = gst::ElementFactory::make("videoflip")
+        .property_from_str("video-direction", "auto")
+        .build()?;
+    // Interlaced sources (DVD, broadcast MPEG-2) are deinterlaced; progressive passes.
+    let deint = make("deinterlace")?;
     let convert = make("videoconvert")?;
     let scale = make("videoscale")?;
     let rate = make("videorate")?;
     let (w, h) = spec.out_size;
     let (n, d) = if spec.fps.0 > 0 { spec.fps } else { (25, 1) };
-    let raw = caps_filter(
-        gst::Caps::builder("video/x-raw")
+    let mut raw_caps = gst::Caps::builder("video/x-raw")
             .field("width", w as i32)
             .field("height", h as i32)
             .field("pixel-aspect-ratio", gst::Fraction::new(1, 1))
             .field("framerate", gst::Fraction::new(n, d))
-            .build(),
-    )?;
+            // 8-bit 4:2:0 whatever the source (10-bit HEVC, 4:2:2): what H.264 High takes.
+            .field("format", gst::List::new(["I420", "NV12"]))
+            .build();
+    if hdr {
+        raw_caps.make_mut().set("colorimetry", "bt709");
+    }
+    let raw = caps_filter(raw_caps)?;
     let enc = make_encoder(candidate, &spec.settings)?;
+    let frame = super::playlist::frame_ns((n, d));
+    super::cuts::force_on_grid(&enc.static_pad("sink").unwrap(), &spec.grid, spec.start, frame);
     let enc_caps = caps_filter(output_caps(candidate)?)?;
     let [parse, caps] = h264_tail()?;
     add_chain(pipeline, &[q.clone(), dec.clone()])?;
-    let mut chain = vec![convert.clone(), scale, rate, raw, enc, enc_caps];
+    let mut chain = vec![deint.clone(), flip, convert, scale, rate, raw, enc, enc_caps];
     if let Some(frames) = candidate.fail_after_frames {
         chain.push(
             gst::ElementFactory::make("identity")
@@ -604,11 +627,19 @@ fn link_video(
                 .build()?,
         );
     }
+    if candidate.stalls {
+        chain.push(
+            gst::ElementFactory::make("valve")
+                .name("encoder-stall")
+                .property("drop", true)
+                .build()?,
+        );
+    }
     chain.extend([parse, caps.clone()]);
     add_chain(pipeline, &chain)?;
-    pad.link(&q.static_pad("sink").unwrap())?;
+    link_decoded(&dec, &deint);
     to_muxer(split, &caps, "video", spec)?;
-    link_decoded(&dec, &convert);
+    pad.link(&q.static_pad("sink").unwrap())?;
     Ok(())
 }
 
@@ -624,53 +655,29 @@ fn link_audio(
         pad.link(&q.static_pad("sink").unwrap())?;
         return to_muxer(split, &q, "audio_%u", spec);
     }
-    let dec = make("decodebin")?;
+    let dec = make_decoder(pad, gst::ElementFactoryType::MEDIA_AUDIO, spec.audio_codec.as_deref())?;
     let convert = make("audioconvert")?;
     let resample = make("audioresample")?;
     let raw = caps_filter(
-        "audio/x-raw,channels=(int)[1,2]"
-            .parse::<gst::Caps>()
-            .map_err(|_| anyhow::anyhow!("caps"))?,
+        gst::Caps::builder("audio/x-raw")
+            .field("channels", gst::IntRange::new(1, spec.audio_channels.max(1) as i32))
+            .build(),
     )?;
     let enc = gst::ElementFactory::make("avenc_aac")
         .property("bitrate", 160_000i32)
         .build()?;
     add_chain(pipeline, &[q.clone(), dec.clone()])?;
     add_chain(pipeline, &[convert.clone(), resample, raw, enc.clone()])?;
-    pad.link(&q.static_pad("sink").unwrap())?;
-    to_muxer(split, &enc, "audio_%u", spec)?;
     link_decoded(&dec, &convert);
+    to_muxer(split, &enc, "audio_%u", spec)?;
+    pad.link(&q.static_pad("sink").unwrap())?;
     Ok(())
 }
 
-/// Links `dec`'s decoded pad, once it appears, to `convert`. Only a weak reference to
-/// `convert` is held, so the callback does not keep the pipeline alive.
-fn link_decoded(dec: &gst::Element, convert: &gst::Element) {
-    let convert_weak = convert.downgrade();
-    dec.connect_pad_added(move |_, p| {
-        if let Some(c) = convert_weak.upgrade()
-            && let Some(sink) = c.static_pad("sink")
-            && !sink.is_linked()
-        {
-            let _ = p.link(&sink);
-        }
-    });
-}
+
 
 /// Whether a directory entry is a partial fragment of some run.
 pub fn is_partial(name: &str) -> bool {
     name.starts_with("run") && name.ends_with(".part")
-}
-/// Whether an error message blames the encoder: posted by it (or an element inside
-/// it), or a caps negotiation that failed (the encoder refused the size or format).
-fn is_encoder_error(e: &gst::message::Error) -> bool {
-    let from_encoder = e.src().is_some_and(|s| {
-        std::iter::successors(Some(s.clone()), |o| o.parent()).any(|o| o.name() == "encoder")
-    });
-    let not_negotiated = e
-        .details()
-        .and_then(|d| d.get::<gst::FlowReturn>("flow-return").ok())
-        .is_some_and(|f| f == gst::FlowReturn::NotNegotiated);
-    from_encoder || not_negotiated || e.error().matches(gst::CoreError::Negotiation)
 }
 

@@ -2,8 +2,11 @@
 //!
 //! The grid is fixed before the first playlist is served, so both playlists are
 //! complete VOD playlists from the first request. A stream that encodes the video lays
-//! it uniformly: segment `i` starts at `i × seg`, `seg` a whole number of frames near
-//! the configured target. A stream that copies the video can cut only at keyframes, so
+//! it uniformly after a short lead-in: the first segments last `LEAD_SECS` (1 s, 1 s,
+//! 2 s), so the first one is encoded in about a second, then every segment lasts `seg`,
+//! a whole number of frames near the configured target. Every run of the pipeline,
+//! wherever it starts, cuts on these same points (the encoder is told to put a keyframe
+//! on each). A stream that copies the video can cut only at keyframes, so
 //! its segments start at keyframes read from the container's index, each the first at
 //! least a target length after the one before.
 
@@ -36,6 +39,26 @@ impl Grid {
             count -= 1;
         }
         Self::from_starts(seg_ns, duration_ns, (0..count as u64).map(|i| i * seg_ns).collect())
+    }
+
+    /// A uniform grid after a lead-in of shorter segments (`lead`, in seconds, each
+    /// rounded to whole frames and no longer than the target). With no lead it is
+    /// `uniform`.
+    pub fn uniform_with_lead(duration_ns: u64, fps: (i32, i32), target_secs: f64, lead: &[f64]) -> Self {
+        let seg_ns = nominal(fps, target_secs);
+        let tail = 1_000_000_000.min(seg_ns / 2);
+        let mut starts = vec![0];
+        let mut t = 0;
+        let steps = lead.iter().map(|&l| nominal(fps, l).min(seg_ns)).chain(std::iter::repeat(seg_ns));
+        for step in steps {
+            t += step;
+            // A tail shorter than a second joins the segment before (see `uniform`).
+            if t + tail > duration_ns {
+                break;
+            }
+            starts.push(t);
+        }
+        Self::from_starts(seg_ns, duration_ns, starts)
     }
 
     /// A grid on `keyframes` (ns, ascending): each segment starts at the first keyframe
@@ -94,6 +117,9 @@ impl Grid {
 pub fn frame_ns(fps: (i32, i32)) -> u64 {
     if fps.0 > 0 && fps.1 > 0 { fps.1 as u64 * 1_000_000_000 / fps.0 as u64 } else { 40_000_000 }
 }
+
+/// The lead-in of a transcoded stream's grid, in seconds (see the module's doc).
+pub const LEAD_SECS: [f64; 3] = [1.0, 1.0, 2.0];
 
 /// The target segment length rounded to whole frames.
 fn nominal(fps: (i32, i32), target_secs: f64) -> u64 {
@@ -184,6 +210,32 @@ mod tests {
             (g.count, g.duration_of(4), g.target_duration()),
             (5, 4_032_000_000, 4)
         );
+    }
+
+    #[test]
+    fn lead_in_segments_then_the_target() {
+        let s = 1_000_000_000u64;
+        let g = Grid::uniform_with_lead(100 * s, (25, 1), 4.0, &LEAD_SECS);
+        let starts: Vec<u64> = (0..6).map(|i| g.start_ns(i) / 1_000_000).collect();
+        assert_eq!(starts, [0, 1000, 2000, 4000, 8000, 12000]);
+        assert_eq!((g.count, g.duration_of(g.count - 1)), (27, 4 * s));
+        assert_eq!(g.target_duration(), 4);
+        let total: u64 = (0..g.count).map(|i| g.duration_of(i)).sum();
+        assert_eq!(total, g.duration_ns);
+        assert_eq!(g.index_at(1500 * 1_000_000), 1);
+        assert_eq!(g.index_at(9 * s), 4);
+        // Whole frames at 23.976 fps: 24 frames, not 1 s.
+        let g = Grid::uniform_with_lead(60 * s, (24000, 1001), 4.0, &LEAD_SECS);
+        assert_eq!(g.start_ns(1), 24 * 1001 * 1_000_000_000 / 24000);
+        // Without a lead it is the uniform grid, tail rule included.
+        for d in [20 * s, 20_032_000_000, 100_100_000_000, 3 * s, 500_000_000] {
+            for fps in [(25, 1), (24000, 1001), (0, 1)] {
+                assert_eq!(Grid::uniform_with_lead(d, fps, 4.0, &[]), Grid::uniform(d, fps, 4.0), "{d} {fps:?}");
+            }
+        }
+        // A film shorter than the lead.
+        let g = Grid::uniform_with_lead(2_500_000_000, (25, 1), 4.0, &LEAD_SECS);
+        assert_eq!((g.count, g.duration_of(1)), (2, 1_500_000_000));
     }
 
     #[test]

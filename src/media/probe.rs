@@ -49,6 +49,36 @@ pub struct VideoInfo {
     pub fps: (i32, i32),
     /// The RFC 6381 codec string when the stream is H.264 (`avc1.64001f`).
     pub rfc6381: Option<String>,
+    /// Pixel aspect ratio (anamorphic DVD/broadcast video: 64/45 for 16:9 PAL).
+    pub par: (i32, i32),
+    /// Clockwise rotation the file asks for (a phone's orientation tag): 0, 90, 180, 270.
+    pub rotation: u32,
+}
+
+impl VideoInfo {
+    /// The video in a person's words: `HEVC 10-bit`, `H.264`, `MPEG-2`.
+    pub fn describe(&self) -> String {
+        let name = match self.codec.as_str() {
+            "video/x-h264" => "H.264",
+            "video/x-h265" => "HEVC",
+            "video/mpeg" => "MPEG",
+            "video/x-divx" | "video/x-xvid" => "MPEG-4 (Xvid)",
+            "video/x-wmv" => "VC-1/WMV",
+            "video/x-vp8" => "VP8",
+            "video/x-vp9" => "VP9",
+            "video/x-av1" => "AV1",
+            other => other.trim_start_matches("video/x-").trim_start_matches("video/"),
+        };
+        let p = self.profile.as_deref().unwrap_or_default();
+        let depth = if p.contains("12") {
+            " 12-bit"
+        } else if p.contains("10") {
+            " 10-bit"
+        } else {
+            ""
+        };
+        format!("{name}{depth}")
+    }
 }
 
 /// One audio stream of a file.
@@ -187,6 +217,15 @@ fn discover(
         height: v.height(),
         fps: (fps.numer(), fps.denom()),
         rfc6381: (vs.name() == "video/x-h264").then(|| avc1_string(vs)),
+        par: {
+            let p = v.par();
+            if p.numer() > 0 && p.denom() > 0 { (p.numer(), p.denom()) } else { (1, 1) }
+        },
+        rotation: v
+            .tags()
+            .and_then(|t| t.get::<gst::tags::ImageOrientation>().map(|o| o.get().to_string()))
+            .and_then(|o| o.strip_prefix("rotate-").and_then(|d| d.parse().ok()))
+            .unwrap_or(0),
     };
     if video.width == 0 || video.height == 0 {
         bail!("the video stream has no resolution");
@@ -264,6 +303,18 @@ fn avc1_string(s: &gst::StructureRef) -> String {
     format!("avc1.{p:02x}{c:02x}{level:02x}")
 }
 
+/// The picture as shown: anamorphic width stretched (height kept), even sizes, and
+/// width and height swapped for a quarter turn.
+pub fn display_size(v: &VideoInfo) -> (u32, u32) {
+    let (n, d) = (v.par.0.max(1) as u64, v.par.1.max(1) as u64);
+    let w = ((v.width as u64 * n / d) as u32 + 1) & !1;
+    let h = (v.height + 1) & !1;
+    match v.rotation {
+        90 | 270 => (h, w),
+        _ => (w, h),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,6 +330,8 @@ mod tests {
                 height: 360,
                 fps: (25, 1),
                 rfc6381: None,
+                par: (1, 1),
+                rotation: 0,
             },
             audio: audio
                 .iter()

@@ -10,6 +10,8 @@
 //!    └──EOS / idle timeout / DELETE──────────┤
 //!                                            ├──request far away──▶ running (restarted there)
 //!                                            ├──encoder error──▶ running (next encoder, same place)
+//!                                            ├──a fast-start run reaches its run-ahead──▶ paused,
+//!                                            │     then running (a new run at full quality, same place)
 //!                                            └──media error──▶ failed (this stream only)
 //! ```
 
@@ -22,18 +24,25 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
-use super::encoder::{EncodeSettings, EncoderRegistry};
+use super::encoder::{EncodeSettings, EncoderRegistry, start_preset};
 use super::key::StreamKey;
 use super::pipeline::{self, RunEvent, RunHandle, RunSpec};
 use super::playlist::{self, Grid};
 use super::probe::{MediaInfo, Mode};
 use super::source::ByteSource;
+use super::waiting::{Metered, ReadMeter, Waiting};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::MediaConfig;
 
+mod housekeeping;
+mod watchdog;
+
 /// A request further ahead of the running pipeline than this restarts it.
 const REACH: usize = 3;
+/// A fast-start run this many segments ahead of the players hands over to a run at
+/// full quality (see `encoder::START_PRESET`).
+const HANDOVER_AHEAD: usize = 3;
 
 /// What went wrong with a stream request.
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +67,16 @@ struct ActiveRun {
     start: usize,
     /// The next segment it will produce.
     next: usize,
+    /// Encoding with the start preset: replaced by a full-quality run once ahead.
+    fast: bool,
+    /// When it last produced a segment (or started, or resumed), and how long its
+    /// source had waited for bytes by then: the stall watchdog's clock.
+    progress_at: Instant,
+    read_wait_at: Duration,
 }
+
+
+
 
 #[derive(Default)]
 struct StreamState {
@@ -78,6 +96,9 @@ struct StreamState {
     checked_encoders: Vec<String>,
     /// How many runs built an encoder (0 for passthrough).
     encoder_runs: u32,
+    /// Wall seconds a segment took per second of media, as measured on this stream
+    /// (the inverse of the encoder's speed here); `None` before the first segment.
+    wall_per_media: Option<f64>,
     clients: HashMap<String, Instant>,
     last_access: Option<(Instant, SystemTime)>,
 }
@@ -96,9 +117,13 @@ pub struct Stream {
     pub bandwidth: u64,
     dir: PathBuf,
     source: Arc<dyn ByteSource>,
+    /// The file's size, and the meter of its readers (what waiting players wait for).
+    len: u64,
+    meter: Arc<ReadMeter>,
     registry: Arc<EncoderRegistry>,
     settings: Arc<EncodeSettings>,
     run_ahead: usize,
+    audio_channels: u32,
     next_run: AtomicU64,
     state: Mutex<StreamState>,
     changed: watch::Sender<u64>,
@@ -139,6 +164,8 @@ pub struct StreamStatus {
     pub last_access: Option<String>,
     pub duration: f64,
     pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<Waiting>,
 }
 
 impl Stream {
@@ -162,9 +189,19 @@ impl Stream {
             Some(k) if mode != Mode::Transcode => {
                 Grid::from_keyframes(duration, info.video.fps, config.segment_seconds, k)
             }
+            _ if mode == Mode::Transcode => Grid::uniform_with_lead(
+                duration,
+                info.video.fps,
+                config.segment_seconds,
+                &playlist::LEAD_SECS,
+            ),
             _ => Grid::uniform(duration, info.video.fps, config.segment_seconds),
         };
-        let (w, h) = (info.video.width, info.video.height);
+        // Transcodes come out with square pixels at the display aspect, turned upright.
+        let (w, h) = match mode {
+            Mode::Transcode => super::probe::display_size(&info.video),
+            _ => (info.video.width, info.video.height),
+        };
         let size = if mode == Mode::Transcode && h > config.max_height {
             let nh = config.max_height & !1;
             let nw = ((w as u64 * nh as u64 / h as u64) as u32 + 1) & !1;
@@ -210,6 +247,13 @@ impl Stream {
             .then(|| registry.selected().map(|e| e.name.clone()))
             .flatten();
         let (changed, _) = watch::channel(0);
+        let (source, meter) = match source.meter() {
+            Some(m) => (source, m),
+            None => {
+                let meter = Arc::new(ReadMeter::default());
+                (Arc::new(Metered { inner: source, meter: meter.clone() }) as Arc<dyn ByteSource>, meter)
+            }
+        };
         Ok(Arc::new(Self {
             shutdown,
             key,
@@ -221,12 +265,15 @@ impl Stream {
             bandwidth,
             dir,
             source,
+            len: size_bytes,
+            meter,
             settings: Arc::new(EncodeSettings {
                 gop: 0,
                 bitrate_kbps,
                 x264_preset: config.x264_preset.clone(),
             }),
             run_ahead: config.run_ahead_segments.max(1) as usize,
+            audio_channels: config.audio_channels,
             next_run: AtomicU64::new(1),
             state: Mutex::new(StreamState {
                 encoder,
@@ -268,6 +315,7 @@ impl Stream {
         }
         let deadline = tokio::time::Instant::now() + wait;
         let mut rx = self.changed.subscribe();
+        let _waiting = self.meter.wait_for(idx);
         loop {
             let start_at = {
                 let mut st = self.state.lock().unwrap();
@@ -284,25 +332,33 @@ impl Stream {
                 if let Some(seg) = st.segments.get_mut(&idx) {
                     seg.last_access = Instant::now();
                     let path = seg.path.clone();
-                    self.maybe_resume(&st);
+                    if let Some(at) = self.maybe_resume(&mut st) {
+                        let this = self.clone();
+                        crate::system::spawn("media-handover", &self.shutdown, async move {
+                            this.start_run(at, false).await;
+                            Ok(())
+                        });
+                    }
                     return Ok(path);
                 }
-                let near = |start: usize, next: usize| start <= idx && idx <= next + REACH;
+                // A run whose reader waits for the swarm gets there no sooner than a
+                // new run would: only what it is making counts as near.
+                let reach = if self.meter.blocked() { 0 } else { REACH };
+                let near = |start: usize, next: usize| start <= idx && idx <= next + reach;
                 match (&st.run, st.starting) {
                     (_, Some(s)) if near(s, s) => None,
                     (Some(r), None) if near(r.start, r.next) => {
-                        self.maybe_resume(&st);
-                        None
+                        self.maybe_resume(&mut st).map(|at| (at, false))
                     }
                     _ => {
                         st.starting = Some(idx);
                         st.furthest = idx;
-                        Some(idx)
+                        Some((idx, true))
                     }
                 }
             };
-            if let Some(at) = start_at {
-                self.start_run(at).await;
+            if let Some((at, fast)) = start_at {
+                self.start_run(at, fast).await;
                 continue;
             }
             if tokio::time::timeout_at(deadline, rx.changed())
@@ -314,26 +370,37 @@ impl Stream {
         }
     }
 
-    fn maybe_resume(&self, st: &StreamState) {
-        if let Some(r) = &st.run
-            && r.handle.is_paused()
-            && r.next <= st.furthest + self.run_ahead
-        {
-            r.handle.resume();
+    /// Resumes a paused run the players have come nearer to. A fast-start run is not
+    /// resumed but replaced at its next segment by a full-quality one (returned: the
+    /// caller starts it); the players have a whole run-ahead window buffered meanwhile.
+    fn maybe_resume(&self, st: &mut StreamState) -> Option<usize> {
+        let r = st.run.as_ref()?;
+        if !r.handle.is_paused() || r.next > st.furthest + self.run_ahead {
+            return None;
         }
+        if r.fast && r.next < self.grid.count {
+            let at = r.next;
+            st.run = None;
+            st.starting = Some(at);
+            return Some(at);
+        }
+        r.handle.resume();
+        None
     }
+
 
     fn notify(&self) {
         self.changed.send_modify(|v| *v += 1);
     }
 
-    /// Starts a run at segment `at`, replacing the current one.
-    fn start_run(self: &Arc<Self>, at: usize) -> futures::future::BoxFuture<'static, ()> {
+    /// Starts a run at segment `at`, replacing the current one; `fast` when a player
+    /// waits for it (the encoder uses the start preset).
+    fn start_run(self: &Arc<Self>, at: usize, fast: bool) -> futures::future::BoxFuture<'static, ()> {
         let this = self.clone();
-        Box::pin(async move { this.start_run_inner(at).await })
+        Box::pin(async move { this.start_run_inner(at, fast).await })
     }
 
-    async fn start_run_inner(self: &Arc<Self>, at: usize) {
+    async fn start_run_inner(self: &Arc<Self>, at: usize, fast: bool) {
         let opened = match self.source.open().await {
             Ok(o) => o,
             Err(e) => {
@@ -386,9 +453,15 @@ impl Stream {
             encoder,
             out_size: self.size,
             fps,
+            audio_channels: self.audio_channels,
+            audio_codec: self.audio.and_then(|i| self.info.audio.get(i)).map(|a| a.codec.clone()),
             settings: Arc::new(EncodeSettings {
                 gop: gop.max(1),
-                ..clone_settings(&self.settings)
+                x264_preset: match fast {
+                    true => start_preset(&self.settings.x264_preset),
+                    false => self.settings.x264_preset.clone(),
+                },
+                ..(*self.settings).clone()
             }),
         };
         let (tx, mut rx) = mpsc::unbounded_channel();
@@ -400,12 +473,28 @@ impl Stream {
                 if self.mode == Mode::Transcode {
                     st.encoder_runs += 1;
                 }
-                tracing::info!(stream = %self.key, run = id, "pipeline started at segment {at}");
+                tracing::info!(stream = %self.key, run = id, fast, "pipeline started at segment {at}");
+                let read_wait_at = handle.read_wait();
                 st.run = Some(ActiveRun {
                     id,
                     handle,
                     start: at,
                     next: at,
+                    fast: fast && self.mode == Mode::Transcode,
+                    progress_at: Instant::now(),
+                    read_wait_at,
+                });
+                let weak = Arc::downgrade(self);
+                crate::system::spawn("media-watchdog", &self.shutdown, async move {
+                    let mut tick = tokio::time::interval(Duration::from_millis(500));
+                    loop {
+                        tick.tick().await;
+                        let Some(stream) = weak.upgrade() else { break };
+                        if !stream.watch_run(id).await {
+                            break;
+                        }
+                    }
+                    Ok(())
                 });
             }
             Err(e) => {
@@ -437,6 +526,11 @@ impl Stream {
                     return;
                 }
                 match self.registry.verified().find(|e| e.name == name) {
+                    // A software encoder without a board's limits encodes any size:
+                    // its test would only delay the first segment.
+                    Some(e) if e.kind == "software" && e.candidate.output_caps.is_none() => {
+                        return;
+                    }
                     Some(e) => e.candidate.clone(),
                     None => return,
                 }
@@ -465,7 +559,7 @@ impl Stream {
         }
     }
 
-    async fn on_event(self: &Arc<Self>, ev: RunEvent) {
+    pub(super) async fn on_event(self: &Arc<Self>, ev: RunEvent) {
         let mut restart = None;
         {
             let mut st = self.state.lock().unwrap();
@@ -487,9 +581,23 @@ impl Stream {
                     );
                     if current(&st, run_id) {
                         let furthest = st.furthest;
+                        let media = self.grid.duration_of(index) as f64 / 1e9;
+                        let r = st.run.as_mut().unwrap();
+                        let wall = r.stalled_for().as_secs_f64();
+                        r.mark_progress();
+                        if media > 0.1 {
+                            let ratio = wall / media;
+                            st.wall_per_media = Some(st.wall_per_media.map_or(ratio, |w| 0.7 * w + 0.3 * ratio));
+                        }
                         let r = st.run.as_mut().unwrap();
                         r.next = r.next.max(index + 1);
-                        if r.next > furthest + self.run_ahead {
+                        if r.fast && r.next > furthest + HANDOVER_AHEAD && r.next < self.grid.count {
+                            // The players are well ahead: full quality from here on.
+                            let at = r.next;
+                            st.run = None;
+                            st.starting = Some(at);
+                            restart = Some((at, false));
+                        } else if r.next > furthest + self.run_ahead {
                             r.handle.pause();
                         }
                     }
@@ -514,10 +622,19 @@ impl Stream {
                                 tracing::warn!(stream = %self.key, "switching to encoder {}", next.name);
                                 st.encoder = Some(next.name.clone());
                                 st.starting = Some(at);
-                                restart = Some(at);
+                                restart = Some((at, true));
                             }
                             None => {
-                                st.failed = Some(format!("every encoder failed; last: {message}"))
+                                tracing::warn!(stream = %self.key, "no encoder left; the last failed with: {message}");
+                                let why = if message.starts_with("stalled") {
+                                    "every encoder on this box stalled on it"
+                                } else {
+                                    "every encoder on this box failed on it"
+                                };
+                                st.failed = Some(format!(
+                                    "this film's video ({}) could not be converted: {why}",
+                                    self.info.video.describe()
+                                ))
                             }
                         }
                     }
@@ -532,13 +649,14 @@ impl Stream {
             }
         }
         self.notify();
-        if let Some(at) = restart {
-            self.start_run(at).await;
+        if let Some((at, fast)) = restart {
+            self.start_run(at, fast).await;
         }
     }
 
     /// The stream's status.
     pub fn status(&self) -> StreamStatus {
+        let waiting = self.meter.waiting(&self.grid, self.len, self.source.as_ref());
         let st = self.state.lock().unwrap();
         let now = Instant::now();
         let state = match (&st.failed, &st.run) {
@@ -575,102 +693,7 @@ impl Stream {
             }),
             duration: self.info.duration.as_secs_f64(),
             error: st.failed.clone(),
+            waiting,
         }
     }
-
-    /// Stops the run and deletes every segment.
-    pub fn stop_and_clear(&self) {
-        let mut st = self.state.lock().unwrap();
-        st.run = None;
-        for (_, seg) in std::mem::take(&mut st.segments) {
-            let _ = std::fs::remove_file(seg.path);
-        }
-        drop(st);
-        let _ = std::fs::remove_dir_all(&self.dir);
-        self.notify();
-    }
-
-    /// Housekeeping: stops an idle run, drops segments unused for `keep`. Returns the
-    /// bytes still cached and whether the stream is entirely unused.
-    fn sweep(&self, idle: Duration, keep: Duration) -> (u64, bool) {
-        let now = Instant::now();
-        let mut st = self.state.lock().unwrap();
-        let last = st
-            .last_access
-            .map_or(Duration::MAX, |(t, _)| now.duration_since(t));
-        if st.run.is_some() && last > idle {
-            tracing::info!(stream = %self.key, "stopping idle pipeline");
-            st.run = None;
-        }
-        st.segments.retain(|_, s| {
-            let keep_it = now.duration_since(s.last_access) < keep;
-            if !keep_it {
-                let _ = std::fs::remove_file(&s.path);
-            }
-            keep_it
-        });
-        st.clients
-            .retain(|_, t| now.duration_since(*t) < Duration::from_secs(600));
-        let bytes = st.segments.values().map(|s| s.bytes).sum();
-        (
-            bytes,
-            st.run.is_none() && st.segments.is_empty() && last > keep,
-        )
-    }
-
-    /// The least recently used segment not in use by the run's position.
-    fn oldest_segment(&self) -> Option<(usize, Instant)> {
-        let st = self.state.lock().unwrap();
-        st.segments
-            .iter()
-            .map(|(i, s)| (*i, s.last_access))
-            .min_by_key(|(_, t)| *t)
-    }
-
-    fn evict(&self, idx: usize) -> u64 {
-        let mut st = self.state.lock().unwrap();
-        st.segments.remove(&idx).map_or(0, |s| {
-            let _ = std::fs::remove_file(&s.path);
-            s.bytes
-        })
-    }
-}
-
-fn clone_settings(s: &EncodeSettings) -> EncodeSettings {
-    EncodeSettings {
-        gop: s.gop,
-        bitrate_kbps: s.bitrate_kbps,
-        x264_preset: s.x264_preset.clone(),
-    }
-}
-
-/// Sweeps every stream: idle runs, the warm-cache timeout, then the size cap (oldest
-/// segments first). Returns the keys of streams that can be forgotten.
-pub fn sweep_all(streams: &[Arc<Stream>], config: &MediaConfig) -> Vec<StreamKey> {
-    let idle = Duration::from_secs(config.idle_timeout_secs);
-    let keep = Duration::from_secs(config.warm_cache_minutes * 60);
-    let mut total = 0;
-    let mut unused = Vec::new();
-    for s in streams {
-        let (bytes, gone) = s.sweep(idle, keep);
-        total += bytes;
-        if gone {
-            unused.push(s.key.clone());
-        }
-    }
-    let cap = config.cache_max_mb * 1024 * 1024;
-    let mut guard = 0;
-    while total > cap && guard < 100_000 {
-        guard += 1;
-        let Some((s, idx)) = streams
-            .iter()
-            .filter_map(|s| s.oldest_segment().map(|(i, t)| (s, i, t)))
-            .min_by_key(|(_, _, t)| *t)
-            .map(|(s, i, _)| (s, i))
-        else {
-            break;
-        };
-        total = total.saturating_sub(s.evict(idx).max(1));
-    }
-    unused
 }

@@ -33,6 +33,14 @@ pub trait ByteSource: Send + Sync + 'static {
     fn file_name(&self) -> String {
         self.describe()
     }
+    /// Peers connected and download rate (bytes/s), for a file that comes from a swarm.
+    fn swarm(&self) -> Option<(u32, u64)> {
+        None
+    }
+    /// The meter of this source's readers, when it has one (`waiting::Metered`).
+    fn meter(&self) -> Option<Arc<super::waiting::ReadMeter>> {
+        None
+    }
 }
 
 /// Caps for a container known from the file's extension. Given to `appsrc`, they spare
@@ -91,6 +99,9 @@ impl ByteSource for TorrentSource {
     }
     fn file_name(&self) -> String {
         self.name.clone()
+    }
+    fn swarm(&self) -> Option<(u32, u64)> {
+        self.engine.view(&self.id).ok().map(|v| (v.peers, v.download_rate))
     }
 }
 
@@ -152,6 +163,20 @@ pub fn attach(
     rt: tokio::runtime::Handle,
     cancel: CancellationToken,
 ) {
+    attach_timed(appsrc, opened, caps, rt, cancel, Arc::default());
+}
+
+/// As `attach`, adding the milliseconds its reads spend waiting for bytes (a torrent
+/// piece not downloaded yet) to `read_wait_ms`, so a stall watchdog can tell a slow
+/// source from a stuck pipeline.
+pub fn attach_timed(
+    appsrc: &gst_app::AppSrc,
+    opened: OpenedReader,
+    caps: Option<gst::Caps>,
+    rt: tokio::runtime::Handle,
+    cancel: CancellationToken,
+    read_wait_ms: Arc<std::sync::atomic::AtomicU64>,
+) {
     let (reader, len) = opened;
     if let Some(caps) = caps {
         appsrc.set_caps(Some(&caps));
@@ -192,6 +217,10 @@ pub fn attach(
                         _ = cancel.cancelled() => None,
                     }
                 });
+                read_wait_ms.fetch_add(
+                    began.elapsed().as_millis() as u64,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
                 if began.elapsed() > std::time::Duration::from_secs(1) {
                     tracing::info!(
                         "read of {want} bytes at {pos} of {} waited {:?}",

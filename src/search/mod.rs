@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::config::IndexerConfig;
-use crate::engine::{MagnetLink, Source, parse_info_hash, parse_uri};
+use crate::engine::{MagnetLink, Source, parse_info_hash, parse_uri_with};
 
 /// Largest feed read from one indexer.
 const MAX_FEED_BYTES: usize = 8 << 20;
@@ -81,7 +81,9 @@ fn to_result(item: &torznab::Item, indexer: &str) -> Option<SearchResult> {
         .into_iter()
         .chain([item.enclosure_url.clone(), item.link.clone(), item.guid.clone()].into_iter().flatten())
         .find(|u| u.to_ascii_lowercase().starts_with("magnet:?"));
-    let from_magnet = magnet.as_deref().and_then(|m| match parse_uri(m) {
+    // Only the info-hash is taken: x.pe peer names are not resolved (no DNS per result).
+    let unresolved = |_: &str, port: u16| Some(std::net::SocketAddr::from(([0, 0, 0, 0], port)));
+    let from_magnet = magnet.as_deref().and_then(|m| match parse_uri_with(m, &unresolved) {
         Ok(Source::Magnet(link)) => Some(link.info_hash),
         _ => None,
     });

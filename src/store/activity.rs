@@ -3,7 +3,7 @@
 use rusqlite::params;
 use serde::Serialize;
 
-use super::{Store, now_rfc3339};
+use super::{db::Store, now_rfc3339};
 
 /// One activity log entry, as `/api/activity` returns it.
 #[derive(Clone, Debug, Serialize)]

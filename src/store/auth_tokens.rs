@@ -3,7 +3,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::Store;
+use super::db::Store;
 
 /// One row of `sessions`.
 #[derive(Clone, Debug)]
@@ -226,5 +226,10 @@ impl Store {
             "DELETE FROM api_keys WHERE prefix = ?1 AND (?2 IS NULL OR user_id = ?2)",
             params![prefix, user_id],
         )? > 0)
+    }
+
+    /// Deletes every key of a user; returns how many there were.
+    pub fn delete_api_keys_of(&self, user_id: i64) -> anyhow::Result<usize> {
+        Ok(self.conn().execute("DELETE FROM api_keys WHERE user_id = ?1", params![user_id])?)
     }
 }

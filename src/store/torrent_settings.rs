@@ -4,7 +4,7 @@
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use super::{Purpose, Store};
+use super::{Purpose, db::Store};
 
 /// Per-torrent overrides; `None` falls back to the global setting.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, now_rfc3339};
+use super::{db::Store, now_rfc3339};
 
 /// Why a torrent is on the box. Only `Watch` torrents may be evicted by the quota.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

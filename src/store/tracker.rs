@@ -1,7 +1,7 @@
 //! The `tracker_swarms` table: each tracked swarm's completed-download count, so that
 //! scrape's `downloaded` survives a restart. Peers themselves are never persisted.
 
-use super::Store;
+use super::db::Store;
 
 impl Store {
     /// Every persisted swarm: `(info_hash, downloaded, created_at)`.
@@ -13,6 +13,16 @@ impl Store {
             .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?)))?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
+    }
+
+    /// Forgets swarms (their completed counts).
+    pub fn delete_tracker_swarms(&self, info_hashes: &[String]) -> anyhow::Result<()> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("DELETE FROM tracker_swarms WHERE info_hash = ?1")?;
+        for h in info_hashes {
+            stmt.execute([h])?;
+        }
+        Ok(())
     }
 
     /// Records a swarm's completed count.

@@ -2,7 +2,7 @@
 
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::Store;
+use super::db::Store;
 
 /// One row of `users`.
 #[derive(Clone, Debug)]

@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod disk;
 mod journal;
+pub mod outbound;
 pub mod sysinfo;
 
 use std::future::Future;

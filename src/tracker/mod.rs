@@ -14,6 +14,7 @@
 
 pub mod bencode;
 pub mod create;
+pub mod passkey_url;
 pub mod request;
 
 use std::collections::HashMap;
@@ -41,6 +42,10 @@ struct Peer {
     addr: SocketAddr,
     left: u64,
     last_seen: Duration,
+    /// The passkey's user, and the totals last reported, for crediting deltas.
+    user: Option<i64>,
+    uploaded: u64,
+    downloaded: u64,
     /// Whether this peer's completion was already counted in `downloaded`.
     counted: bool,
 }
@@ -50,11 +55,27 @@ struct Swarm {
     /// Completed downloads ever seen (BEP 48 `downloaded`), persisted.
     downloaded: u64,
     created_at: String,
+    /// When it was last announced to (the tracker clock's `elapsed`).
+    last_announce: Duration,
+    /// The address whose announce started it (`None`: loaded from the store).
+    started_by: Option<IpAddr>,
 }
 
 impl Swarm {
-    fn new() -> Self {
-        Swarm { peers: HashMap::new(), downloaded: 0, created_at: now_rfc3339() }
+    fn new(now: Duration, started_by: IpAddr) -> Self {
+        Swarm {
+            peers: HashMap::new(),
+            downloaded: 0,
+            created_at: now_rfc3339(),
+            last_announce: now,
+            started_by: Some(started_by),
+        }
+    }
+
+    /// Whether the swarm is kept: announced to within `idle`, and with peers or history.
+    fn keep(&mut self, now: Duration, ttl: Duration, idle: Duration) -> bool {
+        self.expire(now, ttl);
+        now.saturating_sub(self.last_announce) <= idle && (!self.peers.is_empty() || self.downloaded > 0)
     }
 
     fn counts(&self) -> (u64, u64) {
@@ -159,9 +180,11 @@ impl Tracker {
 
     pub fn with_clock(config: &TrackerConfig, store: Store, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let mut swarms = HashMap::new();
+        let now = clock.elapsed();
         for (hash, downloaded, created_at) in store.tracker_swarms()? {
             let Ok(Ok(key)) = hex::decode(&hash).map(<[u8; 20]>::try_from) else { continue };
-            swarms.insert(key, Swarm { peers: HashMap::new(), downloaded, created_at });
+            let swarm = Swarm { peers: HashMap::new(), downloaded, created_at, last_announce: now, started_by: None };
+            swarms.insert(key, swarm);
         }
         Ok(Self {
             config: RwLock::new(config.clone()),
@@ -199,8 +222,22 @@ impl Tracker {
     /// Handles an announce from `ip`. A `stopped` peer leaves the swarm; the reply
     /// never contains the asking peer; a seeder is sent only leechers.
     pub fn announce(&self, req: &Announce, ip: IpAddr) -> Result<AnnounceReply, BadRequest> {
+        self.announce_as(req, ip, None)
+    }
+
+    /// An announce made through `user`'s passkey (`None`: without one): the bytes
+    /// uploaded and downloaded since the peer's last announce are credited to the
+    /// user; a torrent made private by this box refuses announces without a passkey.
+    pub fn announce_as(&self, req: &Announce, ip: IpAddr, user: Option<i64>) -> Result<AnnounceReply, BadRequest> {
         let c = self.config();
         let hex_hash = hex::encode(req.info_hash);
+        if user.is_none() && self.store.is_tracker_private(&hex_hash).unwrap_or(false) {
+            return Err(BadRequest(format!(
+                "torrent {hex_hash} is private: announce with your passkey (/announce/<passkey>, \
+                 in the .torrent downloaded from this box)"
+            )));
+        }
+        let mut credit = (0u64, 0u64);
         if c.only_known && !self.is_known(&hex_hash) {
             return Err(BadRequest(format!("torrent {hex_hash} is not tracked by this box")));
         }
@@ -211,22 +248,40 @@ impl Tracker {
             if req.event == Event::Stopped {
                 return Ok(self.reply(&c, 0, 0, 0, Vec::new()));
             }
+            let ip = ip.to_canonical();
+            let by_ip = swarms.values().filter(|s| s.started_by == Some(ip)).count();
+            if by_ip >= c.max_swarms_per_address as usize {
+                drop(swarms);
+                self.sweep();
+                swarms = self.swarms.lock().unwrap();
+                if swarms.values().filter(|s| s.started_by == Some(ip)).count() >= c.max_swarms_per_address as usize {
+                    return Err(BadRequest(format!(
+                        "this address already started {} swarms here (tracker.max_swarms_per_address)",
+                        c.max_swarms_per_address
+                    )));
+                }
+            }
             if swarms.len() >= MAX_SWARMS {
-                swarms.retain(|_, s| {
-                    s.expire(now, self.ttl(&c));
-                    !s.peers.is_empty() || s.downloaded > 0
-                });
+                drop(swarms);
+                self.sweep();
+                swarms = self.swarms.lock().unwrap();
                 if swarms.len() >= MAX_SWARMS {
                     return Err(BadRequest("the tracker is full".into()));
                 }
             }
-            swarms.insert(req.info_hash, Swarm::new());
+            swarms.insert(req.info_hash, Swarm::new(now, ip));
         }
         let swarm = swarms.get_mut(&req.info_hash).expect("inserted above");
+        swarm.last_announce = now;
         swarm.expire(now, self.ttl(&c));
         // A client that changed its peer id but kept its address is the same peer.
         swarm.peers.retain(|id, p| id == &req.peer_id || p.addr != addr);
         let mut newly_completed = false;
+        if let Some(p) = swarm.peers.get(&req.peer_id).filter(|p| p.user == user) {
+            credit = (req.uploaded.saturating_sub(p.uploaded), req.downloaded.saturating_sub(p.downloaded));
+        } else if !swarm.peers.contains_key(&req.peer_id) {
+            credit = (req.uploaded, req.downloaded);
+        }
         if req.event == Event::Stopped {
             swarm.peers.remove(&req.peer_id);
         } else {
@@ -238,7 +293,13 @@ impl Tracker {
                 left: req.left,
                 last_seen: now,
                 counted: false,
+                user,
+                uploaded: 0,
+                downloaded: 0,
             });
+            peer.user = user;
+            peer.uploaded = req.uploaded;
+            peer.downloaded = req.downloaded;
             let was_leecher = peer.left > 0;
             peer.addr = addr;
             peer.last_seen = now;
@@ -278,6 +339,12 @@ impl Tracker {
         }
         // Written after the registry is unlocked, so other announces need not wait.
         drop(swarms);
+        if let Some(u) = user
+            && credit != (0, 0)
+            && let Err(e) = self.store.credit(u, credit.0, credit.1)
+        {
+            tracing::warn!(user = u, "cannot credit tracker bytes: {e:#}");
+        }
         if let Some((count, created_at)) = persist
             && let Err(e) = self.store.set_tracker_downloaded(&hex_hash, count, &created_at)
         {
@@ -312,6 +379,18 @@ impl Tracker {
                 false
             }
         }
+    }
+
+    /// `(seeding, leeching, completed)`: the swarms `user`'s passkey is in now as a
+    /// seeder and as a leecher, and the completions it announced since the start.
+    pub fn user_counts(&self, user: i64) -> (u64, u64, u64) {
+        let swarms = self.swarms.lock().unwrap();
+        let mut n = (0, 0, 0);
+        for p in swarms.values().flat_map(|s| s.peers.values()).filter(|p| p.user == Some(user)) {
+            if p.left == 0 { n.0 += 1 } else { n.1 += 1 }
+            if p.counted { n.2 += 1 }
+        }
+        n
     }
 
     /// Bencoded BEP 48 scrape of `hashes`, or of every swarm when empty. Unknown
@@ -383,14 +462,25 @@ impl Tracker {
         (swarms.len(), swarms.values().map(|s| s.peers.len()).sum())
     }
 
-    /// Drops expired peers, and swarms left with neither peers nor history.
+    /// Drops expired peers, swarms left with neither peers nor history, and swarms
+    /// with no announce for `tracker.swarm_idle_secs` (with their stored rows).
     pub fn sweep(&self) {
         let c = self.config();
         let now = self.clock.elapsed();
-        self.swarms.lock().unwrap().retain(|_, s| {
-            s.expire(now, self.ttl(&c));
-            !s.peers.is_empty() || s.downloaded > 0
+        let idle = Duration::from_secs(c.swarm_idle_secs);
+        let mut gone = Vec::new();
+        self.swarms.lock().unwrap().retain(|hash, s| {
+            let keep = s.keep(now, self.ttl(&c), idle);
+            if !keep && s.downloaded > 0 {
+                gone.push(hex::encode(hash));
+            }
+            keep
         });
+        if !gone.is_empty()
+            && let Err(e) = self.store.delete_tracker_swarms(&gone)
+        {
+            tracing::warn!("cannot forget {} idle tracker swarms: {e:#}", gone.len());
+        }
     }
 
     /// Sweeps once a minute for as long as the tracker lives.

@@ -172,3 +172,34 @@ fn config_errors_name_the_key() {
     assert_eq!(c.search.indexers[0].api_key.expose(), "hunter2");
     assert!(!format!("{c:?}").contains("hunter2"), "the API key is redacted in Debug");
 }
+
+#[test]
+fn a_flood_from_one_address_is_bounded_and_idle_swarms_go() {
+    let (t, clock) = tracker();
+    let cap = TrackerConfig::default().max_swarms_per_address as usize;
+    let flood: IpAddr = "192.168.1.66".parse().unwrap();
+    let mut refused = 0;
+    for i in 0..(cap + 50) {
+        let mut a = ann(0, 1, 6001, 0, Event::Completed);
+        a.info_hash[..8].copy_from_slice(&(i as u64).to_be_bytes());
+        match t.announce(&a, flood) {
+            Ok(_) => {}
+            Err(e) => {
+                assert!(e.0.contains("max_swarms_per_address"), "{}", e.0);
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!(refused, 50);
+    assert_eq!(t.counts().0, cap, "one address holds at most its cap");
+    // Another address is still served.
+    t.announce(&ann(9, 9, 6009, 0, Event::Completed), LO).unwrap();
+    assert_eq!(t.store.tracker_swarms().unwrap().len(), cap + 1, "completed swarms have rows");
+    // With history (downloaded > 0) but no announce for swarm_idle_secs: forgotten, rows too.
+    clock.advance_secs(TrackerConfig::default().swarm_idle_secs as i64 + 1);
+    t.sweep();
+    assert_eq!(t.counts().0, 0);
+    assert!(t.store.tracker_swarms().unwrap().is_empty(), "the rows of forgotten swarms are deleted");
+    // The flood's address may start swarms again.
+    t.announce(&ann(3, 1, 6001, 10, Event::Started), flood).unwrap();
+}

@@ -257,7 +257,13 @@ fn torrent_lifecycle_through_api_and_cli() {
     let torrent = make_torrent(&film, &src.path().join("clip.torrent"), &[]);
     let hash = info_hash(&torrent);
     let seeder = Seeder::start(&torrent, &film, 0);
-    let d = Daemon::start();
+    // The local web server the torrent is fetched from below: fetching from this box is
+    // allowed only for a host:port named in the config file (here, as an indexer).
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = server.local_addr().unwrap();
+    let config = src.path().join("swarmcast.toml");
+    std::fs::write(&config, format!("[[search.indexers]]\nname = \"local\"\nurl = \"http://{addr}/\"\n")).unwrap();
+    let d = Daemon::start_with(&[("SWARMCAST_CONFIG", config.to_str().unwrap())]);
 
     // Upload the .torrent: its metadata is known at once; a second add of the same
     // info-hash is a conflict.
@@ -300,8 +306,6 @@ fn torrent_lifecycle_through_api_and_cli() {
     // local web server, with the seeder's address as a tracker-less magnet peer.
     let (ok, out) = cli(&["rm", &hash]);
     assert!(ok, "{out}");
-    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = server.local_addr().unwrap();
     let body = std::fs::read(&torrent).unwrap();
     std::thread::spawn(move || {
         use std::io::{Read, Write};

@@ -59,7 +59,11 @@ fn film(dir: &Path, name: &str, secs: u32) -> (PathBuf, PathBuf, String) {
 /// Returns `true` in that re-run, where the test does its work.
 fn in_own_netns(test: &str) -> bool {
     // The test's full name in the `it` binary: this module's path without the crate.
-    let area = module_path!().split_once("::").map_or("", |(_, m)| m);
+    in_netns_of(module_path!().split_once("::").map_or("", |(_, m)| m), test)
+}
+
+/// `in_own_netns` for a test of another area (`area` = its module path in `it`).
+pub(crate) fn in_netns_of(area: &str, test: &str) -> bool {
     if std::env::var_os("SWARMCAST_TEST_NETNS").is_some() {
         let st = Command::new("mount").args(["-t", "tmpfs", "tmpfs", "/run"]).status().expect("mount");
         assert!(st.success(), "mounting a tmpfs over /run");

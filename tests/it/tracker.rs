@@ -88,8 +88,9 @@ async fn two_real_clients_meet_through_the_tracker() {
     std::fs::write(share.join("clip.bin"), &big).unwrap();
     std::fs::write(share.join("notes.txt"), b"made by swarmcast\n").unwrap();
 
-    // Create it: swarmcast's tracker is its only tracker, and it seeds at once.
-    let resp = app.http.post(app.url("/api/torrents/create")).json(&json!({"path": "share"})).send().await.unwrap();
+    // Create it private: swarmcast's tracker is its only tracker (taking passkeys only),
+    // and it seeds at once.
+    let resp = app.http.post(app.url("/api/torrents/create")).json(&json!({"path": "share", "private": true})).send().await.unwrap();
     assert_eq!(resp.status(), 201);
     let t: Value = resp.json().await.unwrap();
     let id = t["id"].as_str().unwrap().to_string();
@@ -104,7 +105,18 @@ async fn two_real_clients_meet_through_the_tracker() {
     let torrent = app.http.get(app.url(&format!("/api/torrents/{id}/torrent"))).send().await.unwrap().bytes().await.unwrap();
     let parsed = librqbit::torrent_from_bytes(&torrent).unwrap();
     let trackers: Vec<String> = parsed.iter_announce().map(|b| String::from_utf8_lossy(b.as_ref()).into_owned()).collect();
-    assert_eq!(trackers, vec![own.clone()]);
+    // The box's tracker, with the caller's passkey.
+    let me: Value = app.http.get(app.url("/api/user/me")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(trackers, vec![format!("{own}/{}", me["passkey"].as_str().unwrap())]);
+    // A second user's copy carries that user's passkey: qBittorrent announces as them.
+    let viewer = app.state.store.insert_user("viewer", None, "x", false, 0).unwrap();
+    let viewer_http = client_with_key(&app.state.auth.create_api_key(viewer.id, "tests", None).unwrap().key);
+    let viewer_torrent = viewer_http.get(app.url(&format!("/api/torrents/{id}/torrent"))).send().await.unwrap().bytes().await.unwrap();
+    let viewer_key = app.state.store.passkey(viewer.id).unwrap().unwrap();
+    assert!(contains(&viewer_torrent, format!("{own}/{viewer_key}").as_bytes()));
+    // Without a passkey the private torrent's announce fails, in words.
+    let (_, body) = announce(&app, &format!("info_hash={}&peer_id={}&port=7001&left=5", enc(&hash), enc(&[5; 20]))).await;
+    assert!(contains(&body, b"is private: announce with your passkey"), "{}", String::from_utf8_lossy(&body));
     // swarmcast's own engine announced itself as the first seeder.
     wait_for("swarmcast's announce", Duration::from_secs(20), || async {
         (scrape(&app, &hash).await? == (1, 0, 0)).then_some(())
@@ -157,7 +169,7 @@ async fn two_real_clients_meet_through_the_tracker() {
     })
     .await;
     let form = reqwest::multipart::Form::new()
-        .part("torrents", reqwest::multipart::Part::bytes(torrent.to_vec()).file_name("share.torrent"))
+        .part("torrents", reqwest::multipart::Part::bytes(viewer_torrent.to_vec()).file_name("share.torrent"))
         .text("savepath", leech_dir.display().to_string());
     let r = app.http.post(format!("{qb}/api/v2/torrents/add")).multipart(form).send().await.unwrap();
     assert!(r.status().is_success(), "qBittorrent refused the torrent: {}", r.status());
@@ -173,6 +185,11 @@ async fn two_real_clients_meet_through_the_tracker() {
     assert_eq!(swarms[0]["info_hash"], id.as_str());
     assert_eq!(swarms[0]["seeders"], 2);
     assert_eq!(swarms[0]["completed"], 1);
+    // The stats credit qBittorrent's download to the viewer, and its seeding.
+    let stats: Value = app.http.get(app.url(&format!("/api/user/{}/stats", viewer.id))).send().await.unwrap().json().await.unwrap();
+    assert!(stats["downloaded"].as_u64().unwrap() >= big.len() as u64, "{stats}");
+    assert_eq!(stats["seeding"], 1, "{stats}");
+    assert_eq!(stats["completed"], 1, "{stats}");
 }
 
 fn urlencode(s: &str) -> String {
@@ -287,7 +304,7 @@ async fn tracker_off_and_only_known() {
     assert!(contains(&body, b"not tracked by this box"), "{}", String::from_utf8_lossy(&body));
     // A torrent the box has is tracked.
     std::fs::write(app.download_dir().join("a.bin"), noise(100_000, 3)).unwrap();
-    let t: Value = app.http.post(app.url("/api/torrents/create")).json(&json!({"path": "a.bin", "private": true}))
+    let t: Value = app.http.post(app.url("/api/torrents/create")).json(&json!({"path": "a.bin"}))
         .send().await.unwrap().json().await.unwrap();
     let hash: Vec<u8> = hex::decode(t["id"].as_str().unwrap()).unwrap();
     let query = format!("info_hash={}&peer_id={}&port=7001&left=0", enc(&hash), enc(&[9; 20]));

@@ -54,6 +54,7 @@ fn web_ui_in_chromium() {
         .env("E2E_TORRENT_FILE_HASH", info_hash(&extras))
         .env("E2E_DOWNLOAD_DIR", daemon.download_dir())
         .env("E2E_ARTIFACTS", &artifacts)
+        .env("E2E_DAEMON_PID", daemon.pid().to_string())
         .spawn()
         .expect("run node (Node.js 20+)");
     let start = Instant::now();
@@ -61,10 +62,10 @@ fn web_ui_in_chromium() {
         if let Some(status) = node.try_wait().unwrap() {
             break status;
         }
-        if start.elapsed() > Duration::from_secs(300) {
+        if start.elapsed() > Duration::from_secs(420) {
             let _ = node.kill();
             let _ = node.wait();
-            panic!("the browser test took more than 300 s");
+            panic!("the browser test took more than 420 s");
         }
         std::thread::sleep(Duration::from_millis(200));
     };

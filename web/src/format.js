@@ -63,3 +63,10 @@ export const STATUS_LABEL = {
   error: 'Error',
   removed: 'Removed',
 };
+
+/** A torrent's connected peers and how many of them are seeds: "3 (1 seed)". */
+export function peers(t) {
+  const p = t?.peers ?? 0;
+  const s = t?.seeds ?? 0;
+  return `${p} (${s} seed${s === 1 ? '' : 's'})`;
+}

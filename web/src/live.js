@@ -13,6 +13,12 @@ let source = null;
 let retry = 1000;
 let retryTimer = null;
 let state = 'connecting';
+/** When the stream last said anything (the daemon sends a heartbeat every 5 s). */
+let lastHeard = 0;
+let watchdog = null;
+
+/** Without a word from the daemon for this long, the box counts as not responding. */
+export const SILENCE_MS = 15000;
 
 /** Subscribes to row changes: fn(kind, torrent|id) with kind 'all' | 'row' | 'removed'. */
 export function onRows(fn) {
@@ -26,7 +32,7 @@ export function onActivity(fn) {
   return () => activityListeners.delete(fn);
 }
 
-/** Subscribes to the connection state: 'connecting' | 'live' | 'offline'. */
+/** Subscribes to the connection state: 'connecting' | 'live' | 'stalled' | 'offline'. */
 export function onState(fn) {
   stateListeners.add(fn);
   fn(state);
@@ -34,6 +40,7 @@ export function onState(fn) {
 }
 
 function setState(s) {
+  if (s === state) return;
   state = s;
   for (const fn of stateListeners) fn(s);
 }
@@ -58,10 +65,21 @@ export function connect() {
   clearTimeout(retryTimer);
   setState('connecting');
   source = new EventSource('/api/events');
+  const heard = () => {
+    lastHeard = Date.now();
+    if (state === 'stalled') setState('live');
+  };
   source.addEventListener('open', () => {
     retry = 1000;
+    lastHeard = Date.now();
     setState('live');
   });
+  for (const name of ['torrents', 'torrent', 'removed', 'resync', 'activity', 'heartbeat']) source.addEventListener(name, heard);
+  // A stream that stays open but goes silent is a stuck daemon (or a frozen network).
+  clearInterval(watchdog);
+  watchdog = setInterval(() => {
+    if (state === 'live' && Date.now() - lastHeard > SILENCE_MS) setState('stalled');
+  }, 1000);
   source.addEventListener('torrents', (e) => {
     torrents.clear();
     for (const t of JSON.parse(e.data)) torrents.set(t.id, t);
@@ -101,6 +119,7 @@ async function reconnect() {
 /** Closes the push channel (on sign-out). */
 export function disconnect() {
   clearTimeout(retryTimer);
+  clearInterval(watchdog);
   if (source) source.close();
   source = null;
   torrents.clear();

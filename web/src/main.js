@@ -1,18 +1,23 @@
-// The app shell: who is signed in, the navigation, and a small history-API router.
+// The app shell: finds out who is signed in, draws the header and the page for the
+// current path (the route table), and keeps internal links inside the app.
 
 import './style.css';
 import { ApiError, get, isAbsent, post } from './api.js';
 import { h, mount, toast } from './dom.js';
 import * as live from './live.js';
+import { isAdmin, navigate, onNavigate, session } from './router.js';
 import { loginPage, setupPage } from './pages/auth.js';
 import { torrentsPage } from './pages/torrents.js';
 import { detailsPage } from './pages/details.js';
 import { playerPage } from './pages/player.js';
-import { settingsPage, usersPage, keysPage, systemPage, activityPage } from './pages/admin.js';
+import { settingsPage } from './pages/settings.js';
+import { usersPage } from './pages/users.js';
+import { keysPage } from './pages/keys.js';
+import { systemPage } from './pages/system.js';
+import { activityPage } from './pages/activity.js';
 import { searchPage } from './pages/search.js';
-
-/** The signed-in user; `local` when this build has no accounts (everyone is admin). */
-export const session = { user: null, local: false };
+import { accountPage } from './pages/account.js';
+import { filesPage } from './pages/files.js';
 
 const ROUTES = [
   [/^\/$/, torrentsPage],
@@ -20,10 +25,12 @@ const ROUTES = [
   [/^\/play\/([0-9a-f]{40})$/, playerPage],
   [/^\/search$/, searchPage, 'search'],
   [/^\/activity$/, activityPage],
+  [/^\/files$/, filesPage],
   [/^\/system$/, systemPage, 'system'],
   [/^\/settings$/, settingsPage, 'config', true],
   [/^\/users$/, usersPage, 'users', true],
   [/^\/keys$/, keysPage, 'keys'],
+  [/^\/account$/, accountPage],
   [/^\/login$/, loginPage],
   [/^\/setup$/, setupPage],
 ];
@@ -32,29 +39,31 @@ const NAV = [
   ['/', 'Torrents'],
   ['/search', 'Search', 'search'],
   ['/activity', 'Activity'],
+  ['/files', 'Files'],
   ['/system', 'System', 'system'],
   ['/settings', 'Settings', 'config', true],
   ['/users', 'Users', 'users', true],
   ['/keys', 'API keys', 'keys'],
+  ['/account', 'Account', 'auth'],
 ];
 
 const app = document.getElementById('app');
 const connBadge = h('span', { class: 'conn', title: 'Live updates from the box', role: 'status' });
 live.onState((s) => {
   connBadge.className = `conn ${s}`;
-  connBadge.textContent = s === 'live' ? 'live' : s === 'offline' ? 'offline' : 'connecting';
+  connBadge.textContent = { live: 'live', stalled: 'not responding', offline: 'offline' }[s] || 'connecting';
+  connBadge.title = s === 'stalled' ? 'The box has sent nothing for 15 s' : 'Live updates from the box';
 });
 let cleanup = null;
 
-/** Goes to a path inside the app. */
-export function navigate(path, { replace = false } = {}) {
-  if (replace) history.replaceState(null, '', path);
-  else history.pushState(null, '', path);
-  render();
-}
-
+/**
+ * The header: brand, navigation, live badge and the account. On phones the navigation
+ * folds behind a menu button and opens as a list under the header.
+ */
 function header() {
-  const links = NAV.filter(([, , feature, admin]) => !(feature && isAbsent(feature)) && !(admin && !isAdmin())).map(
+  const shown = ([, , feature, admin]) =>
+    !(feature && isAbsent(feature)) && !(admin && !isAdmin()) && !(feature === 'auth' && !session.user);
+  const links = NAV.filter(shown).map(
     ([path, label]) => h('a', { href: path, class: 'nav-link', 'aria-current': location.pathname === path ? 'page' : null, text: label }),
   );
   const who = session.user
@@ -62,16 +71,30 @@ function header() {
         h('span', { class: 'muted', text: session.user.username }),
         h('button', { type: 'button', class: 'secondary small', id: 'logout', onclick: logout, text: 'Sign out' }))
     : null;
-  return h('header', { class: 'top' },
+  const nav = h('nav', { 'aria-label': 'Main', id: 'main-nav' }, links);
+  const menu = h('button', {
+    type: 'button', class: 'secondary small menu-button', id: 'menu-button',
+    'aria-controls': 'main-nav', 'aria-expanded': 'false', text: '☰ Menu',
+  });
+  const top = h('header', { class: 'top' },
     h('a', { href: '/', class: 'brand' }, h('img', { src: '/favicon.svg', alt: '', width: 24, height: 24 }), 'swarmcast'),
-    h('nav', { 'aria-label': 'Main' }, links),
     connBadge,
+    menu,
     who,
+    nav,
   );
-}
-
-function isAdmin() {
-  return session.local || !!session.user?.is_admin;
+  const setOpen = (open) => {
+    top.classList.toggle('open', open);
+    menu.setAttribute('aria-expanded', String(open));
+  };
+  menu.addEventListener('click', () => setOpen(!top.classList.contains('open')));
+  top.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && top.classList.contains('open')) {
+      setOpen(false);
+      menu.focus();
+    }
+  });
+  return top;
 }
 
 async function logout() {
@@ -123,12 +146,6 @@ function unavailable(main) {
   mount(main, h('section', { class: 'card' }, h('h1', { text: 'Not available' }), h('p', { text: 'This box’s daemon does not offer this feature.' })));
 }
 
-/** Called by the sign-in pages once a user is signed in. */
-export function signedIn(user, next = '/') {
-  session.user = user;
-  navigate(next.startsWith('/') && !next.startsWith('//') ? next : '/', { replace: true });
-}
-
 /**
  * Finds out who we are: a user, nobody (sign in, or set up a new box), or a build
  * without accounts. A box without users goes to setup without asking `/auth/me`.
@@ -162,6 +179,7 @@ document.addEventListener('click', (e) => {
   navigate(url.pathname + url.search);
 });
 window.addEventListener('popstate', render);
+onNavigate(render);
 window.addEventListener('swarmcast:features', () => {
   const top = document.querySelector('header.top');
   if (top) top.replaceWith(header());

@@ -40,6 +40,10 @@ pub struct Entry {
     pub duration: Option<Duration>,
     /// A sidecar subtitle file of the same torrent (its index), for TVs that read one.
     pub subtitle: Option<usize>,
+    /// Where the last viewer stopped (seconds), when not at the start.
+    pub resume_s: Option<f64>,
+    /// Whether it was watched past 90 %.
+    pub watched: bool,
 }
 
 /// Every playable file at one moment.
@@ -66,6 +70,14 @@ pub fn sidecar_subtitle(t: &crate::engine::TorrentView, video: &str) -> Option<u
 impl Snapshot {
     /// The engine's torrents now, with what the store knows of their watching.
     pub fn take(engine: &Engine, media: &Media) -> Self {
+        // Where anyone stopped last in each file: a TV has no user.
+        let places: std::collections::HashMap<(String, usize), (f64, bool)> = engine
+            .store()
+            .watch_latest_all()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|w| ((w.torrent_id, w.file_index), (w.position_s, w.watched)))
+            .collect();
         let watched: std::collections::HashMap<String, String> = engine
             .store()
             .torrents()
@@ -89,6 +101,8 @@ impl Snapshot {
                     complete,
                     duration: duration.filter(|d| !d.is_zero()),
                     subtitle: sidecar_subtitle(&t, &f.name),
+                    resume_s: places.get(&(t.id.clone(), f.index)).map(|p| p.0).filter(|p| *p >= 1.0),
+                    watched: places.get(&(t.id.clone(), f.index)).is_some_and(|p| p.1),
                 });
             }
         }
@@ -100,6 +114,7 @@ impl Snapshot {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         for e in &self.entries {
             (&e.torrent, e.index, &e.title, e.complete, &e.watched_at, e.duration).hash(&mut h);
+            (e.resume_s.map(|p| p as u64), e.watched).hash(&mut h);
         }
         h.finish() | 1
     }
@@ -256,7 +271,7 @@ fn item_xml(container: &str, e: &Entry, urls: &dyn Urls) -> String {
         "<item id=\"{container}/{hash}/{index}\" parentID=\"{container}\" restricted=\"1\">\
 <dc:title>{title}</dc:title><upnp:class>object.item.videoItem</upnp:class><dc:date>{date}</dc:date>\
 <res protocolInfo=\"{raw_pi}\" size=\"{size}\"{duration}>{raw}</res>\
-<res protocolInfo=\"{hls_pi}\"{duration}>{hls}</res>{subtitle}</item>",
+<res protocolInfo=\"{hls_pi}\"{duration}>{hls}</res>{subtitle}{watching}</item>",
         hash = e.torrent,
         index = e.index,
         title = escape(e.title.as_str()),
@@ -266,7 +281,27 @@ fn item_xml(container: &str, e: &Entry, urls: &dyn Urls) -> String {
         raw = escape(raw.as_str()),
         hls_pi = escape(super::HLS_PROTOCOL_INFO),
         hls = escape(hls.as_str()),
+        watching = watching_xml(e),
     )
+}
+
+/// The resume point and watched flag: `sec:dcmInfo` with `BM=` (seconds) is the
+/// bookmark Samsung TVs read; `upnp:lastPlaybackPosition` (UPnP AV 4) the standard
+/// one; `upnp:playbackCount` says whether it was watched.
+fn watching_xml(e: &Entry) -> String {
+    let mut out = String::new();
+    if let Some(p) = e.resume_s.filter(|_| !e.watched) {
+        let secs = p.floor() as u64;
+        out.push_str(&format!(
+            "<sec:dcmInfo>CREATIONDATE=0,FOLDER=swarmcast,BM={secs}</sec:dcmInfo>\
+<upnp:lastPlaybackPosition>{}</upnp:lastPlaybackPosition>",
+            duration_attr(Duration::from_secs(secs))
+        ));
+    }
+    if e.watched || e.resume_s.is_some() {
+        out.push_str(&format!("<upnp:playbackCount>{}</upnp:playbackCount>", u8::from(e.watched)));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -295,6 +330,8 @@ mod tests {
             complete,
             duration: (i == 1).then(|| Duration::from_millis(3_723_004)),
             subtitle: (i == 2).then_some(7),
+            resume_s: (i == 2).then_some(2530.4),
+            watched: i == 3,
         }
     }
 
@@ -343,5 +380,11 @@ mod tests {
         }
         assert_eq!(browse(&s, "0", "Bogus", 0, 0, "", &U).unwrap_err().code, 402);
         assert_ne!(s.fingerprint(), Snapshot::default().fingerprint());
+        // The half-watched film carries its bookmark; the watched one its count.
+        let r = browse(&s, &format!("library/{:040}/2", 2), "BrowseMetadata", 0, 0, "*", &U).unwrap();
+        assert!(r.didl.contains("<sec:dcmInfo>CREATIONDATE=0,FOLDER=swarmcast,BM=2530</sec:dcmInfo>"), "{}", r.didl);
+        assert!(r.didl.contains("<upnp:playbackCount>0</upnp:playbackCount>"));
+        let r = browse(&s, &format!("downloading/{:040}/3", 3), "BrowseMetadata", 0, 0, "*", &U).unwrap();
+        assert!(r.didl.contains("<upnp:playbackCount>1</upnp:playbackCount>") && !r.didl.contains("BM="), "{}", r.didl);
     }
 }

@@ -136,7 +136,8 @@ fn receiver() -> anyhow::Result<UdpSocket> {
     Ok(UdpSocket::from_std(s.into())?)
 }
 
-fn sender(ip: Ipv4Addr) -> anyhow::Result<UdpSocket> {
+/// A socket sending multicast out of the interface with address `ip`.
+pub fn sender(ip: Ipv4Addr) -> anyhow::Result<UdpSocket> {
     let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
     s.set_nonblocking(true)?;
     s.set_multicast_if_v4(&ip)?;

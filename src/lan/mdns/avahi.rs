@@ -9,7 +9,7 @@
 use anyhow::Context;
 use zbus::zvariant::OwnedObjectPath;
 
-use crate::lan::mdns::{INSTANCE, txt};
+use super::names::{INSTANCE, txt};
 
 const AVAHI: &str = "org.freedesktop.Avahi";
 /// `AVAHI_PUBLISH_NO_REVERSE`: the alias must not claim the address's reverse name.

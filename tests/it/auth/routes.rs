@@ -18,12 +18,14 @@ fn public_answer(method: &Method, path: &str) -> Option<StatusCode> {
         "/auth/setup" if *method == Method::POST => Some(StatusCode::FORBIDDEN),
         // The body carries the walker's right password.
         "/auth/login" if *method == Method::POST => Some(StatusCode::OK),
+        // qBittorrent's login takes a form: a JSON body is answered `Fails.` (200).
+        "/api/v2/auth/login" if *method == Method::POST => Some(StatusCode::OK),
         // Not open registration: only an admin, so 401 without credentials.
         "/auth/register" if *method == Method::POST => Some(StatusCode::UNAUTHORIZED),
         // The tracker answers every client; bad parameters get a bencoded failure (200).
-        "/announce" | "/scrape" if read => Some(StatusCode::OK),
+        "/announce" | "/announce/{passkey}" | "/scrape" if read => Some(StatusCode::OK),
         "/api/openapi.json" | "/docs" if read => Some(StatusCode::OK),
-        "/announce" | "/scrape" => Some(StatusCode::METHOD_NOT_ALLOWED),
+        "/announce" | "/announce/{passkey}" | "/scrape" => Some(StatusCode::METHOD_NOT_ALLOWED),
         // The DLNA server (on here): public and read-only. The walker's JSON body is
         // bad SOAP, answered with a UPnP fault (500); events take only SUBSCRIBE.
         "/dlna/description.xml" | "/dlna/ContentDirectory.xml" | "/dlna/ConnectionManager.xml" if read => {
@@ -56,6 +58,8 @@ async fn every_route_needs_credentials_or_is_documented_public() {
         c.auth.rate_limit.writes_per_min = 0;
         c.auth.rate_limit.auth_attempts = 0;
         c.dlna.enabled = true;
+        // DLNA answers only its subnets: the walker asks /dlna/ from loopback.
+        c.dlna.interfaces = vec!["lo".into()];
     })
     .await;
     env.add_user("walker", "walker-password", true);
@@ -73,7 +77,7 @@ async fn every_route_needs_credentials_or_is_documented_public() {
                 .header(header::COOKIE, "session=not-a-session")
                 .body(Body::from(body.to_string()))
                 .unwrap();
-            let r = env.send(r).await;
+            let r = if path.starts_with("/dlna/") { env.send_from("127.0.0.1:40000", r).await } else { env.send(r).await };
             match public_answer(m, path) {
                 Some(want) => assert_eq!(r.status, want, "{m} {path}: {}", String::from_utf8_lossy(&r.body)),
                 None => {
@@ -91,6 +95,8 @@ async fn every_route_needs_credentials_or_is_documented_public() {
     for p in ["/", "/assets/app.js", "/index.html"] {
         assert_ne!(env.send(get(p)).await.status, StatusCode::UNAUTHORIZED, "{p}");
     }
+    // The DLNA server does not answer addresses outside the subnets it serves.
+    assert_eq!(env.send(get("/dlna/description.xml")).await.status, StatusCode::FORBIDDEN);
     // Unknown API paths are not an oracle either.
     assert_eq!(env.send(get("/api/nope")).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(env.send(get("/metrics")).await.status, StatusCode::UNAUTHORIZED);

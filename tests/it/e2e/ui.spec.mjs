@@ -1,6 +1,7 @@
 // Drives the web UI in Debian's Chromium (playwright-core) against a running daemon.
 // Started by tests/it/web_ui.rs, which provides: SWARMCAST_URL, E2E_MAGNET (seeded by a
-// real transmission-daemon on loopback), E2E_DOWNLOAD_DIR and E2E_ARTIFACTS.
+// real transmission-daemon on loopback), E2E_DOWNLOAD_DIR, E2E_ARTIFACTS and
+// E2E_DAEMON_PID (frozen with SIGSTOP for a moment to see the live badge notice).
 //
 // Steps whose routes are not in this daemon yet (accounts, HLS streaming, API keys) are
 // skipped with a printed reason, decided by asking the daemon (a route that does not
@@ -22,6 +23,8 @@ const INFO_HASH = /btih:([0-9a-fA-F]{40})/.exec(MAGNET)[1].toLowerCase();
 const TORRENT_FILE = process.env.E2E_TORRENT_FILE;
 const TORRENT_FILE_HASH = process.env.E2E_TORRENT_FILE_HASH;
 const USER = { username: 'admin', password: 'correct horse battery' };
+const NEW_PASSWORD = 'a brand new passphrase';
+const DAEMON_PID = Number(process.env.E2E_DAEMON_PID || 0);
 
 const problems = [];
 // Whatever hangs, the run ends on its own, saying where it was.
@@ -31,10 +34,10 @@ const log = (...a) => {
   console.log('[e2e]', ...a);
 };
 setTimeout(() => {
-  console.error(`[e2e] FAILED: the run took more than 240 s; last step: ${current}`);
+  console.error(`[e2e] FAILED: the run took more than 360 s; last step: ${current}`);
   if (problems.length) console.error('[e2e] problems:\n  ' + problems.join('\n  '));
   process.exit(1);
-}, 240000).unref();
+}, 360000).unref();
 
 const skip = (step, why) => log(`SKIP ${step}: ${why}`);
 
@@ -144,6 +147,91 @@ async function shot(page, name) {
   log('screenshot', path);
 }
 
+async function cookieHeader(context) {
+  return (await context.cookies(BASE)).map((c) => `${c.name}=${c.value}`).join('; ');
+}
+
+/**
+ * Settings: grouped fields with choices; keys the daemon cannot change at run time are
+ * not offered; a refused value is shown at its field; a good one is saved.
+ */
+async function settingsChecks() {
+  const options = await page.locator('#cfg-seeding-action option').evaluateAll((os) => os.map((o) => o.value));
+  if (options.join() !== 'pause,remove,remove_data') throw new Error(`seeding.action offers ${options.join()}`);
+  if (await page.locator('#cfg-server-port').count()) throw new Error('server.port is offered although it needs a restart');
+  if (!(await page.locator('.fixed-key[data-key="server.port"]').count())) throw new Error('server.port is not listed as a config-file key');
+  provoked.add('PATCH /api/config 400');
+  await page.fill('#cfg-seeding-interval_secs', '0');
+  await page.click('#settings-save');
+  await page.waitForSelector('#cfg-seeding-interval_secs-error:not([hidden])');
+  const said = await page.locator('#cfg-seeding-interval_secs-error').textContent();
+  if (!/at least 1/.test(said)) throw new Error(`unexpected field error: ${said}`);
+  if (await page.locator('#settings-error').isVisible()) throw new Error('the field error also shows as a form error');
+  await shot(page, 'settings-error-1280');
+  provoked.delete('PATCH /api/config 400');
+  await page.fill('#cfg-seeding-interval_secs', '45');
+  await page.click('#settings-save');
+  await until('the setting to be saved', 10000, async () => (await apiGet(page.context(), '/api/config')).seeding.interval_secs === 45);
+  await page.waitForSelector('main h1:has-text("Settings")');
+  log(`settings: choices for seeding.action, server.port not offered, 0 refused at the field (${said.trim()}), 45 saved: ok`);
+}
+
+/**
+ * Every page at 390×844: no horizontal scroll, the menu opens and shows every entry,
+ * and every control of the page can be scrolled to and is on top where it is drawn.
+ */
+async function phoneWalk(p) {
+  const pages = ['/', `/t/${INFO_HASH}`, `/play/${INFO_HASH}`, '/activity', '/search', '/system', '/settings', '/users', '/keys', '/account'];
+  for (const path of pages) {
+    await p.goto(BASE + path);
+    await p.waitForSelector('main h1, main section, main form');
+    await p.waitForTimeout(700);
+    await p.evaluate(() => document.querySelectorAll('main details').forEach((d) => (d.open = true)));
+    const wide = await p.evaluate(() => document.scrollingElement.scrollWidth - innerWidth);
+    if (wide > 0) throw new Error(`${path} scrolls sideways by ${wide}px at 390px`);
+    // The menu: closed, its entries are hidden; opened, each is on screen.
+    const menu = p.locator('#menu-button');
+    if (!(await menu.isVisible())) throw new Error(`${path}: no menu button at 390px`);
+    await menu.click();
+    const links = p.locator('header nav a');
+    const n = await links.count();
+    for (let i = 0; i < n; i++) {
+      const box = await links.nth(i).boundingBox();
+      if (!box || box.x < 0 || box.x + box.width > 390 || !(await links.nth(i).isVisible())) {
+        throw new Error(`${path}: menu entry ${await links.nth(i).textContent()} is not on screen`);
+      }
+    }
+    if (await p.evaluate(() => document.scrollingElement.scrollWidth > innerWidth)) throw new Error(`${path}: the open menu scrolls sideways`);
+    await shot(p, `menu-390${path.replace(/[^a-z0-9]+/gi, '-')}`);
+    await menu.click();
+    const unreachable = await p.evaluate(() => {
+      const bad = [];
+      const controls = document.querySelectorAll('main a[href], main button, main input, main select, main textarea, main summary, header button');
+      for (const el of controls) {
+        if (el.type === 'file' || !el.checkVisibility({ checkVisibilityCSS: true })) continue;
+        el.scrollIntoView({ block: 'center', inline: 'nearest' });
+        const r = el.getBoundingClientRect();
+        const name = `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''} “${(el.textContent || el.getAttribute('aria-label') || el.name || '').trim().slice(0, 40)}”`;
+        if (r.width === 0 || r.height === 0) continue;
+        if (r.left < 0 || r.right > innerWidth + 0.5) {
+          bad.push(`${name} lies outside the screen (${Math.round(r.left)}–${Math.round(r.right)})`);
+          continue;
+        }
+        const x = Math.min(innerWidth - 1, Math.max(0, r.left + r.width / 2));
+        const y = Math.min(innerHeight - 1, Math.max(0, r.top + r.height / 2));
+        const hit = document.elementFromPoint(x, y);
+        if (!hit || !(hit === el || el.contains(hit) || hit.contains(el) || hit.closest('label')?.contains(el) || (el.labels && [...el.labels].some((l) => l.contains(hit))))) {
+          bad.push(`${name} is covered by ${hit ? hit.tagName.toLowerCase() + (hit.className ? '.' + String(hit.className).split(' ')[0] : '') : 'nothing'}`);
+        }
+      }
+      return bad;
+    });
+    if (unreachable.length) throw new Error(`${path} at 390px: ${unreachable.join('; ')}`);
+    await shot(p, `page-390${path.replace(/[^a-z0-9]+/gi, '-')}`);
+  }
+  log(`phone walk at 390×844: ${pages.length} pages, no sideways scroll, menu and every control reachable: ok`);
+}
+
 let failed = null;
 let page = null;
 try {
@@ -233,6 +321,20 @@ try {
   await page.setInputFiles('#torrent-file', TORRENT_FILE);
   const extra = page.locator(`li.torrent[data-id="${TORRENT_FILE_HASH}"]`);
   await extra.waitFor({ timeout: 15000 });
+
+  // Several torrents at once: select all shown, stop them, start them again.
+  await page.check('#select-all');
+  await page.waitForSelector('#selection-count:has-text("2 selected")');
+  await page.click('#bulk-stop');
+  await until('both torrents paused', 15000, async () =>
+    (await row.getAttribute('data-status')) === 'paused' && (await extra.getAttribute('data-status')) === 'paused');
+  await page.click('#bulk-start');
+  await until('both torrents running again', 20000, async () =>
+    (await row.getAttribute('data-status')) === 'seeding' && (await extra.getAttribute('data-status')) !== 'paused');
+  await page.click('#bulk-clear');
+  if (await page.locator('li.torrent input.pick:checked').count()) throw new Error('the selection was not cleared');
+  log('select several, stop and start them: ok');
+
   await extra.locator('a.name').click();
   await page.waitForSelector('.files tbody tr >> nth=2');
   const notes = page.locator('.files tr:has-text("b-notes.txt") input[type=checkbox]');
@@ -256,6 +358,20 @@ try {
   await until('the activity history', 10000, async () => (await page.locator('.activity li').count()) > 0);
   await page.waitForTimeout(2500); // a few graph samples
   await shot(page, 'details-1280');
+
+  // Per-file Play and M3U: the file's own player page, and a playlist of that one file
+  // whose URL plays without the browser's cookies (it carries a stream token).
+  const filePlay = await page.locator('.files a.file-play').first().getAttribute('href');
+  if (filePlay !== `/play/${INFO_HASH}?file=0`) throw new Error(`per-file Play links to ${filePlay}`);
+  const m3uHref = await page.locator('.files a.file-m3u').first().getAttribute('href');
+  const m3u = await fetch(BASE + m3uHref, { headers: { cookie: await cookieHeader(desktop) } }).then((r) => r.text());
+  const entries = m3u.split('\n').filter((l) => l.startsWith('http'));
+  if (!m3u.startsWith('#EXTM3U') || entries.length !== 1 || !entries[0].includes(`/api/torrents/${INFO_HASH}/files/0?token=`)) {
+    throw new Error(`the per-file M3U is wrong:\n${m3u}`);
+  }
+  const ranged = await fetch(entries[0], { headers: { range: 'bytes=0-99' } });
+  if (ranged.status !== 206 || (await ranged.arrayBuffer()).byteLength !== 100) throw new Error(`the M3U entry answers HTTP ${ranged.status}`);
+  log('per-file Play link and M3U (token URL plays a range without cookies): ok');
 
   // 3. Play: currentTime passes 5 s, then a seek to 50 % resumes within 5 s.
   await page.click('a.play, a:has-text("Play")');
@@ -296,6 +412,31 @@ try {
     skip('API keys', 'GET /auth/api-keys answers 404');
   }
 
+  // The torrent's own limits and seeding rule: a bad value is refused at its field, a
+  // good one is saved.
+  if (routes.config) {
+    await page.goto(`${BASE}/t/${INFO_HASH}`);
+    await page.waitForSelector('#ts-save');
+    provoked.add(`PATCH /api/torrents/${INFO_HASH}/settings 400`);
+    await page.fill('#ts-ratio_limit', '-1');
+    await page.click('#ts-save');
+    await page.waitForSelector('#ts-ratio_limit-error:not([hidden])');
+    const said = await page.locator('#ts-ratio_limit-error').textContent();
+    if (!/ratio/i.test(said) || (await page.getAttribute('#ts-ratio_limit', 'aria-invalid')) !== 'true') throw new Error(`ratio error not at its field: ${said}`);
+    provoked.delete(`PATCH /api/torrents/${INFO_HASH}/settings 400`);
+    await page.fill('#ts-ratio_limit', '3');
+    await page.selectOption('#ts-seed_action', 'pause');
+    await page.click('#ts-save');
+    await until('the torrent settings to be saved', 10000, async () => {
+      const ts = await apiGet(desktop, `/api/torrents/${INFO_HASH}/settings`);
+      return ts.ratio_limit === 3 && ts.seed_action === 'pause';
+    });
+    if (await page.locator('#ts-ratio_limit-error').isVisible()) throw new Error('the old ratio error is still shown');
+    log(`torrent settings: bad ratio refused at the field (${said.trim()}), good one saved: ok`);
+  } else {
+    skip('torrent settings', 'GET /api/config answers 404');
+  }
+
   // The activity log and the admin pages: each renders, or, while its route is absent,
   // says it is not available and leaves the menu.
   await page.goto(BASE + '/activity');
@@ -306,6 +447,7 @@ try {
       await page.waitForSelector(`main h1:has-text("${heading}")`);
       await page.waitForTimeout(500);
       if (await page.locator('main .error:visible').count()) throw new Error(`${path} shows an error: ${await page.locator('main .error:visible').first().textContent()}`);
+      if (feature === 'config') await settingsChecks();
       if (feature === 'users' && routes.users) {
         await page.fill('#new-username', 'viewer');
         await page.fill('#new-password', 'another long password');
@@ -339,6 +481,70 @@ try {
     skip('search', 'GET /api/search answers 404');
   }
 
+  // The live badge: with the daemon frozen, the heartbeat stops and after 15 s the badge
+  // says "not responding"; thawed, it is live again.
+  if (DAEMON_PID) {
+    await page.goto(BASE + '/');
+    await page.waitForSelector('.conn.live');
+    const frozen = Date.now();
+    process.kill(DAEMON_PID, 'SIGSTOP');
+    try {
+      await page.waitForSelector('.conn.stalled:has-text("not responding")', { timeout: 22000 });
+    } finally {
+      process.kill(DAEMON_PID, 'SIGCONT');
+    }
+    const after = Date.now() - frozen;
+    if (after < 14000) throw new Error(`"not responding" after only ${after} ms`);
+    await page.waitForSelector('.conn.live', { timeout: 15000 });
+    log(`daemon frozen: badge said "not responding" after ${after} ms, live again once thawed: ok`);
+  } else {
+    skip('frozen daemon', 'E2E_DAEMON_PID not given');
+  }
+
+  // Change the password: another browser signed in as the same user is signed out,
+  // this one stays in, and only the new password signs in.
+  if (routes.auth) {
+    const other = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const op = await other.newPage();
+    op.on('pageerror', (e) => problems.push(`other: page error: ${e.message}`));
+    await op.goto(BASE + '/login');
+    await op.fill('#username', USER.username);
+    await op.fill('#password', USER.password);
+    await op.click('button[type=submit]');
+    await op.waitForSelector('#add-input');
+    await page.click('header nav a[href="/account"]');
+    provoked.add('PATCH /auth/password 403');
+    await page.fill('#current-password', 'not the password');
+    await page.fill('#new-password', NEW_PASSWORD);
+    await page.fill('#repeat-password', NEW_PASSWORD);
+    await page.click('#change-password');
+    await page.waitForSelector('#password-error:not([hidden])');
+    if ((await page.getAttribute('#current-password', 'aria-invalid')) !== 'true') throw new Error('a wrong current password is not shown at its field');
+    provoked.delete('PATCH /auth/password 403');
+    await page.fill('#current-password', USER.password);
+    await page.click('#change-password');
+    await page.waitForSelector('.toast:has-text("Password changed")');
+    await shot(page, 'account-1280');
+    const otherMe = await fetch(BASE + '/auth/me', { headers: { cookie: await cookieHeader(other) } });
+    if (otherMe.status !== 401) throw new Error(`the other session still works after the password change: HTTP ${otherMe.status}`);
+    await op.goto(BASE + '/');
+    await op.waitForURL(/\/login/, { timeout: 10000 });
+    await op.fill('#username', USER.username);
+    await op.fill('#password', USER.password);
+    await op.click('button[type=submit]');
+    await op.waitForSelector('.error:has-text("wrong")');
+    await op.fill('#password', NEW_PASSWORD);
+    await op.click('button[type=submit]');
+    await op.waitForSelector('#add-input');
+    await other.close();
+    await page.goto(BASE + '/');
+    await page.waitForSelector('#add-input');
+    if (/\/login/.test(page.url())) throw new Error('the password change signed out its own session');
+    log('password changed: the other session was signed out, this one kept, the new password signs in: ok');
+  } else {
+    skip('password change', 'GET /auth/me answers 404');
+  }
+
   // 5. Phone-sized screenshots (light and dark), sharing the desktop's sign-in.
   const state = await desktop.storageState();
   for (const scheme of ['light', 'dark']) {
@@ -353,6 +559,7 @@ try {
     await p.goto(`${BASE}/t/${INFO_HASH}`);
     await p.waitForSelector('.files table');
     await shot(p, `details-390-${scheme}`);
+    if (scheme === 'light') await phoneWalk(p);
     // The narrowest phones in use: 360 px, with nothing wider than the screen.
     await p.setViewportSize({ width: 360, height: 740 });
     for (const path of ['/', `/t/${INFO_HASH}`, '/activity']) {

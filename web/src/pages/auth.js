@@ -2,7 +2,7 @@
 
 import { ApiError, explain, get, post } from '../api.js';
 import { h, mount } from '../dom.js';
-import { navigate, signedIn } from '../main.js';
+import { navigate, signedIn } from '../router.js';
 
 function credentialsForm({ title, intro, submit, remember, onSubmit, footer }) {
   const error = h('p', { class: 'error', role: 'alert', hidden: true });

@@ -1,13 +1,15 @@
-// One torrent: summary, live speed graph, files with per-file progress and choice,
-// peers, and its activity history.
+// One torrent: summary, live speed graph, files with per-file progress, choice, Play
+// and M3U, its own limits, folder and seeding rule, peers, and its activity history.
 
 import { ApiError, explain, get, post } from '../api.js';
 import { h, mount, setText, toast } from '../dom.js';
 import * as fmt from '../format.js';
 import * as live from '../live.js';
 import { speedGraph } from '../graph.js';
-import { navigate } from '../main.js';
-import { removeTorrent, toggleTorrent } from './actions.js';
+import { navigate } from '../router.js';
+import { activityItem, breakable, cardTable, copy } from '../shared.js';
+import { removeTorrent, toggleTorrent } from '../torrent-actions.js';
+import { torrentSettings } from '../torrent-settings.js';
 
 export function detailsPage(main, id) {
   let t = live.torrents.get(id);
@@ -72,16 +74,21 @@ export function detailsPage(main, id) {
       ),
       h('section', { class: 'card' }, h('h2', { text: 'Speed' }), graph.canvas, legend),
       h('section', { class: 'card' }, h('h2', { text: 'Files' }), files),
+      torrentSettings(id),
       h('section', { class: 'card' }, h('h2', { text: 'Peers' }), peers),
       h('section', { class: 'card' }, h('h2', { text: 'Activity' }), activity),
     );
 
     const fileView = filesTable(id, files);
+    // The peers table follows the torrent's own count: when the count changes, the
+    // table is fetched again at once rather than at its next poll.
+    let peersShownFor = null;
+    let loadPeers = () => {};
     function update(nt) {
       t = nt;
       main.querySelector('.summary').dataset.status = nt.status;
       document.title = `${nt.name} · swarmcast`;
-      setText(title, nt.name || nt.id);
+      if (title.textContent !== (nt.name || nt.id)) mount(title, breakable(nt.name || nt.id));
       setText(badge, fmt.STATUS_LABEL[nt.status] || nt.status);
       badge.className = `badge ${nt.status}`;
       const p = Math.min(100, nt.progress || 0);
@@ -90,7 +97,7 @@ export function detailsPage(main, id) {
       setText(main.querySelector('#detail-pct'), fmt.percent(p));
       setText(facts.downloaded, `${fmt.bytes(nt.downloaded)} of ${nt.size ? fmt.bytes(nt.size) : '?'}`);
       setText(facts.uploaded, fmt.bytes(nt.uploaded));
-      setText(facts.peers, `${nt.peers} (${nt.seeds} seeds)`);
+      setText(facts.peers, fmt.peers(nt));
       setText(facts.eta, nt.status === 'downloading' ? fmt.duration(nt.eta) : '–');
       setText(facts.ratio, fmt.ratio(nt.ratio));
       setText(facts.added, fmt.time(nt.added_at));
@@ -103,6 +110,7 @@ export function detailsPage(main, id) {
       const paused = nt.status === 'paused' || nt.status === 'error';
       setText(toggle, paused ? 'Start' : 'Stop');
       fileView.update(nt);
+      if (peersShownFor !== null && peersShownFor !== `${nt.peers}/${nt.seeds}`) loadPeers();
     }
     update(t);
 
@@ -120,10 +128,12 @@ export function detailsPage(main, id) {
     window.addEventListener('resize', graph.draw);
     unsubs.push(() => window.removeEventListener('resize', graph.draw));
 
-    const loadPeers = async () => {
+    loadPeers = async () => {
       if (document.hidden) return;
+      peersShownFor = `${t.peers}/${t.seeds}`;
       try {
-        peersTable(peers, await get(`/api/torrents/${id}/peers`));
+        const list = await get(`/api/torrents/${id}/peers`);
+        if (!stopped) peersTable(peers, list, t);
       } catch (e) {
         if (!stopped) mount(peers, h('p', { class: 'muted', text: explain(e) }));
       }
@@ -183,7 +193,7 @@ function filesTable(id, box) {
       shownFor = 'none';
       return;
     }
-    const key = t.files.map((f) => `${f.index}:${f.name}`).join('|');
+    const key = t.files.map((f) => `${f.index}:${f.name}:${f.selected !== false}`).join('|');
     if (key !== shownFor) {
       shownFor = key;
       checks.clear();
@@ -194,17 +204,26 @@ function filesTable(id, box) {
         const fill = h('div', { class: 'fill' });
         const pct = h('span', { class: 'pct' });
         progress.set(f.index, [fill, pct]);
-        return h('tr', {},
-          h('td', { class: 'sel' }, check),
-          h('td', { class: 'fname' }, f.name, f.is_video ? h('span', { class: 'tag', text: 'video' }) : null),
+        const base = f.name.split(/[\\/]/).pop();
+        const play = f.is_video && f.selected !== false ? [
+          h('a', { class: 'button secondary small file-play', href: `/play/${id}?file=${f.index}`, 'aria-label': `Play ${base}`, text: '▶ Play' }),
+          h('a', {
+            class: 'button secondary small file-m3u', href: `/api/playlist.m3u?torrent=${id}&file=${f.index}`,
+            download: `${base.replace(/\.[^.]+$/, '')}.m3u`, 'aria-label': `M3U playlist of ${base}`, text: 'M3U',
+          }),
+        ] : [];
+        return h('tr', { dataset: { index: f.index } },
+          h('td', { class: 'sel', 'data-label': 'Download' }, check),
+          h('td', { class: 'fname' }, breakable(f.name), f.is_video ? h('span', { class: 'tag', text: 'video' }) : null),
           h('td', { class: 'num' }, fmt.bytes(f.size)),
           h('td', { class: 'fprog' }, h('div', { class: 'line2' }, h('div', { class: 'bar' }, fill), pct)),
+          h('td', { class: 'factions' }, h('div', { class: 'row gap' }, play)),
         );
       });
       mount(box,
-        h('div', { class: 'table-wrap' }, h('table', {},
-          h('thead', {}, h('tr', {}, h('th', { class: 'sel' }, h('span', { class: 'visually-hidden', text: 'Download' })), h('th', { text: 'Name' }), h('th', { class: 'num', text: 'Size' }), h('th', { text: 'Progress' }))),
-          h('tbody', {}, rows))),
+        h('div', { class: 'table-wrap' }, cardTable(h('table', { class: 'files-table' },
+          h('thead', {}, h('tr', {}, h('th', { class: 'sel' }, h('span', { class: 'visually-hidden', text: 'Download' })), h('th', { text: 'Name' }), h('th', { class: 'num', text: 'Size' }), h('th', { text: 'Progress' }), h('th', {}, h('span', { class: 'visually-hidden', text: 'Play' })))),
+          h('tbody', {}, rows)))),
         h('div', { class: 'row gap' }, apply, note),
       );
     }
@@ -219,12 +238,17 @@ function filesTable(id, box) {
   return { update };
 }
 
-function peersTable(box, peers) {
+/**
+ * The connected peers. The count above the table is the torrent's own (the same the
+ * list and the summary show); the table lists the peers the engine has at this moment.
+ */
+function peersTable(box, peers, t) {
+  const count = h('p', { class: 'muted small', id: 'peers-count', text: `Connected: ${fmt.peers(t)}` });
   if (!peers.length) {
-    mount(box, h('p', { class: 'muted', text: 'No peers connected.' }));
+    mount(box, count, h('p', { class: 'muted', text: t.peers ? 'The peers are between two updates; the list follows in a moment.' : 'No peers connected.' }));
     return;
   }
-  mount(box, h('div', { class: 'table-wrap' }, h('table', {},
+  mount(box, count, h('div', { class: 'table-wrap' }, cardTable(h('table', {},
     h('thead', {}, h('tr', {}, ['Address', 'Client', 'Has', 'Down', 'Up'].map((c, i) => h('th', { class: i > 1 ? 'num' : null, text: c })))),
     h('tbody', {}, peers.map((p) => h('tr', {},
       h('td', { class: 'mono', text: `${p.ip}:${p.port}` }),
@@ -232,32 +256,5 @@ function peersTable(box, peers) {
       h('td', { class: 'num', text: p.progress === null || p.progress === undefined ? '–' : fmt.percent(p.progress) }),
       h('td', { class: 'num', text: fmt.rate(p.down_speed) }),
       h('td', { class: 'num', text: fmt.rate(p.up_speed) }),
-    ))))));
-}
-
-/** One line of an activity log. */
-export function activityItem(e) {
-  return h('li', {},
-    h('time', { datetime: e.time, class: 'muted small', text: fmt.time(e.time) }), ' ',
-    h('strong', { text: e.event.replace(/_/g, ' ') }),
-    e.detail ? h('span', { class: 'muted', text: ` — ${e.detail}` }) : null);
-}
-
-/** Copies text, with a fallback for plain-HTTP pages where the Clipboard API is absent. */
-export async function copy(text, done = 'Copied') {
-  try {
-    if (navigator.clipboard && window.isSecureContext) {
-      await navigator.clipboard.writeText(text);
-    } else {
-      const ta = h('textarea', { class: 'visually-hidden', readonly: true }, text);
-      document.body.append(ta);
-      ta.select();
-      const ok = document.execCommand('copy');
-      ta.remove();
-      if (!ok) throw new Error('copy refused');
-    }
-    toast(done, 'ok', 2500);
-  } catch {
-    toast('The browser refused to copy; select the text and copy it by hand.', 'error');
-  }
+    )))))));
 }

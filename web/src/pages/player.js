@@ -6,14 +6,24 @@ import { ApiError, explain, get, markAbsent, post } from '../api.js';
 import { h, mount, setText, toast } from '../dom.js';
 import * as fmt from '../format.js';
 import * as live from '../live.js';
-import { copy } from './details.js';
+import { copy } from '../shared.js';
+import { playOn } from '../remote.js';
+import { follow } from '../watching.js';
+import { preroll } from '../preroll.js';
 import { trackMenus } from './tracks.js';
 
 export function playerPage(main, id) {
   let hls = null;
+  let pre = null;
   let stopped = false;
   let statusTimer = null;
+  let unfollow = null;
+  let remote = null;
+  const watchPanel = h('div', { class: 'watch-panel', id: 'watch-panel', 'aria-live': 'polite' });
   const t = live.torrents.get(id);
+  // `?file=N` plays that file of the torrent; without it the daemon picks the video.
+  const fileParam = new URLSearchParams(location.search).get('file');
+  const fileIndex = fileParam !== null && /^\d+$/.test(fileParam) ? Number(fileParam) : null;
   const video = h('video', { id: 'player', controls: true, playsinline: true, preload: 'auto' });
   const title = h('h1', { class: 'title', text: t?.name || 'Preparing the stream…' });
   const state = h('p', { class: 'muted', id: 'player-state', role: 'status', text: 'Asking the box for a stream…' });
@@ -26,7 +36,7 @@ export function playerPage(main, id) {
   const trackBox = h('div', { class: 'row gap wrap', id: 'track-menus' });
   mount(main,
     h('nav', { class: 'crumbs small' }, h('a', { href: `/t/${id}`, text: '← Details' })),
-    h('section', { class: 'card player' }, title, h('div', { class: 'video-wrap' }, video), trackBox, state,
+    h('section', { class: 'card player' }, title, h('div', { class: 'video-wrap' }, video), trackBox, watchPanel, state,
       h('dl', { class: 'facts' }, fact('mode', 'Mode'), fact('encoder', 'Encoder'), fact('buffered', 'Buffered'),
         fact('segments', 'Segments ready'), fact('clients', 'Clients'))),
     h('section', { class: 'card' }, h('h2', { text: 'Play on another device' }), links),
@@ -38,16 +48,28 @@ export function playerPage(main, id) {
 
   async function start() {
     let s;
+    // While the box prepares the stream, say what it waits for.
+    let shown = false;
+    const early = setInterval(async () => {
+      const st = await get(`/api/stream/${id}/status`).catch(() => null);
+      if (!stopped && !s && st?.waiting) {
+        setText(state, waitingText(st.waiting));
+        shown = true;
+      }
+    }, 1000);
     try {
-      s = await post('/api/stream', { infoHash: id });
+      s = await post('/api/stream', fileIndex === null ? { infoHash: id } : { infoHash: id, fileIndex });
     } catch (e) {
       if (e instanceof ApiError && e.noRoute) {
         markAbsent('stream');
         return raw();
       }
       throw e;
+    } finally {
+      clearInterval(early);
     }
     if (stopped) return;
+    if (shown) setText(state, 'Starting playback…');
     setText(title, s.name || t?.name || id);
     document.title = `${s.name || 'Player'} · swarmcast`;
     setText(facts.mode, s.mode || '–');
@@ -56,14 +78,24 @@ export function playerPage(main, id) {
     showLinks(s.name || t?.name || id, hlsUrl, rawUrl);
     await attach(hlsUrl);
     const streamId = s.infoHash || id;
+    if (s.fileIndex !== undefined) {
+      unfollow = follow({
+        video, panel: watchPanel, torrentId: streamId, fileIndex: s.fileIndex, resumeAt: s.resumeAt || 0, next: s.next,
+        play: (torrent, file) => location.assign(`/play/${torrent}?file=${file}`),
+      });
+      remote = playOn({ torrentId: streamId, fileIndex: s.fileIndex, position: () => video.currentTime, onCast: () => video.pause() });
+      links.parentElement.before(remote.el);
+    }
     const poll = async () => {
       try {
-        const st = await get(`/api/stream/${streamId}/status`);
+        const st = await get(`/api/stream/${streamId}/status${fileIndex === null ? '' : `?file=${fileIndex}`}`);
         setText(facts.mode, st.mode || '–');
         setText(facts.encoder, st.encoder || (st.mode === 'passthrough' ? 'none (passthrough)' : '–'));
         setText(facts.buffered, st.buffered_seconds !== undefined ? fmt.duration(st.buffered_seconds) : '–');
         setText(facts.segments, st.segments_ready ?? '–');
         setText(facts.clients, st.clients ?? '–');
+        // A player that waits (start, seek, a stall) says for what; playing clears it.
+        if (st.waiting && (video.paused || video.readyState < 3)) setText(state, waitingText(st.waiting));
       } catch (e) {
         if (e instanceof ApiError && e.noRoute) clearInterval(statusTimer);
       }
@@ -76,9 +108,10 @@ export function playerPage(main, id) {
   async function raw() {
     const torrent = t || (await get(`/api/torrents/${id}`));
     if (stopped) return;
-    if (torrent.video_file === null || torrent.video_file === undefined) throw new ApiError(422, 'NO_VIDEO_FILE', 'This torrent has no playable video file');
+    const index = fileIndex ?? torrent.video_file;
+    if (index === null || index === undefined) throw new ApiError(422, 'NO_VIDEO_FILE', 'This torrent has no playable video file');
     setText(title, torrent.name);
-    const url = `/api/torrents/${id}/files/${torrent.video_file}`;
+    const url = `/api/torrents/${id}/files/${index}`;
     setText(facts.mode, 'original file');
     setText(state, 'HLS streaming is not available on this box; playing the original file.');
     showLinks(torrent.name, null, new URL(url, location.origin).href);
@@ -86,6 +119,8 @@ export function playerPage(main, id) {
     autoplay();
     video.addEventListener('error', () => fail('The browser cannot play this file directly. Try a player such as VLC with the raw link below.'), { once: true });
   }
+
+  video.addEventListener('playing', () => setText(state, 'Playing.'));
 
   async function attach(url) {
     const ua = navigator.userAgent;
@@ -109,9 +144,11 @@ export function playerPage(main, id) {
     hls = new Hls({ maxBufferLength: 30, backBufferLength: 60, manifestLoadingTimeOut: 60000, fragLoadingTimeOut: 60000, levelLoadingTimeOut: 60000 });
     trackMenus(hls, Hls, trackBox);
     let recovered = 0;
+    // Starts and seeks wait until the buffer will not run dry (see preroll.js).
+    pre = preroll(hls, Hls, video, autoplay);
     hls.on(Hls.Events.MANIFEST_PARSED, () => {
       setText(state, 'Ready.');
-      autoplay();
+      pre.start();
     });
     hls.on(Hls.Events.ERROR, (_, data) => {
       if (!data.fatal) return;
@@ -160,12 +197,32 @@ export function playerPage(main, id) {
 
   return () => {
     stopped = true;
+    if (unfollow) unfollow();
+    if (remote) remote.stop();
     clearInterval(statusTimer);
+    if (pre) pre.stop();
     if (hls) hls.destroy();
     video.removeAttribute('src');
     video.load();
     document.title = 'swarmcast';
   };
+}
+
+/** What the box waits for, in words: "Fetching the film's index… 1.2 of 2.9 MB, 3 peers, 1.1 MB/s, about 2 s". */
+export function waitingText(w) {
+  const what = {
+    metadata: 'Fetching the torrent’s metadata',
+    index: 'Fetching the film’s index',
+    data: `Fetching segment ${w.segment}`,
+    encoding: `Encoding segment ${w.segment}`,
+  }[w.what] || 'Waiting';
+  const mb = (n) => (n / 1048576).toFixed(1);
+  const parts = [];
+  if (w.bytes_needed >= 100000) parts.push(`${mb(Math.min(w.bytes_have, w.bytes_needed))} of ${mb(w.bytes_needed)} MB`);
+  if (w.peers !== null && w.peers !== undefined) parts.push(`${w.peers} peer${w.peers === 1 ? '' : 's'}`);
+  if (w.rate !== null && w.rate !== undefined) parts.push(fmt.rate(w.rate));
+  if (w.eta_s !== null && w.eta_s !== undefined && w.what !== 'encoding') parts.push(`about ${Math.max(1, Math.round(w.eta_s))} s`);
+  return `${what}…${parts.length ? ` ${parts.join(', ')}` : ''}`;
 }
 
 /** An absolute URL carrying the stream token, for devices that cannot sign in. */

@@ -4,6 +4,7 @@ import { ApiError, explain, get, markAbsent, post } from '../api.js';
 import { h, mount, toast } from '../dom.js';
 import * as fmt from '../format.js';
 import * as live from '../live.js';
+import { breakable, cardTable } from '../shared.js';
 
 export function searchPage(main) {
   const query = h('input', { type: 'search', id: 'search-query', required: true, placeholder: 'Film title or IMDb id (tt…)', 'aria-label': 'Search', autocomplete: 'off' });
@@ -40,10 +41,10 @@ export function searchPage(main) {
       mount(results, h('p', { class: 'muted', text: 'Nothing found.' }));
       return;
     }
-    mount(results, h('div', { class: 'table-wrap' }, h('table', {},
-      h('thead', {}, h('tr', {}, ['Title', 'Size', 'Seeds', 'Peers', 'Indexer', ''].map((c) => h('th', { text: c })))),
+    mount(results, h('div', { class: 'table-wrap' }, cardTable(h('table', {},
+      h('thead', {}, h('tr', {}, ['Title', 'Size', 'Seeds', 'Peers', 'Indexer', 'Actions'].map((c, i) => h('th', {}, i === 5 ? h('span', { class: 'visually-hidden', text: c }) : c)))),
       h('tbody', {}, items.map((r) => h('tr', {},
-        h('td', { text: r.title }), h('td', { class: 'num', text: fmt.bytes(r.size) }),
+        h('td', { class: 'fname' }, breakable(r.title)), h('td', { class: 'num', text: fmt.bytes(r.size) }),
         h('td', { class: 'num', text: r.seeders ?? '–' }), h('td', { class: 'num', text: r.leechers ?? '–' }),
         h('td', { text: r.indexer || '' }),
         h('td', {}, h('button', {
@@ -59,6 +60,6 @@ export function searchPage(main) {
               e.target.disabled = false;
             }
           },
-        }, 'Add'))))))));
+        }, 'Add')))))))));
   }
 }

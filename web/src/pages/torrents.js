@@ -1,11 +1,13 @@
-// The torrent list: the add box (magnet, URL, info-hash, .torrent file), filters, and
-// live rows with their controls.
+// The torrent list: the add box (magnet, URL, info-hash, .torrent file), filters, live
+// rows with their controls, and a selection of several rows to start, stop or remove.
 
 import { explain, post } from '../api.js';
 import { h, mount, setText, toast } from '../dom.js';
 import * as fmt from '../format.js';
 import * as live from '../live.js';
-import { removeTorrent, toggleTorrent } from './actions.js';
+import { breakable } from '../shared.js';
+import { removeMany, removeTorrent, setRunning, toggleTorrent } from '../torrent-actions.js';
+import { continueRow } from '../continue.js';
 
 const SORTS = {
   added: (a, b) => (a.added_at < b.added_at ? -1 : a.added_at > b.added_at ? 1 : 0),
@@ -18,9 +20,13 @@ const SORTS = {
 
 /** View settings survive navigation within the tab. */
 const view = JSON.parse(sessionStorage.getItem('swarmcast.list') || '{"status":"","search":"","sort":"added","desc":true}');
+view.category ??= '';
 
 export function torrentsPage(main) {
   const rows = new Map();
+  /** Ids of the selected rows; rows filtered out of view leave the selection. */
+  const selected = new Set();
+  const selection = selectionBar(selected, () => syncSelection());
   const list = h('ul', { class: 'torrents', 'aria-label': 'Torrents', id: 'torrent-list' });
   const empty = h('p', { class: 'empty muted', hidden: true });
   const counter = h('span', { class: 'muted small', 'aria-live': 'polite' });
@@ -30,6 +36,8 @@ export function torrentsPage(main) {
     h('option', { value: '', text: 'All' }),
     ['downloading', 'seeding', 'paused', 'metadata', 'checking', 'error'].map((s) =>
       h('option', { value: s, text: fmt.STATUS_LABEL[s], selected: view.status === s })));
+  // Categories (labels) as the download clients (Sonarr, Radarr) file them.
+  const category = h('select', { id: 'filter-category', 'aria-label': 'Filter by category' });
   const sort = h('select', { id: 'sort', 'aria-label': 'Sort by' },
     Object.keys(SORTS).map((k) => h('option', { value: k, text: `Sort: ${k}`, selected: view.sort === k })));
   const order = h('button', { type: 'button', class: 'secondary', id: 'sort-order' });
@@ -39,12 +47,13 @@ export function torrentsPage(main) {
   };
   setOrderLabel();
   const changed = () => {
-    Object.assign(view, { search: search.value, status: status.value, sort: sort.value });
+    Object.assign(view, { search: search.value, status: status.value, category: category.value, sort: sort.value });
     sessionStorage.setItem('swarmcast.list', JSON.stringify(view));
     layout();
   };
   search.addEventListener('input', changed);
   status.addEventListener('change', changed);
+  category.addEventListener('change', changed);
   sort.addEventListener('change', changed);
   order.addEventListener('click', () => {
     view.desc = !view.desc;
@@ -53,8 +62,10 @@ export function torrentsPage(main) {
   });
 
   mount(main,
+    continueRow(),
     addBox(),
-    h('section', { class: 'toolbar', 'aria-label': 'Filter and sort' }, search, status, sort, order, counter),
+    h('section', { class: 'toolbar', 'aria-label': 'Filter and sort' }, search, status, category, sort, order, counter),
+    selection.el,
     list,
     empty,
   );
@@ -63,8 +74,10 @@ export function torrentsPage(main) {
   function layout() {
     const needle = view.search.trim().toLowerCase();
     const all = [...live.torrents.values()];
+    categoryOptions(all);
     const shown = all
       .filter((t) => !view.status || t.status === view.status)
+      .filter((t) => !view.category || t.category === view.category)
       .filter((t) => !needle || t.name.toLowerCase().includes(needle) || t.id.includes(needle))
       .sort((a, b) => (view.desc ? -1 : 1) * SORTS[view.sort](a, b) || a.id.localeCompare(b.id));
     for (const [id, row] of rows) {
@@ -76,7 +89,11 @@ export function torrentsPage(main) {
     const els = shown.map((t) => {
       let row = rows.get(t.id);
       if (!row) {
-        row = torrentRow(t);
+        row = torrentRow(t, (on) => {
+          if (on) selected.add(t.id);
+          else selected.delete(t.id);
+          syncSelection();
+        });
         rows.set(t.id, row);
       }
       row.update(t);
@@ -97,6 +114,27 @@ export function torrentsPage(main) {
       ? 'No torrents yet. Paste a magnet link above or drop a .torrent file.'
       : 'No torrent matches this filter.';
     setText(counter, all.length ? `${els.length} of ${all.length}` : '');
+    const visible = new Set(shown.map((t) => t.id));
+    for (const id of selected) if (!visible.has(id)) selected.delete(id);
+    syncSelection();
+  }
+
+  /** Shows the selection bar and ticks the rows of the current selection. */
+  function syncSelection() {
+    for (const [id, row] of rows) row.select(selected.has(id));
+    const shownIds = [...list.children].map((el) => el.dataset.id);
+    selection.update(shownIds);
+  }
+
+  /** The category choices: every category a torrent has, and the one chosen. */
+  function categoryOptions(all) {
+    const names = [...new Set(all.map((t) => t.category).filter(Boolean).concat(view.category || []))].sort();
+    const key = names.join('\n');
+    if (category.dataset.names === key) return;
+    category.dataset.names = key;
+    category.replaceChildren(h('option', { value: '', text: 'All categories' }),
+      ...names.map((c) => h('option', { value: c, text: c, selected: view.category === c })));
+    category.hidden = names.length === 0;
   }
 
   layout();
@@ -107,14 +145,16 @@ export function torrentsPage(main) {
 
   /** A row update needs a new layout when it may change its place or visibility. */
   function needsLayout(t) {
-    return view.status !== '' || view.sort !== 'added' || view.search !== '' ? true : !rows.has(t.id);
+    return view.status !== '' || view.category !== '' || view.sort !== 'added' || view.search !== '' ? true : !rows.has(t.id);
   }
 }
 
-function torrentRow(t) {
+function torrentRow(t, onSelect) {
   const id = t.id;
   const name = h('a', { class: 'name', href: `/t/${id}` });
+  const pick = h('input', { type: 'checkbox', class: 'pick', onchange: (e) => onSelect(e.target.checked) });
   const badge = h('span', { class: 'badge' });
+  const cat = h('span', { class: 'category muted small', hidden: true });
   const fill = h('div', { class: 'fill' });
   const bar = h('div', { class: 'bar', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-label': 'Progress' }, fill);
   const pct = h('span', { class: 'pct' });
@@ -136,17 +176,24 @@ function torrentRow(t) {
   toggle.addEventListener('click', () => toggleTorrent(current, toggle));
   remove.addEventListener('click', () => removeTorrent(current));
   const el = h('li', { class: 'torrent', dataset: { id } },
-    h('div', { class: 'line1' }, name, badge),
+    h('div', { class: 'line1' }, pick, name, cat, badge),
     h('div', { class: 'line2' }, bar, pct),
     h('div', { class: 'stats' }, downEl, upEl, peersEl, etaEl, sizeEl, ratioEl),
     error,
     h('div', { class: 'actions' }, play, toggle, remove),
   );
+  let shownName = null;
   function update(nt) {
     current = nt;
     el.dataset.status = nt.status;
-    setText(name, nt.name || nt.id);
+    if (shownName !== (nt.name || nt.id)) {
+      shownName = nt.name || nt.id;
+      mount(name, breakable(shownName));
+    }
+    pick.setAttribute('aria-label', `Select ${shownName}`);
     setText(badge, fmt.STATUS_LABEL[nt.status] || nt.status);
+    setText(cat, nt.category || '');
+    cat.hidden = !nt.category;
     badge.className = `badge ${nt.status}`;
     const p = Math.min(100, Math.max(0, nt.progress || 0));
     fill.style.width = `${p}%`;
@@ -154,7 +201,7 @@ function torrentRow(t) {
     setText(pct, fmt.percent(p));
     setText(down, fmt.rate(nt.download_rate));
     setText(up, fmt.rate(nt.upload_rate));
-    setText(peers, `${nt.peers} (${nt.seeds} seeds)`);
+    setText(peers, fmt.peers(nt));
     setText(eta, nt.status === 'downloading' ? fmt.duration(nt.eta) : '–');
     setText(size, nt.size ? fmt.bytes(nt.size) : '–');
     setText(ratio, fmt.ratio(nt.ratio));
@@ -166,6 +213,59 @@ function torrentRow(t) {
     toggle.setAttribute('aria-label', `${paused ? 'Start' : 'Stop'} ${nt.name}`);
     remove.setAttribute('aria-label', `Remove ${nt.name}`);
     play.setAttribute('aria-label', `Play ${nt.name}`);
+  }
+  const select = (on) => {
+    pick.checked = on;
+    el.classList.toggle('selected', on);
+  };
+  return { el, update, select };
+}
+
+/**
+ * The bar over the list: "select all shown", and once rows are chosen, how many, and
+ * Start, Stop and Remove for all of them.
+ */
+function selectionBar(selected, changed) {
+  let shown = [];
+  const all = h('input', { type: 'checkbox', id: 'select-all', 'aria-label': 'Select every torrent shown' });
+  const count = h('span', { class: 'muted small', id: 'selection-count', 'aria-live': 'polite' });
+  const chosen = () => [...selected].map((id) => live.torrents.get(id)).filter(Boolean);
+  const act = (label, id, cls, fn) => h('button', {
+    type: 'button', class: `${cls} small`, id, text: label,
+    async onclick(e) {
+      e.target.disabled = true;
+      try {
+        await fn(chosen());
+      } finally {
+        e.target.disabled = false;
+      }
+    },
+  });
+  const actions = h('div', { class: 'row gap wrap', hidden: true },
+    act('Start', 'bulk-start', 'secondary', (ts) => setRunning(ts, true)),
+    act('Stop', 'bulk-stop', 'secondary', (ts) => setRunning(ts, false)),
+    act('Remove…', 'bulk-remove', 'danger-outline', async (ts) => {
+      if (await removeMany(ts)) {
+        selected.clear();
+        changed();
+      }
+    }),
+    h('button', { type: 'button', class: 'link small', id: 'bulk-clear', text: 'Clear selection', onclick: () => { selected.clear(); changed(); } }));
+  all.addEventListener('change', () => {
+    if (all.checked) shown.forEach((id) => selected.add(id));
+    else selected.clear();
+    changed();
+  });
+  const el = h('section', { class: 'selection row gap wrap', 'aria-label': 'Selected torrents', hidden: true },
+    h('label', { class: 'check' }, all, ' Select all'), count, actions);
+  function update(ids) {
+    shown = ids;
+    el.hidden = ids.length === 0;
+    const n = selected.size;
+    all.checked = n > 0 && ids.every((id) => selected.has(id));
+    all.indeterminate = n > 0 && !all.checked;
+    actions.hidden = n === 0;
+    setText(count, n ? `${n} selected` : '');
   }
   return { el, update };
 }

@@ -1,0 +1,242 @@
+//! Real-world source formats through the real pipelines: HEVC 8/10-bit, and more.
+//! Media is generated here with ffmpeg, once per run, in a temp dir the tests share.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use swarmcast::config::MediaConfig;
+use swarmcast::media::encoder::{Candidate, EncoderRegistry};
+use swarmcast::media::{LocalFile, Media, StreamKey};
+
+fn media_dir() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
+/// Generates `name` once per run with ffmpeg from testsrc2 + a sine.
+fn clip(name: &str, secs: u32, size: &str, args: &str) -> PathBuf {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _g = LOCK.lock().unwrap();
+    let out = media_dir().join(name);
+    if out.exists() {
+        return out;
+    }
+    let base = format!(
+        "-v error -y -f lavfi -i testsrc2=size={size}:rate=25 -f lavfi -i sine=frequency=440:sample_rate=48000 -t {secs}"
+    );
+    let st = Command::new("ffmpeg")
+        .args(base.split(' '))
+        .args(args.split(' '))
+        .arg(&out)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(st.success(), "ffmpeg {args} failed");
+    out
+}
+
+/// `superfast`, the fastest preset that still makes High profile (ultrafast drops CABAC
+/// and 8x8 transforms, so x264 signals Constrained Baseline).
+fn config() -> MediaConfig {
+    MediaConfig {
+        x264_preset: "superfast".into(),
+        ..MediaConfig::default()
+    }
+}
+
+fn software_registry() -> EncoderRegistry {
+    EncoderRegistry::probe_candidates(vec![Candidate::named("x264enc")])
+}
+
+async fn first_segment(file: PathBuf, tries: usize) {
+    for i in 0..tries {
+        let tmp = tempfile::tempdir().unwrap();
+        let media = Media::with_registry(config(), tmp.path().join("cache"), software_registry());
+        let s = media
+            .open(&StreamKey::new(format!("k{i}"), 0), Arc::new(LocalFile(file.clone())), Duration::from_secs(20))
+            .await
+            .unwrap();
+        let t = std::time::Instant::now();
+        let p = s.segment(0, "t", Duration::from_secs(20)).await;
+        let p = p.unwrap_or_else(|e| panic!("try {i}: {e}; status {:?}", s.status()));
+        assert!(std::fs::metadata(p).unwrap().len() > 1000);
+        eprintln!("try {i}: first segment in {:?}", t.elapsed());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hevc_10bit_mkv_plays() {
+    swarmcast::system::init_logging("swarmcast=debug");
+    let f = clip("hevc10.mkv", 8, "640x360", "-c:v libx265 -preset ultrafast -pix_fmt yuv420p10le -x265-params log-level=error -c:a aac");
+    first_segment(f, 3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hevc_8bit_mkv_plays() {
+    let f = clip("hevc8.mkv", 8, "640x360", "-c:v libx265 -preset ultrafast -pix_fmt yuv420p -x265-params log-level=error -c:a aac");
+    first_segment(f, 5).await;
+}
+
+/// ffprobe's view of the first video stream of `file`: (pix_fmt, profile, width, height, sar).
+fn video_props(file: &Path) -> (String, String, u32, u32, String) {
+    let out = Command::new("ffprobe")
+        .args("-v error -select_streams v:0 -show_entries stream=pix_fmt,profile,width,height,sample_aspect_ratio -of default=nw=1".split(' '))
+        .arg(file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let get = |k: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    (get("pix_fmt"), get("profile"), get("width").parse().unwrap_or(0), get("height").parse().unwrap_or(0), get("sample_aspect_ratio"))
+}
+
+async fn segment0(file: &Path, key: &str) -> PathBuf {
+    let tmp = media_dir().join(format!("cache-{key}"));
+    let media = Media::with_registry(config(), tmp, software_registry());
+    let s = media
+        .open(&StreamKey::new(key, 0), Arc::new(LocalFile(file.to_path_buf())), Duration::from_secs(20))
+        .await
+        .unwrap_or_else(|e| panic!("{key}: {e:#}"));
+    s.segment(0, "t", Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|e| panic!("{key}: {e}; status {:?}", s.status()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_bit_comes_out_eight_bit_high() {
+    let f = clip("hevc10.mkv", 8, "640x360", "-c:v libx265 -preset ultrafast -pix_fmt yuv420p10le -x265-params log-level=error -c:a aac");
+    let seg = segment0(&f, "hevc10").await;
+    let (pix, profile, w, h, _) = video_props(&seg);
+    assert_eq!(pix, "yuv420p");
+    assert!(profile.starts_with("High") && !profile.contains("10"), "{profile}");
+    assert_eq!((w, h), (640, 360));
+    let f = clip("h264-10.mkv", 8, "640x360", "-c:v libx264 -preset ultrafast -pix_fmt yuv420p10le -c:a aac");
+    let (pix, _, _, _, _) = video_props(&segment0(&f, "h26410").await);
+    assert_eq!(pix, "yuv420p");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anamorphic_mpeg2_keeps_its_display_aspect() {
+    // PAL DVD: 720x576 stored, 16:9 shown (pixel aspect 64:45), interlaced.
+    let f = clip("dvd.mpg", 6, "720x576", "-c:v mpeg2video -flags +ilme+ildct -aspect 16:9 -b:v 4M -c:a ac3 -f dvd");
+    let seg = segment0(&f, "dvd").await;
+    let (_, _, w, h, sar) = video_props(&seg);
+    let dar = w as f64 / h as f64 * sar.split(':').map(|x| x.parse::<f64>().unwrap_or(1.0)).reduce(|a, b| a / b).unwrap_or(1.0);
+    assert!((dar - 16.0 / 9.0).abs() < 0.02, "{w}x{h} sar {sar}: display aspect {dar}");
+}
+
+/// Luma (one byte a pixel) of the first frame of `file` at (x, y), averaged over a
+/// 9x9 block, at `depth` bits.
+fn luma_at(file: &Path, x: usize, y: usize, ten_bit: bool) -> f64 {
+    let fmt = if ten_bit { "gray10le" } else { "gray" };
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(file)
+        .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", fmt, "-"])
+        .output()
+        .unwrap();
+    let (w, bpp) = (video_props(file).2 as usize, if ten_bit { 2 } else { 1 });
+    let mut sum = 0.0;
+    for dy in 0..9 {
+        for dx in 0..9 {
+            let i = ((y + dy - 4) * w + x + dx - 4) * bpp;
+            sum += if ten_bit {
+                u16::from_le_bytes([out.stdout[i], out.stdout[i + 1]]) as f64
+            } else {
+                out.stdout[i] as f64
+            };
+        }
+    }
+    sum / 81.0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hdr10_is_tone_mapped_and_its_grey_keeps_its_sdr_level() {
+    // A grey field with a white patch (PQ: the white is 10000 nits), HEVC 10-bit HDR10.
+    let f = media_dir().join("pq.mkv");
+    if !f.exists() {
+        let st = Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i",
+                "color=c=0x808080:s=320x240:r=25,drawbox=x=200:y=40:w=80:h=80:color=white:t=fill",
+                "-t", "2", "-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le",
+                "-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc",
+                "-x265-params", "log-level=error:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc"])
+            .arg(&f)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    // The grey's nits, from its 10-bit code in the source (PQ, ST 2084).
+    let code = luma_at(&f, 80, 160, true);
+    let e = ((code - 64.0) / 876.0).clamp(0.0, 1.0);
+    let (m1, m2, c1, c2, c3) = (0.1593017578125, 78.84375, 0.8359375, 18.8515625, 18.6875);
+    let p = e.powf(1.0 / m2);
+    let nits = 10000.0 * ((p - c1).max(0.0) / (c2 - c3 * p)).powf(1.0 / m1);
+    // Its SDR level: relative to the 203-nit reference white (BT.2408), BT.1886 gamma.
+    let want = 16.0 + 219.0 * (nits / 203.0).min(1.0).powf(1.0 / 2.4);
+    let seg = segment0(&f, "pq").await;
+    let grey = luma_at(&seg, 80, 160, false);
+    let white = luma_at(&seg, 240, 80, false);
+    eprintln!("grey: source code {code:.1} = {nits:.1} nits, SDR {want:.1} wanted, {grey:.1} out; white {white:.1}");
+    assert!((grey - want).abs() <= 4.0, "grey {grey:.1}, want {want:.1} ± 4");
+    assert!(white > 225.0 && white > grey + 30.0, "white {white:.1}");
+    let out = Command::new("ffprobe")
+        .args("-v error -select_streams v:0 -show_entries stream=color_transfer -of csv=p=0".split(' '))
+        .arg(&seg)
+        .output()
+        .unwrap();
+    let trc = String::from_utf8_lossy(&out.stdout);
+    assert!(!trc.contains("smpte2084"), "output still tagged PQ: {trc}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_files_fail_clearly_or_play_to_the_damage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let media = Media::with_registry(config(), tmp.path().join("cache"), software_registry());
+    // Music only: no video track.
+    let music = clip("music.mka", 4, "64x64", "-map 1:a -c:a flac");
+    let err = media
+        .open(&StreamKey::new("music", 0), Arc::new(LocalFile(music)), Duration::from_secs(20))
+        .await
+        .err()
+        .expect("a music file is no stream");
+    assert!(format!("{err:#}").contains("no video"), "{err:#}");
+    // A megabyte of garbage in the middle of a transcoded film.
+    let film = clip("damaged-src.mkv", 20, "640x360", "-c:v mpeg4 -q:v 3 -g 25 -c:a ac3");
+    let mut bytes = std::fs::read(&film).unwrap();
+    let mid = bytes.len() / 2;
+    let junk = (bytes.len() / 5).min(1 << 20);
+    for (i, b) in bytes[mid..mid + junk].iter_mut().enumerate() {
+        *b = (i as u32).wrapping_mul(2654435761).rotate_right(13) as u8;
+    }
+    let damaged = tmp.path().join("damaged.mkv");
+    std::fs::write(&damaged, &bytes).unwrap();
+    let s = media
+        .open(&StreamKey::new("damaged", 0), Arc::new(LocalFile(damaged)), Duration::from_secs(20))
+        .await
+        .unwrap();
+    s.segment(0, "t", Duration::from_secs(30)).await.expect("plays up to the damage");
+    let t = std::time::Instant::now();
+    for i in 1..s.grid.count {
+        match s.segment(i, "t", Duration::from_secs(30)).await {
+            Ok(_) => {}
+            Err(e) => {
+                let m = e.to_string();
+                assert!(!m.contains("was not ready"), "segment {i}: a wait ran out rather than an answer: {m}");
+            }
+        }
+    }
+    assert!(t.elapsed() < Duration::from_secs(90), "{:?}", t.elapsed());
+    // Every other stream is served meanwhile.
+    let good = clip("good.mp4", 6, "320x240", "-c:v libx264 -preset ultrafast -g 25 -c:a aac");
+    let g = media
+        .open(&StreamKey::new("good", 0), Arc::new(LocalFile(good)), Duration::from_secs(20))
+        .await
+        .unwrap();
+    g.segment(0, "t", Duration::from_secs(30)).await.unwrap();
+}

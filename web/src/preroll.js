@@ -1,0 +1,70 @@
+// Pre-roll for hls.js: after the start and after each seek, playback begins only once the
+// buffer ahead covers the time the next segment takes to arrive, at the rate the segment
+// just waited for arrived (seconds of film per second). A player that starts on its first
+// segment over a swarm barely faster than the film runs dry a segment later (the 64 s
+// stop of issue 14): the wait is taken before playing instead, once, with the reason on
+// screen, rather than as a stall in the middle of the film.
+
+/** The longest a start or a seek is held back for the buffer, in ms. */
+const MAX_HOLD_MS = 20000;
+
+/**
+ * Holds `video` paused after a start (`start()`) or a seek until enough is buffered,
+ * then calls `play()`. A player paused by its user stays paused.
+ */
+export function preroll(hls, Hls, video, play) {
+  let rate = null; // film seconds per second, of the latest fragment loaded while held
+  let hold = null; // { since } while held
+  let last = 0;
+  const ahead = () => {
+    const t = video.currentTime;
+    const b = video.buffered;
+    for (let i = 0; i < b.length; i++) if (b.start(i) <= t + 0.2 && t < b.end(i)) return b.end(i) - t;
+    return 0;
+  };
+  const target = () => hls.levels?.[Math.max(0, hls.currentLevel)]?.details?.targetduration || 4;
+  const release = () => {
+    hold = null;
+    play();
+  };
+  const check = () => {
+    if (!hold) return;
+    const have = ahead();
+    const atEnd = video.duration > 0 && video.currentTime + have >= video.duration - 0.5;
+    const need = rate === null ? Infinity : target() / rate;
+    if (have > 0 && (have >= need || atEnd)) release();
+    else if (Date.now() - hold.since > MAX_HOLD_MS) release();
+  };
+  const begin = () => {
+    hold = { since: Date.now() };
+    rate = null;
+  };
+  hls.on(Hls.Events.FRAG_LOADED, (_, d) => {
+    // The rate of the latest fragment at or after the playhead (not of one loaded before
+    // the seek): the first one after a seek also carries the restart, the next ones
+    // show how fast the film comes in.
+    const { start, duration, stats } = d.frag;
+    const secs = (stats.loading.end - stats.loading.start) / 1000;
+    if (hold && secs > 0 && start + duration > video.currentTime + 0.2) rate = duration / secs;
+  });
+  hls.on(Hls.Events.FRAG_BUFFERED, check);
+  video.addEventListener('timeupdate', () => {
+    if (!video.seeking) last = video.currentTime;
+  });
+  video.addEventListener('seeking', () => {
+    // hls.js nudges the playhead over small holes itself: not a seek to hold for.
+    if (Math.abs(video.currentTime - last) < 1 || (video.paused && !hold)) return;
+    begin();
+    video.pause();
+  });
+  const timer = setInterval(check, 250);
+  return {
+    start() {
+      begin();
+      check();
+    },
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}
