@@ -49,11 +49,12 @@ fn hls_error(e: MediaError) -> ApiError {
     }
 }
 
-/// The `file` and `token` parameters of a query, verbatim, to append to playlist URIs.
+/// The `file`, `token`, `audio` and `burn` parameters of a query, verbatim, to append
+/// to playlist URIs.
 pub fn carried_query(raw: Option<&str>) -> String {
     raw.unwrap_or("")
         .split('&')
-        .filter(|p| p.starts_with("file=") || p.starts_with("token="))
+        .filter(|p| ["file=", "token=", "audio=", "burn="].iter().any(|k| p.starts_with(k)))
         .collect::<Vec<_>>()
         .join("&")
 }
@@ -239,6 +240,7 @@ pub async fn master(
     let (index, name, _) = pick_file(&state, &id, file_param(raw.as_deref())?)?;
     let stream = open_stream(&state, &id, index, &name).await?;
     stream.touch_client(&client_key(raw.as_deref(), &headers));
+    super::tracks::audio_param(raw.as_deref(), &stream)?;
     let query = carried_query(raw.as_deref());
     let text = playlist::master(
         &format!("{id}/index.m3u8"),
@@ -266,6 +268,7 @@ pub async fn segment(
     }
     let (index, name, _) = pick_file(&state, &id, file_param(raw.as_deref())?)?;
     let stream = open_stream(&state, &id, index, &name).await?;
+    let audio = super::tracks::audio_param(raw.as_deref(), &stream)?;
     let client = client_key(raw.as_deref(), &headers);
     let Some(seg) = seg else {
         stream.touch_client(&client);
@@ -305,6 +308,10 @@ pub async fn segment(
         tracing::warn!("cannot read segment {seg} at {}: {e}", path.display());
         ApiError::new(Code::StreamFailed, format!("segment {seg} left the cache before it could be sent; ask again"))
     })?;
+    let bytes = match audio {
+        Some(n) => super::tracks::with_audio(&state, &id, index, &name, &stream, n, seg, bytes).await?,
+        None => bytes,
+    };
     let mut h = HeaderMap::new();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/MP2T"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=3600"));

@@ -26,16 +26,23 @@ pub fn track_list(state: &AppState, id: &str, name: &str, stream: &Stream) -> Tr
     let files = view.as_ref().map(|v| v.files.as_slice()).unwrap_or_default();
     let videos = files.iter().filter(|f| f.is_video).count();
     let sidecars = tracks::sidecars(name, files.iter().map(|f| (f.index, f.name.as_str())), videos);
+    let audio_tracks = tracks::audio_tracks(&stream.info, &state.live().media.audio_languages);
+    let audio_language = audio_tracks.iter().find(|a| a.default).and_then(|a| a.language.clone());
     TrackList {
-        audio_tracks: tracks::audio_tracks(&stream.info, &state.live().media.audio_languages),
-        subtitle_tracks: tracks::subtitle_tracks(&stream.info, &stream.info.subtitles, sidecars),
+        subtitle_tracks: tracks::subtitle_tracks(&stream.info, &stream.info.subtitles, sidecars, audio_language.as_deref()),
+        audio_tracks,
     }
 }
 
 /// The master playlist `text` with a rendition for every audio track and every
 /// supported subtitle track.
+/// With `audio=N` (a player that ignores renditions) the audio is in the main
+/// segments, so no audio rendition is offered.
 pub fn with_renditions(state: &AppState, id: &str, name: &str, stream: &Stream, text: &str, query: &str) -> String {
-    let list = track_list(state, id, name, stream);
+    let mut list = track_list(state, id, name, stream);
+    if query.split('&').any(|p| p.starts_with("audio=")) {
+        list.audio_tracks.clear();
+    }
     let uri = |kind: &str, n: usize| {
         let uri = format!("{id}/{kind}/{n}.m3u8");
         if query.is_empty() { uri } else { format!("{uri}?{query}") }
@@ -57,11 +64,23 @@ pub async fn audio(
     })?;
     let (index, name, _) = pick_file(&state, &id, file_param(raw.as_deref())?)?;
     let stream = open_stream(&state, &id, index, &name).await?;
-    let Some(track) = stream.info.audio.get(n) else {
+    if n >= stream.info.audio.len() {
         return Err(ApiError::not_found(format!("file {index} of torrent {id} has {} audio track(s); there is no track {n}", stream.info.audio.len())));
-    };
+    }
     let Some((_, i)) = seg else {
         return Ok(with_type("application/vnd.apple.mpegurl", renditions::playlist(&stream.grid, n, &carried_query(raw.as_deref()))));
+    };
+    let bytes = audio_segment(&state, &id, index, &name, &stream, n, i).await?;
+    let mut h = HeaderMap::new();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/MP2T"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=3600"));
+    Ok((h, bytes).into_response())
+}
+
+/// Segment `i` of audio rendition `n` (AAC stereo, audio-only MPEG-TS on the video's grid).
+pub async fn audio_segment(state: &AppState, id: &str, index: usize, name: &str, stream: &Stream, n: usize, i: usize) -> ApiResult<Vec<u8>> {
+    let Some(track) = stream.info.audio.get(n) else {
+        return Err(ApiError::not_found(format!("file {index} of torrent {id} has {} audio track(s); there is no track {n}", stream.info.audio.len())));
     };
     if i >= stream.grid.count {
         return Err(ApiError::not_found(format!("no audio segment {i}: the stream has {}", stream.grid.count)));
@@ -69,16 +88,33 @@ pub async fn audio(
     let start = stream.grid.start_ns(i);
     let end = start + stream.grid.duration_of(i);
     let copy = track.codec == "audio/aac" && track.channels == 2;
-    let source = TorrentSource { engine: state.engine.clone(), id: id.clone(), index, name };
+    let source = TorrentSource { engine: state.engine.clone(), id: id.to_string(), index, name: name.to_string() };
     let timeout = Duration::from_secs(state.live().media.segment_wait_secs);
-    let bytes = renditions::segment(&source, n, (start, end), copy, timeout).await.map_err(|e| {
+    renditions::segment(&source, n, (start, end), copy, timeout).await.map_err(|e| {
         tracing::warn!("audio rendition {n} segment {i} of {id}/{index}: {e:#}");
         ApiError::new(Code::StreamFailed, format!("audio segment {i} of track {n} could not be made: {e}"))
-    })?;
-    let mut h = HeaderMap::new();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/MP2T"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=3600"));
-    Ok((h, bytes).into_response())
+    })
+}
+
+/// `bytes`, main segment `i`, with its audio replaced by audio track `n` (`audio=N`),
+/// unless `n` already is the muxed one. The video is untouched.
+pub async fn with_audio(state: &AppState, id: &str, index: usize, name: &str, stream: &Stream, n: usize, i: usize, bytes: Vec<u8>) -> ApiResult<Vec<u8>> {
+    if stream.audio == Some(n) {
+        return Ok(bytes);
+    }
+    let audio = audio_segment(state, id, index, name, stream, n, i).await?;
+    crate::media::tsaudio::replace_audio(&bytes, &audio)
+        .map_err(|e| ApiError::new(Code::StreamFailed, format!("segment {i} with audio track {n} could not be muxed: {e:#}")))
+}
+
+/// The `audio` query parameter: an audio track of `stream`.
+pub fn audio_param(raw: Option<&str>, stream: &Stream) -> ApiResult<Option<usize>> {
+    let Some(v) = super::extract::query_param(raw, "audio") else { return Ok(None) };
+    let n = v.parse::<usize>().map_err(|_| ApiError::bad_request(format!("audio {v:?} is not an audio track index")))?;
+    if n >= stream.info.audio.len() {
+        return Err(ApiError::bad_request(format!("audio={n}: the file has {} audio track(s), counted from 0", stream.info.audio.len())));
+    }
+    Ok(Some(n))
 }
 
 /// `GET /api/stream/{id}/tracks`.

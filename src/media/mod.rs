@@ -7,6 +7,7 @@ pub mod encoder;
 pub mod keyframes;
 mod key;
 pub mod metrics;
+pub mod mkvflags;
 pub mod pipeline;
 pub mod playlist;
 pub mod probe;
@@ -16,6 +17,7 @@ pub mod source;
 pub mod subextract;
 pub mod subtitles;
 pub mod tracks;
+pub mod tsaudio;
 pub mod waiting;
 pub mod tonemap;
 

@@ -90,6 +90,9 @@ pub struct AudioInfo {
     pub sample_rate: u32,
     /// Whether it can be copied into the HLS output (AAC or MP3).
     pub copyable: bool,
+    /// The container's default flag (Matroska's FlagDefault; the first track elsewhere).
+    #[serde(default)]
+    pub default: bool,
 }
 
 /// What the probe found.
@@ -108,16 +111,15 @@ impl MediaInfo {
     /// the first track (the container's default comes first in every demuxer we use).
     pub fn pick_audio(&self, prefer: &[String]) -> Option<usize> {
         for lang in prefer {
-            let want = lang.to_ascii_lowercase();
+            let want = super::tracks::normalise_language(lang);
             if let Some(i) = self.audio.iter().position(|a| {
-                a.language
-                    .as_deref()
-                    .is_some_and(|l| l.to_ascii_lowercase().starts_with(&want))
+                a.language.as_deref().and_then(super::tracks::normalise_language).is_some_and(|l| Some(&l) == want.as_ref())
             }) {
                 return Some(i);
             }
         }
-        (!self.audio.is_empty()).then_some(0)
+        // Else the track the container flags as default, else the first.
+        self.audio.iter().position(|a| a.default).or((!self.audio.is_empty()).then_some(0))
     }
 
     /// The mode for this file with audio track `audio`.
@@ -161,8 +163,49 @@ pub async fn probe(source: &dyn ByteSource, timeout: Duration) -> anyhow::Result
         }
     };
     drop(guard);
+    let mut info = info;
+    apply_flags(&mut info, source, timeout).await;
     tracing::debug!("probed {name}: {info:?}");
     Ok(info)
+}
+
+/// Sets the default and forced flags of the tracks: Matroska's own flags when its
+/// `Tracks` element is in the file's first MiB, else the first audio track is the default.
+async fn apply_flags(info: &mut MediaInfo, source: &dyn ByteSource, timeout: Duration) {
+    use tokio::io::AsyncReadExt;
+    let name = source.file_name().to_lowercase();
+    let flags = if [".mkv", ".mka", ".mks", ".webm"].iter().any(|e| name.ends_with(e)) {
+        let read = async {
+            let (r, _) = source.open().await?;
+            let mut head = Vec::new();
+            r.take(1 << 20).read_to_end(&mut head).await?;
+            anyhow::Ok(head)
+        };
+        match tokio::time::timeout(timeout, read).await {
+            Ok(Ok(head)) => super::mkvflags::parse(&head),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    match flags {
+        Some(f) if f.audio.len() == info.audio.len() && f.subtitles.len() == info.subtitles.len() => {
+            for (a, t) in info.audio.iter_mut().zip(&f.audio) {
+                a.default = t.default && t.enabled;
+            }
+            for (s, t) in info.subtitles.iter_mut().zip(&f.subtitles) {
+                (s.default, s.forced) = (t.default && t.enabled, t.forced);
+                if s.title.is_none() {
+                    s.title = t.name.clone();
+                }
+            }
+        }
+        _ => {
+            if let Some(a) = info.audio.first_mut() {
+                a.default = true;
+            }
+        }
+    }
 }
 
 fn discover(
@@ -255,6 +298,7 @@ fn discover(
                 channels: a.channels(),
                 sample_rate: a.sample_rate(),
                 copyable,
+                default: false,
             })
         })
         .collect();
@@ -265,6 +309,8 @@ fn discover(
             caps: s.caps().and_then(|c| c.structure(0).map(|st| st.name().to_string())).unwrap_or_default(),
             language: s.language().map(|l| l.to_string()),
             title: s.tags().and_then(|t| t.get::<gst::tags::Title>().map(|v| v.get().to_string())),
+            default: false,
+            forced: false,
         })
         .collect();
     Ok(MediaInfo {
@@ -341,6 +387,7 @@ mod tests {
                     channels: 2,
                     sample_rate: 48000,
                     copyable: *copy,
+                    default: false,
                 })
                 .collect(),
             subtitles: vec![],
@@ -384,5 +431,11 @@ mod tests {
         assert_eq!(m.pick_audio(&["de".into()]), Some(0));
         assert_eq!(m.mode(Some(1)), Mode::Passthrough);
         assert_eq!(m.mode(Some(0)), Mode::AudioTranscode);
+        // Three-letter codes in the file, two-letter ones in the config; a default flag.
+        let mut m = info("video/x-h264", None, &[("audio/aac", true, Some("eng")), ("audio/aac", true, Some("ger"))]);
+        assert_eq!(m.pick_audio(&["de".into()]), Some(1));
+        m.audio[1].default = true;
+        assert_eq!(m.pick_audio(&[]), Some(1));
+        assert_eq!(m.pick_audio(&["en".into()]), Some(0));
     }
 }

@@ -17,6 +17,11 @@ pub struct SubStream {
     pub language: Option<String>,
     /// The track's title, when the container names it.
     pub title: Option<String>,
+    /// The container's default and forced flags (Matroska's FlagDefault, FlagForced).
+    #[serde(default)]
+    pub default: bool,
+    #[serde(default)]
+    pub forced: bool,
 }
 
 /// An audio track, as `audioTracks` in the API.
@@ -246,12 +251,17 @@ pub fn sidecars<'a>(video: &str, files: impl IntoIterator<Item = (usize, &'a str
 
 /// The subtitle tracks: the embedded ones in stream order, then the sidecar files.
 /// The default track is a forced one in the first preferred language, if any.
-pub fn subtitle_tracks(info: &MediaInfo, subs: &[SubStream], sidecar: Vec<(usize, String, Option<String>, bool, TextFormat)>) -> Vec<SubtitleTrack> {
+pub fn subtitle_tracks(
+    info: &MediaInfo,
+    subs: &[SubStream],
+    sidecar: Vec<(usize, String, Option<String>, bool, TextFormat)>,
+    audio_language: Option<&str>,
+) -> Vec<SubtitleTrack> {
     let mut out = Vec::new();
     for (i, s) in subs.iter().enumerate() {
         let (format, supported) = embedded_format(&s.caps, &info.container);
         let language = s.language.as_deref().and_then(normalise_language);
-        let forced = s.title.as_deref().is_some_and(|t| t.to_lowercase().contains("forced"));
+        let forced = s.forced || s.title.as_deref().is_some_and(|t| t.to_lowercase().contains("forced"));
         let title = s.title.as_deref().filter(|t| !t.eq_ignore_ascii_case("forced"));
         out.push(SubtitleTrack {
             index: out.len(),
@@ -283,7 +293,8 @@ pub fn subtitle_tracks(info: &MediaInfo, subs: &[SubStream], sidecar: Vec<(usize
     }
     // Forced subtitles (signs, foreign dialogue) show by default: the first forced
     // track in the default audio's language, else the first forced one.
-    if let Some(i) = out.iter().position(|t| t.forced && t.supported) {
+    let in_audio_language = out.iter().position(|t| t.forced && t.supported && audio_language.is_some() && t.language.as_deref() == audio_language);
+    if let Some(i) = in_audio_language.or_else(|| out.iter().position(|t| t.forced && t.supported)) {
         out[i].default = true;
     }
     out

@@ -10,7 +10,7 @@ import { copy } from '../shared.js';
 import { playOn } from '../remote.js';
 import { follow } from '../watching.js';
 import { preroll } from '../preroll.js';
-import { trackMenus } from './tracks.js';
+import { trackMenus } from '../tracks.js';
 
 export function playerPage(main, id) {
   let hls = null;

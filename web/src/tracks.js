@@ -2,8 +2,8 @@
 // `subtitleTracks`). The choice is remembered per user in localStorage, by language
 // and name; with no choice remembered, forced subtitles show and others stay off.
 
-import { get } from '../api.js';
-import { h, mount } from '../dom.js';
+import { get } from './api.js';
+import { h, mount } from './dom.js';
 
 let userKey = null;
 
