@@ -90,7 +90,7 @@ pub async fn audio_segment(state: &AppState, id: &str, index: usize, name: &str,
     let copy = track.codec == "audio/aac" && track.channels == 2;
     let source = TorrentSource { engine: state.engine.clone(), id: id.to_string(), index, name: name.to_string() };
     let timeout = Duration::from_secs(state.live().media.segment_wait_secs);
-    renditions::segment(&source, n, (start, end), copy, timeout).await.map_err(|e| {
+    renditions::segment(&source, (n, track.stream_key.clone()), (start, end), copy, timeout).await.map_err(|e| {
         tracing::warn!("audio rendition {n} segment {i} of {id}/{index}: {e:#}");
         ApiError::new(Code::StreamFailed, format!("audio segment {i} of track {n} could not be made: {e}"))
     })
@@ -228,7 +228,7 @@ async fn load(
         }
         _ => {
             let source = TorrentSource { engine, id: id_s, index, name: name.to_string() };
-            let n = track.stream;
+            let n = (track.stream, stream.info.subtitles.get(track.stream).and_then(|s| s.stream_key.clone()));
             state.media.subtitle_cues(&stream.key, track.index, async move { subextract::extract(&source, n, timeout).await }).await
         }
     };

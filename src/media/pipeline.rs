@@ -41,8 +41,10 @@ use elements::{caps_filter, is_encoder_error, link_decoded, make, make_decoder};
 #[derive(Clone)]
 pub struct RunSpec {
     pub mode: Mode,
-    /// Which audio stream (in demuxer order) goes out; `None` for none.
+    /// Which audio stream (in file order) goes out; `None` for none.
     pub audio: Option<usize>,
+    /// Its `stream_key` (the probe's), which finds its pad whatever order pads come in.
+    pub audio_key: Option<String>,
     pub grid: Grid,
     /// The first segment to produce.
     pub start: usize,
@@ -430,7 +432,11 @@ fn link_stream(
     }
     if name.starts_with("audio/") {
         let n = audio_seen.fetch_add(1, Ordering::SeqCst);
-        if Some(n) == spec.audio {
+        let chosen = match &spec.audio_key {
+            Some(k) => spec.audio.is_some() && super::probe::pad_stream_key(pad).as_ref() == Some(k),
+            None => Some(n) == spec.audio,
+        };
+        if chosen {
             return link_audio(pipeline, split, pad, spec);
         }
     }

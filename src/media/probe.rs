@@ -93,6 +93,10 @@ pub struct AudioInfo {
     /// The container's default flag (Matroska's FlagDefault; the first track elsewhere).
     #[serde(default)]
     pub default: bool,
+    /// The demuxer's name for the stream (the end of its stream-id, `002:4484…`), which
+    /// finds it again among a pipeline's pads, whatever order they come in.
+    #[serde(default)]
+    pub stream_key: Option<String>,
 }
 
 /// What the probe found.
@@ -299,9 +303,12 @@ fn discover(
                 sample_rate: a.sample_rate(),
                 copyable,
                 default: false,
+                stream_key: stream_key(a.stream_id().as_deref()),
             })
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let mut audio = audio;
+    in_file_order(&mut audio, |a| a.stream_key.as_deref());
     let subtitles = info
         .subtitle_streams()
         .into_iter()
@@ -311,8 +318,11 @@ fn discover(
             title: s.tags().and_then(|t| t.get::<gst::tags::Title>().map(|v| v.get().to_string())),
             default: false,
             forced: false,
+            stream_key: stream_key(s.stream_id().as_deref()),
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let mut subtitles = subtitles;
+    in_file_order(&mut subtitles, |s| s.stream_key.as_deref());
     Ok(MediaInfo {
         duration: Duration::from_nanos(duration.nseconds()),
         container,
@@ -320,6 +330,27 @@ fn discover(
         audio,
         subtitles,
     })
+}
+
+/// The part of a stream-id that names the stream within its file: what follows the
+/// last `/` (`…/002:4484925206709881855` from matroskademux, `…/003` from qtdemux).
+pub fn stream_key(stream_id: Option<&str>) -> Option<String> {
+    let id = stream_id?;
+    id.rsplit_once('/').map(|(_, k)| k.to_string()).filter(|k| !k.is_empty())
+}
+
+/// The `stream_key` of a demuxed pad (from its stream-start event).
+pub fn pad_stream_key(pad: &gst::Pad) -> Option<String> {
+    stream_key(pad.stream_id().as_deref())
+}
+
+/// Sorts streams by the track number their key starts with (demuxers number tracks
+/// in file order), when every one has such a number.
+fn in_file_order<T>(v: &mut [T], key: impl Fn(&T) -> Option<&str>) {
+    let num = |t: &T| key(t).and_then(|k| k.split(':').next()?.parse::<u64>().ok());
+    if v.iter().all(|t| num(t).is_some()) {
+        v.sort_by_key(|t| num(t));
+    }
 }
 
 /// `avc1.PPCCLL` from the avcC in `codec_data`, or from the profile and level names.
@@ -388,6 +419,7 @@ mod tests {
                     sample_rate: 48000,
                     copyable: *copy,
                     default: false,
+                    stream_key: None,
                 })
                 .collect(),
             subtitles: vec![],

@@ -51,12 +51,13 @@ pub fn playlist(grid: &Grid, n: usize, query: &str) -> String {
     s
 }
 
-/// Segment `[start_ns, end_ns)` of audio track `track` (counting audio tracks from 0)
-/// as MPEG-TS bytes; `copy` when the track already is AAC stereo. Gives up after
+/// Segment `[start_ns, end_ns)` of audio track `track` (counting audio tracks from 0;
+/// `key`, the probe's `stream_key`, finds it whatever order the pads come in) as
+/// MPEG-TS bytes; `copy` when the track already is AAC stereo. Gives up after
 /// `timeout`, saying so.
 pub async fn segment(
     source: &dyn ByteSource,
-    track: usize,
+    (track, key): (usize, Option<String>),
     (start_ns, end_ns): (u64, u64),
     copy: bool,
     timeout: Duration,
@@ -68,7 +69,7 @@ pub async fn segment(
     let cancel = CancellationToken::new();
     let guard = cancel.clone().drop_guard();
     let c2 = cancel.clone();
-    let task = tokio::task::spawn_blocking(move || run(opened, caps, rt, c2, track, (start_ns, end_ns), copy, timeout));
+    let task = tokio::task::spawn_blocking(move || run(opened, caps, rt, c2, (track, key), (start_ns, end_ns), copy, timeout));
     let res = match tokio::time::timeout(timeout + Duration::from_secs(2), task).await {
         Ok(r) => r.context("audio rendition task")?,
         Err(_) => {
@@ -84,14 +85,15 @@ fn make(name: &str) -> anyhow::Result<gst::Element> {
     gst::ElementFactory::make(name).build().with_context(|| format!("GStreamer element {name} is missing"))
 }
 
-/// The elements from the demuxer's audio pad to the muxer; returns (first, last).
-fn chain(pipeline: &gst::Pipeline, copy: bool) -> anyhow::Result<(gst::Element, gst::Element)> {
+/// The elements from the demuxer's audio pad to the muxer; returns (first, last, all
+/// of them from the last to the first).
+fn chain(pipeline: &gst::Pipeline, copy: bool) -> anyhow::Result<(gst::Element, gst::Element, Vec<gst::Element>)> {
     let q = make("queue")?;
     if copy {
         let parse = make("aacparse")?;
         pipeline.add_many([&q, &parse])?;
         q.link(&parse)?;
-        return Ok((q, parse));
+        return Ok((q.clone(), parse.clone(), vec![parse, q]));
     }
     let dec = make("decodebin")?;
     let convert = make("audioconvert")?;
@@ -112,7 +114,7 @@ fn chain(pipeline: &gst::Pipeline, copy: bool) -> anyhow::Result<(gst::Element, 
             let _ = p.link(&sink);
         }
     });
-    Ok((q, enc))
+    Ok((q.clone(), enc.clone(), vec![enc, stereo, resample, convert, dec, q]))
 }
 
 /// Rewrites segment events so that running time equals media time.
@@ -136,7 +138,7 @@ fn run(
     caps: Option<gst::Caps>,
     rt: tokio::runtime::Handle,
     cancel: CancellationToken,
-    want: usize,
+    (want, want_key): (usize, Option<String>),
     (start_ns, end_ns): (u64, u64),
     copy: bool,
     timeout: Duration,
@@ -180,11 +182,15 @@ fn run(
             .or_else(|| Some(pad.query_caps(None)))
             .and_then(|c| c.structure(0).map(|s| s.name().starts_with("audio/")))
             .unwrap_or(false);
-        let mine = is_audio && {
-            let mut n = seen.lock().unwrap();
-            *n += 1;
-            *n - 1 == want
-        };
+        let mine = is_audio
+            && match &want_key {
+                Some(k) => super::probe::pad_stream_key(pad).as_ref() == Some(k),
+                None => {
+                    let mut n = seen.lock().unwrap();
+                    *n += 1;
+                    *n - 1 == want
+                }
+            };
         let linked = if mine {
             // Hold the track's first buffer: the seek goes to this pad.
             let tx = ready_tx.lock().unwrap().clone();
@@ -205,17 +211,15 @@ fn run(
                 }
                 _ => gst::PadProbeReturn::Ok,
             });
-            chain(&pipeline, copy).and_then(|(first, last)| {
+            chain(&pipeline, copy).and_then(|(first, last, added)| {
                 let mux_pad = mux.request_pad_simple("sink_%d").context("no muxer pad")?;
                 last.static_pad("src").context("no src pad")?.link(&mux_pad)?;
                 rebase(&mux_pad);
-                for e in [&first, &last] {
-                    e.sync_state_with_parent()?;
-                }
-                if let Some(bin) = first.parent().and_downcast::<gst::Bin>() {
-                    bin.iterate_elements().into_iter().flatten().for_each(|e| {
-                        let _ = e.sync_state_with_parent();
-                    });
+                // Straight to Playing, the run's only target: syncing with the pipeline
+                // while it is still on its way there can leave them Paused, and a sink
+                // held in preroll stalls the demuxer for good.
+                for e in added {
+                    e.set_state(gst::State::Playing)?;
                 }
                 pad.link(&first.static_pad("sink").context("no sink pad")?)?;
                 anyhow::Ok(())
@@ -228,7 +232,7 @@ fn run(
                 .map_err(anyhow::Error::from)
                 .and_then(|f| {
                     pipeline.add(&f)?;
-                    f.sync_state_with_parent()?;
+                    f.set_state(gst::State::Playing)?;
                     pad.link(&f.static_pad("sink").context("no sink pad")?)?;
                     anyhow::Ok(())
                 })

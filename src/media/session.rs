@@ -446,6 +446,7 @@ impl Stream {
         let spec = RunSpec {
             mode: self.mode,
             audio: self.audio,
+            audio_key: self.audio.and_then(|i| self.info.audio.get(i)).and_then(|a| a.stream_key.clone()),
             grid: self.grid.clone(),
             start: at,
             dir: self.dir.clone(),

@@ -23,10 +23,10 @@ pub fn is_subtitle_caps(name: &str) -> bool {
     name.starts_with("text/") || name.starts_with("subpicture/") || matches!(name, "application/x-ass" | "application/x-ssa" | "application/x-subtitle-vtt")
 }
 
-/// The cues of subtitle stream `stream` (counting subtitle streams only, from 0) of
-/// `source`. Reads the whole file: on a torrent that waits for every piece. Gives up
+/// The cues of subtitle stream `stream` (counting subtitle streams only, from 0, and
+/// the probe's `stream_key` of it) of `source`. Reads the whole file: on a torrent that waits for every piece. Gives up
 /// after `timeout`, saying so.
-pub async fn extract(source: &dyn ByteSource, stream: usize, timeout: Duration) -> anyhow::Result<Vec<Cue>> {
+pub async fn extract(source: &dyn ByteSource, stream: (usize, Option<String>), timeout: Duration) -> anyhow::Result<Vec<Cue>> {
     super::init()?;
     let opened = source.open().await.context("opening the file")?;
     let caps = container_caps(&source.file_name());
@@ -51,7 +51,7 @@ fn run(
     caps: Option<gst::Caps>,
     rt: tokio::runtime::Handle,
     cancel: CancellationToken,
-    want: usize,
+    (want, want_key): (usize, Option<String>),
     timeout: Duration,
 ) -> anyhow::Result<Vec<Cue>> {
     let pipeline = gst::Pipeline::new();
@@ -72,11 +72,15 @@ fn run(
             .or_else(|| Some(pad.query_caps(None)))
             .and_then(|c| c.structure(0).map(|s| (s.name().to_string(), s.get::<String>("format").ok())))
             .unwrap_or_default();
-        let mine = is_subtitle_caps(&name.0) && {
-            let mut n = seen.lock().unwrap();
-            *n += 1;
-            *n - 1 == want
-        };
+        let mine = is_subtitle_caps(&name.0)
+            && match &want_key {
+                Some(k) => super::probe::pad_stream_key(pad).as_ref() == Some(k),
+                None => {
+                    let mut n = seen.lock().unwrap();
+                    *n += 1;
+                    *n - 1 == want
+                }
+            };
         let sink = if mine {
             let cues = cues2.clone();
             let kind = if name.0.contains("ass") || name.0.contains("ssa") {
@@ -104,8 +108,10 @@ fn run(
             }
         };
         sink.set_property("async", false);
+        // Straight to Playing: syncing with a pipeline still on its way there can leave
+        // a sink Paused, holding the demuxer in preroll for good.
         if pipeline.add(&sink).is_ok() {
-            let _ = sink.sync_state_with_parent();
+            let _ = sink.set_state(gst::State::Playing);
             let _ = pad.link(&sink.static_pad("sink").expect("sink pad"));
         }
     });

@@ -22,6 +22,9 @@ pub struct SubStream {
     pub default: bool,
     #[serde(default)]
     pub forced: bool,
+    /// The demuxer's name for the stream (see `probe::stream_key`).
+    #[serde(default)]
+    pub stream_key: Option<String>,
 }
 
 /// An audio track, as `audioTracks` in the API.

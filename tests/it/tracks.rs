@@ -159,11 +159,28 @@ fn pcm_of(input: &str, secs: f64) -> Vec<i16> {
     out.stdout.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect()
 }
 
-/// The frequency of a pure tone, from its rising zero crossings (48 kHz).
+/// The frequency of a pure tone, from its rising crossings (48 kHz).
 fn tone(pcm: &[i16]) -> f64 {
     assert!(pcm.len() > 4_800, "only {} samples decoded", pcm.len());
-    let crossings = pcm.windows(2).filter(|w| w[0] < 0 && w[1] >= 0).count();
-    crossings as f64 * 48_000.0 / pcm.len() as f64
+    // Rising crossings with hysteresis (a quarter of the peak), so coding noise near
+    // zero does not count twice; timed from the first crossing to the last.
+    let peak = pcm.iter().map(|s| (*s as i32).abs()).max().unwrap_or(0);
+    assert!(peak > 500, "silence (peak {peak})");
+    let t = peak / 4;
+    let (mut armed, mut first, mut last, mut n) = (false, None, 0usize, 0usize);
+    for (i, s) in pcm.iter().map(|s| *s as i32).enumerate() {
+        if s < -t {
+            armed = true;
+        } else if s > t && armed {
+            armed = false;
+            first.get_or_insert(i);
+            last = i;
+            n += 1;
+        }
+    }
+    let first = first.expect("no crossing");
+    assert!(n > 10, "only {n} periods");
+    (n - 1) as f64 * 48_000.0 / (last - first) as f64
 }
 
 #[test]
@@ -373,4 +390,32 @@ fn hls_js_switches_audio_and_shows_subtitles() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     };
     assert!(status.success(), "the Chromium run failed (its output is above); daemon log:\n{}", d.log_text());
+}
+
+/// Each audio rendition of a local MKV, straight from `media::renditions`: the run
+/// finishes within its bound and holds the track's tone on the video's clock.
+#[test]
+fn audio_renditions_of_a_local_file() {
+    use swarmcast::media::{LocalFile, renditions};
+    let src = tempfile::tempdir().unwrap();
+    let dir = make_film(src.path());
+    let file = LocalFile(dir.join("Film.mkv"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let info = rt.block_on(swarmcast::media::probe::probe(&file, std::time::Duration::from_secs(20))).unwrap();
+    let mut heard = Vec::new();
+    for (n, (_, _, _, hz)) in AUDIO.iter().enumerate() {
+        let t0 = std::time::Instant::now();
+        let bytes = rt
+            .block_on(renditions::segment(&file, (n, info.audio[n].stream_key.clone()), (8_000_000_000, 12_000_000_000), false, std::time::Duration::from_secs(20)))
+            .unwrap_or_else(|e| panic!("audio track {n}: {e:#}"));
+        let path = src.path().join(format!("a{n}.ts"));
+        std::fs::write(&path, &bytes).unwrap();
+        let f = tone(&pcm_of(path.to_str().unwrap(), 3.0));
+        eprintln!("track {n}: {} bytes in {:?}, {f:.0} Hz", bytes.len(), t0.elapsed());
+        let _ = std::fs::copy(&path, format!("/tmp/rendition-{n}.ts"));
+        heard.push((n, f, *hz));
+    }
+    for (n, f, hz) in heard {
+        assert!((f - hz as f64).abs() < hz as f64 * 0.03, "track {n} sounds at {f:.0} Hz, not {hz}");
+    }
 }
