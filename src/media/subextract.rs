@@ -61,6 +61,14 @@ fn run(
     let parse = gst::ElementFactory::make("parsebin").build()?;
     pipeline.add_many([&src, &parse])?;
     src.link(&parse)?;
+    // ASS/SSA stays as the container stores it: parsebin's ssaparse would drop the
+    // styling that WebVTT can carry (italics, bold).
+    parse.connect("autoplug-continue", false, |args| {
+        let raw_ass = args.get(2).and_then(|v| v.get::<gst::Caps>().ok()).and_then(|c| {
+            c.structure(0).map(|s| matches!(s.name().as_str(), "application/x-ass" | "application/x-ssa"))
+        });
+        Some((!raw_ass.unwrap_or(false)).to_value())
+    });
     let cues: Arc<Mutex<Vec<Cue>>> = Arc::default();
     let seen = Arc::new(Mutex::new(0usize));
     let weak = pipeline.downgrade();

@@ -32,7 +32,7 @@ fn make_film(root: &Path) -> std::path::PathBuf {
         "[Script Info]\nScriptType: v4.00+\nPlayResX: 640\nPlayResY: 360\n\n[V4+ Styles]\nFormat: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding\nStyle: Default,Arial,20,&H00FFFFFF,&H000000FF,&H00000000,&H00000000,0,0,0,0,100,100,0,0,1,1,0,2,10,10,10,1\n\n[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\nDialogue: 0,0:00:20.00,0:00:22.00,Default,,0,0,0,,{\\i1}Bonjour{\\i0} tout le monde\n",
     )
     .unwrap();
-    let mut cmd = Command::new("ffmpeg");
+    let mut cmd = bounded(180, "ffmpeg");
     cmd.args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=30"]);
     for (_, _, _, hz) in AUDIO {
         cmd.args(["-f", "lavfi", "-i"]).arg(format!("sine=frequency={hz}:sample_rate=48000:duration=30"));
@@ -136,22 +136,31 @@ fn check_renditions(master: &str) -> Vec<Vec<(String, String)>> {
     media
 }
 
-/// The first cue of a WebVTT text: (start seconds, text).
+/// The cues of a WebVTT text: (start seconds to 0.1 s, text).
 fn cues(vtt: &str) -> Vec<(f64, String)> {
     let mut out = Vec::new();
     for block in vtt.split("\n\n") {
         let mut lines = block.lines().skip_while(|l| !l.contains("-->"));
         let Some(t) = lines.next() else { continue };
         let start = t.split("-->").next().unwrap().trim();
-        let secs = start.split(':').fold(0.0, |acc, p| acc * 60.0 + p.parse::<f64>().unwrap());
-        out.push((secs, lines.collect::<Vec<_>>().join("\n")));
+        let secs: f64 = start.split(':').fold(0.0, |acc, p| acc * 60.0 + p.parse::<f64>().unwrap());
+        // To 0.1 s: FFmpeg shifts the whole file by the AAC track's priming (21 ms).
+        out.push(((secs * 10.0).round() / 10.0, lines.collect::<Vec<_>>().join("\n")));
     }
     out
 }
 
+/// `program` under coreutils' `timeout`: killed after `secs` seconds, so no wait of
+/// the test is unbounded.
+fn bounded(secs: u32, program: &str) -> Command {
+    let mut c = Command::new("timeout");
+    c.args(["-k", "5", &secs.to_string(), program]);
+    c
+}
+
 /// `secs` seconds of mono 48 kHz PCM decoded by ffmpeg from `input`.
 fn pcm_of(input: &str, secs: f64) -> Vec<i16> {
-    let out = Command::new("ffmpeg")
+    let out = bounded(90, "ffmpeg")
         .args(["-v", "error", "-i", input, "-t", &secs.to_string(), "-vn", "-ac", "1", "-ar", "48000", "-f", "s16le", "-"])
         .output()
         .unwrap();
@@ -251,17 +260,43 @@ fn every_track_of_a_film_from_a_seeder() {
         assert_eq!(attr(m, "URI").unwrap(), format!("{hash}/subtitles/{}.m3u8?token={token}", t["index"]));
     }
 
-    // ffprobe reads the master playlist and lists every subtitle rendition.
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "stream=codec_type,codec_name", "-of", "json"])
-        .arg(d.url(&format!("/api/stream/{hash}?token={token}")))
-        .output()
-        .unwrap();
-    let probe: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    let kinds: Vec<&str> = probe["streams"].as_array().map(|a| a.iter().filter_map(|s| s["codec_type"].as_str()).collect()).unwrap_or_default();
-    assert_eq!(kinds.iter().filter(|k| **k == "subtitle").count(), 5, "ffprobe: {probe} {}", String::from_utf8_lossy(&out.stderr));
-    // The main segments still carry one audio track (for players that ignore renditions).
-    assert!(kinds.iter().filter(|k| **k == "audio").count() >= 3, "ffprobe: {probe}");
+    // ffprobe reads the master playlist: the video, the three audio renditions (and the
+    // audio muxed into the main segments). Debian's FFmpeg 5.1 skips WebVTT renditions
+    // in a master ("Can't support the subtitle"), so each subtitle rendition's
+    // playlist is probed on its own below.
+    let probe_url = |url: &str| {
+        let out = bounded(60, "ffprobe")
+            .args(["-v", "error", "-show_entries", "stream=codec_type,codec_name:stream_tags=language", "-of", "json"])
+            .arg(url)
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (v, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (probe, err) = probe_url(&d.url(&format!("/api/stream/{hash}?token={token}")));
+    let streams = probe["streams"].as_array().cloned().unwrap_or_default();
+    let of = |ty: &str| streams.iter().filter(|s| s["codec_type"] == ty).cloned().collect::<Vec<_>>();
+    assert_eq!(of("video").len(), 1, "ffprobe: {probe} {err}");
+    let audio_streams = of("audio");
+    let langs: Vec<&str> = audio_streams
+        .iter()
+        .filter_map(|s| s["tags"]["language"].as_str())
+        .map(|l| match l {
+            "ger" => "de",
+            "eng" => "en",
+            "fre" | "fra" => "fr",
+            l => l,
+        })
+        .collect();
+    for l in ["en", "de", "fr"] {
+        assert!(langs.contains(&l), "ffprobe lists no {l} audio rendition: {probe} {err}");
+    }
+    assert!(of("audio").len() >= 3, "ffprobe: {probe} {err}");
+    for t in &subs {
+        let (p, err) = probe_url(&d.url(&format!("/api/stream/{hash}/subtitles/{}.m3u8?token={token}", t["index"])));
+        let kinds: Vec<&str> = p["streams"].as_array().map(|a| a.iter().filter_map(|s| s["codec_name"].as_str()).collect()).unwrap_or_default();
+        assert_eq!(kinds, vec!["webvtt"], "ffprobe on subtitle rendition {}: {p} {err}", t["index"]);
+    }
 
     // Audio renditions: one per track, English the default; each holds its own tone.
     let audio_media: Vec<_> = media.iter().filter(|m| attr(m, "TYPE") == Some("AUDIO")).collect();
@@ -276,7 +311,7 @@ fn every_track_of_a_film_from_a_seeder() {
         let f = tone(&pcm);
         assert!((f - hz as f64).abs() < hz as f64 * 0.03, "rendition {} ({}) sounds at {f:.0} Hz, not {hz}", a["index"], a["name"]);
     }
-    assert!(kinds.contains(&"video"), "{probe}");
+    assert_eq!(of("video").len(), 1, "{probe}");
 
     // Seek to the middle first: the video segment holding 16 s, then its subtitles.
     let (s, sub_pl) = text(&d.url(&format!("/api/stream/{hash}/subtitles/0.m3u8?token={token}")));
@@ -299,12 +334,12 @@ fn every_track_of_a_film_from_a_seeder() {
     assert_eq!(seg.status().as_u16(), 200);
     let seg_path = src.path().join("mid.ts");
     std::fs::write(&seg_path, seg.bytes().unwrap()).unwrap();
-    let out = Command::new("ffprobe")
+    let out = bounded(60, "ffprobe")
         .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts", "-of", "csv=p=0", "-read_intervals", "%+#1"])
         .arg(&seg_path)
         .output()
         .unwrap();
-    let first_pts: u64 = String::from_utf8_lossy(&out.stdout).lines().next().unwrap().trim().parse().unwrap();
+    let first_pts: u64 = String::from_utf8_lossy(&out.stdout).lines().next().unwrap().split(',').next().unwrap().trim().parse().unwrap();
 
     let (s, vtt) = text(&d.url(&format!("/api/stream/{hash}/subtitles/0-{mid:05}.vtt?token={token}")));
     assert_eq!(s, 200, "{vtt}");
@@ -322,12 +357,12 @@ fn every_track_of_a_film_from_a_seeder() {
     assert_eq!(aseg.status().as_u16(), 200);
     let aseg_path = src.path().join("mid-audio.ts");
     std::fs::write(&aseg_path, aseg.bytes().unwrap()).unwrap();
-    let out = Command::new("ffprobe")
+    let out = bounded(60, "ffprobe")
         .args(["-v", "error", "-select_streams", "a:0", "-show_entries", "packet=pts", "-of", "csv=p=0", "-read_intervals", "%+#1"])
         .arg(&aseg_path)
         .output()
         .unwrap();
-    let audio_pts: f64 = String::from_utf8_lossy(&out.stdout).lines().next().unwrap().trim().parse().unwrap();
+    let audio_pts: f64 = String::from_utf8_lossy(&out.stdout).lines().next().unwrap().split(',').next().unwrap().trim().parse().unwrap();
     let at = (audio_pts - mpegts as f64) / 90_000.0;
     assert!((at - mid_start).abs() < 0.1, "audio segment {mid} starts at {at} s, the video's at {mid_start} s");
     let f = tone(&pcm_of(aseg_path.to_str().unwrap(), 2.0));
@@ -417,5 +452,19 @@ fn audio_renditions_of_a_local_file() {
     }
     for (n, f, hz) in heard {
         assert!((f - hz as f64).abs() < hz as f64 * 0.03, "track {n} sounds at {f:.0} Hz, not {hz}");
+    }
+    // The first segment of each, twice over, as a player starting and a prober do.
+    for n in [2, 0, 1, 2] {
+        rt.block_on(renditions::segment(&file, (n, info.audio[n].stream_key.clone()), (0, 4_000_000_000), false, std::time::Duration::from_secs(20)))
+            .unwrap_or_else(|e| panic!("audio track {n}, segment 0: {e:#}"));
+    }
+    // Each embedded subtitle track, by the probe's key.
+    let expect: [&[(u64, &str)]; 3] = [&[(2, "Hello from the start"), (16, "The <i>middle</i> of the film")], &[(3, "Guten Tag"), (17, "Die Mitte")], &[(20, "<i>Bonjour</i> tout le monde")]];
+    for (n, want) in expect.iter().enumerate() {
+        let key = info.subtitles[n].stream_key.clone();
+        let cues = rt.block_on(swarmcast::media::subextract::extract(&file, (n, key), std::time::Duration::from_secs(20))).unwrap();
+        // Within 0.1 s: FFmpeg shifts the whole file by the AAC track's priming (21 ms).
+        let got: Vec<(u64, &str)> = cues.iter().map(|c| ((c.start_ns + 100_000_000) / 1_000_000_000, c.text.as_str())).collect();
+        assert_eq!(&got, want, "subtitle track {n}: {cues:?}");
     }
 }
