@@ -313,7 +313,8 @@ fn every_track_of_a_film_from_a_seeder() {
     }
     assert_eq!(of("video").len(), 1, "{probe}");
 
-    // Seek to the middle first: the video segment holding 16 s, then its subtitles.
+    // Seek to the middle first: the video segment holding 16.5 s (the cue starts at 16 s plus
+    // the file's 21 ms shift, maybe past a segment boundary at 16 s plus the same shift).
     let (s, sub_pl) = text(&d.url(&format!("/api/stream/{hash}/subtitles/0.m3u8?token={token}")));
     assert_eq!(s, 200, "{sub_pl}");
     let (s, video_pl) = text(&d.url(&format!("/api/stream/{hash}/index.m3u8?token={token}")));
@@ -326,7 +327,7 @@ fn every_track_of_a_film_from_a_seeder() {
     let mut start = 0.0;
     let mid = vd.iter().position(|d| {
         start += d;
-        start > 16.0
+        start > 16.5
     });
     let mid = mid.unwrap();
     let mid_start: f64 = vd[..mid].iter().sum();
@@ -341,6 +342,9 @@ fn every_track_of_a_film_from_a_seeder() {
         .unwrap();
     let first_pts: u64 = String::from_utf8_lossy(&out.stdout).lines().next().unwrap().split(',').next().unwrap().trim().parse().unwrap();
 
+    let (s, whole0) = text(&d.url(&format!("/api/stream/{hash}/subtitles/0.vtt?token={token}")));
+    assert_eq!(s, 200, "{whole0}");
+    assert_eq!(cues(&whole0), vec![(2.0, "Hello from the start".into()), (16.0, "The <i>middle</i> of the film".into())], "{whole0}");
     let (s, vtt) = text(&d.url(&format!("/api/stream/{hash}/subtitles/0-{mid:05}.vtt?token={token}")));
     assert_eq!(s, 200, "{vtt}");
     let map = vtt.lines().find(|l| l.starts_with("X-TIMESTAMP-MAP=")).expect("X-TIMESTAMP-MAP");
