@@ -90,10 +90,22 @@ pub async fn audio_segment(state: &AppState, id: &str, index: usize, name: &str,
     let copy = track.codec == "audio/aac" && track.channels == 2;
     let source = TorrentSource { engine: state.engine.clone(), id: id.to_string(), index, name: name.to_string() };
     let timeout = Duration::from_secs(state.live().media.segment_wait_secs);
-    renditions::segment(&source, (n, track.stream_key.clone()), (start, end), copy, timeout).await.map_err(|e| {
-        tracing::warn!("audio rendition {n} segment {i} of {id}/{index}: {e:#}");
-        ApiError::new(Code::StreamFailed, format!("audio segment {i} of track {n} could not be made: {e}"))
-    })
+    let key = (n, track.stream_key.clone());
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match renditions::segment(&source, key.clone(), (start, end), copy, timeout).await {
+            Ok(b) => return Ok(b),
+            // A run that failed (not one that timed out) is tried once more.
+            Err(e) if tries < 2 && !format!("{e:#}").contains("longer than") => {
+                tracing::warn!("audio rendition {n} segment {i} of {id}/{index}, trying again: {e:#}");
+            }
+            Err(e) => {
+                tracing::warn!("audio rendition {n} segment {i} of {id}/{index}: {e:#}");
+                return Err(ApiError::new(Code::StreamFailed, format!("audio segment {i} of track {n} could not be made: {e}")));
+            }
+        }
+    }
 }
 
 /// `bytes`, main segment `i`, with its audio replaced by audio track `n` (`audio=N`),

@@ -284,7 +284,8 @@ fn run(
                 gst::MessageView::Eos(_) => return Ok(()),
                 gst::MessageView::Error(e) => {
                     let path = e.src().map(|s| s.path_string().to_string()).unwrap_or_default();
-                    bail!("the audio run failed at {path}: {}", e.error())
+                    let debug = e.debug().map(|d| d.to_string()).unwrap_or_default();
+                    bail!("the audio run failed at {path}: {} ({debug})", e.error())
                 }
                 _ => {}
             }
