@@ -10,7 +10,7 @@ use crate::fixture::{Daemon, Seeder, http, info_hash, make_torrent, run};
 use serde_json::{Value, json};
 
 /// The three audio tracks: language, codec, channels, tone.
-const AUDIO: [(&str, &str, u32, u32); 3] = [("eng", "ac3", 6, 440), ("ger", "libvorbis", 2, 660), ("fra", "aac", 1, 880)];
+const AUDIO: [(&str, &str, u32, u32); 3] = [("eng", "eac3", 6, 440), ("ger", "libvorbis", 2, 660), ("fra", "aac", 1, 880)];
 
 fn srt(cues: &[(u32, u32, &str)]) -> String {
     cues.iter()
@@ -212,8 +212,8 @@ fn every_track_of_a_film_from_a_seeder() {
         .iter()
         .map(|a| (a["language"].as_str().unwrap(), a["codec"].as_str().unwrap(), a["channels"].as_u64().unwrap(), a["default"].as_bool().unwrap()))
         .collect();
-    assert_eq!(got, vec![("en", "AC-3", 6, true), ("de", "Vorbis", 2, false), ("fr", "AAC", 1, false)], "{body}");
-    assert_eq!(audio[0]["name"], "English · AC-3 5.1");
+    assert_eq!(got, vec![("en", "E-AC-3", 6, true), ("de", "Vorbis", 2, false), ("fr", "AAC", 1, false)], "{body}");
+    assert_eq!(audio[0]["name"], "English · E-AC-3 5.1");
     assert_eq!(audio[2]["name"], "French · AAC mono");
 
     // Subtitles: the embedded ones in order, then the sidecars (not notes.txt).
@@ -497,5 +497,36 @@ fn audio_renditions_of_a_local_file() {
         // Within 0.1 s: FFmpeg shifts the whole file by the AAC track's priming (21 ms).
         let got: Vec<(u64, &str)> = cues.iter().map(|c| ((c.start_ns + 100_000_000) / 1_000_000_000, c.text.as_str())).collect();
         assert_eq!(&got, want, "subtitle track {n}: {cues:?}");
+    }
+}
+
+/// E-AC-3 5.1 and MP3 tracks in an MKV: probed, named, and each rendition holds its tone.
+#[test]
+fn eac3_and_mp3_tracks_in_mkv() {
+    use swarmcast::media::{LocalFile, probe, renditions};
+    let src = tempfile::tempdir().unwrap();
+    let path = src.path().join("Film.mkv");
+    let mut cmd = bounded(180, "ffmpeg");
+    cmd.args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=8"]);
+    for hz in [500, 750] {
+        cmd.args(["-f", "lavfi", "-i"]).arg(format!("sine=frequency={hz}:sample_rate=48000:duration=8"));
+    }
+    cmd.args(["-map", "0:v", "-map", "1:a", "-map", "2:a", "-c:v", "libx264", "-preset", "ultrafast", "-g", "50"]);
+    cmd.args(["-c:a:0", "eac3", "-ac:a:0", "6", "-metadata:s:a:0", "language=eng", "-c:a:1", "libmp3lame", "-ac:a:1", "2", "-metadata:s:a:1", "language=ger"]);
+    run(cmd.arg(&path));
+    let file = LocalFile(path);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let info = rt.block_on(probe::probe(&file, std::time::Duration::from_secs(30))).unwrap_or_else(|e| panic!("probe: {e:#}"));
+    let tracks = swarmcast::media::tracks::audio_tracks(&info, &[]);
+    let names: Vec<&str> = tracks.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, vec!["English · E-AC-3 5.1", "German · MP3 stereo"], "{info:?}");
+    for (n, hz) in [(0, 500.0), (1, 750.0)] {
+        let bytes = rt
+            .block_on(renditions::segment(&file, (n, info.audio[n].stream_key.clone()), (2_000_000_000, 6_000_000_000), false, std::time::Duration::from_secs(20)))
+            .unwrap_or_else(|e| panic!("audio track {n}: {e:#}"));
+        let p = src.path().join(format!("r{n}.ts"));
+        std::fs::write(&p, bytes).unwrap();
+        let f = tone(&pcm_of(p.to_str().unwrap(), 3.0));
+        assert!((f - hz).abs() < hz * 0.03, "track {n} sounds at {f:.0} Hz, not {hz}");
     }
 }
