@@ -238,7 +238,7 @@ pub async fn master(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let (index, name, _) = pick_file(&state, &id, file_param(raw.as_deref())?)?;
-    let stream = open_stream(&state, &id, index, &name).await?;
+    let stream = super::tracks::open_for(&state, &id, index, &name, raw.as_deref()).await?;
     stream.touch_client(&client_key(raw.as_deref(), &headers));
     super::tracks::audio_param(raw.as_deref(), &stream)?;
     let query = carried_query(raw.as_deref());
@@ -267,7 +267,7 @@ pub async fn segment(
         return Err(ApiError::not_found(format!("no segment {name:?}")));
     }
     let (index, name, _) = pick_file(&state, &id, file_param(raw.as_deref())?)?;
-    let stream = open_stream(&state, &id, index, &name).await?;
+    let stream = super::tracks::open_for(&state, &id, index, &name, raw.as_deref()).await?;
     let audio = super::tracks::audio_param(raw.as_deref(), &stream)?;
     let client = client_key(raw.as_deref(), &headers);
     let Some(seg) = seg else {

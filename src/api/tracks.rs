@@ -43,6 +43,10 @@ pub fn with_renditions(state: &AppState, id: &str, name: &str, stream: &Stream, 
     if query.split('&').any(|p| p.starts_with("audio=")) {
         list.audio_tracks.clear();
     }
+    // With `burn=N` the subtitles are in the picture.
+    if query.split('&').any(|p| p.starts_with("burn=")) {
+        list.subtitle_tracks.clear();
+    }
     let uri = |kind: &str, n: usize| {
         let uri = format!("{id}/{kind}/{n}.m3u8");
         if query.is_empty() { uri } else { format!("{uri}?{query}") }
@@ -63,7 +67,7 @@ pub async fn audio(
         ApiError::not_found(format!("no audio file {file:?}: ask for {{n}}.m3u8 or {{n}}-{{segment}}.ts"))
     })?;
     let (index, name, _) = pick_file(&state, &id, file_param(raw.as_deref())?)?;
-    let stream = open_stream(&state, &id, index, &name).await?;
+    let stream = open_for(&state, &id, index, &name, raw.as_deref()).await?;
     if n >= stream.info.audio.len() {
         return Err(ApiError::not_found(format!("file {index} of torrent {id} has {} audio track(s); there is no track {n}", stream.info.audio.len())));
     }
@@ -127,6 +131,34 @@ pub fn audio_param(raw: Option<&str>, stream: &Stream) -> ApiResult<Option<usize
         return Err(ApiError::bad_request(format!("audio={n}: the file has {} audio track(s), counted from 0", stream.info.audio.len())));
     }
     Ok(Some(n))
+}
+
+/// The stream a request asks for: file `index`'s, or with `burn=N` its transcode with
+/// subtitle track N burned into the picture (a stream of its own, on its own grid).
+pub async fn open_for(state: &AppState, id: &str, index: usize, name: &str, raw: Option<&str>) -> ApiResult<Arc<Stream>> {
+    let base = open_stream(state, id, index, name).await?;
+    let Some(v) = super::extract::query_param(raw, "burn") else { return Ok(base) };
+    let n = v.parse::<usize>().map_err(|_| ApiError::bad_request(format!("burn {v:?} is not a subtitle track index")))?;
+    let list = track_list(state, id, name, &base);
+    let Some(track) = list.subtitle_tracks.get(n) else {
+        return Err(ApiError::bad_request(format!("burn={n}: the file has {} subtitle track(s), counted from 0", list.subtitle_tracks.len())));
+    };
+    if !track.supported {
+        return Err(ApiError::bad_request(format!(
+            "burn={n}: track {n} is {} (pictures); only text subtitles can be burned in",
+            track.format
+        )));
+    }
+    let cues = load(state, id, index, name, &base, track).await?;
+    let key = base.key.clone().burned(Some(n));
+    let source = Arc::new(TorrentSource { engine: state.engine.clone(), id: id.to_string(), index, name: name.to_string() });
+    let timeout = Duration::from_secs(state.live().media.probe_timeout_secs);
+    let stream = state.media.open(&key, source, timeout).await.map_err(|e| {
+        tracing::warn!("stream {key} cannot be prepared: {e:#}");
+        ApiError::new(Code::StreamFailed, format!("the video with subtitle track {n} burned in could not be prepared: {e}"))
+    })?;
+    let _ = stream.burn_cues.set(cues);
+    Ok(stream)
 }
 
 /// `GET /api/stream/{id}/tracks`.

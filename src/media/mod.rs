@@ -1,6 +1,7 @@
 //! Media: probing files, the H.264 encoder registry, segmenting pipelines, and the HLS
 //! session manager that produces segments on demand (engine → media → api).
 
+pub mod burn;
 pub mod cache;
 pub mod cuts;
 pub mod encoder;
@@ -42,7 +43,23 @@ pub use waiting::Waiting;
 /// Initialises GStreamer once per process.
 pub fn init() -> anyhow::Result<()> {
     static INIT: OnceLock<Result<(), String>> = OnceLock::new();
-    INIT.get_or_init(|| gst::init().map_err(|e| e.to_string()))
+    INIT.get_or_init(|| {
+        gst::init().map_err(|e| e.to_string())?;
+        // Elements auto-plugging (the probe's discoverer, decodebin, parsebin) must not
+        // pick: a52dec takes E-AC-3 caps it then refuses; ac3parse announces AC-3 before
+        // its first E-AC-3 frame, so a decoder for the wrong one is plugged (both
+        // not-negotiated, now and then). Demuxers frame Dolby audio already (Matroska,
+        // MP4, MPEG-TS PES); avdec_eac3/avdec_ac3 decode it. dtsdec, avdec_mp1float as
+        // the pipelines' own choice.
+        use gst::prelude::*;
+        let registry = gst::Registry::get();
+        for name in ["a52dec", "ac3parse", "dtsdec", "avdec_mp1float"] {
+            if let Some(f) = registry.lookup_feature(name) {
+                f.set_rank(gst::Rank::NONE);
+            }
+        }
+        Ok(())
+    })
         .clone()
         .map_err(|e| anyhow::anyhow!(e))
         .context("initialising GStreamer")

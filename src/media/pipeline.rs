@@ -61,6 +61,8 @@ pub struct RunSpec {
     pub audio_channels: u32,
     /// The chosen audio track's codec as the probe saw it (`audio/x-eac3`).
     pub audio_codec: Option<String>,
+    /// Subtitle cues burned into the picture (transcode only).
+    pub burn: Option<Arc<Vec<super::subtitles::Cue>>>,
 }
 
 /// What a run reports to its stream.
@@ -624,7 +626,11 @@ fn link_video(
     let enc_caps = caps_filter(output_caps(candidate)?)?;
     let [parse, caps] = h264_tail()?;
     add_chain(pipeline, &[q.clone(), dec.clone()])?;
-    let mut chain = vec![deint.clone(), flip, convert, scale, rate, raw, enc, enc_caps];
+    let mut chain = vec![deint.clone(), flip, convert, scale, rate, raw];
+    if let Some(cues) = &spec.burn {
+        chain.push(super::burn::overlay(cues.clone(), h)?);
+    }
+    chain.extend([enc, enc_caps]);
     if let Some(frames) = candidate.fail_after_frames {
         chain.push(
             gst::ElementFactory::make("identity")

@@ -21,7 +21,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
 use super::encoder::{EncodeSettings, EncoderRegistry, start_preset};
@@ -30,13 +29,16 @@ use super::pipeline::{self, RunEvent, RunHandle, RunSpec};
 use super::playlist::{self, Grid};
 use super::probe::{MediaInfo, Mode};
 use super::source::ByteSource;
-use super::waiting::{Metered, ReadMeter, Waiting};
+use super::waiting::{Metered, ReadMeter};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::MediaConfig;
 
 mod housekeeping;
+mod status;
 mod watchdog;
+
+pub use status::{StreamPhase, StreamStatus};
 
 /// A request further ahead of the running pipeline than this restarts it.
 const REACH: usize = 3;
@@ -129,43 +131,8 @@ pub struct Stream {
     changed: watch::Sender<u64>,
     /// Ends this stream's event task when the daemon stops.
     shutdown: CancellationToken,
-}
-
-/// Where a stream's pipeline is.
-///
-/// ```text
-/// Idle ──request──▶ Starting ──pipeline up──▶ Running ⇄ Paused (far enough ahead)
-///   ▲                                           │
-///   └──────────── idle timeout, run ended ──────┘
-/// any ──every encoder failed / unproducible──▶ Failed
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StreamPhase {
-    Idle,
-    Starting,
-    Running,
-    Paused,
-    Failed,
-}
-
-/// A stream's status, as `GET /api/stream/{id}/status` shows it.
-#[derive(Clone, Debug, Serialize)]
-pub struct StreamStatus {
-    pub state: StreamPhase,
-    pub mode: Mode,
-    pub encoder: Option<String>,
-    pub encoder_runs: u32,
-    pub failed_encoders: Vec<String>,
-    pub segments_ready: usize,
-    pub segments_total: usize,
-    pub buffered_seconds: f64,
-    pub clients: usize,
-    pub last_access: Option<String>,
-    pub duration: f64,
-    pub error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub waiting: Option<Waiting>,
+    /// The cues of the subtitle track burned in (`key.burn`), set before the first run.
+    pub burn_cues: std::sync::OnceLock<Arc<Vec<super::subtitles::Cue>>>,
 }
 
 impl Stream {
@@ -183,7 +150,8 @@ impl Stream {
         shutdown: CancellationToken,
     ) -> anyhow::Result<Arc<Self>> {
         let audio = info.pick_audio(&config.audio_languages);
-        let mode = info.mode(audio);
+        // Burned subtitles are drawn on decoded pictures: always a transcode.
+        let mode = if key.burn.is_some() { Mode::Transcode } else { info.mode(audio) };
         let duration = info.duration.as_nanos() as u64;
         let grid = match keyframes {
             Some(k) if mode != Mode::Transcode => {
@@ -256,6 +224,7 @@ impl Stream {
         };
         Ok(Arc::new(Self {
             shutdown,
+            burn_cues: Default::default(),
             key,
             mode,
             audio,
@@ -456,6 +425,7 @@ impl Stream {
             fps,
             audio_channels: self.audio_channels,
             audio_codec: self.audio.and_then(|i| self.info.audio.get(i)).map(|a| a.codec.clone()),
+            burn: self.burn_cues.get().cloned(),
             settings: Arc::new(EncodeSettings {
                 gop: gop.max(1),
                 x264_preset: match fast {

@@ -399,6 +399,45 @@ fn every_track_of_a_film_from_a_seeder() {
     let (s, v) = d.get(&format!("/api/stream/{hash}/seg{mid:05}.ts?audio=7"));
     assert_eq!((s, v["error"]["code"].as_str()), (400, Some("BAD_REQUEST")), "{v}");
 
+    // burn=0: the English subtitles drawn into a transcode. The frame at 16.5 s differs
+    // from the plain stream's where the cue is drawn (the bottom band), and hardly above.
+    let (s, master3) = text(&d.url(&format!("/api/stream/{hash}?token={token}&burn=0")));
+    assert_eq!(s, 200, "{master3}");
+    assert!(!master3.contains("TYPE=SUBTITLES") && master3.contains("&burn=0"), "{master3}");
+    let frame_at = |query: &str, at: f64, name: &str| -> Vec<u8> {
+        let (s, pl) = text(&d.url(&format!("/api/stream/{hash}/index.m3u8?token={token}{query}")));
+        assert_eq!(s, 200, "{pl}");
+        let durs = durations(&pl);
+        let (mut start, mut i) = (0.0, 0);
+        while start + durs[i] <= at {
+            start += durs[i];
+            i += 1;
+        }
+        let seg = http().get(d.url(&format!("/api/stream/{hash}/seg{i:05}.ts?token={token}{query}"))).send().unwrap();
+        assert_eq!(seg.status().as_u16(), 200, "segment {i}{query}");
+        let p = src.path().join(name);
+        std::fs::write(&p, seg.bytes().unwrap()).unwrap();
+        let out = bounded(60, "ffmpeg")
+            .args(["-v", "error", "-ss", &format!("{:.3}", at - start), "-i"])
+            .arg(&p)
+            .args(["-frames:v", "1", "-vf", "scale=640:360", "-pix_fmt", "gray", "-f", "rawvideo", "-"])
+            .output()
+            .unwrap();
+        assert_eq!(out.stdout.len(), 640 * 360, "a frame at {at} s{query}: {}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    };
+    let plain = frame_at("", 16.5, "plain.ts");
+    let burned = frame_at("&burn=0", 16.5, "burned.ts");
+    let diff = |rows: std::ops::Range<usize>| {
+        let n = rows.len() * 640;
+        rows.flat_map(|y| (0..640).map(move |x| y * 640 + x)).map(|k| (plain[k] as i32 - burned[k] as i32).unsigned_abs() as u64).sum::<u64>() as f64 / n as f64
+    };
+    let (top, bottom) = (diff(20..200), diff(300..356));
+    eprintln!("burn=0 at 16.5 s: mean difference {top:.1} above, {bottom:.1} in the subtitle band");
+    assert!(bottom > 8.0 && bottom > top * 3.0, "no subtitle drawn: {top:.1} above, {bottom:.1} in the band");
+    let (s, v) = d.get(&format!("/api/stream/{hash}?burn=9"));
+    assert_eq!((s, v["error"]["code"].as_str()), (400, Some("BAD_REQUEST")), "{v}");
+
     // Each other track holds its own text at its time.
     let whole = |n: usize| {
         let (s, v) = text(&d.url(&format!("/api/stream/{hash}/subtitles/{n}.vtt?token={token}")));
