@@ -98,7 +98,7 @@ pub async fn audio_segment(state: &AppState, id: &str, index: usize, name: &str,
     let mut tries = 0;
     loop {
         tries += 1;
-        match renditions::segment(&source, key.clone(), (start, end), copy, timeout).await {
+        match renditions::segment(&source, key.clone(), (start, end), (copy, Some(track.codec.clone())), timeout).await {
             Ok(b) => return Ok(b),
             // A run that failed (not one that timed out) is tried once more.
             Err(e) if tries < 2 && !format!("{e:#}").contains("longer than") => {

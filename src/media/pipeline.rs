@@ -35,7 +35,8 @@ use super::probe::Mode;
 use super::source::{OpenedReader, attach_timed};
 
 mod elements;
-use elements::{caps_filter, is_encoder_error, link_decoded, make, make_decoder};
+use elements::{caps_filter, is_encoder_error, make};
+pub(crate) use elements::{link_decoded, make_decoder};
 
 /// What a run needs to know.
 #[derive(Clone)]

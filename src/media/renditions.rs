@@ -53,13 +53,14 @@ pub fn playlist(grid: &Grid, n: usize, query: &str) -> String {
 
 /// Segment `[start_ns, end_ns)` of audio track `track` (counting audio tracks from 0;
 /// `key`, the probe's `stream_key`, finds it whatever order the pads come in) as
-/// MPEG-TS bytes; `copy` when the track already is AAC stereo. Gives up after
+/// MPEG-TS bytes; `copy` when the track already is AAC stereo, else decoded as the
+/// probe's `codec` says. Gives up after
 /// `timeout`, saying so.
 pub async fn segment(
     source: &dyn ByteSource,
     (track, key): (usize, Option<String>),
     (start_ns, end_ns): (u64, u64),
-    copy: bool,
+    (copy, codec): (bool, Option<String>),
     timeout: Duration,
 ) -> anyhow::Result<Vec<u8>> {
     super::init()?;
@@ -69,7 +70,7 @@ pub async fn segment(
     let cancel = CancellationToken::new();
     let guard = cancel.clone().drop_guard();
     let c2 = cancel.clone();
-    let task = tokio::task::spawn_blocking(move || run(opened, caps, rt, c2, (track, key), (start_ns, end_ns), copy, timeout));
+    let task = tokio::task::spawn_blocking(move || run(opened, caps, rt, c2, (track, key), (start_ns, end_ns), (copy, codec), timeout));
     let res = match tokio::time::timeout(timeout + Duration::from_secs(2), task).await {
         Ok(r) => r.context("audio rendition task")?,
         Err(_) => {
@@ -85,9 +86,11 @@ fn make(name: &str) -> anyhow::Result<gst::Element> {
     gst::ElementFactory::make(name).build().with_context(|| format!("GStreamer element {name} is missing"))
 }
 
-/// The elements from the demuxer's audio pad to the muxer; returns (first, last, all
-/// of them from the last to the first).
-fn chain(pipeline: &gst::Pipeline, copy: bool) -> anyhow::Result<(gst::Element, gst::Element, Vec<gst::Element>)> {
+/// The elements from the demuxer's audio `pad` (probed as `codec`) to the muxer;
+/// returns (first, last, all of them from the last to the first). The decoder is one
+/// element picked for the pad's caps, as in the main pipeline (decodebin only when
+/// none fits): a decodebin changing state under a running pipeline could fail.
+fn chain(pipeline: &gst::Pipeline, pad: &gst::Pad, copy: bool, codec: Option<&str>) -> anyhow::Result<(gst::Element, gst::Element, Vec<gst::Element>)> {
     let q = make("queue")?;
     if copy {
         let parse = make("aacparse")?;
@@ -95,7 +98,7 @@ fn chain(pipeline: &gst::Pipeline, copy: bool) -> anyhow::Result<(gst::Element, 
         q.link(&parse)?;
         return Ok((q.clone(), parse.clone(), vec![parse, q]));
     }
-    let dec = make("decodebin")?;
+    let dec = super::pipeline::make_decoder(pad, gst::ElementFactoryType::MEDIA_AUDIO, codec)?;
     let convert = make("audioconvert")?;
     let resample = make("audioresample")?;
     let stereo = gst::ElementFactory::make("capsfilter")
@@ -105,15 +108,7 @@ fn chain(pipeline: &gst::Pipeline, copy: bool) -> anyhow::Result<(gst::Element, 
     pipeline.add_many([&q, &dec, &convert, &resample, &stereo, &enc])?;
     q.link(&dec)?;
     gst::Element::link_many([&convert, &resample, &stereo, &enc])?;
-    let convert_weak = convert.downgrade();
-    dec.connect_pad_added(move |_, p| {
-        if let Some(c) = convert_weak.upgrade()
-            && let Some(sink) = c.static_pad("sink")
-            && !sink.is_linked()
-        {
-            let _ = p.link(&sink);
-        }
-    });
+    super::pipeline::link_decoded(&dec, &convert);
     Ok((q.clone(), enc.clone(), vec![enc, stereo, resample, convert, dec, q]))
 }
 
@@ -140,7 +135,7 @@ fn run(
     cancel: CancellationToken,
     (want, want_key): (usize, Option<String>),
     (start_ns, end_ns): (u64, u64),
-    copy: bool,
+    (copy, codec): (bool, Option<String>),
     timeout: Duration,
 ) -> anyhow::Result<Vec<u8>> {
     let deadline = Instant::now() + timeout;
@@ -211,7 +206,7 @@ fn run(
                 }
                 _ => gst::PadProbeReturn::Ok,
             });
-            chain(&pipeline, copy).and_then(|(first, last, added)| {
+            chain(&pipeline, pad, copy, codec.as_deref()).and_then(|(first, last, added)| {
                 let mux_pad = mux.request_pad_simple("sink_%d").context("no muxer pad")?;
                 last.static_pad("src").context("no src pad")?.link(&mux_pad)?;
                 rebase(&mux_pad);

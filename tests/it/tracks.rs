@@ -511,7 +511,7 @@ fn audio_renditions_of_a_local_file() {
     for (n, (_, _, _, hz)) in AUDIO.iter().enumerate() {
         let t0 = std::time::Instant::now();
         let bytes = rt
-            .block_on(renditions::segment(&file, (n, info.audio[n].stream_key.clone()), (8_000_000_000, 12_000_000_000), false, std::time::Duration::from_secs(20)))
+            .block_on(renditions::segment(&file, (n, info.audio[n].stream_key.clone()), (8_000_000_000, 12_000_000_000), (false, Some(info.audio[n].codec.clone())), std::time::Duration::from_secs(20)))
             .unwrap_or_else(|e| panic!("audio track {n}: {e:#}"));
         let path = src.path().join(format!("a{n}.ts"));
         std::fs::write(&path, &bytes).unwrap();
@@ -524,7 +524,7 @@ fn audio_renditions_of_a_local_file() {
         assert!((f - hz as f64).abs() < hz as f64 * 0.03, "track {n} sounds at {f:.0} Hz, not {hz}");
     }
     // The first segment of each, all at once and twice over, as a prober asks for them.
-    let runs = [2, 0, 1, 2, 0, 1].map(|n| renditions::segment(&file, (n, info.audio[n].stream_key.clone()), (0, 4_000_000_000), false, std::time::Duration::from_secs(20)));
+    let runs = [2, 0, 1, 2, 0, 1].map(|n| renditions::segment(&file, (n, info.audio[n].stream_key.clone()), (0, 4_000_000_000), (false, Some(info.audio[n].codec.clone())), std::time::Duration::from_secs(20)));
     for (k, r) in rt.block_on(futures::future::join_all(runs)).into_iter().enumerate() {
         r.unwrap_or_else(|e| panic!("first segments at once, run {k}: {e:#}"));
     }
@@ -561,7 +561,7 @@ fn eac3_and_mp3_tracks_in_mkv() {
     assert_eq!(names, vec!["English · E-AC-3 5.1", "German · MP3 stereo"], "{info:?}");
     for (n, hz) in [(0, 500.0), (1, 750.0)] {
         let bytes = rt
-            .block_on(renditions::segment(&file, (n, info.audio[n].stream_key.clone()), (2_000_000_000, 6_000_000_000), false, std::time::Duration::from_secs(20)))
+            .block_on(renditions::segment(&file, (n, info.audio[n].stream_key.clone()), (2_000_000_000, 6_000_000_000), (false, Some(info.audio[n].codec.clone())), std::time::Duration::from_secs(20)))
             .unwrap_or_else(|e| panic!("audio track {n}: {e:#}"));
         let p = src.path().join(format!("r{n}.ts"));
         std::fs::write(&p, bytes).unwrap();

@@ -32,7 +32,7 @@ pub(super) fn caps_filter(caps: gst::Caps) -> anyhow::Result<gst::Element> {
 /// `audio/x-ac3` until its parser has read a frame, and AC-3 decoders refuse E-AC-3.
 /// Left out: the alpha-channel VP8/VP9 bins (they rank first but want alpha caps),
 /// liba52/libdca (E-AC-3 and DTS-HD fail there) and mp1float (takes layer 2 and fails).
-pub(super) fn make_decoder(
+pub(crate) fn make_decoder(
     pad: &gst::Pad,
     media: gst::ElementFactoryType,
     probed: Option<&str>,
@@ -65,7 +65,7 @@ pub(super) fn make_decoder(
 
 /// Links `dec`'s decoded pad, once it appears (at once for a plain decoder), to `convert`. Only a weak reference to
 /// `convert` is held, so the callback does not keep the pipeline alive.
-pub(super) fn link_decoded(dec: &gst::Element, convert: &gst::Element) {
+pub(crate) fn link_decoded(dec: &gst::Element, convert: &gst::Element) {
     if let Some(src) = dec.static_pad("src") {
         if let Some(sink) = convert.static_pad("sink") {
             let _ = src.link(&sink);
