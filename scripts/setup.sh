@@ -8,7 +8,7 @@ build_pkgs=(
   pkg-config libssl-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-  gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-x
 )
 test_pkgs=(
   ffmpeg transmission-daemon transmission-cli opentracker curl jq
