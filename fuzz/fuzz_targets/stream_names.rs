@@ -62,7 +62,7 @@ fuzz_target!(|data: &[u8]| {
     let carried = carried_query(raw);
     for p in carried.split('&').filter(|_| !carried.is_empty()) {
         assert!(
-            p.starts_with("file=") || p.starts_with("token="),
+            ["file=", "token=", "audio=", "burn="].iter().any(|k| p.starts_with(k)),
             "{carried:?}"
         );
     }
