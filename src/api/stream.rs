@@ -376,15 +376,15 @@ pub async fn remove(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<ApiJson<Value>> {
     super::torrents::require_owner(&state, &caller, &id)?;
-    let keys: Vec<StreamKey> = match file_param(raw.as_deref())? {
-        Some(f) => vec![StreamKey::new(&id, f)],
-        None => state
-            .media
-            .of_torrent(&id)
-            .iter()
-            .map(|s| s.key.clone())
-            .collect(),
-    };
+    // A file's streams: its own and any with subtitles burned in.
+    let file = file_param(raw.as_deref())?;
+    let keys: Vec<StreamKey> = state
+        .media
+        .of_torrent(&id)
+        .iter()
+        .map(|s| s.key.clone())
+        .filter(|k| file.is_none_or(|f| k.file == f))
+        .collect();
     let removed = keys.iter().filter(|k| state.media.remove(k)).count();
     if removed == 0 {
         return Err(ApiError::not_found(format!("no stream for torrent {id}")));

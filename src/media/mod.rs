@@ -45,15 +45,14 @@ pub fn init() -> anyhow::Result<()> {
     static INIT: OnceLock<Result<(), String>> = OnceLock::new();
     INIT.get_or_init(|| {
         gst::init().map_err(|e| e.to_string())?;
-        // Elements auto-plugging (the probe's discoverer, decodebin, parsebin) must not
-        // pick: a52dec takes E-AC-3 caps it then refuses; ac3parse announces AC-3 before
-        // its first E-AC-3 frame, so a decoder for the wrong one is plugged (both
-        // not-negotiated, now and then). Demuxers frame Dolby audio already (Matroska,
-        // MP4, MPEG-TS PES); avdec_eac3/avdec_ac3 decode it. dtsdec, avdec_mp1float as
-        // the pipelines' own choice.
+        // ac3parse announces AC-3 before it has parsed an E-AC-3 frame, so auto-plugging
+        // (the probe's discoverer, decodebin) now and then links an AC-3 decoder to an
+        // E-AC-3 stream (not-negotiated). Demuxers frame Dolby audio already; without the
+        // parser E-AC-3 goes to avdec_eac3, AC-3 to a52dec/avdec_ac3, DVD's private AC-3
+        // to a52dec.
         use gst::prelude::*;
         let registry = gst::Registry::get();
-        for name in ["a52dec", "ac3parse", "dtsdec", "avdec_mp1float"] {
+        for name in ["ac3parse"] {
             if let Some(f) = registry.lookup_feature(name) {
                 f.set_rank(gst::Rank::NONE);
             }
