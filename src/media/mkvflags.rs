@@ -9,6 +9,8 @@ pub struct TrackFlags {
     pub forced: bool,
     pub enabled: bool,
     pub name: Option<String>,
+    /// `Language` (ISO 639-2) or `LanguageBCP47`, when the entry has one.
+    pub language: Option<String>,
 }
 
 /// The flags of the audio tracks and of the subtitle tracks, each in file order.
@@ -27,6 +29,8 @@ const FLAG_ENABLED: u32 = 0xB9;
 const FLAG_DEFAULT: u32 = 0x88;
 const FLAG_FORCED: u32 = 0x55AA;
 const NAME: u32 = 0x536E;
+const LANGUAGE: u32 = 0x22B59C;
+const LANGUAGE_BCP47: u32 = 0x22B59D;
 
 /// An element ID (with its marker bits) and its length in bytes.
 fn read_id(b: &[u8]) -> Option<(u32, usize)> {
@@ -114,7 +118,7 @@ fn tracks(body: &[u8]) -> MkvFlags {
         }
         let mut kind = 0;
         // Matroska's defaults: enabled and default unless said otherwise.
-        let mut f = TrackFlags { default: true, forced: false, enabled: true, name: None };
+        let mut f = TrackFlags { default: true, forced: false, enabled: true, name: None, language: None };
         for (id, v) in children(entry) {
             match id {
                 TRACK_TYPE => kind = uint(v),
@@ -122,6 +126,9 @@ fn tracks(body: &[u8]) -> MkvFlags {
                 FLAG_FORCED => f.forced = uint(v) != 0,
                 FLAG_ENABLED => f.enabled = uint(v) != 0,
                 NAME => f.name = Some(String::from_utf8_lossy(v).trim_end_matches('\0').to_string()),
+                LANGUAGE | LANGUAGE_BCP47 if f.language.is_none() || id == LANGUAGE_BCP47 => {
+                    f.language = Some(String::from_utf8_lossy(v).trim_end_matches('\0').to_string())
+                }
                 _ => {}
             }
         }
@@ -148,7 +155,7 @@ mod tests {
     #[test]
     fn flags_of_a_hand_made_file() {
         let audio = |default: u8| [el(&[0x83], &[2]), el(&[0x88], &[default])].concat();
-        let sub = [el(&[0x83], &[0x11]), el(&[0x55, 0xAA], &[1]), el(&[0x53, 0x6E], b"Signs")].concat();
+        let sub = [el(&[0x83], &[0x11]), el(&[0x55, 0xAA], &[1]), el(&[0x53, 0x6E], b"Signs"), el(&[0x22, 0xB5, 0x9C], b"ger")].concat();
         let video = el(&[0x83], &[1]);
         let entries = [el(&[0xAE], &video), el(&[0xAE], &audio(1)), el(&[0xAE], &audio(0)), el(&[0xAE], &sub)].concat();
         let tracks = el(&[0x16, 0x54, 0xAE, 0x6B], &entries);
@@ -163,6 +170,7 @@ mod tests {
         assert_eq!(f.subtitles.len(), 1);
         assert!(f.subtitles[0].forced && f.subtitles[0].default);
         assert_eq!(f.subtitles[0].name.as_deref(), Some("Signs"));
+        assert_eq!(f.subtitles[0].language.as_deref(), Some("ger"));
         // Cut before the Tracks: nothing.
         assert_eq!(parse(&file[..file.len() - 3]), None);
     }

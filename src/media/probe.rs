@@ -194,11 +194,20 @@ async fn apply_flags(info: &mut MediaInfo, source: &dyn ByteSource, timeout: Dur
     };
     match flags {
         Some(f) if f.audio.len() == info.audio.len() && f.subtitles.len() == info.subtitles.len() => {
+            // The discoverer may finish before a sparse stream's tags arrive: the
+            // container's own language then.
+            let known = |l: &Option<String>| l.as_deref().is_some_and(|l| !l.is_empty() && l != "und");
             for (a, t) in info.audio.iter_mut().zip(&f.audio) {
                 a.default = t.default && t.enabled;
+                if !known(&a.language) && known(&t.language) {
+                    a.language = t.language.clone();
+                }
             }
             for (s, t) in info.subtitles.iter_mut().zip(&f.subtitles) {
                 (s.default, s.forced) = (t.default && t.enabled, t.forced);
+                if !known(&s.language) && known(&t.language) {
+                    s.language = t.language.clone();
+                }
                 if s.title.is_none() {
                     s.title = t.name.clone();
                 }
