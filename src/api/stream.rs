@@ -2,7 +2,6 @@
 //! report and stop streams. Every URI in a playlist is relative to the playlist's own
 //! URL and carries the request's `file` and `token` parameters.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -14,9 +13,10 @@ use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiJson, ApiResult, Code};
 use super::extract::{Caller, query_param};
+use super::open::{open_stream, starving};
 use crate::api::AppState;
 use crate::engine::{self, AddOptions, EngineError};
-use crate::media::{MediaError, Stream, StreamKey, TorrentSource, playlist};
+use crate::media::{MediaError, StreamKey, playlist};
 use crate::store::Purpose;
 
 /// The body of `POST /api/stream`: one source, and optionally the file to play.
@@ -96,40 +96,6 @@ fn pick_file(state: &AppState, id: &str, file: Option<usize>) -> ApiResult<(usiz
 
 /// How long a segment request waits with no peer connected before it says NO_SEEDS.
 const NO_SEEDS_AFTER: Duration = Duration::from_secs(10);
-
-/// Whether torrent `id` is unfinished with no peer connected.
-fn starving(state: &AppState, id: &str) -> bool {
-    state.engine.view(id).is_ok_and(|v| v.peers == 0 && v.progress < 100.0)
-}
-
-/// Opens (probing on first use) the stream of file `index` of torrent `id`.
-pub(crate) async fn open_stream(
-    state: &AppState,
-    id: &str,
-    index: usize,
-    name: &str,
-) -> ApiResult<Arc<Stream>> {
-    let key = StreamKey::new(id, index);
-    let source = Arc::new(TorrentSource {
-        engine: state.engine.clone(),
-        id: id.to_string(),
-        index,
-        name: name.to_string(),
-    });
-    let timeout = Duration::from_secs(state.live().media.probe_timeout_secs);
-    state.media.open(&key, source, timeout).await.map_err(|e| {
-        if starving(state, id) {
-            tracing::info!("stream of {id} waits for peers: {e:#}");
-            ApiError::new(Code::NoSeeds, format!("no peer can supply torrent {id}: none is connected"))
-        } else {
-            tracing::warn!("stream {key} cannot be prepared: {e:#}");
-            ApiError::new(
-                Code::StreamFailed,
-                "the video could not be read or probed for streaming; the daemon's log says why",
-            )
-        }
-    })
-}
 
 /// `POST /api/stream`.
 pub async fn create(

@@ -206,7 +206,7 @@ pub fn start(
     caps: Option<gst::Caps>,
     events: mpsc::UnboundedSender<RunEvent>,
 ) -> anyhow::Result<RunHandle> {
-    super::init()?;
+    super::runtime::init()?;
     let rt = tokio::runtime::Handle::current();
     let cancel = CancellationToken::new();
     let pipeline = gst::Pipeline::new();

@@ -173,7 +173,7 @@ impl Stream {
     /// index, its video keyframes (the grid of a stream that copies the video).
     pub fn new(
         key: StreamKey,
-        source: Arc<dyn ByteSource>,
+        source: Arc<Metered>,
         info: MediaInfo,
         keyframes: Option<&[u64]>,
         size_bytes: u64,
@@ -247,13 +247,8 @@ impl Stream {
             .then(|| registry.selected().map(|e| e.name.clone()))
             .flatten();
         let (changed, _) = watch::channel(0);
-        let (source, meter) = match source.meter() {
-            Some(m) => (source, m),
-            None => {
-                let meter = Arc::new(ReadMeter::default());
-                (Arc::new(Metered { inner: source, meter: meter.clone() }) as Arc<dyn ByteSource>, meter)
-            }
-        };
+        let meter = source.meter.clone();
+        let source: Arc<dyn ByteSource> = source;
         Ok(Arc::new(Self {
             shutdown,
             key,

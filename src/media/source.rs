@@ -37,10 +37,6 @@ pub trait ByteSource: Send + Sync + 'static {
     fn swarm(&self) -> Option<(u32, u64)> {
         None
     }
-    /// The meter of this source's readers, when it has one (`waiting::Metered`).
-    fn meter(&self) -> Option<Arc<super::waiting::ReadMeter>> {
-        None
-    }
 }
 
 /// Caps for a container known from the file's extension. Given to `appsrc`, they spare

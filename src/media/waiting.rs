@@ -155,9 +155,6 @@ impl ByteSource for Metered {
     fn swarm(&self) -> Option<(u32, u64)> {
         self.inner.swarm()
     }
-    fn meter(&self) -> Option<Arc<ReadMeter>> {
-        Some(self.meter.clone())
-    }
 }
 
 struct MeteredReader {
