@@ -186,6 +186,11 @@ impl Media {
             .get_or_try_init(|| async {
                 let info = probe::probe(source.as_ref(), probe_timeout).await?;
                 let (mut reader, len) = source.open().await?;
+                // The engine's fast start knows the bitrate of an MKV or MP4 from its
+                // header; an AVI or MPEG-TS has it from the probe.
+                if let Some(secs) = Some(info.duration.as_secs()).filter(|&s| s > 0) {
+                    source.hint_bitrate(len / secs);
+                }
                 let copies_video = info.mode(None) != Mode::Transcode;
                 let keyframes = match copies_video {
                     true => tokio::time::timeout(

@@ -155,6 +155,9 @@ impl ByteSource for Metered {
     fn swarm(&self) -> Option<(u32, u64)> {
         self.inner.swarm()
     }
+    fn hint_bitrate(&self, bytes_per_sec: u64) {
+        self.inner.hint_bitrate(bytes_per_sec)
+    }
 }
 
 struct MeteredReader {
