@@ -204,7 +204,11 @@ pub async fn serve(
                     refuse(&mut socket, &msg::failure(&reason, None, None), 1009, "message refused").await;
                     return;
                 }
-                Some(Ok(Message::Close(_))) => return,
+                Some(Ok(Message::Close(_))) => {
+                    // Sends the close reply tungstenite queued.
+                    let _ = tokio::time::timeout(SEND_TIMEOUT, futures::SinkExt::flush(&mut socket)).await;
+                    return;
+                }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => Next::Go,
                 Some(Ok(Message::Text(t))) => {
                     deadline = Instant::now() + idle;
