@@ -30,5 +30,6 @@ mod stream_api;
 mod passkeys;
 mod tracker;
 mod watching;
+mod webtorrent;
 mod uploads;
 mod web_ui;
