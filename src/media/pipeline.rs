@@ -35,7 +35,7 @@ use super::probe::Mode;
 use super::source::{OpenedReader, attach_timed};
 
 mod elements;
-use elements::{caps_filter, is_encoder_error, link_decoded, make, make_decoder};
+use elements::{caps_filter, is_encoder_error, link_decoded, make, make_decoder, position_channels};
 
 /// What a run needs to know.
 #[derive(Clone)]
@@ -668,6 +668,7 @@ fn link_audio(
         .build()?;
     add_chain(pipeline, &[q.clone(), dec.clone()])?;
     add_chain(pipeline, &[convert.clone(), resample, raw, enc.clone()])?;
+    position_channels(&convert.static_pad("sink").unwrap());
     link_decoded(&dec, &convert);
     to_muxer(split, &enc, "audio_%u", spec)?;
     pad.link(&q.static_pad("sink").unwrap())?;

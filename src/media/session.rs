@@ -36,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::MediaConfig;
 
 mod housekeeping;
+mod waits;
 mod watchdog;
 
 /// A request further ahead of the running pipeline than this restarts it.
@@ -382,7 +383,6 @@ impl Stream {
         r.handle.resume();
         None
     }
-
 
     fn notify(&self) {
         self.changed.send_modify(|v| *v += 1);
