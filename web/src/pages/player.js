@@ -18,6 +18,8 @@ export function playerPage(main, id) {
   let statusTimer = null;
   let unfollow = null;
   let remote = null;
+  // While "Resume at m:ss / Start over" waits for an answer, the player does not start.
+  let asking = false;
   const watchPanel = h('div', { class: 'watch-panel', id: 'watch-panel', 'aria-live': 'polite' });
   const t = live.torrents.get(id);
   // `?file=N` plays that file of the torrent; without it the daemon picks the video.
@@ -74,13 +76,18 @@ export function playerPage(main, id) {
     const hlsUrl = withToken(s.hlsUrl, s.token);
     const rawUrl = s.streamUrl ? withToken(s.streamUrl, s.token) : null;
     showLinks(s.name || t?.name || id, hlsUrl, rawUrl);
-    await attach(hlsUrl);
     const streamId = s.infoHash || id;
     if (s.fileIndex !== undefined) {
       unfollow = follow({
         video, panel: watchPanel, torrentId: streamId, fileIndex: s.fileIndex, resumeAt: s.resumeAt || 0, next: s.next,
         play: (torrent, file) => location.assign(`/play/${torrent}?file=${file}`),
+        onAnswer: () => { asking = false; },
       });
+      asking = unfollow.asking();
+    }
+    await attach(hlsUrl);
+    if (stopped) return;
+    if (s.fileIndex !== undefined) {
       remote = playOn({ torrentId: streamId, fileIndex: s.fileIndex, position: () => video.currentTime, onCast: () => video.pause() });
       links.parentElement.before(remote.el);
     }
@@ -183,6 +190,10 @@ export function playerPage(main, id) {
 
   /** Starts playback when the browser allows it; otherwise the user presses play. */
   function autoplay() {
+    if (asking) {
+      setText(state, 'Resume where you stopped, or start over?');
+      return;
+    }
     video.play().catch(() => setText(state, 'Press play to start.'));
   }
 
