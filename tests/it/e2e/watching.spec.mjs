@@ -49,10 +49,17 @@ async function until(what, ms, fn) {
   }
 }
 
+/** /api/stream/{id}/status answers 404 until the stream opens; the player polls it. */
+const expected = (url, status) => status === 404 && /\/api\/stream\/[0-9a-f]{40}\/status/.test(url);
+
 function watch(page, label) {
   page.on('pageerror', (e) => problems.push(`${label}: page error: ${e.message}`));
   page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`${label}: console error: ${msg.text()} ${msg.location()?.url || ''}`);
+    if (msg.type() !== 'error') return;
+    const url = msg.location()?.url || '';
+    const m = /status of (\d{3})/.exec(msg.text());
+    if (m && expected(url, Number(m[1]))) return;
+    problems.push(`${label}: console error: ${msg.text()} ${url}`);
   });
   page.on('requestfailed', (req) => {
     const err = req.failure()?.errorText || '';
@@ -61,9 +68,7 @@ function watch(page, label) {
     problems.push(`${label}: request failed: ${req.method()} ${req.url()} ${err}`);
   });
   page.on('response', (res) => {
-    // /api/stream/{id}/status answers 404 until the stream is open; the player polls it.
-    if (res.status() === 404 && /\/api\/stream\/[0-9a-f]{40}\/status/.test(res.url())) return;
-    if (res.status() >= 400) problems.push(`${label}: HTTP ${res.status()} for ${res.request().method()} ${res.url()}`);
+    if (res.status() >= 400 && !expected(res.url(), res.status())) problems.push(`${label}: HTTP ${res.status()} for ${res.request().method()} ${res.url()}`);
   });
 }
 

@@ -93,7 +93,9 @@ export function playerPage(main, id) {
     }
     const poll = async () => {
       try {
-        const st = await get(`/api/stream/${streamId}/status${fileIndex === null ? '' : `?file=${fileIndex}`}`);
+        // The file this player plays: a season pack may have the next episode open too.
+        const file = s.fileIndex ?? fileIndex;
+        const st = await get(`/api/stream/${streamId}/status${file === null || file === undefined ? '' : `?file=${file}`}`);
         setText(facts.mode, st.mode || '–');
         setText(facts.encoder, st.encoder || (st.mode === 'passthrough' ? 'none (passthrough)' : '–'));
         setText(facts.buffered, st.buffered_seconds !== undefined ? fmt.duration(st.buffered_seconds) : '–');
