@@ -102,6 +102,8 @@ export function follow({ video, panel, torrentId, fileIndex, resumeAt, next, pla
         h('button', { type: 'button', class: 'primary', id: 'play-next', onclick: go }, 'Play now'),
         h('button', { type: 'button', class: 'secondary', id: 'cancel-next', onclick: () => { clearInterval(countdown); mount(panel); } }, 'Cancel')));
     countdown = setInterval(() => {
+      // A viewer who paused is not carried off: the countdown waits with the film.
+      if (video.paused && !video.ended) return;
       left -= 1;
       setText(label, `Next episode in ${left} s: ${next.name.split('/').pop()}`);
       if (left <= 0) go();

@@ -238,15 +238,20 @@ try {
   const e1w = (await api(context, '/api/watch')).body.find((x) => x.torrent_id === PACK && x.file_index === e1);
   if (!e1w?.watched) throw new Error(`S01E01 left for the next episode is not watched: ${JSON.stringify(e1w)}`);
 
-  // From S01E02, the viewer clicks "Play now": S01E03 at once.
+  // From S01E02: paused during the countdown, the countdown waits; then the viewer
+  // clicks "Play now": S01E03 at once.
   await page.waitForSelector('#play-next', { timeout: 30000 });
+  await page.evaluate(() => document.querySelector('video#player').pause());
+  const held = await countdown();
+  await page.waitForTimeout(2500);
+  if ((await countdown()) !== held || !page.url().endsWith(`file=${e2}`)) throw new Error(`the countdown ran on while paused: ${held} then ${await countdown()}`);
   const s3 = await streamAnswer(page, () => page.click('#play-next'));
   if (s3.fileIndex !== e3 || s3.next !== null) throw new Error(`S01E03's stream: ${JSON.stringify(s3)}`);
   await until('S01E03 to play', 30000, async () => (await videoState(page))?.t > 1);
   const list = (await api(context, '/api/watch')).body;
   const e2w = list.find((x) => x.torrent_id === PACK && x.file_index === e2);
   if (!e2w?.watched) throw new Error(`S01E02 left with "Play now" is not watched: ${JSON.stringify(e2w)}`);
-  log('"Play now" opens S01E03; S01E01 and S01E02 count as watched: ok');
+  log(`countdown held at ${held} s while paused; "Play now" opens S01E03; S01E01 and S01E02 count as watched: ok`);
 
   // The pack starts again where the viewer is: S01E03.
   await page.goto(BASE + '/');
