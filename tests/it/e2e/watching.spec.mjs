@@ -234,6 +234,8 @@ try {
   const opened = Date.now();
   if (s2.fileIndex !== e2 || s2.resumeAt !== 0 || s2.next?.fileIndex !== e3) throw new Error(`S01E02's stream: ${JSON.stringify(s2)}`);
   await until('S01E02 to play', 30000, async () => (await videoState(page))?.t > 1);
+  const heading = await page.locator('main h1').textContent();
+  if (!heading.includes('S01E02')) throw new Error(`the player names ${heading}, not the episode playing`);
   log(`S01E02 plays without a click (${Date.now() - opened} ms from its page to 1 s played)`);
   const e1w = (await api(context, '/api/watch')).body.find((x) => x.torrent_id === PACK && x.file_index === e1);
   if (!e1w?.watched) throw new Error(`S01E01 left for the next episode is not watched: ${JSON.stringify(e1w)}`);
@@ -261,6 +263,11 @@ try {
   if (row.some((i) => i.torrent === PACK && (i.file === e1 || i.file === e2))) throw new Error(`watched episodes in the row: ${JSON.stringify(row)}`);
   await shot(page, 'watch-after-pack');
   log('watched episodes are not in "Continue watching": ok');
+  // Opened again without naming a file, the pack starts at its first episode not watched.
+  const s4 = await streamAnswer(page, () => page.goto(`${BASE}/play/${PACK}`));
+  if (s4.fileIndex !== e3) throw new Error(`the pack opened again starts at file ${s4.fileIndex}, not S01E03 (${e3})`);
+  await page.waitForSelector('main h1:has-text("S01E03")');
+  log('the pack opened again starts at S01E03, the first episode not watched: ok');
   await context.close();
 } catch (e) {
   failed = e;

@@ -70,12 +70,15 @@ export function playerPage(main, id) {
     }
     if (stopped) return;
     if (shown) setText(state, 'Starting playback…');
-    setText(title, s.name || t?.name || id);
-    document.title = `${s.name || 'Player'} · swarmcast`;
+    // A torrent of several files (a season pack) names the file playing: the episode.
+    const file = s.videoFile ? s.videoFile.split('/').pop() : '';
+    const label = file && file !== s.name ? file : s.name || t?.name || id;
+    setText(title, label);
+    document.title = `${label || 'Player'} · swarmcast`;
     setText(facts.mode, s.mode || '–');
     const hlsUrl = withToken(s.hlsUrl, s.token);
     const rawUrl = s.streamUrl ? withToken(s.streamUrl, s.token) : null;
-    showLinks(s.name || t?.name || id, hlsUrl, rawUrl);
+    showLinks(label, hlsUrl, rawUrl);
     const streamId = s.infoHash || id;
     if (s.fileIndex !== undefined) {
       unfollow = follow({
