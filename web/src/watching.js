@@ -43,11 +43,12 @@ function report(torrentId, fileIndex, video, keepalive = false, at = video.curre
  * question and the next-episode offer; `play(torrentId, fileIndex)` opens another file.
  * While the resume question is open the player does not start by itself (`asking()`
  * says so; the caller's autoplay waits) and nothing is reported, so the kept place is
- * not overwritten by a player idling at 0; `onAnswer()` is called once it is answered
- * (a press on the video's own play button answers "from here").
+ * not overwritten by a player idling at 0. Answered, the video is put at the place
+ * chosen and `onAnswer(t)` starts it (by default `video.play()`); a press on the
+ * video's own play button answers "from here" (`onAnswer(null)`).
  * Returns a function that stops following (and reports one last time).
  */
-export function follow({ video, panel, torrentId, fileIndex, resumeAt, next, play, onAnswer = () => {} }) {
+export function follow({ video, panel, torrentId, fileIndex, resumeAt, next, play, onAnswer = null }) {
   let offered = false;
   let countdown = null;
   let asking = resumeAt > 5;
@@ -64,26 +65,32 @@ export function follow({ video, panel, torrentId, fileIndex, resumeAt, next, pla
   video.addEventListener('pause', onPause);
   window.addEventListener('pagehide', onHide);
 
-  const answer = () => {
+  /** The answer: `t` seconds, or null for "from here" (the viewer pressed play). */
+  const answer = (t) => {
     if (!asking) return;
     asking = false;
     mount(panel);
-    video.removeEventListener('play', answer);
-    onAnswer();
+    video.removeEventListener('play', fromHere);
+    if (t === null) {
+      if (onAnswer) onAnswer(null);
+      return;
+    }
+    const go = () => {
+      video.currentTime = t;
+      if (onAnswer) onAnswer(t);
+      else video.play().catch(() => {});
+    };
+    if (video.readyState >= 1) go(); else video.addEventListener('loadedmetadata', go, { once: true });
   };
+  const fromHere = () => answer(null);
   if (asking) {
     const at = clock(resumeAt);
-    const from = (t) => () => {
-      answer();
-      const go = () => { video.currentTime = t; video.play().catch(() => {}); };
-      if (video.readyState >= 1) go(); else video.addEventListener('loadedmetadata', go, { once: true });
-    };
     mount(panel,
       h('div', { class: 'row gap wrap resume', id: 'resume-offer' },
         h('span', { text: `You stopped at ${at}.` }),
-        h('button', { type: 'button', class: 'primary', id: 'resume', onclick: from(resumeAt) }, `Resume at ${at}`),
-        h('button', { type: 'button', class: 'secondary', id: 'start-over', onclick: from(0) }, 'Start over')));
-    video.addEventListener('play', answer);
+        h('button', { type: 'button', class: 'primary', id: 'resume', onclick: () => answer(resumeAt) }, `Resume at ${at}`),
+        h('button', { type: 'button', class: 'secondary', id: 'start-over', onclick: () => answer(0) }, 'Start over')));
+    video.addEventListener('play', fromHere);
   }
 
   const offerNext = () => {
@@ -126,7 +133,7 @@ export function follow({ video, panel, torrentId, fileIndex, resumeAt, next, pla
     video.removeEventListener('timeupdate', onTime);
     video.removeEventListener('ended', offerNext);
     window.removeEventListener('pagehide', onHide);
-    video.removeEventListener('play', answer);
+    video.removeEventListener('play', fromHere);
   };
   stop.asking = () => asking;
   return stop;

@@ -84,7 +84,13 @@ export function playerPage(main, id) {
       unfollow = follow({
         video, panel: watchPanel, torrentId: streamId, fileIndex: s.fileIndex, resumeAt: s.resumeAt || 0, next: s.next,
         play: (torrent, file) => location.assign(`/play/${torrent}?file=${file}`),
-        onAnswer: () => { asking = false; },
+        // The place chosen is a start: it waits for the buffer like any (preroll.js).
+        onAnswer: (at) => {
+          asking = false;
+          if (at === null) return;
+          if (pre) pre.start();
+          else autoplay();
+        },
       });
       asking = unfollow.asking();
     }
