@@ -1,6 +1,8 @@
 //! End-to-end test of the web UI in a real browser: a real transmission-daemon seeds a
 //! film made by ffmpeg on loopback, the built `swarmcast` daemon runs on a free port,
 //! and `tests/it/e2e/ui.spec.mjs` drives Debian's Chromium through playwright-core.
+//! `watching_in_chromium` walks resume, "Continue watching" and the next episode with
+//! `tests/it/e2e/watching.spec.mjs`.
 //!
 //! Screenshots land in `target/ui-artifacts/`. Needs `scripts/setup.sh test`
 //! (chromium and the seeder's packages) and the npm packages of `web/` (`make web`,
