@@ -168,6 +168,8 @@ enum Next {
 
 /// Serves one upgraded socket until it closes, idles out, breaks a limit or the daemon
 /// stops. `rate` counts one announce of an address (`Err(seconds)` when over).
+/// However it ends, cancelled too, the socket is unregistered and its peers leave
+/// their swarms (`Registration`'s drop).
 pub async fn serve(
     tracker: Arc<Tracker>,
     mut socket: WebSocket,
