@@ -317,3 +317,21 @@ async fn websocket_relays_and_refusals() {
     assert!(waited >= Duration::from_secs(5) && waited < Duration::from_secs(12), "idle close after {waited:?}");
     drop(held);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websockets_close_when_the_daemon_stops() {
+    let mut daemon = tokio::task::spawn_blocking(Daemon::start).await.unwrap();
+    let tcp = TcpStream::connect(("127.0.0.1", daemon.port)).await.unwrap();
+    let (mut ws, _) = client_async(daemon.url("/announce").replacen("http://", "ws://", 1), tcp).await.unwrap();
+    send(&mut ws, json!({"action": "scrape"})).await;
+    assert_eq!(next_json(&mut ws).await["action"], "scrape");
+    // SIGTERM: the socket gets its close frame (1001) before the process ends.
+    let stopper = tokio::task::spawn_blocking(move || {
+        let status = daemon.terminate();
+        (daemon, status)
+    });
+    let got = next(&mut ws).await;
+    assert!(matches!(got, Got::Closed(Some(1001))), "{got:?}");
+    let (_daemon, status) = stopper.await.unwrap();
+    assert!(status.is_some_and(|s| s.success()), "the daemon's exit: {status:?}");
+}
