@@ -215,11 +215,14 @@ async fn two_real_clients_meet_through_the_tracker() {
     // `stopped` announce reports it.
     remote(rpc, &["-t", &id, "--stop"]).await.expect("stopping the torrent in transmission");
     let admin_stats = format!("/api/user/{}/stats", me["id"]);
-    wait_for("the admin to be credited transmission's upload", Duration::from_secs(30), || async {
+    let s = wait_for("the admin to be credited transmission's upload", Duration::from_secs(30), || async {
         let s: Value = app.http.get(app.url(&admin_stats)).send().await.ok()?.json().await.ok()?;
-        (s["uploaded"].as_u64()? >= big.len() as u64).then_some(())
+        (s["uploaded"].as_u64()? >= big.len() as u64).then_some(s)
     })
     .await;
+    // Neither seeder downloaded anything: not transmission, nor the box's own engine
+    // (which announced what it made with the admin's passkey).
+    assert_eq!(s["downloaded"], 0, "{s}");
 }
 
 /// `transmission-remote` against the daemon on `rpc`: its output when it succeeds.
