@@ -237,7 +237,9 @@ async fn websocket_relays_and_refusals() {
     }
     let refused = refused.unwrap_or_else(|| panic!("300 announces from one address were all answered"));
     assert!(failure_of(&refused).contains("too many announces"), "{refused}");
-    assert!((150..=200).contains(&answered), "{answered} announces answered before the refusal");
+    // 199 tokens left after the upgrade, plus what refills (3.3 a second) while the
+    // flood runs.
+    assert!((150..=260).contains(&answered), "{answered} announces answered before the refusal");
     assert!(matches!(next(&mut flood).await, Got::Closed(Some(1008)) | Got::Ended));
     match connect_from(&app, "127.0.0.2").await {
         Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 429),
@@ -314,7 +316,7 @@ async fn websocket_relays_and_refusals() {
     let got = next(&mut idle).await;
     assert!(matches!(got, Got::Closed(Some(1000))), "{got:?}");
     let waited = t0.elapsed();
-    assert!(waited >= Duration::from_secs(5) && waited < Duration::from_secs(12), "idle close after {waited:?}");
+    assert!(waited >= Duration::from_secs(5) && waited < Duration::from_secs(15), "idle close after {waited:?}");
     drop(held);
 }
 
