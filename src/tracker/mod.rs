@@ -323,7 +323,10 @@ impl Tracker {
         if let Some(p) = swarm.peers.get(&req.peer_id).filter(|p| p.user == user) {
             credit = (req.uploaded.saturating_sub(p.uploaded), req.downloaded.saturating_sub(p.downloaded));
         } else if !swarm.peers.contains_key(&req.peer_id) {
-            credit = (req.uploaded, req.downloaded);
+            // A peer first seen already complete downloaded nothing here that this
+            // swarm saw (librqbit, the box's own engine among them, reports the bytes
+            // it has, read from disk too, as `downloaded`): only its upload counts.
+            credit = (req.uploaded, if req.left == 0 { 0 } else { req.downloaded });
         }
         if req.event == Event::Stopped {
             swarm.peers.remove(&req.peer_id);

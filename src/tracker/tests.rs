@@ -225,3 +225,27 @@ fn web_and_http_peers_share_counts_but_not_peers() {
     let (_, c, i, _) = t.scrape_counts(&[[5; 20]])[0];
     assert_eq!((c, i), (1, 2));
 }
+
+#[test]
+fn a_peer_first_seen_complete_is_credited_its_upload_only() {
+    let (t, _) = tracker();
+    let u = t.store.insert_user("maker", None, "x", false, 0).unwrap().id;
+    // The box's own engine seeding what it made: librqbit reports the bytes it has as
+    // `downloaded`. Nothing was downloaded here.
+    let mut seed = ann(6, 1, 6001, 0, Event::Started);
+    seed.downloaded = 3_000_000;
+    seed.uploaded = 10;
+    t.announce_as(&seed, LO, Some(u)).unwrap();
+    assert_eq!(t.store.credited(u).unwrap(), Some((10, 0)));
+    // Later announces are credited their deltas, both ways.
+    seed.event = Event::None;
+    seed.uploaded = 2_010;
+    seed.downloaded = 3_000_500;
+    t.announce_as(&seed, LO, Some(u)).unwrap();
+    assert_eq!(t.store.credited(u).unwrap(), Some((2_010, 500)));
+    // A leecher's first announce is credited in full.
+    let mut leech = ann(6, 2, 6002, 100, Event::Started);
+    leech.downloaded = 7;
+    t.announce_as(&leech, LO, Some(u)).unwrap();
+    assert_eq!(t.store.credited(u).unwrap(), Some((2_010, 507)));
+}

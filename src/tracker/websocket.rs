@@ -57,11 +57,16 @@ struct HubInner {
 #[derive(Default)]
 pub struct Hub {
     inner: Mutex<HubInner>,
+    /// Cancelled when the HTTP server stops: every socket closes (1001).
+    stop: CancellationToken,
 }
 
 impl Hub {
     /// Registers a socket from `ip`, or says why not.
     fn open(&self, ip: IpAddr) -> Result<(u64, mpsc::Receiver<String>), String> {
+        if self.stop.is_cancelled() {
+            return Err("the box is stopping".into());
+        }
         let mut h = self.inner.lock().unwrap();
         if h.sockets.len() >= MAX_SOCKETS {
             return Err(format!("the tracker has {MAX_SOCKETS} WebSockets open, its most; retry later"));
@@ -135,6 +140,17 @@ impl Hub {
     pub fn open_sockets(&self) -> usize {
         self.inner.lock().unwrap().sockets.len()
     }
+
+    /// Closes every socket, and refuses new ones, as the HTTP server stops (upgraded
+    /// connections are no longer the server's to wait for). Waits up to `bound` for
+    /// the sockets to say goodbye.
+    pub async fn close_all(&self, bound: Duration) {
+        self.stop.cancel();
+        let deadline = Instant::now() + bound;
+        while self.open_sockets() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }
 
 /// Unregisters the socket however its task ends.
@@ -168,6 +184,8 @@ enum Next {
 
 /// Serves one upgraded socket until it closes, idles out, breaks a limit or the daemon
 /// stops. `rate` counts one announce of an address (`Err(seconds)` when over).
+/// However it ends, cancelled too, the socket is unregistered and its peers leave
+/// their swarms (`Registration`'s drop).
 pub async fn serve(
     tracker: Arc<Tracker>,
     mut socket: WebSocket,
@@ -188,9 +206,11 @@ pub async fn serve(
     let idle = Duration::from_secs(tracker.config().interval_secs.saturating_mul(2).max(1));
     let mut deadline = Instant::now() + idle;
     let mut replies = Vec::new();
+    let stopping = tracker.websockets().stop.clone();
     loop {
         let next = tokio::select! {
             () = shutdown.cancelled() => Next::Close(1001, "the box is stopping"),
+            () = stopping.cancelled() => Next::Close(1001, "the box is stopping"),
             () = tokio::time::sleep_until(deadline) => Next::Close(1000, "idle: no announce for twice the interval"),
             Some(text) = queue.recv() => {
                 if send(&mut socket, text).await { Next::Go } else { return }
