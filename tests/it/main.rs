@@ -18,6 +18,7 @@ mod faults;
 mod files_search;
 mod formats;
 mod hls_local;
+mod layout;
 mod media_cache;
 mod openapi;
 mod powercut;
