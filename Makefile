@@ -47,6 +47,7 @@ bench: setup web
 	./bench/report.sh
 
 lint:
+	./scripts/check-layout.py src
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 

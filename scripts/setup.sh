@@ -96,6 +96,17 @@ if [ "${1:-build}" = test ] && ! "$venv/bin/python" -c "import sys; from importl
   "$venv/bin/pip" install -q "qbittorrent-api==$QBITTORRENT_API_VERSION"
 fi
 
+# tests/it/webtorrent.rs bundles the npm bittorrent-tracker client for Chromium: its
+# packages live in tests/it/e2e/webtorrent, installed with install scripts off (the
+# node-datachannel it brings is Node's WebRTC, unused in a browser, and would build
+# from source with cmake).
+webtorrent="$(cd "$(dirname "$0")/.." && pwd)/tests/it/e2e/webtorrent"
+if [ "${1:-build}" = test ] && { [ ! -f "$webtorrent/node_modules/.package-lock.json" ] ||
+  [ "$webtorrent/package-lock.json" -nt "$webtorrent/node_modules/.package-lock.json" ]; }; then
+  echo "installing: the npm packages of tests/it/e2e/webtorrent (bittorrent-tracker)"
+  (cd "$webtorrent" && npm ci --no-audit --no-fund --ignore-scripts)
+fi
+
 # make test / make fuzz: cargo-fuzz drives the fuzz targets in fuzz/ (libFuzzer is
 # built from source by the libfuzzer-sys crate, with g++ above).
 if [ "${1:-build}" = test ] && ! cargo fuzz --version >/dev/null 2>&1; then

@@ -6,7 +6,7 @@
 //! its name, made a folder name (`library::sanitize`), stays one path component.
 
 use libfuzzer_sys::fuzz_target;
-use swarmcast::{engine, library};
+use swarmcast::engine::{self, library};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(t) = engine::parse_torrent(bytes::Bytes::copy_from_slice(data)) else {

@@ -25,6 +25,7 @@ pub enum Code {
     MetadataTimeout,
     NoVideoFile,
     NoSeeds,
+    NotReady,
     ServiceUnavailable,
     StreamFailed,
     SearchFailed,
@@ -47,6 +48,7 @@ impl Code {
             Code::MetadataTimeout => StatusCode::GATEWAY_TIMEOUT,
             Code::NoVideoFile => StatusCode::UNPROCESSABLE_ENTITY,
             Code::NoSeeds => StatusCode::SERVICE_UNAVAILABLE,
+            Code::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             Code::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Code::StreamFailed => StatusCode::INTERNAL_SERVER_ERROR,
             Code::SearchFailed => StatusCode::BAD_GATEWAY,
@@ -69,6 +71,7 @@ impl Code {
             Code::MetadataTimeout => "METADATA_TIMEOUT",
             Code::NoVideoFile => "NO_VIDEO_FILE",
             Code::NoSeeds => "NO_SEEDS",
+            Code::NotReady => "NOT_READY",
             Code::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Code::StreamFailed => "STREAM_FAILED",
             Code::SearchFailed => "SEARCH_FAILED",
@@ -84,8 +87,10 @@ pub struct ApiError {
     pub message: String,
     /// The existing torrent's id, on `CONFLICT`.
     pub id: Option<String>,
-    /// Seconds, on `RATE_LIMITED`.
+    /// Seconds, on `RATE_LIMITED`, `NO_SEEDS` and `NOT_READY`.
     pub retry_after: Option<u64>,
+    /// What a player's request waits for, on `NOT_READY` (the stream status's `waiting`).
+    pub waiting: Option<serde_json::Value>,
     /// Extra headers, such as `Content-Range` on a 416.
     pub headers: Vec<(header::HeaderName, HeaderValue)>,
 }
@@ -94,7 +99,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), id: None, retry_after: None, headers: Vec::new() }
+        Self { code, message: message.into(), id: None, retry_after: None, waiting: None, headers: Vec::new() }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(Code::BadRequest, message)
@@ -113,6 +118,11 @@ impl ApiError {
         tracing::error!("internal error: {cause:#}");
         Self::new(Code::Internal, "internal error; see the daemon's log")
     }
+    /// Adds `Retry-After: secs`.
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
+    }
     pub fn with_header(mut self, name: header::HeaderName, value: HeaderValue) -> Self {
         self.headers.push((name, value));
         self
@@ -125,6 +135,9 @@ impl IntoResponse for ApiError {
         if let Some(id) = &self.id {
             body["error"]["id"] = json!(id);
             body["id"] = json!(id);
+        }
+        if let Some(w) = self.waiting {
+            body["error"]["waiting"] = w;
         }
         let mut resp = (self.code.status(), Json(body)).into_response();
         if let Some(secs) = self.retry_after {

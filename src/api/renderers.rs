@@ -89,7 +89,7 @@ pub async fn play(
     }
     let r = renderer(&state, &id).await?;
     // Probe first, so the playlist the TV fetches covers the whole film at once.
-    let stream = super::stream::open_stream(&state, &torrent, index, &f.name).await?;
+    let stream = super::open::open_stream(&state, &torrent, index, &f.name).await?;
     let token = state.auth.mint_stream_token(&torrent, caller.user_id);
     // The media playlist: TVs (and GStreamer 1.20's hlsdemux) handle a plain media
     // playlist with muxed audio better than a master with renditions.

@@ -34,7 +34,7 @@ pub struct AppState {
     /// UPnP renderers (TVs) found on the LAN, for "Play on…".
     pub renderers: Arc<crate::lan::renderers::Renderers>,
     /// Players followed from their segments, and next episodes prepared.
-    pub watch_follow: Arc<super::watch::Follow>,
+    pub watch_follow: Arc<super::follow::Follow>,
 }
 
 impl AppState {

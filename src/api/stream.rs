@@ -14,9 +14,10 @@ use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiJson, ApiResult, Code};
 use super::extract::{Caller, query_param};
+use super::open::{open_stream, starving};
 use crate::api::AppState;
 use crate::engine::{self, AddOptions, EngineError};
-use crate::media::{MediaError, Stream, StreamKey, TorrentSource, playlist};
+use crate::media::{MediaError, Stream, StreamKey, playlist};
 use crate::store::Purpose;
 
 /// The body of `POST /api/stream`: one source, and optionally the file to play.
@@ -35,7 +36,7 @@ pub struct StreamBody {
 fn hls_error(e: MediaError) -> ApiError {
     match e {
         MediaError::NoSuchSegment(_) => ApiError::not_found(e.to_string()),
-        MediaError::NotReady(..) => ApiError::new(Code::StreamFailed, e.to_string()),
+        MediaError::NotReady(..) => ApiError::new(Code::NotReady, e.to_string()).retry_after(3),
         // Media's own sentences ("this film's video (HEVC 10-bit) could not be converted: …")
         // are shown; a pipeline's inner error text only goes to the journal.
         MediaError::Failed(cause) if cause.starts_with("this film") => {
@@ -98,38 +99,60 @@ pub(super) fn pick_file(state: &AppState, id: &str, file: Option<usize>) -> ApiR
 /// How long a segment request waits with no peer connected before it says NO_SEEDS.
 const NO_SEEDS_AFTER: Duration = Duration::from_secs(10);
 
-/// Whether torrent `id` is unfinished with no peer connected.
-fn starving(state: &AppState, id: &str) -> bool {
-    state.engine.view(id).is_ok_and(|v| v.peers == 0 && v.progress < 100.0)
+/// The longest a player's request waits before it is answered. Players give up on a
+/// request after about 30 s (hls.js asks again after 10 s without a first byte), so
+/// `media.segment_wait_secs` is held under that.
+pub const PLAYER_WAIT_MAX: Duration = Duration::from_secs(25);
+
+/// How long a player's request (playlist or segment) may wait: `segment_wait_secs`,
+/// 1 to `PLAYER_WAIT_MAX` s.
+fn player_wait(state: &AppState) -> Duration {
+    Duration::from_secs(state.live().media.segment_wait_secs).clamp(Duration::from_secs(1), PLAYER_WAIT_MAX)
 }
 
-/// Opens (probing on first use) the stream of file `index` of torrent `id`.
-pub(crate) async fn open_stream(
-    state: &AppState,
-    id: &str,
-    index: usize,
-    name: &str,
-) -> ApiResult<Arc<Stream>> {
+/// `NOT_READY` (503): what the request waited `waited` for, in words and as `waiting`,
+/// with a `Retry-After` for when the bytes should be here.
+fn not_ready(w: &crate::media::Waiting, converting: bool, waited: Duration) -> ApiError {
+    let mut e = ApiError::new(
+        Code::NotReady,
+        format!("{} (waited {} s); ask again", w.words(converting), waited.as_secs()),
+    )
+    .retry_after(w.retry_after());
+    e.waiting = serde_json::to_value(w).ok();
+    e
+}
+
+/// `open_stream` for a player's request: the probe goes on in the background, and a
+/// request it outlasts (the index still downloading) gets `NOT_READY` at the bound
+/// instead of a wait the player would give up on.
+pub(super) async fn open_for_player(state: &AppState, id: &str, index: usize, name: &str) -> ApiResult<Arc<Stream>> {
     let key = StreamKey::new(id, index);
-    let source = Arc::new(TorrentSource {
-        engine: state.engine.clone(),
-        id: id.to_string(),
-        index,
-        name: name.to_string(),
+    if let Some(s) = state.media.get(&key) {
+        return Ok(s);
+    }
+    let wait = player_wait(state);
+    let (st, id2, name2) = (state.clone(), id.to_string(), name.to_string());
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    crate::system::spawn("stream-open", &state.shutdown, async move {
+        let _ = tx.send(open_stream(&st, &id2, index, &name2).await);
+        Ok(())
     });
-    let timeout = Duration::from_secs(state.live().media.probe_timeout_secs);
-    state.media.open(&key, source, timeout).await.map_err(|e| {
-        if starving(state, id) {
-            tracing::info!("stream of {id} waits for peers: {e:#}");
-            ApiError::new(Code::NoSeeds, format!("no peer can supply torrent {id}: none is connected"))
-        } else {
-            tracing::warn!("stream {key} cannot be prepared: {e:#}");
-            ApiError::new(
-                Code::StreamFailed,
-                "the video could not be read or probed for streaming; the daemon's log says why",
-            )
+    match tokio::time::timeout(wait, rx).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(_)) => Err(ApiError::new(Code::ServiceUnavailable, "the daemon is shutting down")),
+        Err(_) => {
+            let w = state.media.opening_wait(&key).unwrap_or(crate::media::Waiting {
+                what: "index",
+                segment: None,
+                bytes_needed: 0,
+                bytes_have: 0,
+                peers: None,
+                rate: None,
+                eta_s: None,
+            });
+            Err(not_ready(&w, false, wait))
         }
-    })
+    }
 }
 
 /// `POST /api/stream`.
@@ -276,10 +299,11 @@ pub async fn segment(
             stream.media_playlist(&carried_query(raw.as_deref())),
         ));
     };
-    let wait = Duration::from_secs(state.live().media.segment_wait_secs);
+    let wait = player_wait(&state);
     let asked = std::time::Instant::now();
     // Waits in slices: a segment the torrent cannot supply (no peer for a while and
-    // the data missing) gets NO_SEEDS after NO_SEEDS_AFTER, not the whole wait.
+    // the data missing) gets NO_SEEDS after NO_SEEDS_AFTER, not the whole wait; one
+    // still coming (a slow swarm, a slow encoder) gets NOT_READY at the bound.
     let mut starving_since: Option<std::time::Instant> = None;
     let path = loop {
         let left = wait.saturating_sub(asked.elapsed());
@@ -292,13 +316,15 @@ pub async fn segment(
                         return Err(ApiError::new(
                             Code::NoSeeds,
                             format!("no peer can supply segment {seg} of torrent {id}: no peer connected for {} s", since.elapsed().as_secs()),
-                        ));
+                        )
+                        .retry_after(NO_SEEDS_AFTER.as_secs()));
                     }
                 } else {
                     starving_since = None;
                 }
                 if asked.elapsed() >= wait {
-                    return Err(hls_error(MediaError::NotReady(seg, wait.as_secs())));
+                    let w = stream.waiting_for(seg);
+                    return Err(not_ready(&w, stream.mode == crate::media::Mode::Transcode, wait));
                 }
             }
             Err(e) => return Err(hls_error(e)),

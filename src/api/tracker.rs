@@ -1,10 +1,12 @@
 //! `/announce` and `/scrape` (the BitTorrent HTTP tracker, answered in bencode, with
-//! failures as a `failure reason` and HTTP 200 as clients expect), and
+//! failures as a `failure reason` and HTTP 200 as clients expect; a WebSocket upgrade
+//! on `/announce` is WebTorrent's tracker, served by `tracker::websocket`), and
 //! `/api/tracker/torrents` (the swarms, as JSON).
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequestParts, RawQuery, State};
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, FromRequestParts, RawQuery, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -13,7 +15,7 @@ use serde::Deserialize;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiQuery, Caller};
 use crate::api::AppState;
-use crate::tracker::{Announce, SwarmView, bencode, request};
+use crate::tracker::{Announce, SwarmView, bencode, request, websocket};
 
 
 /// The client's address, from the connection (absent in tests that give none).
@@ -38,8 +40,16 @@ fn failure(reason: &str) -> Response {
     bencoded(bencode::failure(reason))
 }
 
-/// `GET /announce`.
-pub async fn announce(State(state): State<AppState>, PeerAddr(addr): PeerAddr, RawQuery(q): RawQuery) -> Response {
+/// `GET /announce`: an HTTP announce, or with `Upgrade: websocket` WebTorrent's.
+pub async fn announce(
+    State(state): State<AppState>,
+    PeerAddr(addr): PeerAddr,
+    RawQuery(q): RawQuery,
+    req: Request,
+) -> Response {
+    if wants_websocket(&req) {
+        return upgrade(&state, addr, req, None).await;
+    }
     announce_for(&state, addr, q, None)
 }
 
@@ -49,16 +59,47 @@ pub async fn announce_passkey(
     PeerAddr(addr): PeerAddr,
     axum::extract::Path(passkey): axum::extract::Path<String>,
     RawQuery(q): RawQuery,
+    req: Request,
 ) -> Response {
+    let ws = wants_websocket(&req);
     let user = match state.store.user_by_passkey(&passkey) {
         Ok(Some(u)) => u,
+        Ok(None) if ws => return ApiError::forbidden("unknown passkey").into_response(),
         Ok(None) => return failure("unknown passkey: download the .torrent again from this box to get yours"),
         Err(e) => {
             tracing::warn!("cannot look up a passkey: {e:#}");
             return failure("the tracker cannot check passkeys right now");
         }
     };
+    if ws {
+        return upgrade(&state, addr, req, Some(user)).await;
+    }
     announce_for(&state, addr, q, Some(user))
+}
+
+fn wants_websocket(req: &Request) -> bool {
+    req.headers()
+        .get_all(header::UPGRADE)
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("websocket"))))
+}
+
+/// Upgrades to the WebTorrent tracker's WebSocket (`tracker::websocket::serve`).
+async fn upgrade(state: &AppState, addr: Option<SocketAddr>, req: Request, user: Option<i64>) -> Response {
+    let Some(addr) = addr else {
+        return ApiError::bad_request("cannot tell the address of this client").into_response();
+    };
+    let (mut parts, _) = req.into_parts();
+    let ws = match WebSocketUpgrade::from_request_parts(&mut parts, state).await {
+        Ok(ws) => ws,
+        Err(e) => return ApiError::bad_request(format!("not a WebSocket handshake: {}", e.body_text())).into_response(),
+    };
+    let (tracker, auth, shutdown) = (state.tracker.clone(), state.auth.clone(), state.shutdown.clone());
+    let rate = move |ip| auth.limits.check(crate::auth::Class::Announce, ip);
+    let client = websocket::Client { addr, user };
+    ws.max_message_size(websocket::HARD_MAX_MESSAGE_BYTES)
+        .max_frame_size(websocket::HARD_MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| websocket::serve(tracker, socket, client, rate, shutdown))
 }
 
 fn announce_for(state: &AppState, addr: Option<SocketAddr>, q: Option<String>, user: Option<i64>) -> Response {

@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use tokio::io::AsyncReadExt;
 
 use super::error::{ApiError, ApiJson, ApiResult, Code};
-use super::stream::{carried_query, file_param, open_stream, pick_file};
+use super::open::open_stream;
+use super::stream::{carried_query, file_param, open_for_player, pick_file};
 use crate::api::AppState;
 use crate::media::subtitles::{self, Cue, TextFormat};
 use crate::media::tracks::{self, SubSource, TrackList};
@@ -136,7 +137,7 @@ pub fn audio_param(raw: Option<&str>, stream: &Stream) -> ApiResult<Option<usize
 /// The stream a request asks for: file `index`'s, or with `burn=N` its transcode with
 /// subtitle track N burned into the picture (a stream of its own, on its own grid).
 pub async fn open_for(state: &AppState, id: &str, index: usize, name: &str, raw: Option<&str>) -> ApiResult<Arc<Stream>> {
-    let base = open_stream(state, id, index, name).await?;
+    let base = open_for_player(state, id, index, name).await?;
     let Some(v) = super::extract::query_param(raw, "burn") else { return Ok(base) };
     let n = v.parse::<usize>().map_err(|_| ApiError::bad_request(format!("burn {v:?} is not a subtitle track index")))?;
     let list = track_list(state, id, name, &base);

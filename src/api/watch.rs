@@ -1,9 +1,7 @@
 //! `/api/watch`: where each user stopped (resume, "continue watching"), the next
 //! episode, and following players that cannot report from the segments they fetch.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{Path, State};
 use serde::Deserialize;
@@ -16,23 +14,12 @@ use crate::engine::episodes;
 use crate::media::StreamKey;
 use crate::store::{WatchRecord, WatchSource};
 
-/// How often a player followed from its segments updates its place.
-const FOLLOW_EVERY: Duration = Duration::from_secs(5);
 /// How close to the end the next episode is prepared.
 const PREPARE_NEXT_WITHIN_S: f64 = 120.0;
 
 /// The store's key for a caller: the user's id, 0 for the local administrator.
 pub fn user_key(caller: &Caller) -> i64 {
     caller.user_id.unwrap_or(0)
-}
-
-/// When each (user, torrent, file) was last followed, and which next episodes were
-/// prepared already.
-#[derive(Default)]
-pub struct Follow {
-    /// (user, torrent, file) → when last written, and the segment last fetched.
-    last: Mutex<HashMap<(i64, String, usize), (Instant, usize)>>,
-    prepared: Mutex<HashMap<(String, usize), Instant>>,
 }
 
 /// The body of `PUT /api/watch/{id}/{file_index}`.
@@ -160,17 +147,12 @@ fn near_end(state: &AppState, id: &str, index: usize, position_s: f64, duration:
     }
     let Ok(view) = state.engine.view(id) else { return };
     let Some(next) = episodes::next_after(view.files.iter().map(|f| f.name.as_str()), index) else { return };
-    {
-        let mut p = state.watch_follow.prepared.lock().unwrap();
-        let key = (id.to_string(), next);
-        if p.get(&key).is_some_and(|t| t.elapsed() < Duration::from_secs(600)) {
-            return;
-        }
-        p.insert(key, Instant::now());
+    if !state.watch_follow.prepare(id, next) {
+        return;
     }
     let (state2, id2, name) = (state.clone(), id.to_string(), view.files[next].name.clone());
     crate::system::spawn("prepare-next-episode", &state.shutdown, async move {
-        let stream = match super::stream::open_stream(&state2, &id2, next, &name).await {
+        let stream = match super::open::open_stream(&state2, &id2, next, &name).await {
             Ok(s) => s,
             Err(e) => {
                 tracing::info!("next episode {id2}/{next} not prepared: {}", e.message);
@@ -194,23 +176,8 @@ pub fn follow_segment(state: &AppState, caller: &Caller, id: &str, index: usize,
         return;
     }
     let user = user_key(caller);
-    {
-        let mut last = state.watch_follow.last.lock().unwrap();
-        let key = (user, id.to_string(), index);
-        let write = match last.get(&key) {
-            Some((t, prev)) => t.elapsed() >= FOLLOW_EVERY || (seg != prev + 1 && seg != *prev),
-            None => true,
-        };
-        if !write {
-            if let Some(e) = last.get_mut(&key) {
-                e.1 = seg;
-            }
-            return;
-        }
-        last.insert(key, (Instant::now(), seg));
-        if last.len() > 10_000 {
-            last.retain(|_, (t, _)| t.elapsed() < FOLLOW_EVERY);
-        }
+    if !state.watch_follow.fetched(user, id, index, seg) {
+        return;
     }
     let Ok(name) = file_name(state, id, index) else { return };
     let duration = stream_duration(state, id, index);

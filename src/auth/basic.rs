@@ -3,27 +3,15 @@
 //! so a password checked once is remembered (by its hash) for a few minutes rather
 //! than hashed again each time; only checks that hash count against the login limit.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
 
-use super::{Auth, tokens};
+use super::{API_KEY_TAG, Auth, tokens};
 use crate::store::UserRecord;
 
 /// How long a checked password is remembered.
 const REMEMBER_SECS: i64 = 300;
 /// Entries kept at most.
 const MAX_SEEN: usize = 1_000;
-
-/// Recently checked credentials: hash of `name:password` → (user id, until).
-#[derive(Debug, Default)]
-pub(super) struct Seen(Mutex<HashMap<String, (i64, i64)>>);
-
-impl Seen {
-    pub(super) fn forget_all(&self) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
-    }
-}
 
 /// What an `Authorization: Basic` header proved.
 #[derive(Debug)]
@@ -50,7 +38,7 @@ pub fn parse(header: &str) -> Option<(String, String)> {
 impl Auth {
     /// Checks Basic credentials from `ip`. Blocking (may hash a password).
     pub fn check_basic(&self, name: &str, password: &str, ip: IpAddr) -> anyhow::Result<Basic> {
-        if password.starts_with(super::API_KEY_TAG)
+        if password.starts_with(API_KEY_TAG)
             && let Some((u, prefix)) = self.check_api_key(password)?
         {
             return Ok(Basic::ApiKey(u, prefix));

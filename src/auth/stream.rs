@@ -6,16 +6,10 @@
 //! files (or one file of it) until it expires, its user's password changes, or (for
 //! DLNA's tokens) DLNA is turned off.
 
-use std::io::Write;
-use std::path::Path;
-
-use anyhow::Context;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::Auth;
-
-const SECRET_FILE: &str = "stream-token.key";
 
 /// Why a stream token was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -35,39 +29,6 @@ pub enum StreamTokenError {
     /// Its user is gone or changed password: 401.
     #[error("the stream token was revoked (its user's password changed, or the user is gone)")]
     Revoked,
-}
-
-/// Reads the signing secret, creating it (mode 0600) on first start.
-pub fn load_or_create_secret(state_dir: &Path) -> anyhow::Result<[u8; 32]> {
-    std::fs::create_dir_all(state_dir)
-        .with_context(|| format!("creating state dir {}", state_dir.display()))?;
-    let path = state_dir.join(SECRET_FILE);
-    match std::fs::read(&path) {
-        Ok(bytes) => {
-            return bytes.try_into().map_err(|_| {
-                anyhow::anyhow!("{} is damaged (not 32 bytes); delete it to make a new one", path.display())
-            });
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-    }
-    let mut secret = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
-    let tmp = path.with_extension("tmp");
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .with_context(|| format!("creating {}", tmp.display()))?;
-        f.write_all(&secret)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, &path).with_context(|| format!("creating {}", path.display()))?;
-    Ok(secret)
 }
 
 /// What a valid stream token grants.

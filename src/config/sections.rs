@@ -172,7 +172,9 @@ pub struct MediaConfig {
     pub audio_languages: Vec<String>,
     /// x264's speed preset when transcoding in software.
     pub x264_preset: String,
-    /// How long a segment request waits for its segment before failing (seconds).
+    /// How long a player's playlist or segment request waits before it is answered
+    /// `NOT_READY` (503, `Retry-After`) when its segment or the film's index is still
+    /// coming (seconds; at most 25, as players give up at about 30).
     pub segment_wait_secs: u64,
     /// How long probing a file may take (seconds).
     pub probe_timeout_secs: u64,
@@ -416,7 +418,7 @@ impl Default for MediaConfig {
             audio_channels: 2,
             audio_languages: Vec::new(),
             x264_preset: "veryfast".into(),
-            segment_wait_secs: 90,
+            segment_wait_secs: 20,
             probe_timeout_secs: 60,
         }
     }

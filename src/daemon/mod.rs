@@ -111,6 +111,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // and close them, so the flush below always fits in TimeoutStopSec.
     system::notify(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
     stop.cancel();
+    // The tracker's WebSockets are upgraded connections the server no longer waits for.
+    state.tracker.websockets().close_all(Duration::from_secs(2)).await;
     discovery.stop().await;
     if tokio::time::timeout(Duration::from_secs(5), &mut server).await.is_err() {
         tracing::warn!("connections still open after 5 s; closing them");

@@ -126,7 +126,7 @@ impl EncoderRegistry {
 
     /// Probes an explicit list of candidates. Blocks for up to a few seconds each.
     pub fn probe_candidates(candidates: Vec<Candidate>) -> Self {
-        if let Err(e) = super::init() {
+        if let Err(e) = super::runtime::init() {
             tracing::error!("GStreamer cannot start: {e:#}");
             return Self::default();
         }
@@ -284,7 +284,7 @@ fn test_encode(c: &Candidate) -> anyhow::Result<()> {
 /// its first transcode, since an encoder that works at one size may not at another
 /// (hardware encoders have size and level limits).
 pub fn test_encode_at(c: &Candidate, (w, h): (u32, u32)) -> anyhow::Result<()> {
-    super::init()?;
+    super::runtime::init()?;
     let pipeline = gst::Pipeline::new();
     let src = gst::ElementFactory::make("videotestsrc")
         .property("num-buffers", 25i32)

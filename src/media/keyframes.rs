@@ -30,7 +30,9 @@ pub async fn read(reader: &mut dyn ByteReader, len: u64, file_name: &str) -> Opt
     };
     times.sort_unstable();
     times.dedup();
-    (times.len() >= 2).then_some(times)
+    // One keyframe is an answer too: a clip shorter than its GOP is one segment (a
+    // uniform grid would ask for segments that start at no keyframe).
+    (!times.is_empty()).then_some(times)
 }
 
 /// Positioned reads over a reader.

@@ -35,7 +35,7 @@ use super::probe::Mode;
 use super::source::{OpenedReader, attach_timed};
 
 mod elements;
-use elements::{caps_filter, is_encoder_error, make};
+use elements::{caps_filter, is_encoder_error, make, position_channels};
 pub(crate) use elements::{link_decoded, make_decoder};
 
 /// What a run needs to know.
@@ -211,7 +211,7 @@ pub fn start(
     caps: Option<gst::Caps>,
     events: mpsc::UnboundedSender<RunEvent>,
 ) -> anyhow::Result<RunHandle> {
-    super::init()?;
+    super::runtime::init()?;
     let rt = tokio::runtime::Handle::current();
     let cancel = CancellationToken::new();
     let pipeline = gst::Pipeline::new();
@@ -681,6 +681,7 @@ fn link_audio(
         .build()?;
     add_chain(pipeline, &[q.clone(), dec.clone()])?;
     add_chain(pipeline, &[convert.clone(), resample, raw, enc.clone()])?;
+    position_channels(&convert.static_pad("sink").unwrap());
     link_decoded(&dec, &convert);
     to_muxer(split, &enc, "audio_%u", spec)?;
     pad.link(&q.static_pad("sink").unwrap())?;

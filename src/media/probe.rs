@@ -147,7 +147,7 @@ impl MediaInfo {
 /// Probes `source`. Fails when the file cannot be demuxed, has no video, or takes
 /// longer than `timeout` (a torrent whose pieces do not come).
 pub async fn probe(source: &dyn ByteSource, timeout: Duration) -> anyhow::Result<MediaInfo> {
-    super::init()?;
+    super::runtime::init()?;
     let opened = source.open().await.context("opening the file")?;
     let rt = tokio::runtime::Handle::current();
     let cancel = CancellationToken::new();

@@ -36,6 +36,7 @@ use crate::config::MediaConfig;
 
 mod housekeeping;
 mod status;
+mod waits;
 mod watchdog;
 
 pub use status::{StreamPhase, StreamStatus};
@@ -140,7 +141,7 @@ impl Stream {
     /// index, its video keyframes (the grid of a stream that copies the video).
     pub fn new(
         key: StreamKey,
-        source: Arc<dyn ByteSource>,
+        source: Arc<Metered>,
         info: MediaInfo,
         keyframes: Option<&[u64]>,
         size_bytes: u64,
@@ -215,13 +216,8 @@ impl Stream {
             .then(|| registry.selected().map(|e| e.name.clone()))
             .flatten();
         let (changed, _) = watch::channel(0);
-        let (source, meter) = match source.meter() {
-            Some(m) => (source, m),
-            None => {
-                let meter = Arc::new(ReadMeter::default());
-                (Arc::new(Metered { inner: source, meter: meter.clone() }) as Arc<dyn ByteSource>, meter)
-            }
-        };
+        let meter = source.meter.clone();
+        let source: Arc<dyn ByteSource> = source;
         Ok(Arc::new(Self {
             shutdown,
             burn_cues: Default::default(),
@@ -356,7 +352,6 @@ impl Stream {
         r.handle.resume();
         None
     }
-
 
     fn notify(&self) {
         self.changed.send_modify(|v| *v += 1);

@@ -37,10 +37,9 @@ pub trait ByteSource: Send + Sync + 'static {
     fn swarm(&self) -> Option<(u32, u64)> {
         None
     }
-    /// The meter of this source's readers, when it has one (`waiting::Metered`).
-    fn meter(&self) -> Option<Arc<super::waiting::ReadMeter>> {
-        None
-    }
+    /// Tells the source the film's average bitrate (bytes/s), which sizes a torrent
+    /// reader's read-ahead.
+    fn hint_bitrate(&self, _bytes_per_sec: u64) {}
 }
 
 /// Caps for a container known from the file's extension. Given to `appsrc`, they spare
@@ -102,6 +101,9 @@ impl ByteSource for TorrentSource {
     }
     fn swarm(&self) -> Option<(u32, u64)> {
         self.engine.view(&self.id).ok().map(|v| (v.peers, v.download_rate))
+    }
+    fn hint_bitrate(&self, bytes_per_sec: u64) {
+        self.engine.set_bitrate(&self.id, self.index, bytes_per_sec);
     }
 }
 

@@ -38,6 +38,32 @@ pub struct Waiting {
     pub eta_s: Option<f64>,
 }
 
+impl Waiting {
+    /// A sentence for a person: "segment 12 is still downloading: 1.2 of 3.0 MB here,
+    /// 2 peers at 150 kB/s, about 12 s more". `converting`: the stream transcodes.
+    pub fn words(&self, converting: bool) -> String {
+        let what = self.segment.map_or_else(|| "the film's index".to_string(), |i| format!("segment {i}"));
+        if self.what == "encoding" {
+            let how = if converting { "converted" } else { "cut" };
+            return format!("{what} is still being {how}");
+        }
+        let mb = |b: u64| b as f64 / 1e6;
+        let mut s = format!("{what} is still downloading: {:.1} of {:.1} MB here", mb(self.bytes_have), mb(self.bytes_needed));
+        if let (Some(p), Some(r)) = (self.peers, self.rate) {
+            s.push_str(&format!(", {p} peer{} at {:.0} kB/s", if p == 1 { "" } else { "s" }, r as f64 / 1e3));
+        }
+        if let Some(eta) = self.eta_s {
+            s.push_str(&format!(", about {eta:.0} s more"));
+        }
+        s
+    }
+
+    /// When to ask again (seconds): when the bytes should be here, 2 to 10 s.
+    pub fn retry_after(&self) -> u64 {
+        self.eta_s.map_or(3, |e| e.ceil() as u64).clamp(2, 10)
+    }
+}
+
 #[derive(Default)]
 struct MeterState {
     /// Where the most recent reader stands.
@@ -93,8 +119,14 @@ impl ReadMeter {
     /// What the first player waiting for a segment waits for, if one waits.
     /// `len` is the file's size.
     pub fn waiting(&self, grid: &Grid, len: u64, source: &dyn ByteSource) -> Option<Waiting> {
+        let idx = *self.0.lock().unwrap().waiters.keys().next()?;
+        Some(self.waiting_at(grid, len, source, idx))
+    }
+
+    /// What a player asking for segment `idx` waits for: its bytes (`data`) or the
+    /// pipeline (`encoding`).
+    pub fn waiting_at(&self, grid: &Grid, len: u64, source: &dyn ByteSource, idx: usize) -> Waiting {
         let st = self.0.lock().unwrap();
-        let idx = *st.waiters.keys().next()?;
         let (pos, blocked) = (st.pos, st.blocked);
         drop(st);
         let at = |ns: u64| (len as u128 * ns as u128 / grid.duration_ns.max(1) as u128) as u64;
@@ -102,7 +134,7 @@ impl ReadMeter {
         let to = at(grid.start_ns(idx) + grid.duration_of(idx)).max(from);
         let have = pos.clamp(from, to) - from;
         let what = if blocked || have < to - from { "data" } else { "encoding" };
-        Some(finish(what, Some(idx), to - from, have, source))
+        finish(what, Some(idx), to - from, have, source)
     }
 
     fn on_request(&self, pos: u64, want: usize) {
@@ -155,8 +187,8 @@ impl ByteSource for Metered {
     fn swarm(&self) -> Option<(u32, u64)> {
         self.inner.swarm()
     }
-    fn meter(&self) -> Option<Arc<ReadMeter>> {
-        Some(self.meter.clone())
+    fn hint_bitrate(&self, bytes_per_sec: u64) {
+        self.inner.hint_bitrate(bytes_per_sec)
     }
 }
 

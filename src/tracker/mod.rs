@@ -1,6 +1,11 @@
 //! The built-in BitTorrent tracker (BEP 3 announce, BEP 23 compact peers, BEP 48
-//! scrape): a registry of swarms in memory, with each swarm's completed count kept in
-//! the store so that it survives a restart.
+//! scrape, and WebTorrent's announces over WebSocket): a registry of swarms in memory,
+//! with each swarm's completed count kept in the store so that it survives a restart.
+//!
+//! A swarm holds both kinds of peer: BitTorrent peers (HTTP announces, reached at an
+//! address) and WebRTC peers (WebSocket announces, reached through the tracker's
+//! relay of offers and answers). Each kind is only ever given peers of its own kind;
+//! the counts (`complete`, `incomplete`, scrapes, `/api/tracker/torrents`) hold both.
 //!
 //! A peer's life in a swarm:
 //!
@@ -16,6 +21,8 @@ pub mod bencode;
 pub mod create;
 pub mod passkey_url;
 pub mod request;
+pub mod web_message;
+pub mod websocket;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -48,6 +55,9 @@ struct Peer {
     downloaded: u64,
     /// Whether this peer's completion was already counted in `downloaded`.
     counted: bool,
+    /// A WebRTC peer (announced over WebSocket): `addr` is its socket's, not one to
+    /// connect to.
+    web: bool,
 }
 
 struct Swarm {
@@ -170,6 +180,8 @@ pub struct Tracker {
     swarms: Mutex<HashMap<[u8; 20], Swarm>>,
     clock: Arc<dyn Clock>,
     store: Store,
+    /// The WebSockets of WebRTC peers.
+    web: websocket::Hub,
 }
 
 impl Tracker {
@@ -192,7 +204,13 @@ impl Tracker {
             swarms: Mutex::new(swarms),
             clock,
             store,
+            web: websocket::Hub::default(),
         })
+    }
+
+    /// The open WebSockets of WebRTC peers.
+    pub fn websockets(&self) -> &websocket::Hub {
+        &self.web
     }
 
     /// Whether announces and scrapes are answered.
@@ -229,6 +247,28 @@ impl Tracker {
     /// uploaded and downloaded since the peer's last announce are credited to the
     /// user; a torrent made private by this box refuses announces without a passkey.
     pub fn announce_as(&self, req: &Announce, ip: IpAddr, user: Option<i64>) -> Result<AnnounceReply, BadRequest> {
+        self.announce_peer(req, ip, user, false)
+    }
+
+    /// A WebSocket (WebRTC) peer's announce, from the socket at `ip`:`req.port`. The
+    /// reply's peers are WebRTC peers of the swarm, the ones to relay offers to.
+    pub fn announce_web(&self, req: &Announce, ip: IpAddr, user: Option<i64>) -> Result<AnnounceReply, BadRequest> {
+        self.announce_peer(req, ip, user, true)
+    }
+
+    /// Removes a WebRTC peer whose socket closed.
+    pub fn leave_web(&self, info_hash: &[u8; 20], peer_id: &[u8; 20]) {
+        let mut swarms = self.swarms.lock().unwrap();
+        let Some(swarm) = swarms.get_mut(info_hash) else { return };
+        if swarm.peers.get(peer_id).is_some_and(|p| p.web) {
+            swarm.peers.remove(peer_id);
+        }
+        if swarm.peers.is_empty() && swarm.downloaded == 0 {
+            swarms.remove(info_hash);
+        }
+    }
+
+    fn announce_peer(&self, req: &Announce, ip: IpAddr, user: Option<i64>, web: bool) -> Result<AnnounceReply, BadRequest> {
         let c = self.config();
         let hex_hash = hex::encode(req.info_hash);
         if user.is_none() && self.store.is_tracker_private(&hex_hash).unwrap_or(false) {
@@ -274,13 +314,19 @@ impl Tracker {
         let swarm = swarms.get_mut(&req.info_hash).expect("inserted above");
         swarm.last_announce = now;
         swarm.expire(now, self.ttl(&c));
-        // A client that changed its peer id but kept its address is the same peer.
-        swarm.peers.retain(|id, p| id == &req.peer_id || p.addr != addr);
+        // A client that changed its peer id but kept its address is the same peer. (Not
+        // so on a WebSocket: the clients of one page share their socket.)
+        if !web {
+            swarm.peers.retain(|id, p| p.web || id == &req.peer_id || p.addr != addr);
+        }
         let mut newly_completed = false;
         if let Some(p) = swarm.peers.get(&req.peer_id).filter(|p| p.user == user) {
             credit = (req.uploaded.saturating_sub(p.uploaded), req.downloaded.saturating_sub(p.downloaded));
         } else if !swarm.peers.contains_key(&req.peer_id) {
-            credit = (req.uploaded, req.downloaded);
+            // A peer first seen already complete downloaded nothing here that this
+            // swarm saw (librqbit, the box's own engine among them, reports the bytes
+            // it has, read from disk too, as `downloaded`): only its upload counts.
+            credit = (req.uploaded, if req.left == 0 { 0 } else { req.downloaded });
         }
         if req.event == Event::Stopped {
             swarm.peers.remove(&req.peer_id);
@@ -296,6 +342,7 @@ impl Tracker {
                 user,
                 uploaded: 0,
                 downloaded: 0,
+                web,
             });
             peer.user = user;
             peer.uploaded = req.uploaded;
@@ -325,7 +372,7 @@ impl Tracker {
         let mut candidates: Vec<([u8; 20], SocketAddr)> = swarm
             .peers
             .iter()
-            .filter(|(id, p)| **id != req.peer_id && p.addr != addr)
+            .filter(|(id, p)| **id != req.peer_id && p.web == web && (web || p.addr != addr))
             .filter(|(_, p)| !(asker_seeds && p.left == 0))
             .map(|(id, p)| (*id, p.addr))
             .collect();
@@ -393,9 +440,9 @@ impl Tracker {
         n
     }
 
-    /// Bencoded BEP 48 scrape of `hashes`, or of every swarm when empty. Unknown
-    /// hashes are left out.
-    pub fn scrape(&self, hashes: &[[u8; 20]]) -> Vec<u8> {
+    /// `(info_hash, complete, incomplete, downloaded)` of `hashes`, or of every swarm
+    /// when empty. Unknown hashes are left out.
+    pub fn scrape_counts(&self, hashes: &[[u8; 20]]) -> Vec<([u8; 20], u64, u64, u64)> {
         let c = self.config();
         let now = self.clock.elapsed();
         let mut swarms = self.swarms.lock().unwrap();
@@ -404,21 +451,32 @@ impl Tracker {
         } else {
             hashes.to_vec()
         };
-        let mut files = Vec::new();
+        let mut out = Vec::new();
         for k in keys {
             let Some(s) = swarms.get_mut(&k) else { continue };
             s.expire(now, self.ttl(&c));
             let (complete, incomplete) = s.counts();
-            files.push((
-                k,
-                Value::dict([
-                    ("complete", Value::int(complete)),
-                    ("downloaded", Value::int(s.downloaded)),
-                    ("incomplete", Value::int(incomplete)),
-                ]),
-            ));
+            out.push((k, complete, incomplete, s.downloaded));
         }
-        let interval = Value::dict([("min_request_interval", Value::int(c.min_interval_secs))]);
+        out
+    }
+
+    /// Bencoded BEP 48 scrape of `hashes`, or of every swarm when empty. Unknown
+    /// hashes are left out.
+    pub fn scrape(&self, hashes: &[[u8; 20]]) -> Vec<u8> {
+        let files = self
+            .scrape_counts(hashes)
+            .into_iter()
+            .map(|(k, complete, incomplete, downloaded)| {
+                let counts = Value::dict([
+                    ("complete", Value::int(complete)),
+                    ("downloaded", Value::int(downloaded)),
+                    ("incomplete", Value::int(incomplete)),
+                ]);
+                (k, counts)
+            })
+            .collect::<Vec<_>>();
+        let interval = Value::dict([("min_request_interval", Value::int(self.config().min_interval_secs))]);
         Value::dict([("files", Value::dict(files)), ("flags", interval)]).encode()
     }
 

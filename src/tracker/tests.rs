@@ -203,3 +203,49 @@ fn a_flood_from_one_address_is_bounded_and_idle_swarms_go() {
     // The flood's address may start swarms again.
     t.announce(&ann(3, 1, 6001, 10, Event::Started), flood).unwrap();
 }
+
+#[test]
+fn web_and_http_peers_share_counts_but_not_peers() {
+    let (t, _) = tracker();
+    // Two WebRTC peers on one socket (one page's clients share it).
+    t.announce_web(&ann(5, 1, 40000, 100, Event::Started), LO, None).unwrap();
+    let r = t.announce_web(&ann(5, 2, 40000, 100, Event::Started), LO, None).unwrap();
+    assert_eq!(r.peers.iter().map(|p| p.0).collect::<Vec<_>>(), vec![[1; 20]], "same socket, both stay");
+    // A BitTorrent peer: counted with them, but never given them nor given to them.
+    let r = t.announce(&ann(5, 3, 6881, 0, Event::Started), LO).unwrap();
+    assert!(r.peers.is_empty(), "an HTTP peer got WebRTC peers: {:?}", r.peers);
+    assert_eq!((r.complete, r.incomplete), (1, 2));
+    let r = t.announce_web(&ann(5, 1, 40000, 100, Event::None), LO, None).unwrap();
+    assert_eq!(r.peers.iter().map(|p| p.0).collect::<Vec<_>>(), vec![[2; 20]]);
+    let r = t.announce(&ann(5, 4, 6882, 100, Event::Started), LO).unwrap();
+    assert_eq!(r.peers.iter().map(|p| p.0).collect::<Vec<_>>(), vec![[3; 20]]);
+    // A closed socket's peers leave; an HTTP peer with the same id is not touched.
+    t.leave_web(&[5; 20], &[1; 20]);
+    t.leave_web(&[5; 20], &[3; 20]);
+    let (_, c, i, _) = t.scrape_counts(&[[5; 20]])[0];
+    assert_eq!((c, i), (1, 2));
+}
+
+#[test]
+fn a_peer_first_seen_complete_is_credited_its_upload_only() {
+    let (t, _) = tracker();
+    let u = t.store.insert_user("maker", None, "x", false, 0).unwrap().id;
+    // The box's own engine seeding what it made: librqbit reports the bytes it has as
+    // `downloaded`. Nothing was downloaded here.
+    let mut seed = ann(6, 1, 6001, 0, Event::Started);
+    seed.downloaded = 3_000_000;
+    seed.uploaded = 10;
+    t.announce_as(&seed, LO, Some(u)).unwrap();
+    assert_eq!(t.store.credited(u).unwrap(), Some((10, 0)));
+    // Later announces are credited their deltas, both ways.
+    seed.event = Event::None;
+    seed.uploaded = 2_010;
+    seed.downloaded = 3_000_500;
+    t.announce_as(&seed, LO, Some(u)).unwrap();
+    assert_eq!(t.store.credited(u).unwrap(), Some((2_010, 500)));
+    // A leecher's first announce is credited in full.
+    let mut leech = ann(6, 2, 6002, 100, Event::Started);
+    leech.downloaded = 7;
+    t.announce_as(&leech, LO, Some(u)).unwrap();
+    assert_eq!(t.store.credited(u).unwrap(), Some((2_010, 507)));
+}

@@ -240,3 +240,97 @@ async fn broken_files_fail_clearly_or_play_to_the_damage() {
         .unwrap();
     g.segment(0, "t", Duration::from_secs(30)).await.unwrap();
 }
+
+/// Every segment of `file`'s stream, then a local playlist over them: (playlist, the
+/// source's duration in seconds).
+async fn whole_stream(file: &Path, key: &str) -> (PathBuf, f64) {
+    let tmp = media_dir().join(format!("cache-{key}"));
+    let media = Media::with_registry(config(), tmp, software_registry());
+    let s = media
+        .open(&StreamKey::new(key, 0), Arc::new(LocalFile(file.to_path_buf())), Duration::from_secs(20))
+        .await
+        .unwrap_or_else(|e| panic!("{key}: {e:#}"));
+    let out = media_dir().join(format!("hls-{key}"));
+    std::fs::create_dir_all(&out).unwrap();
+    for i in 0..s.grid.count {
+        let p = s
+            .segment(i, "t", Duration::from_secs(30))
+            .await
+            .unwrap_or_else(|e| panic!("{key} segment {i}: {e}; status {:?}", s.status()));
+        std::fs::copy(&p, out.join(p.file_name().unwrap())).unwrap();
+    }
+    let list = out.join("index.m3u8");
+    std::fs::write(&list, s.media_playlist("")).unwrap();
+    (list, s.info.duration.as_secs_f64())
+}
+
+/// ffprobe's view of the streams of kind `v` or `a` in `file`: `codec` or `codec,channels`.
+fn probe_streams(file: &Path, kind: &str) -> Vec<String> {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", kind, "-show_entries", "stream=codec_name,channels", "-of", "json"])
+        .arg(file)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    v["streams"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| match s["channels"].as_u64() {
+            Some(c) => format!("{},{c}", s["codec_name"].as_str().unwrap_or("?")),
+            None => s["codec_name"].as_str().unwrap_or("?").to_string(),
+        })
+        .collect()
+}
+
+/// The whole stream of a generated clip (`secs` long): ffprobe reads the playlist's full
+/// duration within ±0.5 s, ffmpeg decodes all of it with no error, and it carries
+/// H.264 and `audio` (`aac,2`: stereo AAC).
+async fn plays_whole(name: &str, secs: u32, size: &str, args: &str, audio: &str) {
+    let f = clip(name, secs, size, args);
+    let key = name.replace('.', "-");
+    let (list, src_secs) = whole_stream(&f, &key).await;
+    assert!((src_secs - secs as f64).abs() < 0.5, "{name}: probed {src_secs} s of {secs}");
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"])
+        .arg(&list)
+        .output()
+        .unwrap();
+    let dur: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0.0);
+    assert!((dur - secs as f64).abs() <= 0.5, "{name}: the playlist lasts {dur} s, not {secs}");
+    let dec = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&list)
+        .args(["-f", "null", "-"])
+        .output()
+        .unwrap();
+    let errors = String::from_utf8_lossy(&dec.stderr);
+    assert!(dec.status.success() && errors.trim().is_empty(), "{name}: decoding the stream: {errors}");
+    let first = list.with_file_name("seg00000.ts");
+    assert_eq!(probe_streams(&first, "v"), vec!["h264".to_string()], "{name}");
+    assert_eq!(probe_streams(&first, "a"), vec![audio.to_string()], "{name}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eac3_51_in_mkv_plays() {
+    plays_whole("eac3.mkv", 8, "320x240", "-c:v libx264 -preset ultrafast -g 25 -c:a eac3 -ac 6", "aac,2").await;
+}
+
+/// MP3 is copied (HLS carries it in MPEG-TS). x264's default GOP (250 frames) is longer
+/// than the clip: its one keyframe makes one segment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mp3_in_mkv_plays() {
+    plays_whole("mp3.mkv", 8, "320x240", "-c:v libx264 -preset ultrafast -c:a libmp3lame -ar 44100 -ac 2 -b:a 192k", "mp3,2").await;
+}
+
+/// 5.1 PCM in MOV: its channels come unpositioned ("6 channels") and are downmixed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pcm_51_in_mov_plays() {
+    plays_whole("pcm.mov", 8, "320x240", "-c:v libx264 -preset ultrafast -g 25 -c:a pcm_s16le -ac 6", "aac,2").await;
+}
+
+/// The common old release: Xvid (MPEG-4 ASP) with B-frames and MP3, in AVI.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xvid_with_b_frames_in_avi_plays() {
+    plays_whole("xvid.avi", 8, "320x240", "-c:v mpeg4 -vtag XVID -bf 2 -flags +mv4 -q:v 4 -g 50 -c:a libmp3lame -ac 2 -ar 44100", "aac,2").await;
+}

@@ -1,6 +1,8 @@
 //! The built-in tracker with real clients: transmission-daemon seeds a torrent that
 //! swarmcast created (announced only on swarmcast's own tracker), qbittorrent-nox finds
-//! it through the tracker and downloads it. Plus announce edge cases over HTTP.
+//! it through the tracker and downloads it, each through its user's passkey (the stats
+//! credit both users; transmission without a passkey shows the tracker's refusal). Plus
+//! announce edge cases over HTTP.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -139,7 +141,26 @@ async fn two_real_clients_meet_through_the_tracker() {
     std::fs::write(&torrent_path, &torrent).unwrap();
     let (rpc, tr_peer) = (free_port(), free_port());
     let _seeder = transmission(&work.join("tr-conf"), &seed_dir, rpc, tr_peer);
+    // A real client without a passkey (a magnet naming the bare /announce): its
+    // announce fails, and transmission shows the tracker's reason.
+    let magnet = format!("magnet:?xt=urn:btih:{id}&dn=share&tr={}", urlencode(&own));
     wait_for("transmission's RPC", Duration::from_secs(20), || async {
+        remote(rpc, &["-a", &magnet]).await.map(|_| ())
+    })
+    .await;
+    wait_for("transmission to show the tracker's refusal", Duration::from_secs(60), || async {
+        let info = remote(rpc, &["-t", &id, "-it"]).await?;
+        info.contains("is private: announce with your passkey").then_some(())
+    })
+    .await;
+    remote(rpc, &["-t", &id, "-r"]).await.expect("removing the magnet from transmission");
+    wait_for("transmission to let go of the magnet", Duration::from_secs(20), || async {
+        // Nothing between the header and the `Sum:` line.
+        let list = remote(rpc, &["-l"]).await?;
+        (list.lines().count() <= 2).then_some(())
+    })
+    .await;
+    wait_for("transmission to take the .torrent", Duration::from_secs(20), || async {
         let ok = Command::new("transmission-remote")
             .arg(format!("127.0.0.1:{rpc}"))
             .arg("-a")
@@ -190,6 +211,24 @@ async fn two_real_clients_meet_through_the_tracker() {
     assert!(stats["downloaded"].as_u64().unwrap() >= big.len() as u64, "{stats}");
     assert_eq!(stats["seeding"], 1, "{stats}");
     assert_eq!(stats["completed"], 1, "{stats}");
+    // And transmission's upload to the admin, whose passkey its .torrent carries: its
+    // `stopped` announce reports it.
+    remote(rpc, &["-t", &id, "--stop"]).await.expect("stopping the torrent in transmission");
+    let admin_stats = format!("/api/user/{}/stats", me["id"]);
+    let s = wait_for("the admin to be credited transmission's upload", Duration::from_secs(30), || async {
+        let s: Value = app.http.get(app.url(&admin_stats)).send().await.ok()?.json().await.ok()?;
+        (s["uploaded"].as_u64()? >= big.len() as u64).then_some(s)
+    })
+    .await;
+    // Neither seeder downloaded anything: not transmission, nor the box's own engine
+    // (which announced what it made with the admin's passkey).
+    assert_eq!(s["downloaded"], 0, "{s}");
+}
+
+/// `transmission-remote` against the daemon on `rpc`: its output when it succeeds.
+async fn remote(rpc: u16, args: &[&str]) -> Option<String> {
+    let out = Command::new("transmission-remote").arg(format!("127.0.0.1:{rpc}")).args(args).output().await.ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn urlencode(s: &str) -> String {

@@ -21,6 +21,7 @@ const HINTS = {
   QUOTA_EXCEEDED: 'There is not enough space on the box.',
   METADATA_TIMEOUT: 'No peer answered with the torrent’s metadata in time.',
   NO_SEEDS: 'No peer can supply the data right now.',
+  NOT_READY: 'The video is not ready yet; the box is still fetching it.',
   NO_VIDEO_FILE: 'This torrent has no playable video file.',
   STREAM_FAILED: 'The box could not prepare this video.',
   SEARCH_FAILED: 'Every search indexer failed.',

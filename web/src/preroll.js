@@ -32,7 +32,10 @@ export function preroll(hls, Hls, video, play) {
     const have = ahead();
     const atEnd = video.duration > 0 && video.currentTime + have >= video.duration - 0.5;
     const need = rate === null ? Infinity : target() / rate;
-    if (have > 0 && (have >= need || atEnd)) release();
+    // As much ahead as hls.js ever buffers: it fetches no more, waiting cannot help (a
+    // start from a place buffered while the player waited, e.g. for "Resume or start over").
+    const full = have >= (hls.config?.maxBufferLength || 30) - target();
+    if (have > 0 && (have >= need || atEnd || full)) release();
     else if (Date.now() - hold.since > MAX_HOLD_MS) release();
   };
   const begin = () => {

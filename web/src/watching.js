@@ -19,11 +19,13 @@ export function clock(s) {
   return hh ? `${hh}:${String(mm).padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
 }
 
-/** Sends the position; `keepalive` lets it leave as the page closes. */
-function report(torrentId, fileIndex, video, keepalive = false) {
-  const position = video.currentTime;
-  if (!Number.isFinite(position) || position <= 0) return;
-  const body = { position_s: position };
+/**
+ * Sends the position (`at`, else where the video is); `keepalive` lets it leave as the
+ * page closes.
+ */
+function report(torrentId, fileIndex, video, keepalive = false, at = video.currentTime) {
+  if (!Number.isFinite(at) || at <= 0) return;
+  const body = { position_s: at };
   if (Number.isFinite(video.duration) && video.duration > 0) body.duration_s = video.duration;
   const path = `/api/watch/${torrentId}/${fileIndex}`;
   if (keepalive) {
@@ -39,29 +41,56 @@ function report(torrentId, fileIndex, video, keepalive = false) {
 /**
  * Follows `video` for torrent `torrentId`, file `fileIndex`. `panel` shows the resume
  * question and the next-episode offer; `play(torrentId, fileIndex)` opens another file.
+ * While the resume question is open the player does not start by itself (`asking()`
+ * says so; the caller's autoplay waits) and nothing is reported, so the kept place is
+ * not overwritten by a player idling at 0. Answered, the video is put at the place
+ * chosen and `onAnswer(t)` starts it (by default `video.play()`); a press on the
+ * video's own play button answers "from here" (`onAnswer(null)`).
  * Returns a function that stops following (and reports one last time).
  */
-export function follow({ video, panel, torrentId, fileIndex, resumeAt, next, play }) {
+export function follow({ video, panel, torrentId, fileIndex, resumeAt, next, play, onAnswer = null }) {
   let offered = false;
   let countdown = null;
-  const timer = setInterval(() => { if (!video.paused) report(torrentId, fileIndex, video); }, REPORT_EVERY_MS);
-  const onPause = () => report(torrentId, fileIndex, video);
-  const onHide = () => report(torrentId, fileIndex, video, true);
+  let asking = resumeAt > 5;
+  // Left for the next episode: reported as seen to the end (watched), whatever the
+  // last frame shown.
+  let finished = false;
+  const send = (keepalive = false) => {
+    if (asking) return;
+    report(torrentId, fileIndex, video, keepalive, finished ? video.duration : video.currentTime);
+  };
+  const timer = setInterval(() => { if (!video.paused) send(); }, REPORT_EVERY_MS);
+  const onPause = () => send();
+  const onHide = () => send(true);
   video.addEventListener('pause', onPause);
   window.addEventListener('pagehide', onHide);
 
-  if (resumeAt > 5) {
-    const at = clock(resumeAt);
-    const seek = () => {
-      const go = () => { video.currentTime = resumeAt; video.play().catch(() => {}); };
-      if (video.readyState >= 1) go(); else video.addEventListener('loadedmetadata', go, { once: true });
-      mount(panel);
+  /** The answer: `t` seconds, or null for "from here" (the viewer pressed play). */
+  const answer = (t) => {
+    if (!asking) return;
+    asking = false;
+    mount(panel);
+    video.removeEventListener('play', fromHere);
+    if (t === null) {
+      if (onAnswer) onAnswer(null);
+      return;
+    }
+    const go = () => {
+      video.currentTime = t;
+      if (onAnswer) onAnswer(t);
+      else video.play().catch(() => {});
     };
+    if (video.readyState >= 1) go(); else video.addEventListener('loadedmetadata', go, { once: true });
+  };
+  const fromHere = () => answer(null);
+  if (asking) {
+    const at = clock(resumeAt);
     mount(panel,
       h('div', { class: 'row gap wrap resume', id: 'resume-offer' },
         h('span', { text: `You stopped at ${at}.` }),
-        h('button', { type: 'button', class: 'primary', id: 'resume', onclick: seek }, `Resume at ${at}`),
-        h('button', { type: 'button', class: 'secondary', id: 'start-over', onclick: () => { video.currentTime = 0; mount(panel); } }, 'Start over')));
+        h('button', { type: 'button', class: 'primary', id: 'resume', onclick: () => answer(resumeAt) }, `Resume at ${at}`),
+        h('button', { type: 'button', class: 'secondary', id: 'start-over', onclick: () => answer(0) }, 'Start over')));
+    video.addEventListener('play', fromHere);
   }
 
   const offerNext = () => {
@@ -69,12 +98,19 @@ export function follow({ video, panel, torrentId, fileIndex, resumeAt, next, pla
     offered = true;
     let left = COUNTDOWN_S;
     const label = h('span', { id: 'next-countdown', text: `Next episode in ${left} s: ${next.name.split('/').pop()}` });
-    const go = () => { clearInterval(countdown); play(next.torrentId, next.fileIndex); };
+    const go = () => {
+      clearInterval(countdown);
+      finished = true;
+      send(true);
+      play(next.torrentId, next.fileIndex);
+    };
     mount(panel,
       h('div', { class: 'row gap wrap next-episode', id: 'next-offer' }, label,
         h('button', { type: 'button', class: 'primary', id: 'play-next', onclick: go }, 'Play now'),
         h('button', { type: 'button', class: 'secondary', id: 'cancel-next', onclick: () => { clearInterval(countdown); mount(panel); } }, 'Cancel')));
     countdown = setInterval(() => {
+      // A viewer who paused is not carried off: the countdown waits with the film.
+      if (video.paused && !video.ended) return;
       left -= 1;
       setText(label, `Next episode in ${left} s: ${next.name.split('/').pop()}`);
       if (left <= 0) go();
@@ -82,20 +118,23 @@ export function follow({ video, panel, torrentId, fileIndex, resumeAt, next, pla
   };
   const onTime = () => {
     if (Number.isFinite(video.duration) && video.duration - video.currentTime <= OFFER_NEXT_WITHIN_S && video.currentTime > 0) {
-      if (!offered) report(torrentId, fileIndex, video);
+      if (!offered) send();
       offerNext();
     }
   };
   video.addEventListener('timeupdate', onTime);
   video.addEventListener('ended', offerNext);
 
-  return () => {
-    report(torrentId, fileIndex, video, true);
+  const stop = () => {
+    send(true);
     clearInterval(timer);
     clearInterval(countdown);
     video.removeEventListener('pause', onPause);
     video.removeEventListener('timeupdate', onTime);
     video.removeEventListener('ended', offerNext);
     window.removeEventListener('pagehide', onHide);
+    video.removeEventListener('play', fromHere);
   };
+  stop.asking = () => asking;
+  return stop;
 }

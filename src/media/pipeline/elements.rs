@@ -95,3 +95,49 @@ pub(super) fn is_encoder_error(e: &gst::message::Error) -> bool {
         .is_some_and(|f| f == gst::FlowReturn::NotNegotiated);
     from_encoder || not_negotiated || e.error().matches(gst::CoreError::Negotiation)
 }
+
+/// The channel mask GStreamer and ffmpeg assume for `channels` unpositioned channels
+/// (WAV/MOV order: FL FR FC LFE BL BR, then SL SR for 7.1), or `None` past 8.
+fn default_channel_mask(channels: i32) -> Option<u64> {
+    // Bits: 0 FL, 1 FR, 2 FC, 3 LFE1, 4 RL, 5 RR, 8 RC, 10 SL, 11 SR.
+    Some(match channels {
+        3 => 0x0b,
+        4 => 0x33,
+        5 => 0x37,
+        6 => 0x3f,
+        7 => 0x13f,
+        8 => 0xc3f,
+        _ => return None,
+    })
+}
+
+/// Gives raw audio arriving at `pad` without channel positions (PCM in MOV, AVI or
+/// Matroska says only "6 channels") the standard layout for its channel count, so
+/// that audioconvert can downmix it: it refuses to mix unpositioned channels and the
+/// demuxer stops with not-negotiated.
+pub(super) fn position_channels(pad: &gst::Pad) {
+    pad.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, |_, info| {
+        let Some(gst::PadProbeData::Event(ev)) = &info.data else {
+            return gst::PadProbeReturn::Ok;
+        };
+        let gst::EventView::Caps(c) = ev.view() else {
+            return gst::PadProbeReturn::Ok;
+        };
+        let caps = c.caps();
+        let Some(s) = caps.structure(0) else { return gst::PadProbeReturn::Ok };
+        let channels = s.get::<i32>("channels").unwrap_or(0);
+        let unpositioned = s.get::<gst::Bitmask>("channel-mask").map_or(true, |m| m.0 == 0);
+        if s.name() != "audio/x-raw" || !unpositioned {
+            return gst::PadProbeReturn::Ok;
+        }
+        let Some(mask) = default_channel_mask(channels) else { return gst::PadProbeReturn::Ok };
+        let mut caps = caps.to_owned();
+        caps.make_mut()
+            .structure_mut(0)
+            .unwrap()
+            .set("channel-mask", gst::Bitmask::new(mask));
+        tracing::debug!("{channels} unpositioned channels get the standard layout {mask:#x}");
+        info.data = Some(gst::PadProbeData::Event(gst::event::Caps::builder(&caps).seqnum(ev.seqnum()).build()));
+        gst::PadProbeReturn::Ok
+    });
+}

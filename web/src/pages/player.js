@@ -19,6 +19,8 @@ export function playerPage(main, id) {
   let statusTimer = null;
   let unfollow = null;
   let remote = null;
+  // While "Resume at m:ss / Start over" waits for an answer, the player does not start.
+  let asking = false;
   const watchPanel = h('div', { class: 'watch-panel', id: 'watch-panel', 'aria-live': 'polite' });
   const t = live.torrents.get(id);
   // `?file=N` plays that file of the torrent; without it the daemon picks the video.
@@ -70,25 +72,41 @@ export function playerPage(main, id) {
     }
     if (stopped) return;
     if (shown) setText(state, 'Starting playback…');
-    setText(title, s.name || t?.name || id);
-    document.title = `${s.name || 'Player'} · swarmcast`;
+    // A torrent of several files (a season pack) names the file playing: the episode.
+    const file = s.videoFile ? s.videoFile.split('/').pop() : '';
+    const label = file && file !== s.name ? file : s.name || t?.name || id;
+    setText(title, label);
+    document.title = `${label || 'Player'} · swarmcast`;
     setText(facts.mode, s.mode || '–');
     const hlsUrl = withToken(s.hlsUrl, s.token);
     const rawUrl = s.streamUrl ? withToken(s.streamUrl, s.token) : null;
-    showLinks(s.name || t?.name || id, hlsUrl, rawUrl);
-    await attach(hlsUrl);
+    showLinks(label, hlsUrl, rawUrl);
     const streamId = s.infoHash || id;
     if (s.fileIndex !== undefined) {
       unfollow = follow({
         video, panel: watchPanel, torrentId: streamId, fileIndex: s.fileIndex, resumeAt: s.resumeAt || 0, next: s.next,
         play: (torrent, file) => location.assign(`/play/${torrent}?file=${file}`),
+        // The place chosen is a start: it waits for the buffer like any (preroll.js).
+        onAnswer: (at) => {
+          asking = false;
+          if (at === null) return;
+          if (pre) pre.start();
+          else autoplay();
+        },
       });
+      asking = unfollow.asking();
+    }
+    await attach(hlsUrl);
+    if (stopped) return;
+    if (s.fileIndex !== undefined) {
       remote = playOn({ torrentId: streamId, fileIndex: s.fileIndex, position: () => video.currentTime, onCast: () => video.pause() });
       links.parentElement.before(remote.el);
     }
     const poll = async () => {
       try {
-        const st = await get(`/api/stream/${streamId}/status${fileIndex === null ? '' : `?file=${fileIndex}`}`);
+        // The file this player plays: a season pack may have the next episode open too.
+        const file = s.fileIndex ?? fileIndex;
+        const st = await get(`/api/stream/${streamId}/status${file === null || file === undefined ? '' : `?file=${file}`}`);
         setText(facts.mode, st.mode || '–');
         setText(facts.encoder, st.encoder || (st.mode === 'passthrough' ? 'none (passthrough)' : '–'));
         setText(facts.buffered, st.buffered_seconds !== undefined ? fmt.duration(st.buffered_seconds) : '–');
@@ -186,6 +204,10 @@ export function playerPage(main, id) {
 
   /** Starts playback when the browser allows it; otherwise the user presses play. */
   function autoplay() {
+    if (asking) {
+      setText(state, 'Resume where you stopped, or start over?');
+      return;
+    }
     video.play().catch(() => setText(state, 'Press play to start.'));
   }
 
