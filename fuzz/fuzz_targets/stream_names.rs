@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use swarmcast::api::extract::query_param;
-use swarmcast::api::stream::{carried_query, file_param};
+use swarmcast::api::open::{carried_query, file_param};
 use swarmcast::engine::files::{Denied, confine};
 use swarmcast::engine::library::sanitize;
 use swarmcast::media::playlist::{parse_segment_name, segment_name};

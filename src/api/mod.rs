@@ -14,7 +14,7 @@ mod follow;
 mod files;
 mod user;
 pub mod guard;
-mod open;
+pub mod open;
 pub mod openapi;
 pub mod paging;
 pub mod playlist;

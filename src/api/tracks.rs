@@ -12,7 +12,7 @@ use tokio::io::AsyncReadExt;
 
 use super::error::{ApiError, ApiJson, ApiResult, Code};
 use super::open::open_stream;
-use super::stream::{carried_query, file_param, open_for_player, pick_file};
+use super::open::{carried_query, file_param, open_for_player, pick_file};
 use crate::api::AppState;
 use crate::media::subtitles::{self, Cue, TextFormat};
 use crate::media::tracks::{self, SubSource, TrackList};

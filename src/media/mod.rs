@@ -6,6 +6,7 @@ pub mod cache;
 pub mod cuts;
 pub mod encoder;
 pub mod keyframes;
+pub mod language;
 mod key;
 pub mod metrics;
 pub mod mkvflags;

@@ -107,7 +107,7 @@ pub struct MediaInfo {
     pub video: VideoInfo,
     pub audio: Vec<AudioInfo>,
     /// Embedded subtitle streams, in the container's order.
-    pub subtitles: Vec<super::tracks::SubStream>,
+    pub subtitles: Vec<SubStream>,
 }
 
 impl MediaInfo {
@@ -115,9 +115,9 @@ impl MediaInfo {
     /// the first track (the container's default comes first in every demuxer we use).
     pub fn pick_audio(&self, prefer: &[String]) -> Option<usize> {
         for lang in prefer {
-            let want = super::tracks::normalise_language(lang);
+            let want = super::language::normalise_language(lang);
             if let Some(i) = self.audio.iter().position(|a| {
-                a.language.as_deref().and_then(super::tracks::normalise_language).is_some_and(|l| Some(&l) == want.as_ref())
+                a.language.as_deref().and_then(super::language::normalise_language).is_some_and(|l| Some(&l) == want.as_ref())
             }) {
                 return Some(i);
             }
@@ -321,7 +321,7 @@ fn discover(
     let subtitles = info
         .subtitle_streams()
         .into_iter()
-        .map(|s| super::tracks::SubStream {
+        .map(|s| SubStream {
             caps: s.caps().and_then(|c| c.structure(0).map(|st| st.name().to_string())).unwrap_or_default(),
             language: s.language().map(|l| l.to_string()),
             title: s.tags().and_then(|t| t.get::<gst::tags::Title>().map(|v| v.get().to_string())),
@@ -399,6 +399,24 @@ pub fn display_size(v: &VideoInfo) -> (u32, u32) {
         90 | 270 => (h, w),
         _ => (w, h),
     }
+}
+
+/// One embedded subtitle stream as the probe saw it.
+#[derive(Clone, Debug, Serialize)]
+pub struct SubStream {
+    /// GStreamer caps name: `text/x-raw`, `application/x-ass`, `subpicture/x-pgs`, …
+    pub caps: String,
+    pub language: Option<String>,
+    /// The track's title, when the container names it.
+    pub title: Option<String>,
+    /// The container's default and forced flags (Matroska's FlagDefault, FlagForced).
+    #[serde(default)]
+    pub default: bool,
+    #[serde(default)]
+    pub forced: bool,
+    /// The demuxer's name for the stream (see `stream_key`).
+    #[serde(default)]
+    pub stream_key: Option<String>,
 }
 
 #[cfg(test)]

@@ -6,26 +6,10 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use super::probe::MediaInfo;
+use super::language::{is_language, language_name, normalise_language};
+use super::probe::{MediaInfo, SubStream};
 use super::subtitles::TextFormat;
 
-/// One embedded subtitle stream as the probe saw it.
-#[derive(Clone, Debug, Serialize)]
-pub struct SubStream {
-    /// GStreamer caps name: `text/x-raw`, `application/x-ass`, `subpicture/x-pgs`, …
-    pub caps: String,
-    pub language: Option<String>,
-    /// The track's title, when the container names it.
-    pub title: Option<String>,
-    /// The container's default and forced flags (Matroska's FlagDefault, FlagForced).
-    #[serde(default)]
-    pub default: bool,
-    #[serde(default)]
-    pub forced: bool,
-    /// The demuxer's name for the stream (see `probe::stream_key`).
-    #[serde(default)]
-    pub stream_key: Option<String>,
-}
 
 /// An audio track, as `audioTracks` in the API.
 #[derive(Clone, Debug, Serialize)]
@@ -71,58 +55,6 @@ pub struct SubtitleTrack {
 pub struct TrackList {
     pub audio_tracks: Vec<AudioTrack>,
     pub subtitle_tracks: Vec<SubtitleTrack>,
-}
-
-/// Languages by the codes and names files use, to their ISO 639-1 code and English name.
-const LANGUAGES: &[(&str, &[&str], &str)] = &[
-    ("en", &["en", "eng", "english"], "English"),
-    ("de", &["de", "ger", "deu", "german", "deutsch"], "German"),
-    ("fr", &["fr", "fre", "fra", "french", "francais", "français"], "French"),
-    ("es", &["es", "spa", "spanish", "espanol", "español"], "Spanish"),
-    ("it", &["it", "ita", "italian", "italiano"], "Italian"),
-    ("pt", &["pt", "por", "portuguese"], "Portuguese"),
-    ("ru", &["ru", "rus", "russian"], "Russian"),
-    ("uk", &["uk", "ukr", "ukrainian"], "Ukrainian"),
-    ("pl", &["pl", "pol", "polish"], "Polish"),
-    ("nl", &["nl", "dut", "nld", "dutch"], "Dutch"),
-    ("sv", &["sv", "swe", "swedish"], "Swedish"),
-    ("no", &["no", "nor", "norwegian"], "Norwegian"),
-    ("da", &["da", "dan", "danish"], "Danish"),
-    ("fi", &["fi", "fin", "finnish"], "Finnish"),
-    ("cs", &["cs", "cze", "ces", "czech"], "Czech"),
-    ("hu", &["hu", "hun", "hungarian"], "Hungarian"),
-    ("ro", &["ro", "rum", "ron", "romanian"], "Romanian"),
-    ("bg", &["bg", "bul", "bulgarian"], "Bulgarian"),
-    ("el", &["el", "gre", "ell", "greek"], "Greek"),
-    ("tr", &["tr", "tur", "turkish"], "Turkish"),
-    ("ar", &["ar", "ara", "arabic"], "Arabic"),
-    ("he", &["he", "heb", "hebrew"], "Hebrew"),
-    ("ja", &["ja", "jpn", "japanese"], "Japanese"),
-    ("zh", &["zh", "chi", "zho", "chinese"], "Chinese"),
-    ("ko", &["ko", "kor", "korean"], "Korean"),
-];
-
-/// The ISO 639-1 code of a language code or name (`eng`, `English`, `en-US` → `en`);
-/// an unknown one is kept lower-cased.
-pub fn normalise_language(s: &str) -> Option<String> {
-    let l = s.trim().to_lowercase();
-    if l.is_empty() || l == "und" {
-        return None;
-    }
-    let base = l.split(['-', '_']).next().unwrap_or(&l);
-    LANGUAGES
-        .iter()
-        .find(|(_, names, _)| names.contains(&base) || names.contains(&l.as_str()))
-        .map(|(code, _, _)| code.to_string())
-        .or(Some(l))
-}
-
-/// The English name of a language code, or the code itself.
-pub fn language_name(code: Option<&str>) -> String {
-    match code {
-        None => "Unknown language".into(),
-        Some(c) => LANGUAGES.iter().find(|(k, _, _)| *k == c).map_or_else(|| c.to_string(), |(_, _, n)| n.to_string()),
-    }
 }
 
 /// A codec's name as people know it, from the probe's caps name.
@@ -214,7 +146,7 @@ fn sidecar_tags(rest: &str) -> (Option<String>, bool) {
     for tok in rest.split(['.', '_', '-', ' ', '[', ']', '(', ')']).filter(|t| !t.is_empty()) {
         match tok {
             "forced" | "foreign" => forced = true,
-            t if language.is_none() && LANGUAGES.iter().any(|(_, names, _)| names.contains(&t)) => {
+            t if language.is_none() && is_language(t) => {
                 language = normalise_language(t)
             }
             _ => {}
