@@ -93,7 +93,10 @@ fn parent() {
     );
     let me = std::env::current_exe().unwrap();
     let run = |kind: &str, mode: &str, file: &Path| -> serde_json::Value {
-        let out = dir.path().join(format!("{kind}-{mode}"));
+        // One directory per file as well: ffmpeg's first segment counts when its playlist
+        // appears, and a playlist left by the previous file would count at once.
+        let stem = file.file_stem().unwrap().to_string_lossy();
+        let out = dir.path().join(format!("{kind}-{mode}-{stem}"));
         std::fs::create_dir_all(&out).unwrap();
         let o = Command::new(&me)
             .args([kind, mode])
