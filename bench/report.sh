@@ -9,7 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 out=target/bench
 mkdir -p "$out"
-benches=${BENCHES:-"download hls first_frame tracker load soak"}
+benches=${BENCHES:-"download hls first_frame tracker load memory tonemap soak churn"}
 if [ -n "${QUICK:-}" ]; then
   export SIZE_MB=${SIZE_MB:-128} WRK_SECS=${WRK_SECS:-5} SOAK_SECONDS=${SOAK_SECONDS:-90}
 fi
@@ -33,7 +33,10 @@ for b in $benches; do
     first_frame) run first_frame env ${QUICK:+CASES="4:pass 4:trans"} bench/first_frame.sh ;;
     tracker) run tracker cargo bench --quiet --bench tracker ;;
     load) run load bench/load.sh ;;
+    memory) run memory env ${QUICK:+FILM_SECS=20} bench/memory.sh ;;
+    tonemap) run tonemap cargo run --quiet --release --example bench_tonemap ;;
     soak) run soak bench/soak.sh ;;
+    churn) run churn bench/soak.sh churn ;;
     *) echo "unknown bench $b" >&2 ;;
   esac
 done

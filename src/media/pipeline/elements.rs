@@ -126,7 +126,7 @@ pub(super) fn position_channels(pad: &gst::Pad) {
         let caps = c.caps();
         let Some(s) = caps.structure(0) else { return gst::PadProbeReturn::Ok };
         let channels = s.get::<i32>("channels").unwrap_or(0);
-        let unpositioned = s.get::<gst::Bitmask>("channel-mask").map_or(true, |m| m.0 == 0);
+        let unpositioned = !s.get::<gst::Bitmask>("channel-mask").is_ok_and(|m| m.0 != 0);
         if s.name() != "audio/x-raw" || !unpositioned {
             return gst::PadProbeReturn::Ok;
         }
