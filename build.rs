@@ -15,15 +15,8 @@ fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     let web = root.join("web");
-    for input in [
-        "src",
-        "index.html",
-        "package.json",
-        "package-lock.json",
-        "build.mjs",
-        "check-imports.mjs",
-        "public",
-    ] {
+    for input in ["src", "index.html", "package.json", "package-lock.json", "build.mjs", "check-imports.mjs", "public"]
+    {
         println!("cargo:rerun-if-changed=web/{input}");
     }
     println!("cargo:rerun-if-env-changed=SWARMCAST_WEB_DIST");
@@ -37,10 +30,7 @@ fn main() {
         }
     };
     if !dist.join("index.html").is_file() {
-        fail(&format!(
-            "{} has no index.html: the web UI was not built",
-            dist.display()
-        ));
+        fail(&format!("{} has no index.html: the web UI was not built", dist.display()));
     }
 
     let mut files = Vec::new();
@@ -53,12 +43,7 @@ fn main() {
         let mut h = DefaultHasher::new();
         bytes.hash(&mut h);
         let etag = format!("\"{:016x}\"", h.finish());
-        writeln!(
-            code,
-            "    ({url:?}, include_bytes!({:?}), {etag:?}),",
-            path.display().to_string()
-        )
-        .unwrap();
+        writeln!(code, "    ({url:?}, include_bytes!({:?}), {etag:?}),", path.display().to_string()).unwrap();
     }
     code.push_str("];\n");
     std::fs::write(out.join("web_assets.rs"), code).unwrap();
@@ -76,10 +61,7 @@ fn build_ui(web: &Path, dist: &Path) {
         run(web, &["ci", "--no-audit", "--no-fund"]);
     }
     let dist_s = dist.to_str().expect("OUT_DIR is UTF-8");
-    run(
-        web,
-        &["run", "--silent", "build", "--", "--outDir", dist_s],
-    );
+    run(web, &["run", "--silent", "build", "--", "--outDir", dist_s]);
 }
 
 fn run(dir: &Path, args: &[&str]) {
@@ -104,11 +86,7 @@ fn walk(base: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
         if path.is_dir() {
             walk(base, &path, files);
         } else {
-            let rel = path
-                .strip_prefix(base)
-                .unwrap()
-                .to_str()
-                .expect("asset names are UTF-8");
+            let rel = path.strip_prefix(base).unwrap().to_str().expect("asset names are UTF-8");
             files.push((format!("/{}", rel.replace('\\', "/")), path));
         }
     }

@@ -22,10 +22,7 @@ use swarmcast::media::{LocalFile, Media, StreamKey};
 fn usage(who: UsageWho) -> (f64, f64) {
     let u = getrusage(who).expect("getrusage");
     let cpu = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
-    (
-        cpu(u.user_time()) + cpu(u.system_time()),
-        u.max_rss() as f64 / 1024.0,
-    )
+    (cpu(u.user_time()) + cpu(u.system_time()), u.max_rss() as f64 / 1024.0)
 }
 
 fn main() {
@@ -42,10 +39,7 @@ fn preset() -> String {
 }
 
 fn parent() {
-    let secs: u32 = std::env::var("SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(60);
+    let secs: u32 = std::env::var("SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
     let dir = tempfile::tempdir().unwrap();
     let make = |name: &str, vcodec: &str| {
         let out = dir.path().join(name);
@@ -59,24 +53,10 @@ fn parent() {
                 "-i",
                 &format!("testsrc2=size=1920x1080:rate=25:duration={secs}"),
             ])
-            .args([
-                "-f",
-                "lavfi",
-                "-i",
-                &format!("sine=frequency=440:sample_rate=48000:duration={secs}"),
-            ])
-            .args([
-                "-pix_fmt",
-                "yuv420p",
-            ])
+            .args(["-f", "lavfi", "-i", &format!("sine=frequency=440:sample_rate=48000:duration={secs}")])
+            .args(["-pix_fmt", "yuv420p"])
             .args(vcodec.split(' '))
-            .args([
-                "-c:a",
-                "aac",
-                "-movflags",
-                "+faststart",
-                "-shortest",
-            ])
+            .args(["-c:a", "aac", "-movflags", "+faststart", "-shortest"])
             .arg(&out)
             .status()
             .unwrap();
@@ -98,35 +78,14 @@ fn parent() {
         let stem = file.file_stem().unwrap().to_string_lossy();
         let out = dir.path().join(format!("{kind}-{mode}-{stem}"));
         std::fs::create_dir_all(&out).unwrap();
-        let o = Command::new(&me)
-            .args([kind, mode])
-            .arg(file)
-            .arg(&out)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{kind} {mode}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        let o = Command::new(&me).args([kind, mode]).arg(file).arg(&out).output().unwrap();
+        assert!(o.status.success(), "{kind} {mode}: {}", String::from_utf8_lossy(&o.stderr));
         serde_json::from_slice(&o.stdout).unwrap()
     };
     let cases = [
-        (
-            "passthrough",
-            run("ours", "passthrough", &h264),
-            run("ffmpeg", "copy", &h264),
-        ),
-        (
-            "transcode",
-            run("ours", "transcode", &mpeg4),
-            run("ffmpeg", "x264", &mpeg4),
-        ),
-        (
-            "hevc10",
-            run("ours", "transcode", &hevc10),
-            run("ffmpeg", "x264", &hevc10),
-        ),
+        ("passthrough", run("ours", "passthrough", &h264), run("ffmpeg", "copy", &h264)),
+        ("transcode", run("ours", "transcode", &mpeg4), run("ffmpeg", "x264", &mpeg4)),
+        ("hevc10", run("ours", "transcode", &hevc10), run("ffmpeg", "x264", &hevc10)),
     ];
     println!(
         "{:<12} {:<8} {:>10} {:>9} {:>9} {:>8} {:>8}",
@@ -140,9 +99,7 @@ fn parent() {
                 who,
                 v["first_ms"].as_f64().unwrap(),
                 v["total_s"].as_f64().unwrap(),
-                v["seek_ms"]
-                    .as_f64()
-                    .map_or("-".into(), |s| format!("{s:.0}")),
+                v["seek_ms"].as_f64().map_or("-".into(), |s| format!("{s:.0}")),
                 v["cpu_s"].as_f64().unwrap(),
                 v["rss_mb"].as_f64().unwrap()
             );
@@ -163,52 +120,50 @@ fn parent() {
     let (pass, trans, hevc) = (&cases[0], &cases[1], &cases[2]);
     println!(
         "BENCH|HLS passthrough first segment (1080p H.264)|{:.0} ms|ffmpeg {:.0} ms|{:.2}|< 300 ms",
-        f(&pass.1, "first_ms"), f(&pass.2, "first_ms"), f(&pass.1, "first_ms") / f(&pass.2, "first_ms")
+        f(&pass.1, "first_ms"),
+        f(&pass.2, "first_ms"),
+        f(&pass.1, "first_ms") / f(&pass.2, "first_ms")
     );
     println!(
         "BENCH|HLS passthrough whole file|{:.2} s|ffmpeg {:.2} s|{:.2}|—",
-        f(&pass.1, "total_s"), f(&pass.2, "total_s"), f(&pass.1, "total_s") / f(&pass.2, "total_s")
+        f(&pass.1, "total_s"),
+        f(&pass.2, "total_s"),
+        f(&pass.1, "total_s") / f(&pass.2, "total_s")
     );
     println!(
         "BENCH|HLS transcode throughput (MPEG-4 → x264 {})|{:.2} s|ffmpeg {:.2} s|{:.2}|≥ 1.0 of ffmpeg",
-        preset(), f(&trans.1, "total_s"), f(&trans.2, "total_s"), f(&trans.2, "total_s") / f(&trans.1, "total_s")
+        preset(),
+        f(&trans.1, "total_s"),
+        f(&trans.2, "total_s"),
+        f(&trans.2, "total_s") / f(&trans.1, "total_s")
     );
     println!(
         "BENCH|HLS transcode throughput (10-bit HEVC 1080p → x264 {})|{:.2} s|ffmpeg {:.2} s|{:.2}|≥ 0.9 of ffmpeg",
-        preset(), f(&hevc.1, "total_s"), f(&hevc.2, "total_s"), f(&hevc.2, "total_s") / f(&hevc.1, "total_s")
+        preset(),
+        f(&hevc.1, "total_s"),
+        f(&hevc.2, "total_s"),
+        f(&hevc.2, "total_s") / f(&hevc.1, "total_s")
     );
-    println!(
-        "BENCH|HLS transcode seek to 90 %|{:.0} ms|—|—|< 2000 ms",
-        f(&trans.1, "seek_ms")
-    );
+    println!("BENCH|HLS transcode seek to 90 %|{:.0} ms|—|—|< 2000 ms", f(&trans.1, "seek_ms"));
     println!(
         "BENCH|HLS transcode peak RSS|{:.0} MB|ffmpeg {:.0} MB|{:.2}|< 150 MB",
-        f(&trans.1, "rss_mb"), f(&trans.2, "rss_mb"), f(&trans.1, "rss_mb") / f(&trans.2, "rss_mb")
+        f(&trans.1, "rss_mb"),
+        f(&trans.2, "rss_mb"),
+        f(&trans.1, "rss_mb") / f(&trans.2, "rss_mb")
     );
 }
 
 /// One swarmcast stream over a local file: first segment, seek to 90 % while playing at
 /// 0 %, then every segment.
 fn ours(mode: &str, file: &Path, out: &Path) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let config = MediaConfig {
-            x264_preset: preset(),
-            run_ahead_segments: 1000,
-            ..MediaConfig::default()
-        };
+        let config = MediaConfig { x264_preset: preset(), run_ahead_segments: 1000, ..MediaConfig::default() };
         let reg = EncoderRegistry::probe_candidates(vec![Candidate::named("x264enc")]);
         let media = Media::with_registry(config, out.join("cache"), reg);
         let t0 = Instant::now();
         let s = media
-            .open(
-                &StreamKey::new("b", 0),
-                Arc::new(LocalFile(file.to_path_buf())),
-                Duration::from_secs(60),
-            )
+            .open(&StreamKey::new("b", 0), Arc::new(LocalFile(file.to_path_buf())), Duration::from_secs(60))
             .await
             .unwrap();
         assert_eq!(s.mode.as_str(), mode, "unexpected mode");
@@ -224,11 +179,7 @@ fn ours(mode: &str, file: &Path, out: &Path) {
         media.remove(&StreamKey::new("b", 0));
         let t2 = Instant::now();
         let s = media
-            .open(
-                &StreamKey::new("c", 0),
-                Arc::new(LocalFile(file.to_path_buf())),
-                Duration::from_secs(60),
-            )
+            .open(&StreamKey::new("c", 0), Arc::new(LocalFile(file.to_path_buf())), Duration::from_secs(60))
             .await
             .unwrap();
         for i in 0..s.grid.count {

@@ -64,7 +64,11 @@ fn main() {
     let (a0, a1) = (best(&alone, false), best(&alone, true));
     let fps = |d: Duration| frames as f64 / d.as_secs_f64();
     let per_frame_ms = (a1.as_secs_f64() - a0.as_secs_f64()) * 1000.0 / frames as f64;
-    println!("alone:  {:.0} fps without, {:.0} fps with the tone map: {per_frame_ms:.2} ms a 1080p frame", fps(a0), fps(a1));
+    println!(
+        "alone:  {:.0} fps without, {:.0} fps with the tone map: {per_frame_ms:.2} ms a 1080p frame",
+        fps(a0),
+        fps(a1)
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let clip = dir.path().join("pq.mkv");
@@ -72,9 +76,22 @@ fn main() {
     let st = Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=25", "-t"])
         .arg(format!("{secs}"))
-        .args(["-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le",
-            "-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc",
-            "-x265-params", "log-level=error:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc"])
+        .args([
+            "-c:v",
+            "libx265",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p10le",
+            "-color_primaries",
+            "bt2020",
+            "-color_trc",
+            "smpte2084",
+            "-colorspace",
+            "bt2020nc",
+            "-x265-params",
+            "log-level=error:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc",
+        ])
         .arg(&clip)
         .status()
         .unwrap();
@@ -85,9 +102,15 @@ fn main() {
     );
     let (d0, d1) = (best(&decode, false), best(&decode, true));
     println!("decode: {:.1} fps without, {:.1} fps with the tone map ({:.2}×)", fps(d0), fps(d1), fps(d1) / fps(d0));
-    println!("BENCH|HDR tone map alone, 1080p 10-bit PQ (software luma table)|{per_frame_ms:.2} ms/frame ({:.0} fps without, {:.0} with)|—|—|—", fps(a0), fps(a1));
+    println!(
+        "BENCH|HDR tone map alone, 1080p 10-bit PQ (software luma table)|{per_frame_ms:.2} ms/frame ({:.0} fps without, {:.0} with)|—|—|—",
+        fps(a0),
+        fps(a1)
+    );
     println!(
         "BENCH|10-bit PQ HEVC 1080p decode with the tone map|{:.1} fps|without {:.1} fps|{:.2}|—",
-        fps(d1), fps(d0), fps(d1) / fps(d0)
+        fps(d1),
+        fps(d0),
+        fps(d1) / fps(d0)
     );
 }

@@ -87,7 +87,8 @@ async fn drive(base: &str, swarms: usize, peers: usize, clients: usize, secs: u6
 
 /// Prints a table row; returns (announces/s, p99 ms).
 fn row(name: &str, r: &Run, rss_kb: Option<u64>) -> (f64, f64) {
-    let pct = |p: f64| r.latencies.get(((r.latencies.len() as f64 * p) as usize).min(r.latencies.len().saturating_sub(1)));
+    let pct =
+        |p: f64| r.latencies.get(((r.latencies.len() as f64 * p) as usize).min(r.latencies.len().saturating_sub(1)));
     let ms = |d: Option<&Duration>| d.map(|d| format!("{:.2}", d.as_secs_f64() * 1000.0)).unwrap_or("-".into());
     println!(
         "| {name} | {:.0} | {} | {} | {} | {} |",
@@ -112,7 +113,8 @@ fn free_port() -> u16 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let (swarms, peers, clients, secs) = (env("SWARMS", 200), env("PEERS", 50), env("CLIENTS", 32), env("SECS", 5) as u64);
+    let (swarms, peers, clients, secs) =
+        (env("SWARMS", 200), env("PEERS", 50), env("CLIENTS", 32), env("SECS", 5) as u64);
     println!("{swarms} swarms × {peers} peers, {clients} clients, {secs} s each, numwant=50, compact\n");
     println!("| tracker | announces/s | p50 ms | p99 ms | failures | RSS |");
     println!("|---|---|---|---|---|---|");
@@ -162,7 +164,14 @@ async fn main() {
     // Machine-readable rows for bench/report.sh (`make bench`).
     let metric = format!("tracker announces/s ({swarms} swarms × {peers} peers, {clients} clients)");
     match peer {
-        Some(p) => println!("BENCH|{metric}|{:.0} (p99 {:.1} ms)|opentracker {:.0} (p99 {:.1} ms)|{:.2}|—", ours.0, ours.1, p.0, p.1, ours.0 / p.0),
+        Some(p) => println!(
+            "BENCH|{metric}|{:.0} (p99 {:.1} ms)|opentracker {:.0} (p99 {:.1} ms)|{:.2}|—",
+            ours.0,
+            ours.1,
+            p.0,
+            p.1,
+            ours.0 / p.0
+        ),
         None => println!("BENCH|{metric}|{:.0} (p99 {:.1} ms)|—|—|—", ours.0, ours.1),
     }
 }

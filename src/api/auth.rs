@@ -37,9 +37,7 @@ impl From<AccountError> for ApiError {
 }
 
 /// Runs blocking account work (password hashing, database) off the async threads.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)?
 }
 
@@ -132,8 +130,7 @@ pub async fn login(
     state.auth.limits.check_login(&body.username, ip).map_err(limited)?;
     let st = state.clone();
     let (user, login) = blocking(move || {
-        let Some(u) = st.auth.check_password(&body.username, &body.password).map_err(ApiError::internal)?
-        else {
+        let Some(u) = st.auth.check_password(&body.username, &body.password).map_err(ApiError::internal)? else {
             tracing::info!(user = %body.username.chars().take(64).collect::<String>(), %ip, "failed login");
             return Err(ApiError::unauthorized("wrong username or password"));
         };
@@ -190,7 +187,9 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJ
 
 fn account_of(caller: &Caller) -> ApiResult<i64> {
     caller.user_id.ok_or_else(|| {
-        ApiError::bad_request("the local administrator has no account; log in as a user (or use `swarmcast apikey create`)")
+        ApiError::bad_request(
+            "the local administrator has no account; log in as a user (or use `swarmcast apikey create`)",
+        )
     })
 }
 
@@ -214,7 +213,11 @@ pub async fn change_password(
     };
     let st = state.clone();
     blocking(move || {
-        let u = st.store.user(id).map_err(ApiError::internal)?.ok_or_else(|| ApiError::unauthorized("the account is gone"))?;
+        let u = st
+            .store
+            .user(id)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::unauthorized("the account is gone"))?;
         if !crate::auth::password::verify(&body.current_password, Some(&u.password_hash)) {
             return Err(ApiError::forbidden("the current password is wrong"));
         }
@@ -309,7 +312,11 @@ pub async fn patch_user(
     let id = user_id_param(&id)?;
     let st = state.clone();
     let u = blocking(move || {
-        let u = st.store.user(id).map_err(ApiError::internal)?.ok_or_else(|| ApiError::not_found(format!("no user {id}")))?;
+        let u = st
+            .store
+            .user(id)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::not_found(format!("no user {id}")))?;
         if body.is_admin == Some(false) && u.is_admin && st.store.admin_count().map_err(ApiError::internal)? <= 1 {
             return Err(ApiError::bad_request("this is the last administrator"));
         }
@@ -332,7 +339,11 @@ pub async fn delete_user(
     Path(id): Path<String>,
 ) -> ApiResult<ApiJson<Value>> {
     let id = user_id_param(&id)?;
-    let u = state.store.user(id).map_err(ApiError::internal)?.ok_or_else(|| ApiError::not_found(format!("no user {id}")))?;
+    let u = state
+        .store
+        .user(id)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found(format!("no user {id}")))?;
     if u.is_admin && state.store.admin_count().map_err(ApiError::internal)? <= 1 {
         return Err(ApiError::bad_request("this is the last administrator"));
     }

@@ -12,11 +12,7 @@ use crate::api::AppState;
 use crate::compat::{Ctx, Who};
 
 fn ctx(state: &AppState) -> Ctx {
-    Ctx {
-        engine: state.engine.clone(),
-        auth: state.auth.clone(),
-        secure_cookies: state.config.auth.behind_tls_proxy,
-    }
+    Ctx { engine: state.engine.clone(), auth: state.auth.clone(), secure_cookies: state.config.auth.behind_tls_proxy }
 }
 
 fn who(c: &Caller) -> Who {

@@ -36,7 +36,11 @@ pub async fn patch(
         .map_err(ApiError::internal)?
         .map_err(|e| ApiError::bad_request(format!("{e:#}")))?;
     if changed.iter().any(|k| k.starts_with("engine.") && k.ends_with("_limit")) {
-        crate::engine::library::apply_global_limits(&state.engine, config.engine.download_limit, config.engine.upload_limit);
+        crate::engine::library::apply_global_limits(
+            &state.engine,
+            config.engine.download_limit,
+            config.engine.upload_limit,
+        );
     }
     tracing::info!(keys = ?changed, "settings changed at run time");
     let _ = state.store.log_activity("config_changed", None, None, Some(&changed.join(", ")));
@@ -89,7 +93,13 @@ pub async fn patch_torrent_settings(
     let mut folder = None;
     for (k, v) in &map {
         let bad = |what: &str| ApiError::bad_request(format!("{k}: {what}"));
-        let uint = || if v.is_null() { Ok(None) } else { v.as_u64().map(Some).ok_or_else(|| bad("must be a non-negative integer or null")) };
+        let uint = || {
+            if v.is_null() {
+                Ok(None)
+            } else {
+                v.as_u64().map(Some).ok_or_else(|| bad("must be a non-negative integer or null"))
+            }
+        };
         match k.as_str() {
             "ratio_limit" => {
                 s.ratio_limit = match v {

@@ -34,9 +34,7 @@ pub fn own_announce_url(state: &AppState, headers: &HeaderMap) -> String {
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .filter(|h| {
-            !h.is_empty()
-                && h.len() <= 255
-                && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
+            !h.is_empty() && h.len() <= 255 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
         })
         .map(str::to_string)
         .unwrap_or_else(|| format!("127.0.0.1:{}", state.config.server.port));

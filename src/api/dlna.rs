@@ -68,7 +68,10 @@ impl directory::Urls for TokenUrls<'_> {
             self.expires_at,
         );
         let (b, id, i) = (&self.base, &e.torrent, e.index);
-        (format!("{b}/api/torrents/{id}/files/{i}?token={token}"), format!("{b}/api/stream/{id}?file={i}&token={token}"))
+        (
+            format!("{b}/api/torrents/{id}/files/{i}?token={token}"),
+            format!("{b}/api/stream/{id}?file={i}&token={token}"),
+        )
     }
     fn file_url(&self, e: &Entry, index: usize) -> String {
         let token = self.state.auth.mint_stream_token_until(&e.torrent, None, self.expires_at);
@@ -151,8 +154,17 @@ fn content_directory(state: &AppState, headers: &HeaderMap, call: &Call) -> Resu
 
 /// The MIME types the raw resources may have, for `GetProtocolInfo`.
 const SOURCE_MIMES: &[&str] = &[
-    "video/mp4", "video/x-matroska", "video/quicktime", "video/x-msvideo", "video/webm", "video/mp2t",
-    "video/mpeg", "video/x-ms-wmv", "video/x-flv", "video/ogg", "video/3gpp",
+    "video/mp4",
+    "video/x-matroska",
+    "video/quicktime",
+    "video/x-msvideo",
+    "video/webm",
+    "video/mp2t",
+    "video/mpeg",
+    "video/x-ms-wmv",
+    "video/x-flv",
+    "video/ogg",
+    "video/3gpp",
 ];
 
 fn connection_manager(call: &Call) -> Result<Out, Fault> {

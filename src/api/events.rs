@@ -45,20 +45,14 @@ pub async fn events(
     let rx = state.engine.subscribe();
     let list = state.engine.list()?;
     let mut feed = Feed::new(state.engine.clone(), rx);
-    let snapshot = SseEvent::default()
-        .event("torrents")
-        .data(json_string(&list));
+    let snapshot = SseEvent::default().event("torrents").data(json_string(&list));
     feed.remember(list);
     feed.queue.push_back(snapshot);
     let stream = futures::stream::unfold(feed, |mut feed| async move {
         let ev = feed.next().await;
         Some((Ok(ev), feed))
     });
-    Ok(Sse::new(stream).keep_alive(
-        KeepAlive::new()
-            .interval(Duration::from_secs(15))
-            .text("keep-alive"),
-    ))
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive")))
 }
 
 /// One client's position in the stream: what it was last sent, and what is due.
@@ -78,21 +72,11 @@ impl Feed {
         tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
         let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Skip);
-        Self {
-            engine,
-            rx,
-            tick,
-            heartbeat,
-            sent: HashMap::new(),
-            queue: VecDeque::new(),
-        }
+        Self { engine, rx, tick, heartbeat, sent: HashMap::new(), queue: VecDeque::new() }
     }
 
     fn remember(&mut self, list: Vec<TorrentView>) {
-        self.sent = list
-            .iter()
-            .map(|t| (t.id.clone(), json_string(t)))
-            .collect();
+        self.sent = list.iter().map(|t| (t.id.clone(), json_string(t))).collect();
     }
 
     /// The next event to send. Cancel-safe: it only waits on the timer and the channel.
@@ -134,17 +118,12 @@ impl Feed {
         for t in &list {
             let body = json_string(t);
             if self.sent.get(&t.id) != Some(&body) {
-                self.queue
-                    .push_back(SseEvent::default().event("torrent").data(body.clone()));
+                self.queue.push_back(SseEvent::default().event("torrent").data(body.clone()));
             }
             seen.insert(t.id.clone(), body);
         }
         for id in self.sent.keys().filter(|id| !seen.contains_key(*id)) {
-            self.queue.push_back(
-                SseEvent::default()
-                    .event("removed")
-                    .data(json!({ "id": id }).to_string()),
-            );
+            self.queue.push_back(SseEvent::default().event("removed").data(json!({ "id": id }).to_string()));
         }
         self.sent = seen;
     }
@@ -205,10 +184,7 @@ mod tests {
         let loopback: std::net::SocketAddr = "127.0.0.1:40000".parse().unwrap();
         let app = crate::api::app(state.clone()).layer(MockConnectInfo(loopback));
 
-        let resp = app
-            .oneshot(Request::get("/api/events").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
+        let resp = app.oneshot(Request::get("/api/events").body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
         assert_eq!(resp.headers()[header::CONTENT_TYPE], "text/event-stream");
         let mut body = resp.into_body();
@@ -221,36 +197,20 @@ mod tests {
         let magnet = format!("magnet:?xt=urn:btih:{hash}&dn=sse-test");
         let source = crate::engine::parse_uri(&magnet).unwrap();
         assert!(matches!(source, Source::Magnet(_)));
-        state
-            .engine
-            .add(
-                source,
-                AddOptions {
-                    paused: true,
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+        state.engine.add(source, AddOptions { paused: true, ..Default::default() }).await.unwrap();
 
-        let added: serde_json::Value = serde_json::from_str(
-            &next_event(&mut body, &mut buf, "activity", Duration::from_secs(5)).await,
-        )
-        .unwrap();
+        let added: serde_json::Value =
+            serde_json::from_str(&next_event(&mut body, &mut buf, "activity", Duration::from_secs(5)).await).unwrap();
         assert_eq!(added["event"], "added");
         assert_eq!(added["torrent_id"], hash);
-        let row: serde_json::Value = serde_json::from_str(
-            &next_event(&mut body, &mut buf, "torrent", Duration::from_secs(5)).await,
-        )
-        .unwrap();
+        let row: serde_json::Value =
+            serde_json::from_str(&next_event(&mut body, &mut buf, "torrent", Duration::from_secs(5)).await).unwrap();
         assert_eq!(row["id"], hash);
         assert_eq!(row["status"], "paused");
 
         state.engine.remove(hash, false).await.unwrap();
-        let gone: serde_json::Value = serde_json::from_str(
-            &next_event(&mut body, &mut buf, "removed", Duration::from_secs(5)).await,
-        )
-        .unwrap();
+        let gone: serde_json::Value =
+            serde_json::from_str(&next_event(&mut body, &mut buf, "removed", Duration::from_secs(5)).await).unwrap();
         assert_eq!(gone["id"], hash);
         // The heartbeat comes on its own, with nothing else happening.
         let beat: serde_json::Value = serde_json::from_str(

@@ -84,11 +84,7 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, ApiError> {
-        parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .ok_or_else(|| ApiError::unauthorized("log in, or send an API key"))
+        parts.extensions.get::<Caller>().cloned().ok_or_else(|| ApiError::unauthorized("log in, or send an API key"))
     }
 }
 

@@ -22,7 +22,12 @@ pub struct PathQuery {
 }
 
 /// Confines a client's path, logging every refused attempt with who made it.
-pub(crate) fn resolve(state: &AppState, path: &str, who: &PeerAddr, caller: Option<&Caller>) -> ApiResult<std::path::PathBuf> {
+pub(crate) fn resolve(
+    state: &AppState,
+    path: &str,
+    who: &PeerAddr,
+    caller: Option<&Caller>,
+) -> ApiResult<std::path::PathBuf> {
     files::confine(&state.live().storage.download_dir, path).map_err(|d| match d {
         Denied::Forbidden { path, why } => {
             tracing::warn!(
@@ -96,9 +101,11 @@ pub async fn delete(
     }
     let is_dir = real.is_dir();
     let target = real.clone();
-    tokio::task::spawn_blocking(move || {
-        if is_dir { std::fs::remove_dir_all(&target) } else { std::fs::remove_file(&target) }
-    })
+    tokio::task::spawn_blocking(
+        move || {
+            if is_dir { std::fs::remove_dir_all(&target) } else { std::fs::remove_file(&target) }
+        },
+    )
     .await
     .map_err(ApiError::internal)?
     .map_err(ApiError::internal)?;
@@ -150,7 +157,9 @@ pub async fn upload(
     let mut multipart = axum::extract::Multipart::from_request(req, &state)
         .await
         .map_err(|e| ApiError::bad_request(format!("expected a multipart/form-data body: {}", e.body_text())))?;
-    let bad = |e: axum::extract::multipart::MultipartError| ApiError::bad_request(format!("malformed multipart body: {}", e.body_text()));
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        ApiError::bad_request(format!("malformed multipart body: {}", e.body_text()))
+    };
     let root = state.live().storage.download_dir.clone();
     let engine = state.engine.clone();
     let budget = tokio::task::spawn_blocking(move || crate::engine::quota::budget(&engine, ""))
@@ -173,7 +182,9 @@ pub async fn upload(
             }
             Some("file") => {}
             other => {
-                return Err(ApiError::bad_request(format!("unknown multipart field {other:?}; expected `file` and `path`")));
+                return Err(ApiError::bad_request(format!(
+                    "unknown multipart field {other:?}; expected `file` and `path`"
+                )));
             }
         }
         let name = field.file_name().map(str::trim).unwrap_or_default().to_string();
@@ -198,11 +209,19 @@ pub async fn upload(
             p.strip_prefix(&root).unwrap_or(p).to_string_lossy().into_owned()
         };
         if target.symlink_metadata().is_ok() && !overwrite {
-            return Err(ApiError::new(super::error::Code::Conflict, format!("{} already exists; send overwrite=true to replace it", rel(&target))));
+            return Err(ApiError::new(
+                super::error::Code::Conflict,
+                format!("{} already exists; send overwrite=true to replace it", rel(&target)),
+            ));
         }
         let part_path = folder.join(format!(".{name}.{:016x}.part", rand::random::<u64>()));
         let mut part = PartFile(Some(part_path.clone()));
-        let mut file = tokio::fs::OpenOptions::new().write(true).create_new(true).open(&part_path).await.map_err(ApiError::internal)?;
+        let mut file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&part_path)
+            .await
+            .map_err(ApiError::internal)?;
         let mut size = 0u64;
         while let Some(chunk) = field.chunk().await.map_err(bad)? {
             seen += chunk.len() as u64;
@@ -212,7 +231,10 @@ pub async fn upload(
                 drain(&mut field, limit.saturating_mul(16), seen).await;
                 return Err(ApiError::new(
                     super::error::Code::PayloadTooLarge,
-                    format!("the upload is over the limit of {} (server.max_upload_bytes)", crate::system::disk::human(limit)),
+                    format!(
+                        "the upload is over the limit of {} (server.max_upload_bytes)",
+                        crate::system::disk::human(limit)
+                    ),
                 ));
             }
             written += chunk.len() as u64;
@@ -241,7 +263,10 @@ pub async fn upload(
         match placed {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(ApiError::new(super::error::Code::Conflict, format!("{} already exists; send overwrite=true to replace it", rel(&target))));
+                return Err(ApiError::new(
+                    super::error::Code::Conflict,
+                    format!("{} already exists; send overwrite=true to replace it", rel(&target)),
+                ));
             }
             Err(e) => return Err(ApiError::internal(e)),
         }

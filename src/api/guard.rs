@@ -59,7 +59,9 @@ pub fn is_public(method: &Method, path: &str) -> bool {
 
 /// The tracker's paths: `/announce`, `/announce/{passkey}`, `/scrape`.
 fn is_tracker(path: &str) -> bool {
-    path == "/announce" || path == "/scrape" || path.strip_prefix("/announce/").is_some_and(|k| !k.is_empty() && !k.contains('/'))
+    path == "/announce"
+        || path == "/scrape"
+        || path.strip_prefix("/announce/").is_some_and(|k| !k.is_empty() && !k.contains('/'))
 }
 
 fn needs_auth_prefix(path: &str) -> bool {
@@ -101,9 +103,7 @@ pub fn stream_route_torrent(method: &Method, path: &str) -> Option<String> {
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match segs.as_slice() {
         ["api", "stream", id, ..] if !id.is_empty() => Some(id.to_ascii_lowercase()),
-        ["api", "torrents", id, "files", index] if !id.is_empty() && !index.is_empty() => {
-            Some(id.to_ascii_lowercase())
-        }
+        ["api", "torrents", id, "files", index] if !id.is_empty() && !index.is_empty() => Some(id.to_ascii_lowercase()),
         _ => None,
     }
 }
@@ -225,8 +225,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         let mut resp = ApiError::unauthorized("log in, or send an API key").into_response();
         if is_transmission_rpc(&path) {
             // Transmission clients (curl's "any auth") send credentials once asked.
-            resp.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"swarmcast\""));
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"swarmcast\""));
         }
         return resp;
     }
@@ -253,8 +252,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         let days = state.config.auth.remember_days * 86_400;
         resp.headers_mut().append(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, &session, None));
         if let Some(remember) = remember {
-            resp.headers_mut()
-                .append(header::SET_COOKIE, set_cookie(&state, REMEMBER_COOKIE, &remember, Some(days)));
+            resp.headers_mut().append(header::SET_COOKIE, set_cookie(&state, REMEMBER_COOKIE, &remember, Some(days)));
         }
     }
     resp
@@ -288,9 +286,7 @@ fn check_same_site(headers: &HeaderMap, post: bool) -> Result<(), ApiError> {
     if json || headers.contains_key("x-requested-with") {
         Ok(())
     } else {
-        Err(ApiError::forbidden(
-            "a state change with a session cookie needs a JSON body or an X-Requested-With header",
-        ))
+        Err(ApiError::forbidden("a state change with a session cookie needs a JSON body or an X-Requested-With header"))
     }
 }
 
@@ -329,10 +325,8 @@ fn authenticate(
     }
 
     if is_transmission_rpc(path)
-        && let Some((name, password)) = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(crate::auth::basic::parse)
+        && let Some((name, password)) =
+            headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(crate::auth::basic::parse)
     {
         use crate::auth::Basic;
         return Ok(match auth.check_basic(&name, &password, ip)? {

@@ -34,8 +34,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{MethodRouter, any, delete, get, patch, post};
 
-pub use state::AppState;
 use error::ApiError;
+pub use state::AppState;
 
 /// Every route of the daemon, in one table. `app` builds the router from it and the
 /// route-walk test sends every method to every path here without credentials, so a
@@ -207,7 +207,12 @@ fn cors(state: &AppState) -> Option<tower_http::cors::CorsLayer> {
 }
 
 /// Anything no route matched: the web UI's pages and files, else the API's 404.
-async fn fallback(method: axum::http::Method, uri: axum::http::Uri, headers: axum::http::HeaderMap) -> axum::response::Response {
+async fn fallback(
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
     use axum::response::IntoResponse;
-    crate::web::page(&method, &uri, &headers).unwrap_or_else(|| error::ApiError::not_found("no such route").into_response())
+    crate::web::page(&method, &uri, &headers)
+        .unwrap_or_else(|| error::ApiError::not_found("no such route").into_response())
 }

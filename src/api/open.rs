@@ -18,19 +18,10 @@ pub fn starving(state: &AppState, id: &str) -> bool {
 }
 
 /// Opens (probing on first use) the stream of file `index` of torrent `id`.
-pub async fn open_stream(
-    state: &AppState,
-    id: &str,
-    index: usize,
-    name: &str,
-) -> ApiResult<Arc<Stream>> {
+pub async fn open_stream(state: &AppState, id: &str, index: usize, name: &str) -> ApiResult<Arc<Stream>> {
     let key = StreamKey::new(id, index);
-    let source = Arc::new(TorrentSource {
-        engine: state.engine.clone(),
-        id: id.to_string(),
-        index,
-        name: name.to_string(),
-    });
+    let source =
+        Arc::new(TorrentSource { engine: state.engine.clone(), id: id.to_string(), index, name: name.to_string() });
     let timeout = Duration::from_secs(state.live().media.probe_timeout_secs);
     state.media.open(&key, source, timeout).await.map_err(|e| {
         if starving(state, id) {
@@ -59,10 +50,7 @@ pub fn carried_query(raw: Option<&str>) -> String {
 /// The `file` parameter (a file index) of a query, if given.
 pub fn file_param(raw: Option<&str>) -> ApiResult<Option<usize>> {
     query_param(raw, "file")
-        .map(|f| {
-            f.parse::<usize>()
-                .map_err(|_| ApiError::bad_request(format!("file {f:?} is not a file index")))
-        })
+        .map(|f| f.parse::<usize>().map_err(|_| ApiError::bad_request(format!("file {f:?} is not a file index"))))
         .transpose()
 }
 
@@ -79,15 +67,9 @@ pub fn pick_file(state: &AppState, id: &str, file: Option<usize>) -> ApiResult<(
             ApiError::new(Code::NoVideoFile, format!("torrent {id} has no playable video file: {why}"))
         })?,
     };
-    let f = view.files.get(index).ok_or(EngineError::FileNotFound {
-        id: id.to_string(),
-        index,
-    })?;
+    let f = view.files.get(index).ok_or(EngineError::FileNotFound { id: id.to_string(), index })?;
     if !engine::is_video(&f.name) {
-        return Err(ApiError::new(
-            Code::NoVideoFile,
-            format!("file {index} of torrent {id} is not a video"),
-        ));
+        return Err(ApiError::new(Code::NoVideoFile, format!("file {index} of torrent {id} is not a video")));
     }
     Ok((index, f.name.clone(), f.size))
 }
@@ -106,11 +88,9 @@ pub fn player_wait(state: &AppState) -> Duration {
 /// `NOT_READY` (503): what the request waited `waited` for, in words and as `waiting`,
 /// with a `Retry-After` for when the bytes should be here.
 pub fn not_ready(w: &crate::media::Waiting, converting: bool, waited: Duration) -> ApiError {
-    let mut e = ApiError::new(
-        Code::NotReady,
-        format!("{} (waited {} s); ask again", w.words(converting), waited.as_secs()),
-    )
-    .retry_after(w.retry_after());
+    let mut e =
+        ApiError::new(Code::NotReady, format!("{} (waited {} s); ask again", w.words(converting), waited.as_secs()))
+            .retry_after(w.retry_after());
     e.waiting = serde_json::to_value(w).ok();
     e
 }

@@ -27,11 +27,7 @@ pub fn page<T: Serialize>(
 }
 
 /// How many items a page skips and takes, or the contract's error for bad values.
-pub fn bounds(
-    page: Option<usize>,
-    limit: Option<usize>,
-    default_limit: usize,
-) -> ApiResult<(usize, usize)> {
+pub fn bounds(page: Option<usize>, limit: Option<usize>, default_limit: usize) -> ApiResult<(usize, usize)> {
     let limit = limit.unwrap_or(default_limit);
     if limit == 0 || limit > 100 {
         return Err(ApiError::bad_request("limit must be between 1 and 100"));
@@ -46,8 +42,7 @@ pub fn bounds(
 /// One page already cut, with the total before paging.
 pub fn respond<T: Serialize>(items: Vec<T>, total: usize) -> Response {
     let mut resp = ApiJson(items).into_response();
-    resp.headers_mut()
-        .insert("x-total-count", HeaderValue::from(total));
+    resp.headers_mut().insert("x-total-count", HeaderValue::from(total));
     resp
 }
 
@@ -70,13 +65,7 @@ struct CachedPage {
 
 impl ListCache {
     /// One page of the list in the order added, as JSON, and the total count.
-    pub fn page(
-        &self,
-        engine: &Engine,
-        desc: bool,
-        skip: usize,
-        take: usize,
-    ) -> ApiResult<(usize, Bytes)> {
+    pub fn page(&self, engine: &Engine, desc: bool, skip: usize, take: usize) -> ApiResult<(usize, Bytes)> {
         let key = (desc, skip, take);
         let generation = engine.generation();
         if let Some(p) = self.0.lock().unwrap().get(&key)
@@ -91,15 +80,7 @@ impl ListCache {
         if cache.len() >= 16 {
             cache.clear();
         }
-        cache.insert(
-            key,
-            CachedPage {
-                at: Instant::now(),
-                generation,
-                total,
-                json: json.clone(),
-            },
-        );
+        cache.insert(key, CachedPage { at: Instant::now(), generation, total, json: json.clone() });
         Ok((total, json))
     }
 }

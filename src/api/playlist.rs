@@ -35,7 +35,9 @@ pub async fn m3u(
     let file = match param("file") {
         None => None,
         Some(_) if torrent.is_none() => return Err(ApiError::bad_request("file needs torrent: give both")),
-        Some(f) => Some(f.parse::<usize>().map_err(|_| ApiError::bad_request(format!("file {f:?} is not a file index")))?),
+        Some(f) => {
+            Some(f.parse::<usize>().map_err(|_| ApiError::bad_request(format!("file {f:?} is not a file index")))?)
+        }
     };
     let torrents = match &torrent {
         Some(id) => vec![state.engine.view(id)?],
@@ -49,7 +51,10 @@ pub async fn m3u(
     if let (Some(id), Some(index)) = (&torrent, file) {
         files.retain(|f| f.index == index);
         if files.is_empty() && !torrents[0].files.is_empty() {
-            return Err(ApiError::new(Code::NoVideoFile, format!("file {index} of torrent {id} is not a selected video file")));
+            return Err(ApiError::new(
+                Code::NoVideoFile,
+                format!("file {index} of torrent {id} is not a selected video file"),
+            ));
         }
     }
     if let Some(id) = &torrent

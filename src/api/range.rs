@@ -31,9 +31,7 @@ pub fn parse_range(value: Option<&str>, len: u64) -> RangeRequest {
     let Some((a, b)) = spec.trim().split_once('-') else { return RangeRequest::Full };
     let (a, b) = (a.trim(), b.trim());
     let num = |s: &str| -> Option<u64> {
-        (!s.is_empty() && s.len() <= 20 && s.bytes().all(|c| c.is_ascii_digit()))
-            .then(|| s.parse().ok())
-            .flatten()
+        (!s.is_empty() && s.len() <= 20 && s.bytes().all(|c| c.is_ascii_digit())).then(|| s.parse().ok()).flatten()
     };
     match (a.is_empty(), b.is_empty()) {
         // bytes=-N: the last N bytes.
@@ -79,10 +77,7 @@ where
                 Code::RangeNotSatisfiable,
                 format!("range {} is outside the file's {len} bytes", range.unwrap_or("")),
             )
-            .with_header(
-                header::CONTENT_RANGE,
-                HeaderValue::from_str(&format!("bytes */{len}")).expect("ascii"),
-            ));
+            .with_header(header::CONTENT_RANGE, HeaderValue::from_str(&format!("bytes */{len}")).expect("ascii")));
         }
     };
     let mut resp = Response::builder()
@@ -91,10 +86,7 @@ where
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::CONTENT_LENGTH, count);
     if status == StatusCode::PARTIAL_CONTENT {
-        resp = resp.header(
-            header::CONTENT_RANGE,
-            format!("bytes {start}-{}/{len}", start + count - 1),
-        );
+        resp = resp.header(header::CONTENT_RANGE, format!("bytes {start}-{}/{len}", start + count - 1));
     }
     let body = if head_only || count == 0 {
         Body::empty()

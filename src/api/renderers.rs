@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use super::error::{ApiError, ApiJson, ApiResult, Code};
 use super::extract::Caller;
 use crate::api::AppState;
-use crate::lan::renderers::control::{self, AvTransport};
 use crate::lan::renderers::Renderer;
+use crate::lan::renderers::control::{self, AvTransport};
 
 /// How long `play` waits for the renderer to start before it seeks to `position_s`.
 const START_WAIT: Duration = Duration::from_secs(20);
@@ -21,11 +21,7 @@ fn refused(e: String) -> ApiError {
 }
 
 async fn renderer(state: &AppState, id: &str) -> ApiResult<Renderer> {
-    state
-        .renderers
-        .get(id)
-        .await
-        .ok_or_else(|| ApiError::not_found(format!("no renderer {id} on the LAN")))
+    state.renderers.get(id).await.ok_or_else(|| ApiError::not_found(format!("no renderer {id} on the LAN")))
 }
 
 fn av<'a>(state: &'a AppState, r: &'a Renderer) -> AvTransport<'a> {
@@ -80,10 +76,8 @@ pub async fn play(
         Some(i) => i,
         None => return Err(ApiError::new(Code::NoVideoFile, format!("torrent {torrent} has no playable video file"))),
     };
-    let f = view
-        .files
-        .get(index)
-        .ok_or_else(|| ApiError::not_found(format!("torrent {torrent} has no file {index}")))?;
+    let f =
+        view.files.get(index).ok_or_else(|| ApiError::not_found(format!("torrent {torrent} has no file {index}")))?;
     if !crate::engine::is_video(&f.name) {
         return Err(ApiError::new(Code::NoVideoFile, format!("file {index} of torrent {torrent} is not a video")));
     }
@@ -97,7 +91,8 @@ pub async fn play(
         "http://{}:{}/api/stream/{torrent}/index.m3u8?file={index}&token={token}",
         r.local_ip, state.config.server.port
     );
-    let title = if view.files.len() > 1 { f.name.rsplit('/').next().unwrap_or(&f.name).to_string() } else { view.name.clone() };
+    let title =
+        if view.files.len() > 1 { f.name.rsplit('/').next().unwrap_or(&f.name).to_string() } else { view.name.clone() };
     let meta = control::didl(&title, &url, crate::lan::dlna::HLS_PROTOCOL_INFO);
     let t = av(&state, &r);
     // A renderer playing something else must stop before it takes a new URI.
@@ -118,7 +113,10 @@ pub async fn play(
             if tokio::time::Instant::now() >= deadline {
                 return Err(ApiError::new(
                     Code::ServiceUnavailable,
-                    format!("the renderer did not start playing within {} s, so it was not sent to {position} s", START_WAIT.as_secs()),
+                    format!(
+                        "the renderer did not start playing within {} s, so it was not sent to {position} s",
+                        START_WAIT.as_secs()
+                    ),
                 ));
             }
             tokio::time::sleep(Duration::from_millis(300)).await;

@@ -102,14 +102,26 @@ async fn act(state: &AppState, name: &'static str, action: Action) -> ApiResult<
     Ok(ApiJson(json!({ "message": format!("{name} {verb}") })))
 }
 
-pub async fn start(State(state): State<AppState>, _admin: AdminCaller, Path(name): Path<String>) -> ApiResult<ApiJson<Value>> {
+pub async fn start(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Path(name): Path<String>,
+) -> ApiResult<ApiJson<Value>> {
     act(&state, known(&name)?, Action::Start).await
 }
 
-pub async fn stop(State(state): State<AppState>, _admin: AdminCaller, Path(name): Path<String>) -> ApiResult<ApiJson<Value>> {
+pub async fn stop(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Path(name): Path<String>,
+) -> ApiResult<ApiJson<Value>> {
     act(&state, known(&name)?, Action::Stop).await
 }
 
-pub async fn restart(State(state): State<AppState>, _admin: AdminCaller, Path(name): Path<String>) -> ApiResult<ApiJson<Value>> {
+pub async fn restart(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Path(name): Path<String>,
+) -> ApiResult<ApiJson<Value>> {
     act(&state, known(&name)?, Action::Restart).await
 }

@@ -58,34 +58,21 @@ pub async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<StreamBody>,
 ) -> ApiResult<ApiJson<Value>> {
-    let given: Vec<&String> = [&body.magnet, &body.info_hash, &body.magnet_uri]
-        .into_iter()
-        .flatten()
-        .collect();
+    let given: Vec<&String> = [&body.magnet, &body.info_hash, &body.magnet_uri].into_iter().flatten().collect();
     let uri = match given.as_slice() {
         [one] => one.as_str(),
         [] => {
-            return Err(ApiError::bad_request(
-                "give one of magnet, infoHash or magnet_uri",
-            ));
+            return Err(ApiError::bad_request("give one of magnet, infoHash or magnet_uri"));
         }
         _ => {
-            return Err(ApiError::bad_request(
-                "give only one of magnet, infoHash or magnet_uri",
-            ));
+            return Err(ApiError::bad_request("give only one of magnet, infoHash or magnet_uri"));
         }
     };
     if body.info_hash.is_some() && engine::parse_info_hash(uri).is_none() {
-        return Err(ApiError::bad_request(
-            "infoHash is not 40 hex or 32 base32 characters",
-        ));
+        return Err(ApiError::bad_request("infoHash is not 40 hex or 32 base32 characters"));
     }
     let source = engine::parse_uri_async(uri).await?;
-    let opts = AddOptions {
-        purpose: Some(Purpose::Watch),
-        added_by: caller.user_id,
-        ..Default::default()
-    };
+    let opts = AddOptions { purpose: Some(Purpose::Watch), added_by: caller.user_id, ..Default::default() };
     let id = match state.engine.add(source, opts).await {
         Ok(t) => t.id,
         Err(EngineError::AlreadyAdded(id)) => id,
@@ -103,11 +90,8 @@ pub async fn create(
     // A TV or player given these URLs cannot log in: they carry a stream token.
     let token = state.auth.mint_file_token(&id, index, caller.user_id);
     let default_file = state.engine.view(&id).ok().and_then(|v| v.video_file);
-    let file_q = if body.file_index.is_some() || default_file != Some(index) {
-        format!("&file={index}")
-    } else {
-        String::new()
-    };
+    let file_q =
+        if body.file_index.is_some() || default_file != Some(index) { format!("&file={index}") } else { String::new() };
     let tracks = super::tracks::track_list(&state, &id, &name, &stream);
     let (resume_at, next) = super::watch::resume_and_next(&state, user, &id, index);
     Ok(ApiJson(json!({
@@ -131,22 +115,14 @@ pub async fn create(
 
 fn playlist_response(text: String) -> Response {
     let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/vnd.apple.mpegurl"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.apple.mpegurl"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     (headers, text).into_response()
 }
 
 fn client_key(raw: Option<&str>, headers: &HeaderMap) -> String {
     query_param(raw, "token")
-        .or_else(|| {
-            headers
-                .get(header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        })
+        .or_else(|| headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string))
         .unwrap_or_else(|| "anonymous".into())
 }
 
@@ -162,13 +138,7 @@ pub async fn master(
     stream.touch_client(&client_key(raw.as_deref(), &headers));
     super::tracks::audio_param(raw.as_deref(), &stream)?;
     let query = carried_query(raw.as_deref());
-    let text = playlist::master(
-        &format!("{id}/index.m3u8"),
-        &query,
-        stream.bandwidth,
-        stream.size,
-        &stream.codecs,
-    );
+    let text = playlist::master(&format!("{id}/index.m3u8"), &query, stream.bandwidth, stream.size, &stream.codecs);
     let text = super::tracks::with_renditions(&state, &id, &name, &stream, &text, &query);
     Ok(playlist_response(text))
 }
@@ -192,9 +162,7 @@ pub async fn segment(
     let client = client_key(raw.as_deref(), &headers);
     let Some(seg) = seg else {
         stream.touch_client(&client);
-        return Ok(playlist_response(
-            stream.media_playlist(&carried_query(raw.as_deref())),
-        ));
+        return Ok(playlist_response(stream.media_playlist(&carried_query(raw.as_deref()))));
     };
     let wait = player_wait(&state);
     let asked = std::time::Instant::now();
@@ -212,7 +180,10 @@ pub async fn segment(
                     if since.elapsed() >= NO_SEEDS_AFTER || asked.elapsed() >= wait {
                         return Err(ApiError::new(
                             Code::NoSeeds,
-                            format!("no peer can supply segment {seg} of torrent {id}: no peer connected for {} s", since.elapsed().as_secs()),
+                            format!(
+                                "no peer can supply segment {seg} of torrent {id}: no peer connected for {} s",
+                                since.elapsed().as_secs()
+                            ),
                         )
                         .retry_after(NO_SEEDS_AFTER.as_secs()));
                     }
@@ -312,9 +283,7 @@ pub async fn remove(
     if removed == 0 {
         return Err(ApiError::not_found(format!("no stream for torrent {id}")));
     }
-    Ok(ApiJson(
-        json!({ "message": format!("stopped {removed} stream(s) of {id}") }),
-    ))
+    Ok(ApiJson(json!({ "message": format!("stopped {removed} stream(s) of {id}") })))
 }
 
 /// The transcoder service's status, for `/api/services`.

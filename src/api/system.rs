@@ -109,10 +109,15 @@ pub async fn metrics(State(state): State<AppState>, _caller: Caller) -> ApiResul
             let _ = writeln!(m, "swarmcast_{name}{labels} {v}");
         }
     };
-    gauge("download_rate_bytes", "Download rate over all torrents, bytes/s.", &[(String::new(), t.download_rate as f64)]);
+    gauge(
+        "download_rate_bytes",
+        "Download rate over all torrents, bytes/s.",
+        &[(String::new(), t.download_rate as f64)],
+    );
     gauge("upload_rate_bytes", "Upload rate over all torrents, bytes/s.", &[(String::new(), t.upload_rate as f64)]);
     gauge("peers", "Connected peers over all torrents.", &[(String::new(), t.peers as f64)]);
-    let statuses = [Status::Metadata, Status::Checking, Status::Downloading, Status::Seeding, Status::Paused, Status::Error];
+    let statuses =
+        [Status::Metadata, Status::Checking, Status::Downloading, Status::Seeding, Status::Paused, Status::Error];
     let counts: Vec<(String, f64)> = statuses
         .iter()
         .map(|s| {
@@ -123,20 +128,17 @@ pub async fn metrics(State(state): State<AppState>, _caller: Caller) -> ApiResul
     gauge("torrents", "Torrents by status.", &counts);
     gauge("streams", "HLS streams known.", &[(String::new(), state.media.stream_count() as f64)]);
     gauge("active_pipelines", "HLS pipelines running.", &[(String::new(), state.media.active_pipelines() as f64)]);
-    let enc: Vec<(String, f64)> = state
-        .media
-        .selected_encoder()
-        .map(|e| vec![(format!("{{encoder=\"{e}\"}}"), 1.0)])
-        .unwrap_or_default();
+    let enc: Vec<(String, f64)> =
+        state.media.selected_encoder().map(|e| vec![(format!("{{encoder=\"{e}\"}}"), 1.0)]).unwrap_or_default();
     gauge("encoder_in_use", "The H.264 encoder new transcodes use.", &enc);
     let (total, free, _) = crate::engine::quota::space(&state.live().storage.download_dir).unwrap_or_default();
     gauge("disk_total_bytes", "Size of the download volume.", &[(String::new(), total as f64)]);
     gauge("disk_free_bytes", "Free space on the download volume.", &[(String::new(), free as f64)]);
-    gauge("process_resident_bytes", "Resident memory of the daemon.", &[(String::new(), crate::system::sysinfo::process_rss() as f64)]);
+    gauge(
+        "process_resident_bytes",
+        "Resident memory of the daemon.",
+        &[(String::new(), crate::system::sysinfo::process_rss() as f64)],
+    );
     m.push_str(&crate::media::metrics::render());
-    Ok((
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        m,
-    )
-        .into_response())
+    Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], m).into_response())
 }

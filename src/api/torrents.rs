@@ -28,8 +28,7 @@ pub struct AddBody {
 
 impl AddBody {
     async fn source(&self) -> ApiResult<Source> {
-        let given: Vec<&String> =
-            [&self.magnet_uri, &self.uri, &self.info_hash].into_iter().flatten().collect();
+        let given: Vec<&String> = [&self.magnet_uri, &self.uri, &self.info_hash].into_iter().flatten().collect();
         match given.as_slice() {
             [] => Err(ApiError::bad_request("give one of magnet_uri, uri or info_hash")),
             [one] => {
@@ -116,10 +115,7 @@ async fn read_bounded(body: axum::body::Body, limit: usize) -> ApiResult<bytes::
         }
     }
     if seen > limit {
-        return Err(ApiError::new(
-            Code::PayloadTooLarge,
-            format!("upload is larger than the limit of {limit} bytes"),
-        ));
+        return Err(ApiError::new(Code::PayloadTooLarge, format!("upload is larger than the limit of {limit} bytes")));
     }
     Ok(buf.freeze())
 }
@@ -188,9 +184,7 @@ pub async fn list(
         Some("progress") => all.sort_by(|a, b| a.progress.total_cmp(&b.progress)),
         Some("seeds") => all.sort_by_key(|t| t.seeds),
         Some(s) => {
-            return Err(ApiError::bad_request(format!(
-                "sort {s:?} is not one of added, name, size, progress, seeds"
-            )));
+            return Err(ApiError::bad_request(format!("sort {s:?} is not one of added, name, size, progress, seeds")));
         }
     }
     if desc {
@@ -291,10 +285,8 @@ pub async fn torrent_file(
             bytes = b.into();
         }
     }
-    let safe: String = name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || " .-_()[]".contains(c) { c } else { '_' })
-        .collect();
+    let safe: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || " .-_()[]".contains(c) { c } else { '_' }).collect();
     Ok((
         [
             (header::CONTENT_TYPE, "application/x-bittorrent".to_string()),
@@ -314,9 +306,7 @@ pub async fn file(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let id = normalize_id(&id);
-    let index: usize = index
-        .parse()
-        .map_err(|_| ApiError::not_found(format!("torrent {id} has no file {index:?}")))?;
+    let index: usize = index.parse().map_err(|_| ApiError::not_found(format!("torrent {id} has no file {index:?}")))?;
     let reader = state.engine.open_file(&id, index).await?;
     state.engine.touch_watched(&id);
     let len = reader.len();
@@ -335,7 +325,8 @@ pub async fn file(
         && let Some(sub) = crate::lan::dlna::directory::sidecar_subtitle(&view, &name)
     {
         let token = state.auth.mint_stream_token(&id, None);
-        let url = format!("{}/api/torrents/{id}/files/{sub}?token={token}", super::playlist::base_url(&state, &headers));
+        let url =
+            format!("{}/api/torrents/{id}/files/{sub}?token={token}", super::playlist::base_url(&state, &headers));
         if let Ok(v) = axum::http::HeaderValue::from_str(&url) {
             resp.headers_mut().insert("CaptionInfo.sec", v);
         }

@@ -17,7 +17,6 @@ use super::extract::{ApiQuery, Caller};
 use crate::api::AppState;
 use crate::tracker::{Announce, SwarmView, bencode, request, websocket};
 
-
 /// The client's address, from the connection (absent in tests that give none).
 pub struct PeerAddr(pub Option<SocketAddr>);
 
@@ -92,7 +91,9 @@ async fn upgrade(state: &AppState, addr: Option<SocketAddr>, req: Request, user:
     let (mut parts, _) = req.into_parts();
     let ws = match WebSocketUpgrade::from_request_parts(&mut parts, state).await {
         Ok(ws) => ws,
-        Err(e) => return ApiError::bad_request(format!("not a WebSocket handshake: {}", e.body_text())).into_response(),
+        Err(e) => {
+            return ApiError::bad_request(format!("not a WebSocket handshake: {}", e.body_text())).into_response();
+        }
     };
     let (tracker, auth, shutdown) = (state.tracker.clone(), state.auth.clone(), state.shutdown.clone());
     let rate = move |ip| auth.limits.check(crate::auth::Class::Announce, ip);
@@ -158,8 +159,7 @@ pub async fn list(
     let mut all: Vec<SwarmView> = state.tracker.swarms();
     if let Some(needle) = q.search.as_deref().map(str::to_lowercase).filter(|s| !s.is_empty()) {
         all.retain(|s| {
-            s.info_hash.contains(&needle)
-                || s.name.as_deref().is_some_and(|n| n.to_lowercase().contains(&needle))
+            s.info_hash.contains(&needle) || s.name.as_deref().is_some_and(|n| n.to_lowercase().contains(&needle))
         });
     }
     // Ties are broken by info-hash so that pages are stable.

@@ -30,7 +30,12 @@ pub fn track_list(state: &AppState, id: &str, name: &str, stream: &Stream) -> Tr
     let audio_tracks = tracks::audio_tracks(&stream.info, &state.live().media.audio_languages);
     let audio_language = audio_tracks.iter().find(|a| a.default).and_then(|a| a.language.clone());
     TrackList {
-        subtitle_tracks: tracks::subtitle_tracks(&stream.info, &stream.info.subtitles, sidecars, audio_language.as_deref()),
+        subtitle_tracks: tracks::subtitle_tracks(
+            &stream.info,
+            &stream.info.subtitles,
+            sidecars,
+            audio_language.as_deref(),
+        ),
         audio_tracks,
     }
 }
@@ -52,7 +57,13 @@ pub fn with_renditions(state: &AppState, id: &str, name: &str, stream: &Stream, 
         let uri = format!("{id}/{kind}/{n}.m3u8");
         if query.is_empty() { uri } else { format!("{uri}?{query}") }
     };
-    tracks::with_renditions(text, &list.audio_tracks, &list.subtitle_tracks, |n| uri("audio", n), |n| uri("subtitles", n))
+    tracks::with_renditions(
+        text,
+        &list.audio_tracks,
+        &list.subtitle_tracks,
+        |n| uri("audio", n),
+        |n| uri("subtitles", n),
+    )
 }
 
 /// `GET /api/stream/{id}/audio/{name}`: `{n}.m3u8`, the playlist of audio rendition n,
@@ -70,10 +81,16 @@ pub async fn audio(
     let (index, name, _) = pick_file(&state, &id, file_param(raw.as_deref())?)?;
     let stream = open_for(&state, &id, index, &name, raw.as_deref()).await?;
     if n >= stream.info.audio.len() {
-        return Err(ApiError::not_found(format!("file {index} of torrent {id} has {} audio track(s); there is no track {n}", stream.info.audio.len())));
+        return Err(ApiError::not_found(format!(
+            "file {index} of torrent {id} has {} audio track(s); there is no track {n}",
+            stream.info.audio.len()
+        )));
     }
     let Some((_, i)) = seg else {
-        return Ok(with_type("application/vnd.apple.mpegurl", renditions::playlist(&stream.grid, n, &carried_query(raw.as_deref()))));
+        return Ok(with_type(
+            "application/vnd.apple.mpegurl",
+            renditions::playlist(&stream.grid, n, &carried_query(raw.as_deref())),
+        ));
     };
     let bytes = audio_segment(&state, &id, index, &name, &stream, n, i).await?;
     let mut h = HeaderMap::new();
@@ -83,9 +100,20 @@ pub async fn audio(
 }
 
 /// Segment `i` of audio rendition `n` (AAC stereo, audio-only MPEG-TS on the video's grid).
-pub async fn audio_segment(state: &AppState, id: &str, index: usize, name: &str, stream: &Stream, n: usize, i: usize) -> ApiResult<Vec<u8>> {
+pub async fn audio_segment(
+    state: &AppState,
+    id: &str,
+    index: usize,
+    name: &str,
+    stream: &Stream,
+    n: usize,
+    i: usize,
+) -> ApiResult<Vec<u8>> {
     let Some(track) = stream.info.audio.get(n) else {
-        return Err(ApiError::not_found(format!("file {index} of torrent {id} has {} audio track(s); there is no track {n}", stream.info.audio.len())));
+        return Err(ApiError::not_found(format!(
+            "file {index} of torrent {id} has {} audio track(s); there is no track {n}",
+            stream.info.audio.len()
+        )));
     };
     if i >= stream.grid.count {
         return Err(ApiError::not_found(format!("no audio segment {i}: the stream has {}", stream.grid.count)));
@@ -99,7 +127,8 @@ pub async fn audio_segment(state: &AppState, id: &str, index: usize, name: &str,
     let mut tries = 0;
     loop {
         tries += 1;
-        match renditions::segment(&source, key.clone(), (start, end), (copy, Some(track.codec.clone())), timeout).await {
+        match renditions::segment(&source, key.clone(), (start, end), (copy, Some(track.codec.clone())), timeout).await
+        {
             Ok(b) => return Ok(b),
             // A run that failed (not one that timed out) is tried once more.
             Err(e) if tries < 2 && !format!("{e:#}").contains("longer than") => {
@@ -107,7 +136,10 @@ pub async fn audio_segment(state: &AppState, id: &str, index: usize, name: &str,
             }
             Err(e) => {
                 tracing::warn!("audio rendition {n} segment {i} of {id}/{index}: {e:#}");
-                return Err(ApiError::new(Code::StreamFailed, format!("audio segment {i} of track {n} could not be made: {e}")));
+                return Err(ApiError::new(
+                    Code::StreamFailed,
+                    format!("audio segment {i} of track {n} could not be made: {e}"),
+                ));
             }
         }
     }
@@ -115,34 +147,58 @@ pub async fn audio_segment(state: &AppState, id: &str, index: usize, name: &str,
 
 /// `bytes`, main segment `i`, with its audio replaced by audio track `n` (`audio=N`),
 /// unless `n` already is the muxed one. The video is untouched.
-pub async fn with_audio(state: &AppState, id: &str, index: usize, name: &str, stream: &Stream, n: usize, i: usize, bytes: Vec<u8>) -> ApiResult<Vec<u8>> {
+pub async fn with_audio(
+    state: &AppState,
+    id: &str,
+    index: usize,
+    name: &str,
+    stream: &Stream,
+    n: usize,
+    i: usize,
+    bytes: Vec<u8>,
+) -> ApiResult<Vec<u8>> {
     if stream.audio == Some(n) {
         return Ok(bytes);
     }
     let audio = audio_segment(state, id, index, name, stream, n, i).await?;
-    crate::media::tsaudio::replace_audio(&bytes, &audio)
-        .map_err(|e| ApiError::new(Code::StreamFailed, format!("segment {i} with audio track {n} could not be muxed: {e:#}")))
+    crate::media::tsaudio::replace_audio(&bytes, &audio).map_err(|e| {
+        ApiError::new(Code::StreamFailed, format!("segment {i} with audio track {n} could not be muxed: {e:#}"))
+    })
 }
 
 /// The `audio` query parameter: an audio track of `stream`.
 pub fn audio_param(raw: Option<&str>, stream: &Stream) -> ApiResult<Option<usize>> {
     let Some(v) = super::extract::query_param(raw, "audio") else { return Ok(None) };
-    let n = v.parse::<usize>().map_err(|_| ApiError::bad_request(format!("audio {v:?} is not an audio track index")))?;
+    let n =
+        v.parse::<usize>().map_err(|_| ApiError::bad_request(format!("audio {v:?} is not an audio track index")))?;
     if n >= stream.info.audio.len() {
-        return Err(ApiError::bad_request(format!("audio={n}: the file has {} audio track(s), counted from 0", stream.info.audio.len())));
+        return Err(ApiError::bad_request(format!(
+            "audio={n}: the file has {} audio track(s), counted from 0",
+            stream.info.audio.len()
+        )));
     }
     Ok(Some(n))
 }
 
 /// The stream a request asks for: file `index`'s, or with `burn=N` its transcode with
 /// subtitle track N burned into the picture (a stream of its own, on its own grid).
-pub async fn open_for(state: &AppState, id: &str, index: usize, name: &str, raw: Option<&str>) -> ApiResult<Arc<Stream>> {
+pub async fn open_for(
+    state: &AppState,
+    id: &str,
+    index: usize,
+    name: &str,
+    raw: Option<&str>,
+) -> ApiResult<Arc<Stream>> {
     let base = open_for_player(state, id, index, name).await?;
     let Some(v) = super::extract::query_param(raw, "burn") else { return Ok(base) };
-    let n = v.parse::<usize>().map_err(|_| ApiError::bad_request(format!("burn {v:?} is not a subtitle track index")))?;
+    let n =
+        v.parse::<usize>().map_err(|_| ApiError::bad_request(format!("burn {v:?} is not a subtitle track index")))?;
     let list = track_list(state, id, name, &base);
     let Some(track) = list.subtitle_tracks.get(n) else {
-        return Err(ApiError::bad_request(format!("burn={n}: the file has {} subtitle track(s), counted from 0", list.subtitle_tracks.len())));
+        return Err(ApiError::bad_request(format!(
+            "burn={n}: the file has {} subtitle track(s), counted from 0",
+            list.subtitle_tracks.len()
+        )));
     };
     if !track.supported {
         return Err(ApiError::bad_request(format!(
@@ -152,11 +208,15 @@ pub async fn open_for(state: &AppState, id: &str, index: usize, name: &str, raw:
     }
     let cues = load(state, id, index, name, &base, track).await?;
     let key = base.key.clone().burned(Some(n));
-    let source = Arc::new(TorrentSource { engine: state.engine.clone(), id: id.to_string(), index, name: name.to_string() });
+    let source =
+        Arc::new(TorrentSource { engine: state.engine.clone(), id: id.to_string(), index, name: name.to_string() });
     let timeout = Duration::from_secs(state.live().media.probe_timeout_secs);
     let stream = state.media.open(&key, source, timeout).await.map_err(|e| {
         tracing::warn!("stream {key} cannot be prepared: {e:#}");
-        ApiError::new(Code::StreamFailed, format!("the video with subtitle track {n} burned in could not be prepared: {e}"))
+        ApiError::new(
+            Code::StreamFailed,
+            format!("the video with subtitle track {n} burned in could not be prepared: {e}"),
+        )
     })?;
     let _ = stream.burn_cues.set(cues);
     Ok(stream)
@@ -205,14 +265,19 @@ pub async fn subtitle(
         Want::Whole(n) | Want::Playlist(n) | Want::Segment(n, _) => n,
     };
     let list = track_list(&state, &id, &name, &stream);
-    let track = list
-        .subtitle_tracks
-        .get(n)
-        .ok_or_else(|| ApiError::not_found(format!("file {index} of torrent {id} has {} subtitle track(s); there is no track {n}", list.subtitle_tracks.len())))?;
+    let track = list.subtitle_tracks.get(n).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "file {index} of torrent {id} has {} subtitle track(s); there is no track {n}",
+            list.subtitle_tracks.len()
+        ))
+    })?;
     if !track.supported {
         return Err(ApiError::new(
             Code::BadRequest,
-            format!("subtitle track {n} is {} (pictures), which cannot be turned into text; burn it in with burn={n}", track.format),
+            format!(
+                "subtitle track {n} is {} (pictures), which cannot be turned into text; burn it in with burn={n}",
+                track.format
+            ),
         ));
     }
     if let Want::Playlist(n) = want {
@@ -253,7 +318,9 @@ async fn load(
     let (engine, id_s) = (state.engine.clone(), id.to_string());
     let res = match (&track.source, track.file) {
         (SubSource::Sidecar, Some(file)) => {
-            let format = TextFormat::from_name(&engine.view(id).map(|v| v.files.get(file).map(|f| f.name.clone())).ok().flatten().unwrap_or_default());
+            let format = TextFormat::from_name(
+                &engine.view(id).map(|v| v.files.get(file).map(|f| f.name.clone())).ok().flatten().unwrap_or_default(),
+            );
             state
                 .media
                 .subtitle_cues(&stream.key, track.index, async move {
@@ -274,7 +341,10 @@ async fn load(
         _ => {
             let source = TorrentSource { engine, id: id_s, index, name: name.to_string() };
             let n = (track.stream, stream.info.subtitles.get(track.stream).and_then(|s| s.stream_key.clone()));
-            state.media.subtitle_cues(&stream.key, track.index, async move { subextract::extract(&source, n, timeout).await }).await
+            state
+                .media
+                .subtitle_cues(&stream.key, track.index, async move { subextract::extract(&source, n, timeout).await })
+                .await
         }
     };
     res.map_err(|e| {

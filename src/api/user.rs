@@ -34,7 +34,11 @@ pub async fn stats(State(state): State<AppState>, caller: Caller, Path(id): Path
     if caller.user_id != Some(id) && !caller.is_admin {
         return Err(ApiError::forbidden("only an administrator sees other users' stats"));
     }
-    let user = state.store.user(id).map_err(ApiError::internal)?.ok_or_else(|| ApiError::not_found(format!("no user {id}")))?;
+    let user = state
+        .store
+        .user(id)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found(format!("no user {id}")))?;
     let (up, down) = state.store.credited(id).map_err(ApiError::internal)?.unwrap_or_default();
     let (seeding, leeching, completed) = state.tracker.user_counts(id);
     Ok(ApiJson(json!({
@@ -46,6 +50,10 @@ pub async fn stats(State(state): State<AppState>, caller: Caller, Path(id): Path
 /// `POST /api/user/me/passkey`: a new passkey; the old one stops working.
 pub async fn new_passkey(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<Value>> {
     let id = signed_in(&caller)?;
-    let passkey = state.store.renew_passkey(id).map_err(ApiError::internal)?.ok_or_else(|| ApiError::not_found("no such user"))?;
+    let passkey = state
+        .store
+        .renew_passkey(id)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found("no such user"))?;
     Ok(ApiJson(json!({ "passkey": passkey })))
 }

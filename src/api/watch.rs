@@ -40,11 +40,7 @@ fn file_name(state: &AppState, id: &str, index: usize) -> ApiResult<String> {
 
 /// The duration of a file's stream, when it was probed.
 fn stream_duration(state: &AppState, id: &str, index: usize) -> Option<f64> {
-    state
-        .media
-        .get(&StreamKey::new(id, index))
-        .map(|s| s.info.duration.as_secs_f64())
-        .filter(|d| *d > 0.0)
+    state.media.get(&StreamKey::new(id, index)).map(|s| s.info.duration.as_secs_f64()).filter(|d| *d > 0.0)
 }
 
 /// The path's torrent id (lower-cased) and file index.
@@ -119,13 +115,7 @@ pub fn first_unwatched(state: &AppState, user: i64, id: &str) -> Option<usize> {
 
 /// `resumeAt` (0 once watched) and `next` for `POST /api/stream`.
 pub fn resume_and_next(state: &AppState, user: i64, id: &str, index: usize) -> (f64, Value) {
-    let resume = state
-        .store
-        .watch(user, id, index)
-        .ok()
-        .flatten()
-        .filter(|r| !r.watched)
-        .map_or(0.0, |r| r.position_s);
+    let resume = state.store.watch(user, id, index).ok().flatten().filter(|r| !r.watched).map_or(0.0, |r| r.position_s);
     (resume, next_episode(state, id, index))
 }
 

@@ -2,7 +2,6 @@
 
 /// Unix seconds as the contract's RFC 3339 string.
 pub fn rfc3339(unix_secs: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(unix_secs)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let t = time::OffsetDateTime::from_unix_timestamp(unix_secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     crate::store::format_time(t)
 }

@@ -67,8 +67,15 @@ mod tests {
     fn accepts_own_names_only() {
         let p = HostPolicy::new(&["box.example.net".into(), "*.home.arpa".into()]);
         for ok in [
-            "localhost", "localhost:6991", "127.0.0.1:6991", "192.168.1.20", "[::1]:6991",
-            "swarmcast.local", "SWARMCAST.LOCAL:6991", "box.example.net", "tv.home.arpa",
+            "localhost",
+            "localhost:6991",
+            "127.0.0.1:6991",
+            "192.168.1.20",
+            "[::1]:6991",
+            "swarmcast.local",
+            "SWARMCAST.LOCAL:6991",
+            "box.example.net",
+            "tv.home.arpa",
             "swarmcast.local.",
         ] {
             assert!(p.allows(ok), "{ok}");

@@ -45,9 +45,7 @@ static COMMON: LazyLock<std::collections::HashSet<&'static str>> =
 /// Hashes a password with a fresh random salt. Takes tens of milliseconds: call it
 /// from a blocking thread in async code.
 pub fn hash(password: &str) -> anyhow::Result<String> {
-    let h = hasher()
-        .hash_password(password.as_bytes())
-        .map_err(|e| anyhow::anyhow!("hashing the password: {e}"))?;
+    let h = hasher().hash_password(password.as_bytes()).map_err(|e| anyhow::anyhow!("hashing the password: {e}"))?;
     Ok(h.to_string())
 }
 

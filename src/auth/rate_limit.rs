@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
-use crate::system::clock::Clock;
 use crate::config::RateLimitConfig;
+use crate::system::clock::Clock;
 
 /// Buckets kept before full ones are dropped.
 const MAX_BUCKETS: usize = 20_000;

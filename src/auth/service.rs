@@ -135,12 +135,10 @@ impl Auth {
         check_username(username)?;
         password::check_policy(password).map_err(AccountError::Invalid)?;
         let hash = password::hash(password)?;
-        self.store
-            .insert_user(username, email, &hash, is_admin, self.now())
-            .map_err(|e| match e {
-                InsertUserError::Taken => AccountError::Taken(username.to_string()),
-                e => AccountError::Internal(e.into()),
-            })
+        self.store.insert_user(username, email, &hash, is_admin, self.now()).map_err(|e| match e {
+            InsertUserError::Taken => AccountError::Taken(username.to_string()),
+            e => AccountError::Internal(e.into()),
+        })
     }
 
     /// Creates the first user, an admin, only while no user exists. Blocking.
@@ -260,15 +258,12 @@ impl Auth {
 
 /// 1 to 64 characters: letters, digits, `.`, `_`, `-`.
 pub fn check_username(name: &str) -> Result<(), AccountError> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    let ok =
+        !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
     if ok {
         Ok(())
     } else {
-        Err(AccountError::Invalid(
-            "a username has 1 to 64 characters: letters, digits, '.', '_' or '-'".into(),
-        ))
+        Err(AccountError::Invalid("a username has 1 to 64 characters: letters, digits, '.', '_' or '-'".into()))
     }
 }
 

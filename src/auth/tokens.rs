@@ -41,8 +41,7 @@ const SECRET_FILE: &str = "stream-token.key";
 
 /// Reads the signing secret, creating it (mode 0600) on first start.
 pub fn load_or_create_secret(state_dir: &Path) -> anyhow::Result<[u8; 32]> {
-    std::fs::create_dir_all(state_dir)
-        .with_context(|| format!("creating state dir {}", state_dir.display()))?;
+    std::fs::create_dir_all(state_dir).with_context(|| format!("creating state dir {}", state_dir.display()))?;
     let path = state_dir.join(SECRET_FILE);
     match std::fs::read(&path) {
         Ok(bytes) => {
@@ -71,4 +70,3 @@ pub fn load_or_create_secret(state_dir: &Path) -> anyhow::Result<[u8; 32]> {
     std::fs::rename(&tmp, &path).with_context(|| format!("creating {}", path.display()))?;
     Ok(secret)
 }
-

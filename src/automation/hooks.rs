@@ -218,7 +218,8 @@ async fn run_hook(hook: &Path, ev: &Event, payload: &Value, timeout: Duration) {
         Ok(Err(e)) => tracing::warn!(hook = name, event = ev.event.as_str(), "hook failed: {e}"),
         Err(_) => {
             if let Some(pid) = pid {
-                let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL);
+                let _ =
+                    nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL);
             }
             let _ = child.kill().await;
             tracing::warn!(hook = name, event = ev.event.as_str(), "hook killed: still running after {timeout:?}");
@@ -239,7 +240,13 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
 /// 4 s … up to a minute) for at most `attempts` tries.
 /// Redirects are not followed; the URL's host is checked like a torrent URL's (a host
 /// named in `hooks.webhooks` may be on the LAN).
-async fn post_webhook(allowed: &crate::system::outbound::Allowed, url: &str, payload: &Value, secret: &str, attempts: u32) {
+async fn post_webhook(
+    allowed: &crate::system::outbound::Allowed,
+    url: &str,
+    payload: &Value,
+    secret: &str,
+    attempts: u32,
+) {
     let body = payload.to_string();
     let mut delay = Duration::from_secs(1);
     for attempt in 1..=attempts {

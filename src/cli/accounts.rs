@@ -10,9 +10,9 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 
 use crate::auth::{AccountError, Auth, clock::rfc3339};
-use crate::system::clock::SystemClock;
 use crate::config::Config;
 use crate::store::Store;
+use crate::system::clock::SystemClock;
 
 #[derive(Args)]
 pub struct UserArgs {

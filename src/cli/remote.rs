@@ -35,7 +35,9 @@ enum TorrentCommand {
     #[command(alias = "ls")]
     List,
     /// Show one torrent with its files.
-    Show { id: String },
+    Show {
+        id: String,
+    },
     /// Remove a torrent.
     #[command(alias = "remove")]
     Rm {
@@ -44,8 +46,12 @@ enum TorrentCommand {
         #[arg(long)]
         delete_files: bool,
     },
-    Start { id: String },
-    Stop { id: String },
+    Start {
+        id: String,
+    },
+    Stop {
+        id: String,
+    },
 }
 
 struct Client {
@@ -94,15 +100,10 @@ pub async fn torrent(args: TorrentArgs) -> anyhow::Result<()> {
         TorrentCommand::List => c.send(c.http.get(c.url("/api/torrents/?limit=100"))).await?,
         TorrentCommand::Show { id } => c.send(c.http.get(c.url(&format!("/api/torrents/{id}")))).await?,
         TorrentCommand::Rm { id, delete_files } => {
-            c.send(c.http.delete(c.url(&format!("/api/torrents/{id}?delete_files={delete_files}"))))
-                .await?
+            c.send(c.http.delete(c.url(&format!("/api/torrents/{id}?delete_files={delete_files}")))).await?
         }
-        TorrentCommand::Start { id } => {
-            c.send(c.http.post(c.url(&format!("/api/torrents/{id}/start")))).await?
-        }
-        TorrentCommand::Stop { id } => {
-            c.send(c.http.post(c.url(&format!("/api/torrents/{id}/stop")))).await?
-        }
+        TorrentCommand::Start { id } => c.send(c.http.post(c.url(&format!("/api/torrents/{id}/start")))).await?,
+        TorrentCommand::Stop { id } => c.send(c.http.post(c.url(&format!("/api/torrents/{id}/stop")))).await?,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&out)?);

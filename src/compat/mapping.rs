@@ -57,10 +57,7 @@ pub fn qbittorrent_state(t: &TorrentView) -> &'static str {
 
 /// Unix seconds of an RFC 3339 time (0 when unknown).
 pub fn unix(rfc3339: Option<&str>) -> i64 {
-    rfc3339
-        .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
-        .map(|t| t.unix_timestamp())
-        .unwrap_or(0)
+    rfc3339.and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok()).map(|t| t.unix_timestamp()).unwrap_or(0)
 }
 
 /// Seconds since the torrent completed (its seeding time), 0 before.

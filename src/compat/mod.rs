@@ -38,10 +38,7 @@ impl Who {
         if self.is_admin || (self.user_id.is_some() && self.user_id == t.added_by) {
             Ok(())
         } else {
-            Err(EngineError::BadInput(format!(
-                "only its owner or an administrator may change torrent {}",
-                t.id
-            )))
+            Err(EngineError::BadInput(format!("only its owner or an administrator may change torrent {}", t.id)))
         }
     }
 }

@@ -80,9 +80,18 @@ fn text(s: &str) -> Reply {
 pub fn is_read(endpoint: &str) -> bool {
     matches!(
         endpoint,
-        "app/version" | "app/webapiVersion" | "app/buildInfo" | "app/preferences" | "app/defaultSavePath"
-            | "torrents/info" | "torrents/properties" | "torrents/files" | "torrents/categories"
-            | "torrents/tags" | "transfer/info" | "sync/maindata"
+        "app/version"
+            | "app/webapiVersion"
+            | "app/buildInfo"
+            | "app/preferences"
+            | "app/defaultSavePath"
+            | "torrents/info"
+            | "torrents/properties"
+            | "torrents/files"
+            | "torrents/categories"
+            | "torrents/tags"
+            | "transfer/info"
+            | "sync/maindata"
     )
 }
 
@@ -160,8 +169,8 @@ async fn login(ctx: &Ctx, ip: std::net::IpAddr, p: &Params) -> Reply {
     let name = p.get("username").unwrap_or("").to_string();
     let password = p.get("password").unwrap_or("").to_string();
     if let Err(secs) = ctx.auth.limits.check_login(&name, ip) {
-        let mut r = Fail(StatusCode::TOO_MANY_REQUESTS, format!("too many failed logins; retry in {secs} s"))
-            .into_response();
+        let mut r =
+            Fail(StatusCode::TOO_MANY_REQUESTS, format!("too many failed logins; retry in {secs} s")).into_response();
         r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         return Ok(r);
     }
@@ -209,7 +218,9 @@ async fn call(ctx: &Ctx, who: &Who, endpoint: &str, p: &Params) -> Reply {
         }
         "app/version" => text(APP_VERSION),
         "app/webapiVersion" => text(WEBAPI_VERSION),
-        "app/buildInfo" => json_reply(json!({"qt": "", "libtorrent": "librqbit", "boost": "", "openssl": "", "bitness": 64})),
+        "app/buildInfo" => {
+            json_reply(json!({"qt": "", "libtorrent": "librqbit", "boost": "", "openssl": "", "bitness": 64}))
+        }
         "app/defaultSavePath" => text(&engine.download_dir().to_string_lossy()),
         "app/preferences" => json_reply(preferences(ctx)),
         "app/setPreferences" => ok_text(),
@@ -303,7 +314,8 @@ async fn call(ctx: &Ctx, who: &Who, endpoint: &str, p: &Params) -> Reply {
             ok_text()
         }
         "torrents/addTags" | "torrents/removeTags" => {
-            let given: Vec<&str> = p.get("tags").unwrap_or("").split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
+            let given: Vec<&str> =
+                p.get("tags").unwrap_or("").split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
             for t in targets(ctx, p)? {
                 who.may_change(&t)?;
                 let have = engine.store().torrent_tags(&t.id).map_err(internal)?;
@@ -416,16 +428,15 @@ fn targets(ctx: &Ctx, p: &Params) -> Result<Vec<TorrentView>, Fail> {
     if hashes == "all" {
         return Ok(all);
     }
-    let wanted: Vec<String> = hashes.split('|').map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect();
+    let wanted: Vec<String> =
+        hashes.split('|').map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect();
     Ok(all.into_iter().filter(|t| wanted.contains(&t.id)).collect())
 }
 
 /// The torrent of `hash`; 404 as qBittorrent when unknown.
 fn one(ctx: &Ctx, p: &Params) -> Result<TorrentView, Fail> {
     let hash = p.get("hash").unwrap_or("").trim().to_ascii_lowercase();
-    ctx.engine
-        .view(&hash)
-        .map_err(|_| Fail(StatusCode::NOT_FOUND, "Torrent hash was not found".into()))
+    ctx.engine.view(&hash).map_err(|_| Fail(StatusCode::NOT_FOUND, "Torrent hash was not found".into()))
 }
 
 /// `torrents/info` with its filters and paging.
@@ -545,7 +556,8 @@ fn share_limits(ctx: &Ctx, id: &str, p: &Params) -> Result<(), Fail> {
         s.ratio_limit = mapping::ratio_limit(r.trim().parse::<f64>().map_err(|_| bad("ratioLimit"))?);
     }
     if let Some(m) = p.get("seedingTimeLimit") {
-        s.seed_time_limit_minutes = mapping::minutes_limit(m.trim().parse::<i64>().map_err(|_| bad("seedingTimeLimit"))?);
+        s.seed_time_limit_minutes =
+            mapping::minutes_limit(m.trim().parse::<i64>().map_err(|_| bad("seedingTimeLimit"))?);
     }
     store.set_torrent_settings(id, &s).map_err(internal)?;
     Ok(())

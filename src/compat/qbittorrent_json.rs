@@ -167,4 +167,3 @@ pub fn properties(t: &TorrentView) -> Response {
     }
     axum::Json(v).into_response()
 }
-

@@ -185,9 +185,8 @@ fn pick(ctx: &Ctx, args: &Value) -> Result<Vec<TorrentView>, String> {
 async fn torrent_add(ctx: &Ctx, who: &Who, args: &Value) -> Result<Value, String> {
     let source = if let Some(meta) = args["metainfo"].as_str() {
         let clean: String = meta.chars().filter(|c| !c.is_whitespace()).collect();
-        let bytes = data_encoding::BASE64
-            .decode(clean.as_bytes())
-            .map_err(|e| format!("metainfo is not base64: {e}"))?;
+        let bytes =
+            data_encoding::BASE64.decode(clean.as_bytes()).map_err(|e| format!("metainfo is not base64: {e}"))?;
         Source::Torrent(engine::parse_torrent(bytes.into()).map_err(err)?)
     } else if let Some(f) = args["filename"].as_str() {
         engine::parse_uri(f).map_err(err)?
@@ -312,7 +311,11 @@ fn field(
         "haveUnchecked" | "corruptEver" | "desiredAvailable" | "recheckProgress" | "queuePosition" => json!(0),
         "percentDone" => json!(if want == 0 { 0.0 } else { (want - left.min(want)) as f64 / want as f64 }),
         "metadataPercentComplete" => json!(if t.status == engine::Status::Metadata { 0.0 } else { 1.0 }),
-        "eta" => json!(match t.eta { Some(s) => s as i64, None if done => -1, None => -2 }),
+        "eta" => json!(match t.eta {
+            Some(s) => s as i64,
+            None if done => -1,
+            None => -2,
+        }),
         "etaIdle" => json!(-1),
         "error" => json!(err_code),
         "errorString" => json!(t.error.clone().unwrap_or_default()),
@@ -323,14 +326,26 @@ fn field(
         "labels" => json!(t.category.iter().collect::<Vec<_>>()),
         "uploadRatio" => json!(t.ratio),
         "seedRatioLimit" => json!(own.ratio_limit.unwrap_or(global.ratio_limit)),
-        "seedRatioMode" => json!(match own.ratio_limit { None => 0, Some(r) if r <= 0.0 => 2, Some(_) => 1 }),
+        "seedRatioMode" => json!(match own.ratio_limit {
+            None => 0,
+            Some(r) if r <= 0.0 => 2,
+            Some(_) => 1,
+        }),
         "seedIdleLimit" => json!(own.seed_time_limit_minutes.unwrap_or(global.time_limit_minutes)),
-        "seedIdleMode" => json!(match own.seed_time_limit_minutes { None => 0, Some(0) => 2, Some(_) => 1 }),
+        "seedIdleMode" => json!(match own.seed_time_limit_minutes {
+            None => 0,
+            Some(0) => 2,
+            Some(_) => 1,
+        }),
         "secondsSeeding" => json!(mapping::seconds_seeding(t)),
         "secondsDownloading" => json!(0),
         "addedDate" | "startDate" => json!(mapping::unix(Some(&t.added_at))),
         "doneDate" => json!(mapping::unix(t.completed_at.as_deref())),
-        "activityDate" => json!(if t.download_rate + t.upload_rate > 0 { time::OffsetDateTime::now_utc().unix_timestamp() } else { 0 }),
+        "activityDate" => json!(if t.download_rate + t.upload_rate > 0 {
+            time::OffsetDateTime::now_utc().unix_timestamp()
+        } else {
+            0
+        }),
         "dateCreated" => json!(0),
         "rateDownload" => json!(t.download_rate),
         "rateUpload" => json!(t.upload_rate),
@@ -344,24 +359,26 @@ fn field(
         "magnetLink" => json!(t.magnet_uri),
         "comment" | "creator" => json!(""),
         "trackers" | "trackerStats" | "peers" | "webseeds" => json!([]),
-        "files" => json!(t
-            .files
-            .iter()
-            .map(|f| json!({
-                "name": mapping::client_file_name(t, &f.name),
-                "length": f.size,
-                "bytesCompleted": ((f.size as f64 * f.progress / 100.0) as u64).min(f.size),
-            }))
-            .collect::<Vec<_>>()),
-        "fileStats" => json!(t
-            .files
-            .iter()
-            .map(|f| json!({
-                "bytesCompleted": ((f.size as f64 * f.progress / 100.0) as u64).min(f.size),
-                "wanted": f.selected,
-                "priority": 0,
-            }))
-            .collect::<Vec<_>>()),
+        "files" => json!(
+            t.files
+                .iter()
+                .map(|f| json!({
+                    "name": mapping::client_file_name(t, &f.name),
+                    "length": f.size,
+                    "bytesCompleted": ((f.size as f64 * f.progress / 100.0) as u64).min(f.size),
+                }))
+                .collect::<Vec<_>>()
+        ),
+        "fileStats" => json!(
+            t.files
+                .iter()
+                .map(|f| json!({
+                    "bytesCompleted": ((f.size as f64 * f.progress / 100.0) as u64).min(f.size),
+                    "wanted": f.selected,
+                    "priority": 0,
+                }))
+                .collect::<Vec<_>>()
+        ),
         "priorities" => json!(t.files.iter().map(|_| 0).collect::<Vec<_>>()),
         "wanted" => json!(t.files.iter().map(|f| i32::from(f.selected)).collect::<Vec<_>>()),
         "pieceCount" | "pieceSize" => json!(0),

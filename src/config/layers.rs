@@ -27,10 +27,9 @@ impl Config {
     /// path is read when it exists.
     pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
         let file = match path {
-            Some(p) => Some(
-                std::fs::read_to_string(p)
-                    .with_context(|| format!("reading config file {}", p.display()))?,
-            ),
+            Some(p) => {
+                Some(std::fs::read_to_string(p).with_context(|| format!("reading config file {}", p.display()))?)
+            }
             None => std::fs::read_to_string(DEFAULT_CONFIG_PATH).ok(),
         };
         let env: BTreeMap<String, String> = std::env::vars().collect();
@@ -41,8 +40,7 @@ impl Config {
     pub fn from_layers(file: Option<&str>, env: &BTreeMap<String, String>) -> anyhow::Result<Self> {
         let mut tree = toml::Value::try_from(Config::default()).expect("defaults serialise");
         if let Some(text) = file {
-            let overlay: toml::Value =
-                toml::from_str(text).map_err(|e| anyhow::anyhow!("invalid config file: {e}"))?;
+            let overlay: toml::Value = toml::from_str(text).map_err(|e| anyhow::anyhow!("invalid config file: {e}"))?;
             merge(&mut tree, overlay);
         }
         let defaults = tree.clone();
@@ -59,13 +57,8 @@ impl Config {
                 set_from_env(&mut tree, path, raw).with_context(|| format!("{name}"))?;
             }
         }
-        let config: Config = serde_path_to_error::deserialize(tree).map_err(|e| {
-            anyhow::anyhow!(
-                "invalid config: {}: {}",
-                e.path(),
-                e.inner().message().trim()
-            )
-        })?;
+        let config: Config = serde_path_to_error::deserialize(tree)
+            .map_err(|e| anyhow::anyhow!("invalid config: {}: {}", e.path(), e.inner().message().trim()))?;
         config.validate()?;
         Ok(config)
     }
@@ -73,10 +66,7 @@ impl Config {
     /// Checks what types alone cannot. Each message names the key.
     pub fn validate(&self) -> anyhow::Result<()> {
         if self.server.listen.parse::<std::net::IpAddr>().is_err() {
-            bail!(
-                "server.listen: {:?} is not an IP address",
-                self.server.listen
-            );
+            bail!("server.listen: {:?} is not an IP address", self.server.listen);
         }
         if self.engine.max_streams == 0 {
             bail!("engine.max_streams: must be at least 1");
@@ -85,8 +75,7 @@ impl Config {
             bail!("engine.disk_threads: must be at least 1");
         }
         for t in &self.engine.trackers {
-            let ok =
-                url::Url::parse(t).is_ok_and(|u| matches!(u.scheme(), "http" | "https" | "udp"));
+            let ok = url::Url::parse(t).is_ok_and(|u| matches!(u.scheme(), "http" | "https" | "udp"));
             if !ok {
                 bail!("engine.trackers: {t:?} is not an http(s) or udp tracker URL");
             }
@@ -112,31 +101,20 @@ impl Config {
                 bail!("auth.cors_origins: {o:?} is not an origin such as http://tv.local:8080");
             }
         }
-        if self.tracker.interval_secs == 0
-            || self.tracker.min_interval_secs > self.tracker.interval_secs
-        {
-            bail!(
-                "tracker.interval_secs: must be at least 1 and at least tracker.min_interval_secs"
-            );
+        if self.tracker.interval_secs == 0 || self.tracker.min_interval_secs > self.tracker.interval_secs {
+            bail!("tracker.interval_secs: must be at least 1 and at least tracker.min_interval_secs");
         }
         if !self.tracker.announce_url.is_empty()
-            && !url::Url::parse(&self.tracker.announce_url)
-                .is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+            && !url::Url::parse(&self.tracker.announce_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
         {
-            bail!(
-                "tracker.announce_url: {:?} is not an http(s) URL",
-                self.tracker.announce_url
-            );
+            bail!("tracker.announce_url: {:?} is not an http(s) URL", self.tracker.announce_url);
         }
         for (i, ix) in self.search.indexers.iter().enumerate() {
             if ix.name.trim().is_empty() {
                 bail!("search.indexers[{i}].name: must not be empty");
             }
             if !url::Url::parse(&ix.url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
-                bail!(
-                    "search.indexers[{i}].url: {:?} is not an http(s) URL",
-                    ix.url
-                );
+                bail!("search.indexers[{i}].url: {:?} is not an http(s) URL", ix.url);
             }
         }
         if self.search.timeout_secs == 0 {
@@ -157,23 +135,12 @@ impl Config {
         if self.dlna.friendly_name.trim().is_empty() || self.dlna.friendly_name.len() > 64 {
             bail!("dlna.friendly_name: must be 1 to 64 bytes");
         }
-        for (key, list) in [
-            ("dlna.interfaces", &self.dlna.interfaces),
-            ("mdns.interfaces", &self.mdns.interfaces),
-        ] {
-            if let Some(bad) = list
-                .iter()
-                .find(|i| i.is_empty() || i.len() > 15 || i.contains(['/', ' ']))
-            {
+        for (key, list) in [("dlna.interfaces", &self.dlna.interfaces), ("mdns.interfaces", &self.mdns.interfaces)] {
+            if let Some(bad) = list.iter().find(|i| i.is_empty() || i.len() > 15 || i.contains(['/', ' '])) {
                 bail!("{key}: {bad:?} is not an interface name such as eth0");
             }
         }
-        if self
-            .log
-            .level
-            .parse::<tracing_subscriber::EnvFilter>()
-            .is_err()
-        {
+        if self.log.level.parse::<tracing_subscriber::EnvFilter>().is_err() {
             bail!("log.level: {:?} is not a valid log filter", self.log.level);
         }
         Ok(())
@@ -221,11 +188,7 @@ pub(crate) fn leaf_paths(v: &toml::Value, prefix: String, out: &mut Vec<String>)
     match v {
         toml::Value::Table(t) => {
             for (k, v) in t {
-                let p = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
+                let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
                 leaf_paths(v, p, out);
             }
         }
@@ -237,26 +200,20 @@ pub(crate) fn leaf_paths(v: &toml::Value, prefix: String, out: &mut Vec<String>)
 pub(crate) fn set_from_env(tree: &mut toml::Value, path: &str, raw: &str) -> anyhow::Result<()> {
     let mut cur = tree;
     for part in path.split('.') {
-        cur = cur
-            .get_mut(part)
-            .with_context(|| format!("unknown config key {path}"))?;
+        cur = cur.get_mut(part).with_context(|| format!("unknown config key {path}"))?;
     }
     *cur = match cur {
-        toml::Value::Integer(_) => toml::Value::Integer(
-            raw.trim()
-                .parse()
-                .map_err(|_| anyhow::anyhow!("{path}: {raw:?} is not an integer"))?,
-        ),
+        toml::Value::Integer(_) => {
+            toml::Value::Integer(raw.trim().parse().map_err(|_| anyhow::anyhow!("{path}: {raw:?} is not an integer"))?)
+        }
         toml::Value::Boolean(_) => toml::Value::Boolean(match raw.trim() {
             "1" | "true" | "yes" | "on" => true,
             "0" | "false" | "no" | "off" => false,
             _ => bail!("{path}: {raw:?} is not a boolean"),
         }),
-        toml::Value::Float(_) => toml::Value::Float(
-            raw.trim()
-                .parse()
-                .map_err(|_| anyhow::anyhow!("{path}: {raw:?} is not a number"))?,
-        ),
+        toml::Value::Float(_) => {
+            toml::Value::Float(raw.trim().parse().map_err(|_| anyhow::anyhow!("{path}: {raw:?} is not a number"))?)
+        }
         toml::Value::Array(_) => toml::Value::Array(
             raw.split(',')
                 .map(str::trim)
@@ -272,10 +229,7 @@ pub(crate) fn set_from_env(tree: &mut toml::Value, path: &str, raw: &str) -> any
 /// Checks what the disk section needs beyond types. Each message names the key.
 pub(super) fn validate_disk(c: &Config) -> anyhow::Result<()> {
     if !["pause", "remove", "remove_data"].contains(&c.seeding.action.as_str()) {
-        bail!(
-            "seeding.action: {:?} is not one of pause, remove, remove_data",
-            c.seeding.action
-        );
+        bail!("seeding.action: {:?} is not one of pause, remove, remove_data", c.seeding.action);
     }
     if !c.seeding.ratio_limit.is_finite() || c.seeding.ratio_limit < 0.0 {
         bail!("seeding.ratio_limit: must be 0 (no limit) or a positive ratio");
@@ -337,11 +291,7 @@ pub(super) fn path_keys(c: &Config) -> [(&'static str, &Path); 4] {
 
 pub(super) fn lexically_inside(p: &Path, dir: &Path) -> bool {
     let abs = |p: &Path| -> PathBuf {
-        let p = if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            std::env::current_dir().unwrap_or_default().join(p)
-        };
+        let p = if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(p) };
         let mut out = PathBuf::new();
         for c in p.components() {
             match c {
@@ -362,10 +312,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -373,10 +320,7 @@ mod tests {
         let c = Config::from_layers(None, &env(&[])).unwrap();
         assert_eq!(c.server.port, 6991);
         let from_example = Config::from_layers(Some(EXAMPLE_CONFIG), &env(&[])).unwrap();
-        assert_eq!(
-            c, from_example,
-            "config.example.toml drifted from the defaults"
-        );
+        assert_eq!(c, from_example, "config.example.toml drifted from the defaults");
     }
 
     #[test]
@@ -412,7 +356,10 @@ mod tests {
         let e = Config::from_layers(Some("[engine]\nmax_streams = 0\n"), &env(&[])).unwrap_err();
         assert!(format!("{e:#}").contains("engine.max_streams"), "{e:#}");
         let e = Config::from_layers(None, &env(&[("SWARMCAST_STORAGE_DOWNLOAD_DIR", "./data")])).unwrap_err();
-        assert!(format!("{e:#}").contains("storage.download_dir") && format!("{e:#}").contains("contains the state dir"), "{e:#}");
+        assert!(
+            format!("{e:#}").contains("storage.download_dir") && format!("{e:#}").contains("contains the state dir"),
+            "{e:#}"
+        );
         let e = Config::from_layers(None, &env(&[("SWARMCAST_STORAGE_LIBRARY_DIR", "/")])).unwrap_err();
         assert!(format!("{e:#}").contains("storage.library_dir"), "{e:#}");
         let e = Config::from_layers(Some("not toml ["), &env(&[])).unwrap_err();

@@ -39,18 +39,12 @@ pub struct Live {
 
 impl Live {
     pub fn new(config: Config, store: Store) -> Self {
-        Self {
-            current: RwLock::new(Arc::new(config)),
-            store,
-        }
+        Self { current: RwLock::new(Arc::new(config)), store }
     }
 
     /// A snapshot of the current config.
     pub fn get(&self) -> Arc<Config> {
-        self.current
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Applies a change: `body` is a JSON object, nested like `GET /api/config`
@@ -58,9 +52,7 @@ impl Live {
     /// Returns the new config and the keys that changed. Nothing is applied or
     /// persisted unless the whole change is valid; errors name the key.
     pub fn patch(&self, body: &Value) -> anyhow::Result<(Arc<Config>, Vec<String>)> {
-        let Value::Object(_) = body else {
-            bail!("the body must be a JSON object of config keys")
-        };
+        let Value::Object(_) = body else { bail!("the body must be a JSON object of config keys") };
         let mut changes = Vec::new();
         flatten(body, String::new(), &mut changes);
         if changes.is_empty() {
@@ -79,8 +71,7 @@ impl Live {
         let new = from_tree(tree)?;
         check_paths(&new)?;
         for (key, value) in &changes {
-            self.store
-                .set_setting(&format!("{PREFIX}{key}"), &value.to_string())?;
+            self.store.set_setting(&format!("{PREFIX}{key}"), &value.to_string())?;
         }
         let new = Arc::new(new);
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = new.clone();
@@ -90,13 +81,7 @@ impl Live {
 
 /// Whether `key` may change while the daemon runs.
 pub fn runtime_changeable(key: &str) -> bool {
-    RUNTIME_KEYS.iter().any(|k| {
-        if k.ends_with('.') {
-            key.starts_with(k)
-        } else {
-            key == *k
-        }
-    })
+    RUNTIME_KEYS.iter().any(|k| if k.ends_with('.') { key.starts_with(k) } else { key == *k })
 }
 
 /// Whether a key holds a secret (a `Secret` field), whose value is never shown.
@@ -115,10 +100,8 @@ pub fn redacted(config: &Config) -> Value {
 pub fn apply_persisted(store: &Store, config: Config) -> anyhow::Result<Config> {
     let rows: Vec<(String, String)> = {
         let conn = store.conn();
-        let mut stmt =
-            conn.prepare("SELECT key, value FROM settings WHERE key LIKE 'config.%' ORDER BY key")?;
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?
+        let mut stmt = conn.prepare("SELECT key, value FROM settings WHERE key LIKE 'config.%' ORDER BY key")?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?
     };
     let mut current = config;
     for (key, raw) in rows {
@@ -145,11 +128,7 @@ fn flatten(v: &Value, prefix: String, out: &mut Vec<(String, Value)>) {
     match v {
         Value::Object(map) => {
             for (k, child) in map {
-                let p = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
+                let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
                 flatten(child, p, out);
             }
         }
@@ -161,9 +140,7 @@ fn flatten(v: &Value, prefix: String, out: &mut Vec<(String, Value)>) {
 fn set_json(tree: &mut toml::Value, key: &str, value: &Value) -> anyhow::Result<()> {
     let mut cur = &mut *tree;
     for part in key.split('.') {
-        cur = cur
-            .get_mut(part)
-            .with_context(|| format!("{key}: unknown config key"))?;
+        cur = cur.get_mut(part).with_context(|| format!("{key}: unknown config key"))?;
     }
     if cur.is_table() {
         bail!("{key}: is a section, not a key");
@@ -176,14 +153,12 @@ fn set_json(tree: &mut toml::Value, key: &str, value: &Value) -> anyhow::Result<
                 .map_err(|e| anyhow::anyhow!("{key}{}", e.to_string().trim_start_matches('v')))?;
             t.get("v").cloned().expect("set above")
         }
-        (toml::Value::Float(_), Value::Number(n)) => toml::Value::Float(
-            n.as_f64()
-                .with_context(|| format!("{key}: {n} is not a number"))?,
-        ),
-        (toml::Value::Integer(_), Value::Number(n)) => toml::Value::Integer(
-            n.as_i64()
-                .with_context(|| format!("{key}: {n} is not an integer"))?,
-        ),
+        (toml::Value::Float(_), Value::Number(n)) => {
+            toml::Value::Float(n.as_f64().with_context(|| format!("{key}: {n} is not a number"))?)
+        }
+        (toml::Value::Integer(_), Value::Number(n)) => {
+            toml::Value::Integer(n.as_i64().with_context(|| format!("{key}: {n} is not an integer"))?)
+        }
         (_, Value::Null) => bail!("{key}: null is not a value; give the value to set"),
         (_, v) => toml::Value::try_from(v).map_err(|e| anyhow::anyhow!("{key}: {e}"))?,
     };
@@ -215,18 +190,10 @@ pub fn check_paths(c: &Config) -> anyhow::Result<()> {
         check_dir(p).map_err(|e| anyhow::anyhow!("{key}: {}: {e}", p.display()))?;
         let real = std::fs::canonicalize(p).unwrap_or(p.to_path_buf());
         if real.starts_with(&state) {
-            bail!(
-                "{key}: {} is inside the state dir {}",
-                p.display(),
-                state.display()
-            );
+            bail!("{key}: {} is inside the state dir {}", p.display(), state.display());
         }
         if state.starts_with(&real) {
-            bail!(
-                "{key}: {} contains the state dir {}",
-                p.display(),
-                state.display()
-            );
+            bail!("{key}: {} contains the state dir {}", p.display(), state.display());
         }
     }
     Ok(())
@@ -267,51 +234,23 @@ mod tests {
         assert_eq!(c.engine.upload_limit, 300);
         assert_eq!(changed.len(), 3);
         for (body, key) in [
-            (
-                serde_json::json!({"seeding": {"action": "explode"}}),
-                "seeding.action",
-            ),
-            (
-                serde_json::json!({"quota.max_bytes": -1}),
-                "quota.max_bytes",
-            ),
-            (
-                serde_json::json!({"quota.max_bytes": "lots"}),
-                "quota.max_bytes",
-            ),
+            (serde_json::json!({"seeding": {"action": "explode"}}), "seeding.action"),
+            (serde_json::json!({"quota.max_bytes": -1}), "quota.max_bytes"),
+            (serde_json::json!({"quota.max_bytes": "lots"}), "quota.max_bytes"),
             (serde_json::json!({"server.port": 1}), "server.port"),
             (serde_json::json!({"nope.key": 1}), "nope.key"),
-            (
-                serde_json::json!({"storage.download_dir": dir.path().join("state/x")}),
-                "storage.download_dir",
-            ),
-            (
-                serde_json::json!({"storage.library_dir": dir.path()}),
-                "storage.library_dir",
-            ),
-            (
-                serde_json::json!({"hooks.webhooks": ["ftp://x"]}),
-                "hooks.webhooks",
-            ),
+            (serde_json::json!({"storage.download_dir": dir.path().join("state/x")}), "storage.download_dir"),
+            (serde_json::json!({"storage.library_dir": dir.path()}), "storage.library_dir"),
+            (serde_json::json!({"hooks.webhooks": ["ftp://x"]}), "hooks.webhooks"),
             (serde_json::json!({"hooks.dir": "/usr/bin"}), "hooks.dir"),
             (serde_json::json!({"hooks": {"dir": "/bin"}}), "hooks.dir"),
         ] {
             let e = format!("{:#}", live.patch(&body).unwrap_err());
             assert!(e.contains(key), "{body}: {e}");
         }
-        assert_eq!(
-            live.get().quota.max_bytes,
-            1000,
-            "a refused patch changes nothing"
-        );
-        let c = apply_persisted(
-            &live.store,
-            Config {
-                storage: live.get().storage.clone(),
-                ..Config::default()
-            },
-        )
-        .unwrap();
+        assert_eq!(live.get().quota.max_bytes, 1000, "a refused patch changes nothing");
+        let c =
+            apply_persisted(&live.store, Config { storage: live.get().storage.clone(), ..Config::default() }).unwrap();
         assert_eq!(c.quota.max_bytes, 1000);
         assert_eq!(c.engine.upload_limit, 300);
     }

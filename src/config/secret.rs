@@ -55,11 +55,7 @@ impl From<&str> for Secret {
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_empty() {
-            "\"\""
-        } else {
-            "<redacted>"
-        })
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "<redacted>" })
     }
 }
 
@@ -127,15 +123,9 @@ mod tests {
         let s = Secret::from("hunter2");
         assert_eq!(format!("{s:?}"), "<redacted>");
         assert_eq!(serde_json::to_string(&s).unwrap(), "\"hunter2\"");
-        assert_eq!(
-            shown(|| serde_json::to_string(&s).unwrap()),
-            format!("\"{MASK}\"")
-        );
+        assert_eq!(shown(|| serde_json::to_string(&s).unwrap()), format!("\"{MASK}\""));
         assert_eq!(serde_json::to_string(&s).unwrap(), "\"hunter2\"");
-        assert_eq!(
-            shown(|| serde_json::to_string(&Secret::default()).unwrap()),
-            "\"\""
-        );
+        assert_eq!(shown(|| serde_json::to_string(&Secret::default()).unwrap()), "\"\"");
         assert_eq!(keys(&crate::config::Config::default()), vec!["hooks.webhook_secret".to_string()]);
     }
 }

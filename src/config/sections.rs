@@ -233,20 +233,13 @@ pub struct MdnsConfig {
 
 impl Default for DlnaConfig {
     fn default() -> Self {
-        Self {
-            enabled: true,
-            interfaces: Vec::new(),
-            friendly_name: "swarmcast".into(),
-        }
+        Self { enabled: true, interfaces: Vec::new(), friendly_name: "swarmcast".into() }
     }
 }
 
 impl Default for MdnsConfig {
     fn default() -> Self {
-        Self {
-            enabled: true,
-            interfaces: Vec::new(),
-        }
+        Self { enabled: true, interfaces: Vec::new() }
     }
 }
 
@@ -289,10 +282,7 @@ impl Default for TrackerConfig {
 
 impl Default for SearchConfig {
     fn default() -> Self {
-        Self {
-            indexers: Vec::new(),
-            timeout_secs: 10,
-        }
+        Self { indexers: Vec::new(), timeout_secs: 10 }
     }
 }
 
@@ -344,32 +334,19 @@ impl Default for StorageConfig {
 
 impl Default for QuotaConfig {
     fn default() -> Self {
-        Self {
-            max_bytes: 0,
-            min_free_bytes: 512 << 20,
-            check_interval_secs: 5,
-            watching_grace_secs: 900,
-        }
+        Self { max_bytes: 0, min_free_bytes: 512 << 20, check_interval_secs: 5, watching_grace_secs: 900 }
     }
 }
 
 impl Default for SeedingConfig {
     fn default() -> Self {
-        Self {
-            ratio_limit: 0.0,
-            time_limit_minutes: 0,
-            action: "pause".into(),
-            interval_secs: 60,
-        }
+        Self { ratio_limit: 0.0, time_limit_minutes: 0, action: "pause".into(), interval_secs: 60 }
     }
 }
 
 impl Default for WatchConfig {
     fn default() -> Self {
-        Self {
-            dir: PathBuf::new(),
-            interval_secs: 2,
-        }
+        Self { dir: PathBuf::new(), interval_secs: 2 }
     }
 }
 
@@ -426,9 +403,7 @@ impl Default for MediaConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self {
-            level: "info".into(),
-        }
+        Self { level: "info".into() }
     }
 }
 
@@ -492,12 +467,6 @@ impl Default for AuthConfig {
 
 impl Default for RateLimitConfig {
     fn default() -> Self {
-        Self {
-            reads_per_min: 600,
-            writes_per_min: 60,
-            auth_attempts: 5,
-            auth_window_secs: 300,
-            announces_per_min: 200,
-        }
+        Self { reads_per_min: 600, writes_per_min: 60, auth_attempts: 5, auth_window_secs: 300, announces_per_min: 200 }
     }
 }

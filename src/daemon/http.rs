@@ -98,10 +98,7 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, stop: Can
         conns.spawn(async move {
             let _held = (permit, guard);
             let mut builder = Builder::new(TokioExecutor::new());
-            builder
-                .http1()
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_read_timeout);
+            builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
             let conn = builder.serve_connection_with_upgrades(TokioIo::new(tcp), TowerToHyperService::new(svc));
             let mut conn = std::pin::pin!(conn);
             tokio::select! {

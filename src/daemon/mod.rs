@@ -15,12 +15,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::AppState;
 use crate::auth::Auth;
-use crate::system::clock::SystemClock;
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::media::Media;
 use crate::store::Store;
 use crate::system;
+use crate::system::clock::SystemClock;
 use crate::tracker::Tracker;
 
 /// Opens the store, starts the engine (restoring every torrent) and every background
@@ -72,14 +72,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // Ends every background task, after the engine has flushed its state.
     let root = CancellationToken::new();
     let state = build(config, root.clone()).await?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
-    let shown = if addr.ip().is_unspecified() {
-        format!("http://127.0.0.1:{}", addr.port())
-    } else {
-        format!("http://{addr}")
-    };
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let shown =
+        if addr.ip().is_unspecified() { format!("http://127.0.0.1:{}", addr.port()) } else { format!("http://{addr}") };
     tracing::info!("listening on {addr}; open {shown}");
     eprintln!("swarmcast is running: open {shown}");
     system::notify(&[NotifyState::Ready, NotifyState::Status("serving")]);
@@ -145,11 +140,7 @@ impl Discovery {
     }
 }
 
-async fn start_discovery(
-    state: &AppState,
-    addr: std::net::SocketAddr,
-    stop: CancellationToken,
-) -> Discovery {
+async fn start_discovery(state: &AppState, addr: std::net::SocketAddr, stop: CancellationToken) -> Discovery {
     let c = &state.config;
     if addr.ip().is_loopback() && (c.dlna.enabled || c.mdns.enabled) {
         tracing::warn!(
@@ -189,9 +180,7 @@ fn spawn_watchdog(state: AppState) {
             tick.tick().await;
             let state = state.clone();
             let check = tokio::task::spawn_blocking(move || {
-                state.store.integrity_check().is_ok()
-                    && state.engine.list().is_ok()
-                    && state.engine.responsive()
+                state.store.integrity_check().is_ok() && state.engine.list().is_ok() && state.engine.responsive()
             });
             let healthy = tokio::time::timeout(every, check).await.is_ok_and(|r| r.unwrap_or(false));
             if healthy {

@@ -41,13 +41,10 @@ impl Engine {
     pub(super) async fn restore(self: &Arc<Self>) -> anyhow::Result<()> {
         super::library::finish_interrupted_moves(self).await;
         let records = self.store.torrents()?;
-        let known: std::collections::HashSet<String> =
-            records.iter().map(|r| r.info_hash.clone()).collect();
+        let known: std::collections::HashSet<String> = records.iter().map(|r| r.info_hash.clone()).collect();
         let session = self.session();
         let strays: Vec<_> = session.with_torrents(|ts| {
-            ts.filter(|(_, t)| !known.contains(&t.info_hash().as_string()))
-                .map(|(id, _)| id)
-                .collect()
+            ts.filter(|(_, t)| !known.contains(&t.info_hash().as_string())).map(|(id, _)| id).collect()
         });
         for id in strays {
             tracing::info!("forgetting a torrent the database does not know");
@@ -58,25 +55,16 @@ impl Engine {
                 // Restored by the session's own persistence (with fast resume). It
                 // does not keep `x.pe` peer hints, so an unfinished torrent that relies
                 // on them is added again with them (its data is re-checked, not lost).
-                let hinted =
-                    super::input::parse_magnet(&rec.source).is_ok_and(|m| !m.peers.is_empty());
+                let hinted = super::input::parse_magnet(&rec.source).is_ok_and(|m| !m.peers.is_empty());
                 if hinted && !rec.paused && !handle.stats().finished {
                     let bytes = handle
                         .with_metadata(|m| m.torrent_bytes.clone())
                         .ok()
                         .or(rec.torrent_bytes.clone().map(bytes::Bytes::from));
                     if let Some(bytes) = bytes {
-                        self.session()
-                            .delete(TorrentIdOrHash::Id(handle.id()), false)
-                            .await?;
-                        if let Err(e) = self
-                            .add_to_session(AddTorrent::from_bytes(bytes), &rec, Vec::new())
-                            .await
-                        {
-                            tracing::error!(
-                                torrent_id = rec.info_hash,
-                                "cannot restore torrent: {e:#}"
-                            );
+                        self.session().delete(TorrentIdOrHash::Id(handle.id()), false).await?;
+                        if let Err(e) = self.add_to_session(AddTorrent::from_bytes(bytes), &rec, Vec::new()).await {
+                            tracing::error!(torrent_id = rec.info_hash, "cannot restore torrent: {e:#}");
                             self.set_error(&rec.info_hash, format!("{e:#}"));
                         }
                         continue;
@@ -91,10 +79,9 @@ impl Engine {
                 continue;
             }
             let result = match &rec.torrent_bytes {
-                Some(bytes) => self
-                    .add_to_session(AddTorrent::from_bytes(bytes.clone()), &rec, Vec::new())
-                    .await
-                    .map(|_| ()),
+                Some(bytes) => {
+                    self.add_to_session(AddTorrent::from_bytes(bytes.clone()), &rec, Vec::new()).await.map(|_| ())
+                }
                 None if rec.paused => Ok(()),
                 None => {
                     self.spawn_metadata_fetch(&rec);
@@ -111,11 +98,7 @@ impl Engine {
 
     /// Adds a torrent. Magnets return at once in `metadata` status; the metadata is
     /// fetched in the background.
-    pub async fn add(
-        self: &Arc<Self>,
-        source: Source,
-        opts: AddOptions,
-    ) -> EngineResult<TorrentView> {
+    pub async fn add(self: &Arc<Self>, source: Source, opts: AddOptions) -> EngineResult<TorrentView> {
         self.require_running()?;
         self.add_at(source, opts, None, Vec::new()).await
     }
@@ -131,8 +114,7 @@ impl Engine {
         opts: AddOptions,
     ) -> EngineResult<TorrentView> {
         let folder = output_folder.to_string_lossy().into_owned();
-        self.add_at(Source::Torrent(torrent), opts, Some(folder), trackers)
-            .await
+        self.add_at(Source::Torrent(torrent), opts, Some(folder), trackers).await
     }
 
     pub(super) async fn add_at(
@@ -156,12 +138,7 @@ impl Engine {
                     peers: Vec::new(),
                     select_only: None,
                 };
-                (
-                    t.info_hash.clone(),
-                    t.name.clone(),
-                    magnet.to_uri(),
-                    Some(t.bytes.to_vec()),
-                )
+                (t.info_hash.clone(), t.name.clone(), magnet.to_uri(), Some(t.bytes.to_vec()))
             }
             Source::Url(_) => unreachable!("fetched above"),
         };
@@ -218,10 +195,7 @@ impl Engine {
         self.emit(EventKind::Added, &info_hash, name.as_deref(), None);
         match bytes {
             Some(bytes) => {
-                if let Err(e) = self
-                    .add_to_session(AddTorrent::from_bytes(bytes), &rec, Vec::new())
-                    .await
-                {
+                if let Err(e) = self.add_to_session(AddTorrent::from_bytes(bytes), &rec, Vec::new()).await {
                     let _ = self.store.delete_torrent(&info_hash);
                     return Err(EngineError::BadInput(format!("cannot add torrent: {e:#}")));
                 }
@@ -288,13 +262,7 @@ impl Engine {
         let (done_tx, done_rx) = tokio::sync::watch::channel(false);
         self.pending.lock().unwrap().insert(
             rec.info_hash.clone(),
-            Pending {
-                cancel: cancel.clone(),
-                name: rec.name.clone(),
-                error: None,
-                disk_error: false,
-                done: done_rx,
-            },
+            Pending { cancel: cancel.clone(), name: rec.name.clone(), error: None, disk_error: false, done: done_rx },
         );
         let this = self.clone();
         let rec = rec.clone();
@@ -331,15 +299,9 @@ impl Engine {
                             delay = delay.min(Duration::from_secs(8));
                         }
                         let msg = if disk {
-                            format!(
-                                "cannot write to the download folder, retrying in {}s: {e:#}",
-                                delay.as_secs()
-                            )
+                            format!("cannot write to the download folder, retrying in {}s: {e:#}", delay.as_secs())
                         } else {
-                            format!(
-                                "fetching metadata failed, retrying in {}s: {e:#}",
-                                delay.as_secs()
-                            )
+                            format!("fetching metadata failed, retrying in {}s: {e:#}", delay.as_secs())
                         };
                         let first = {
                             let mut pending = this.pending.lock().unwrap();
@@ -362,12 +324,7 @@ impl Engine {
                     }
                 }
             };
-            let meta = handle.with_metadata(|m| {
-                (
-                    m.torrent_bytes.clone(),
-                    m.info.name().map(|n| n.into_owned()),
-                )
-            });
+            let meta = handle.with_metadata(|m| (m.torrent_bytes.clone(), m.info.name().map(|n| n.into_owned())));
             if let Ok((bytes, name)) = meta {
                 let name = name.unwrap_or_else(|| id.clone());
                 this.store.set_torrent_metadata(&id, &name, &bytes)?;
@@ -392,13 +349,7 @@ impl Engine {
                 match pending.get(id) {
                     Some(p) => p.done.clone(),
                     None if self.refused.lock().unwrap().contains(id) => {
-                        let msg = self
-                            .errors
-                            .lock()
-                            .unwrap()
-                            .get(id)
-                            .cloned()
-                            .unwrap_or_default();
+                        let msg = self.errors.lock().unwrap().get(id).cloned().unwrap_or_default();
                         return Err(EngineError::QuotaExceeded(msg));
                     }
                     None if self.store.torrent(id)?.is_some() => {

@@ -7,10 +7,7 @@
 pub const MAX_DEPTH: usize = 64;
 
 /// Integer keys that librqbit reads into types narrower than `i64`, with their bound.
-const NARROW: &[(&[u8], i64)] = &[
-    (b"piece length", u32::MAX as i64),
-    (b"private", u8::MAX as i64),
-];
+const NARROW: &[(&[u8], i64)] = &[(b"piece length", u32::MAX as i64), (b"private", u8::MAX as i64)];
 
 /// A container being read: a list, or a dict with the key of the value to come.
 enum Open<'a> {
@@ -27,9 +24,7 @@ pub fn check(b: &[u8]) -> Result<usize, String> {
     let mut open: Vec<Open> = Vec::new();
     let mut pos = 0;
     loop {
-        let c = *b
-            .get(pos)
-            .ok_or_else(|| format!("it ends inside a value at byte {pos}"))?;
+        let c = *b.get(pos).ok_or_else(|| format!("it ends inside a value at byte {pos}"))?;
         let key = match open.last() {
             Some(Open::Dict(Some(k))) => Some(*k),
             _ => None,
@@ -71,10 +66,7 @@ pub fn check(b: &[u8]) -> Result<usize, String> {
                         .map(|i| pos + i)
                         .ok_or_else(|| format!("an integer at byte {pos} has no end"))?;
                     let digits = &b[pos + 1..e];
-                    let unsigned = digits
-                        .strip_prefix(b"-")
-                        .or(digits.strip_prefix(b"+"))
-                        .unwrap_or(digits);
+                    let unsigned = digits.strip_prefix(b"-").or(digits.strip_prefix(b"+")).unwrap_or(digits);
                     let n = (!unsigned.is_empty() && unsigned.iter().all(u8::is_ascii_digit))
                         .then(|| std::str::from_utf8(digits).ok()?.parse::<i64>().ok())
                         .flatten()
@@ -82,10 +74,7 @@ pub fn check(b: &[u8]) -> Result<usize, String> {
                     if let Some((k, max)) = NARROW.iter().find(|(k, _)| Some(*k) == key)
                         && n > *max
                     {
-                        return Err(format!(
-                            "{} {n} is out of range",
-                            String::from_utf8_lossy(k)
-                        ));
+                        return Err(format!("{} {n} is out of range", String::from_utf8_lossy(k)));
                     }
                     pos = e + 1;
                 }
@@ -97,11 +86,7 @@ pub fn check(b: &[u8]) -> Result<usize, String> {
                     if let Some(Open::Dict(k)) = open.last_mut() {
                         *k = None;
                     }
-                    open.push(if c == b'l' {
-                        Open::List
-                    } else {
-                        Open::Dict(None)
-                    });
+                    open.push(if c == b'l' { Open::List } else { Open::Dict(None) });
                     pos += 1;
                     continue;
                 }
@@ -125,10 +110,7 @@ mod tests {
     fn well_formed() {
         assert_eq!(check(b"de"), Ok(2));
         assert_eq!(check(b"d3:abci-5e4:listl1:xi0eee"), Ok(25));
-        assert_eq!(
-            check(b"d12:piece lengthi4294967295e7:privatei1eeTRAILER"),
-            Ok(41)
-        );
+        assert_eq!(check(b"d12:piece lengthi4294967295e7:privatei1eeTRAILER"), Ok(41));
         assert_eq!(check(b"d1:ad1:bd1:cleeee"), Ok(17));
         assert_eq!(check(b"i9223372036854775807e"), Ok(21));
         assert_eq!(check(b"05:abcde"), Ok(8));
@@ -165,7 +147,8 @@ mod tests {
     /// dict key) made librqbit's parser overflow.
     #[test]
     fn overflowing_string_length() {
-        let input = b"d8:announce30:httd4:infod5:222222222\x01\x00\x00\x00\x00\x00\x00\x082222222222222222222222222ngthi16384e";
+        let input =
+            b"d8:announce30:httd4:infod5:222222222\x01\x00\x00\x00\x00\x00\x00\x082222222222222222222222222ngthi16384e";
         assert!(check(input).is_err());
         assert!(crate::engine::parse_torrent(bytes::Bytes::from_static(input)).is_err());
     }

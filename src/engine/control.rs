@@ -37,10 +37,7 @@ impl Engine {
         if let Some(h) = self.handle(id)
             && !h.is_paused()
         {
-            self.session()
-                .pause(&h)
-                .await
-                .map_err(EngineError::Internal)?;
+            self.session().pause(&h).await.map_err(EngineError::Internal)?;
         }
         if !rec.paused {
             self.emit(EventKind::Stopped, id, rec.name.as_deref(), None);
@@ -59,10 +56,7 @@ impl Engine {
         match self.handle(id) {
             Some(h) => {
                 if h.is_paused() || matches!(h.stats().state, TorrentStatsState::Error) {
-                    self.session()
-                        .unpause(&h)
-                        .await
-                        .map_err(EngineError::Internal)?;
+                    self.session().unpause(&h).await.map_err(EngineError::Internal)?;
                 }
             }
             None => {
@@ -70,23 +64,12 @@ impl Engine {
                 match &rec.torrent_bytes {
                     Some(bytes) => {
                         // Not in the session (refused by the quota, say): admit it again.
-                        super::quota::admit_metainfo(self, id, bytes, rec.only_files.as_deref())
-                            .await?;
-                        self.add_to_session(
-                            AddTorrent::from_bytes(bytes.clone()),
-                            &rec,
-                            Vec::new(),
-                        )
-                        .await?;
+                        super::quota::admit_metainfo(self, id, bytes, rec.only_files.as_deref()).await?;
+                        self.add_to_session(AddTorrent::from_bytes(bytes.clone()), &rec, Vec::new()).await?;
                     }
                     None if fetching => {
                         // Waiting out a disk error: try again now, not after the backoff.
-                        let stuck = self
-                            .pending
-                            .lock()
-                            .unwrap()
-                            .get(id)
-                            .is_some_and(|p| p.disk_error);
+                        let stuck = self.pending.lock().unwrap().get(id).is_some_and(|p| p.disk_error);
                         if stuck {
                             if let Some(p) = self.pending.lock().unwrap().remove(id) {
                                 p.cancel.cancel();
@@ -106,12 +89,8 @@ impl Engine {
     /// choice is refused (stop the torrent instead).
     pub async fn select_files(&self, id: &str, files: Vec<usize>) -> EngineResult<TorrentView> {
         let rec = self.require_known(id)?;
-        let h = self
-            .handle(id)
-            .ok_or_else(|| EngineError::NoMetadata(id.to_string()))?;
-        let count = h
-            .with_metadata(|m| m.file_infos.len())
-            .map_err(EngineError::Internal)?;
+        let h = self.handle(id).ok_or_else(|| EngineError::NoMetadata(id.to_string()))?;
+        let count = h.with_metadata(|m| m.file_infos.len()).map_err(EngineError::Internal)?;
         if files.is_empty() {
             return Err(EngineError::BadInput("choose at least one file".into()));
         }
@@ -124,19 +103,10 @@ impl Engine {
         let mut sorted: Vec<usize> = set.iter().copied().collect();
         sorted.sort_unstable();
         let all = sorted.len() == count;
-        self.store
-            .set_torrent_files(id, if all { None } else { Some(&sorted) })?;
-        self.session()
-            .update_only_files(&h, &set)
-            .await
-            .map_err(EngineError::Internal)?;
+        self.store.set_torrent_files(id, if all { None } else { Some(&sorted) })?;
+        self.session().update_only_files(&h, &set).await.map_err(EngineError::Internal)?;
         let detail = format!("{} of {count} files selected", sorted.len());
-        self.emit(
-            EventKind::FilesSelected,
-            id,
-            rec.name.as_deref(),
-            Some(&detail),
-        );
+        self.emit(EventKind::FilesSelected, id, rec.name.as_deref(), Some(&detail));
         self.view(id)
     }
 
@@ -147,10 +117,7 @@ impl Engine {
             p.cancel.cancel();
         }
         if let Some(h) = self.handle(id) {
-            self.session()
-                .delete(TorrentIdOrHash::Id(h.id()), delete_files)
-                .await
-                .map_err(EngineError::Internal)?;
+            self.session().delete(TorrentIdOrHash::Id(h.id()), delete_files).await.map_err(EngineError::Internal)?;
         }
         self.store.delete_torrent(id)?;
         self.errors.lock().unwrap().remove(id);
@@ -167,10 +134,6 @@ impl Engine {
             Ok(false) => {}
             Err(e) => tracing::warn!(torrent_id = id, "cannot record completion: {e:#}"),
         }
-        self.store
-            .torrent(id)
-            .ok()
-            .flatten()
-            .and_then(|r| r.completed_at)
+        self.store.torrent(id).ok().flatten().and_then(|r| r.completed_at)
     }
 }

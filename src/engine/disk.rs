@@ -23,7 +23,11 @@ impl Engine {
     /// asked for is kept) and shown as `error` with the folder's path. Once the folder
     /// (or, for a torrent's own folder, the dir it lives in) is back, the torrent is
     /// added again: its files are checked and what was lost is fetched again.
-    pub(super) async fn check_folders(self: &Arc<Self>, records: &[TorrentRecord], missing: &mut HashMap<String, PathBuf>) {
+    pub(super) async fn check_folders(
+        self: &Arc<Self>,
+        records: &[TorrentRecord],
+        missing: &mut HashMap<String, PathBuf>,
+    ) {
         missing.retain(|id, _| records.iter().any(|r| &r.info_hash == id && !r.paused));
         for rec in records.iter().filter(|r| !r.paused) {
             let id = &rec.info_hash;
@@ -44,7 +48,9 @@ impl Engine {
                 }
                 self.errors.lock().unwrap().remove(id);
                 match super::library::readd(self, id, None).await {
-                    Ok(_) => self.emit(EventKind::Started, id, rec.name.as_deref(), Some("the download folder is back")),
+                    Ok(_) => {
+                        self.emit(EventKind::Started, id, rec.name.as_deref(), Some("the download folder is back"))
+                    }
                     Err(e) => {
                         let msg = format!("cannot restart after the download folder came back: {e:#}");
                         self.set_error(id, msg.clone());
@@ -127,21 +133,13 @@ impl Engine {
     /// removed or resumed them meanwhile.
     pub async fn resume_after_disk(self: &Arc<Self>, ids: &[String]) {
         for id in ids {
-            let marked = self
-                .errors
-                .lock()
-                .unwrap()
-                .get(id)
-                .is_some_and(|e| e == DISK_REMOVED);
+            let marked = self.errors.lock().unwrap().get(id).is_some_and(|e| e == DISK_REMOVED);
             if !marked {
                 continue;
             }
             match self.start(id).await {
                 Ok(_) => tracing::info!(torrent_id = id, "resumed: the download disk is back"),
-                Err(e) => tracing::warn!(
-                    torrent_id = id,
-                    "cannot resume after the disk came back: {e}"
-                ),
+                Err(e) => tracing::warn!(torrent_id = id, "cannot resume after the disk came back: {e}"),
             }
         }
     }

@@ -164,10 +164,7 @@ pub fn next_after<'a>(names: impl IntoIterator<Item = &'a str>, current: usize) 
 
 /// The first episode not yet watched (`watched(index)`), for a season pack's stream;
 /// `None` when the torrent is not a series or every episode was watched.
-pub fn first_unwatched<'a>(
-    names: impl IntoIterator<Item = &'a str>,
-    watched: impl Fn(usize) -> bool,
-) -> Option<usize> {
+pub fn first_unwatched<'a>(names: impl IntoIterator<Item = &'a str>, watched: impl Fn(usize) -> bool) -> Option<usize> {
     order(names).into_iter().find(|&i| !watched(i))
 }
 

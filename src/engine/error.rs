@@ -33,12 +33,8 @@ pub type EngineResult<T> = Result<T, EngineError>;
 /// error, full) rather than the swarm failing.
 pub(super) fn is_disk_error(e: &anyhow::Error) -> bool {
     use nix::errno::Errno;
-    e.chain()
-        .filter_map(|c| c.downcast_ref::<std::io::Error>())
-        .any(|io| {
-            io.raw_os_error().is_some_and(|n| {
-                [Errno::EROFS, Errno::EACCES, Errno::EIO, Errno::ENOSPC]
-                    .contains(&Errno::from_raw(n))
-            })
-        })
+    e.chain().filter_map(|c| c.downcast_ref::<std::io::Error>()).any(|io| {
+        io.raw_os_error()
+            .is_some_and(|n| [Errno::EROFS, Errno::EACCES, Errno::EIO, Errno::ENOSPC].contains(&Errno::from_raw(n)))
+    })
 }

@@ -43,7 +43,10 @@ pub fn confine(root: &Path, requested: &str) -> Result<PathBuf, Denied> {
             c => {
                 if c.contains('%') {
                     let decoded = percent_encoding::percent_decode_str(c).decode_utf8_lossy();
-                    if decoded.contains(['/', '\\', '\0']) || decoded.split(['/', '\\']).any(|p| p == "..") || decoded == ".." {
+                    if decoded.contains(['/', '\\', '\0'])
+                        || decoded.split(['/', '\\']).any(|p| p == "..")
+                        || decoded == ".."
+                    {
                         return Err(forbidden(requested, "encoded path separators or `..`"));
                     }
                 }
@@ -123,7 +126,13 @@ pub fn list(root: &Path, dir: &Path) -> std::io::Result<Vec<Entry>> {
                 _ => continue,
             }
         }
-        let kind = if meta.is_dir() { "dir" } else if meta.is_file() { "file" } else { continue };
+        let kind = if meta.is_dir() {
+            "dir"
+        } else if meta.is_file() {
+            "file"
+        } else {
+            continue;
+        };
         out.push(Entry {
             name: entry.file_name().to_string_lossy().into_owned(),
             kind,
@@ -230,7 +239,9 @@ pub fn make_folder(root: &Path, requested: &str) -> Result<PathBuf, Denied> {
         check_name(comp).map_err(|why| forbidden(requested, why))?;
         let next = cur.join(comp);
         match next.symlink_metadata() {
-            Ok(m) if m.file_type().is_symlink() => return Err(forbidden(requested, "a folder on the way is a symlink")),
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(forbidden(requested, "a folder on the way is a symlink"));
+            }
             Ok(m) if m.is_dir() => {}
             Ok(_) => return Err(forbidden(requested, "a file is in the way of that folder")),
             Err(_) => match std::fs::create_dir(&next) {

@@ -58,9 +58,7 @@ pub async fn parse_uri_async(input: &str) -> Result<Source, EngineError> {
     match tokio::time::timeout(LIMIT, tokio::task::spawn_blocking(move || parse_uri(&owned))).await {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => Err(EngineError::Internal(anyhow::anyhow!("resolving the magnet's peers failed: {e}"))),
-        Err(_) => Err(EngineError::BadInput(format!(
-            "the magnet's x.pe peer names did not resolve within {LIMIT:?}"
-        ))),
+        Err(_) => Err(EngineError::BadInput(format!("the magnet's x.pe peer names did not resolve within {LIMIT:?}"))),
     }
 }
 
@@ -78,8 +76,7 @@ pub fn parse_uri_with(input: &str, resolve: Resolve<'_>) -> Result<Source, Engin
         return parse_magnet_with(s, resolve).map(Source::Magnet);
     }
     if lower.starts_with("http://") || lower.starts_with("https://") {
-        let url = url::Url::parse(s)
-            .map_err(|e| EngineError::BadInput(format!("invalid URL {s:?}: {e}")))?;
+        let url = url::Url::parse(s).map_err(|e| EngineError::BadInput(format!("invalid URL {s:?}: {e}")))?;
         return Ok(Source::Url(url.to_string()));
     }
     if let Some(hash) = parse_info_hash(s) {
@@ -124,13 +121,8 @@ pub fn parse_magnet_with(s: &str, resolve: Resolve<'_>) -> Result<MagnetLink, En
         .map(|_| &s[8..])
         .ok_or_else(|| bad("expected `magnet:?` followed by parameters".into()))?;
     let mut info_hash = None;
-    let mut link = MagnetLink {
-        info_hash: String::new(),
-        name: None,
-        trackers: Vec::new(),
-        peers: Vec::new(),
-        select_only: None,
-    };
+    let mut link =
+        MagnetLink { info_hash: String::new(), name: None, trackers: Vec::new(), peers: Vec::new(), select_only: None };
     for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
         // Keys may carry a BEP 9 index suffix: `tr.1`, `xt.2`.
         let base = key.split('.').next().unwrap_or("");
@@ -141,9 +133,8 @@ pub fn parse_magnet_with(s: &str, resolve: Resolve<'_>) -> Result<MagnetLink, En
                     // Other topics (btmh, v2-only) are allowed beside a btih one.
                     continue;
                 };
-                let hash = parse_info_hash(h).ok_or_else(|| {
-                    bad(format!("{:?} is not a 40-hex or 32-base32 info-hash", truncate(h, 64)))
-                })?;
+                let hash = parse_info_hash(h)
+                    .ok_or_else(|| bad(format!("{:?} is not a 40-hex or 32-base32 info-hash", truncate(h, 64))))?;
                 info_hash = Some(hash);
             }
             "dn" => link.name = Some(value.into_owned()),
@@ -185,8 +176,7 @@ fn parse_select_only(s: &str) -> Result<Vec<usize>, String> {
         let err = || format!("bad file selection {s:?}");
         match part.split_once('-') {
             Some((a, b)) => {
-                let (a, b): (usize, usize) =
-                    (a.parse().map_err(|_| err())?, b.parse().map_err(|_| err())?);
+                let (a, b): (usize, usize) = (a.parse().map_err(|_| err())?, b.parse().map_err(|_| err())?);
                 if b < a || b - a > 100_000 {
                     return Err(err());
                 }
@@ -324,7 +314,11 @@ mod tests {
     /// the prefix check slice inside it and panic.
     #[test]
     fn prefix_check_respects_char_boundaries() {
-        for s in ["magnet\u{1ba}xt=urn:btih:179b3b176a2df09e1d1deee9b52e78ad85ec270c", "magnet\u{e9}", "\u{e9}\u{e9}\u{e9}\u{e9}x"] {
+        for s in [
+            "magnet\u{1ba}xt=urn:btih:179b3b176a2df09e1d1deee9b52e78ad85ec270c",
+            "magnet\u{e9}",
+            "\u{e9}\u{e9}\u{e9}\u{e9}x",
+        ] {
             assert!(matches!(parse_magnet(s), Err(EngineError::BadInput(_))), "{s}");
         }
         assert!(parse_magnet(&format!("MAGNET:?xt=urn:btih:{HASH}")).is_ok());

@@ -25,45 +25,27 @@ impl Engine {
             let hash = <librqbit::dht::Id20 as std::str::FromStr>::from_str(id).ok()?;
             handles.get(&hash).cloned()
         };
-        Ok(records
-            .iter()
-            .map(|r| self.build_view_with(r, find(&r.info_hash)))
-            .collect())
+        Ok(records.iter().map(|r| self.build_view_with(r, find(&r.info_hash))).collect())
     }
 
     /// One page of the torrents in the order added (newest first when `desc`), and
     /// how many there are: only the page's torrents are looked at.
-    pub fn list_page(
-        &self,
-        desc: bool,
-        skip: usize,
-        take: usize,
-    ) -> EngineResult<(usize, Vec<TorrentView>)> {
+    pub fn list_page(&self, desc: bool, skip: usize, take: usize) -> EngineResult<(usize, Vec<TorrentView>)> {
         let (total, records) = self.store.torrent_page(desc, skip, take)?;
         // One pass over the session for the page rather than a search per torrent.
         let wanted: HashMap<librqbit::dht::Id20, usize> = records
             .iter()
             .enumerate()
-            .filter_map(|(i, r)| {
-                Some((
-                    <librqbit::dht::Id20 as std::str::FromStr>::from_str(&r.info_hash).ok()?,
-                    i,
-                ))
-            })
+            .filter_map(|(i, r)| Some((<librqbit::dht::Id20 as std::str::FromStr>::from_str(&r.info_hash).ok()?, i)))
             .collect();
         let mut handles: Vec<Option<Arc<ManagedTorrent>>> = vec![None; records.len()];
-        let found: Vec<(usize, Arc<ManagedTorrent>)> = self.session().with_torrents(|ts| {
-            ts.filter_map(|(_, t)| wanted.get(&t.info_hash()).map(|&i| (i, t.clone())))
-                .collect()
-        });
+        let found: Vec<(usize, Arc<ManagedTorrent>)> = self
+            .session()
+            .with_torrents(|ts| ts.filter_map(|(_, t)| wanted.get(&t.info_hash()).map(|&i| (i, t.clone()))).collect());
         for (i, t) in found {
             handles[i] = Some(t);
         }
-        let views = records
-            .iter()
-            .zip(handles)
-            .map(|(r, h)| self.build_view_with(r, h))
-            .collect();
+        let views = records.iter().zip(handles).map(|(r, h)| self.build_view_with(r, h)).collect();
         Ok((total, views))
     }
 
@@ -75,8 +57,7 @@ impl Engine {
 
     /// Every torrent in the session by info-hash (`handle` searches the session).
     pub(super) fn handles(&self) -> HashMap<librqbit::dht::Id20, Arc<ManagedTorrent>> {
-        self.session()
-            .with_torrents(|ts| ts.map(|(_, t)| (t.info_hash(), t.clone())).collect())
+        self.session().with_torrents(|ts| ts.map(|(_, t)| (t.info_hash(), t.clone())).collect())
     }
 
     /// One torrent.
@@ -90,20 +71,12 @@ impl Engine {
     }
 
     /// The view of `rec`, whose session handle (if any) is `handle`.
-    pub(super) fn build_view_with(
-        &self,
-        rec: &TorrentRecord,
-        handle: Option<Arc<ManagedTorrent>>,
-    ) -> TorrentView {
+    pub(super) fn build_view_with(&self, rec: &TorrentRecord, handle: Option<Arc<ManagedTorrent>>) -> TorrentView {
         let id = rec.info_hash.as_str();
         let mut v = TorrentView {
             id: id.to_string(),
             name: rec.name.clone().unwrap_or_else(|| id.to_string()),
-            status: if rec.paused {
-                Status::Paused
-            } else {
-                Status::Metadata
-            },
+            status: if rec.paused { Status::Paused } else { Status::Metadata },
             progress: 0.0,
             size: 0,
             downloaded: 0,
@@ -186,11 +159,7 @@ impl Engine {
         v.size = stats.total_bytes;
         v.downloaded = stats.progress_bytes;
         v.uploaded = stats.uploaded_bytes;
-        v.progress = if stats.finished {
-            100.0
-        } else {
-            super::view::percent(stats.progress_bytes, stats.total_bytes)
-        };
+        v.progress = if stats.finished { 100.0 } else { super::view::percent(stats.progress_bytes, stats.total_bytes) };
         let torrent_size: u64 = v.files.iter().map(|f| f.size).sum();
         v.ratio = if torrent_size > 0 {
             ((stats.uploaded_bytes as f64 / torrent_size as f64) * 1000.0).round() / 1000.0
@@ -212,17 +181,11 @@ impl Engine {
             v.status = Status::Error;
         }
         // Its folder vanished (see `check_folders`): an error until it is back.
-        if v.error
-            .as_deref()
-            .is_some_and(|e| e.starts_with(super::disk::FOLDER_MISSING))
-        {
+        if v.error.as_deref().is_some_and(|e| e.starts_with(super::disk::FOLDER_MISSING)) {
             v.status = Status::Error;
         }
         // A full disk pauses a torrent (the space guard resumes it): say so plainly.
-        if v.error
-            .as_deref()
-            .is_some_and(super::quota::is_enospc)
-        {
+        if v.error.as_deref().is_some_and(super::quota::is_enospc) {
             v.status = Status::Paused;
             v.error = Some(super::quota::DISK_FULL.into());
         }
@@ -232,8 +195,7 @@ impl Engine {
             v.peers = live.snapshot.peer_stats.live;
             v.seeds = live.snapshot.peer_stats.live_seeders;
             if !stats.finished && v.download_rate > 0 {
-                v.eta =
-                    Some(stats.total_bytes.saturating_sub(stats.progress_bytes) / v.download_rate);
+                v.eta = Some(stats.total_bytes.saturating_sub(stats.progress_bytes) / v.download_rate);
             } else if stats.finished {
                 v.eta = Some(0);
             }
@@ -267,14 +229,8 @@ impl Engine {
                 }
                 _ => (0, 0),
             };
-            if samples
-                .get(&key)
-                .is_none_or(|(t, _, _)| now.duration_since(*t) >= Duration::from_millis(200))
-            {
-                samples.insert(
-                    key,
-                    (now, p.counters.fetched_bytes, p.counters.uploaded_bytes),
-                );
+            if samples.get(&key).is_none_or(|(t, _, _)| now.duration_since(*t) >= Duration::from_millis(200)) {
+                samples.insert(key, (now, p.counters.fetched_bytes, p.counters.uploaded_bytes));
             }
             out.push(PeerView {
                 ip: sock.ip().to_string(),
@@ -309,10 +265,7 @@ impl Engine {
     /// Session-wide numbers, from one look at every torrent.
     pub fn totals(&self) -> EngineResult<Totals> {
         let torrents = self.list()?;
-        let mut t = Totals {
-            torrents: torrents.len(),
-            ..Totals::default()
-        };
+        let mut t = Totals { torrents: torrents.len(), ..Totals::default() };
         for v in &torrents {
             t.download_rate += v.download_rate;
             t.upload_rate += v.upload_rate;
@@ -320,10 +273,7 @@ impl Engine {
             *t.by_status.entry(v.status).or_insert(0) += 1;
         }
         let session = self.session();
-        t.dht_nodes = session
-            .get_dht()
-            .map(|d| d.stats().routing_table_size)
-            .unwrap_or(0);
+        t.dht_nodes = session.get_dht().map(|d| d.stats().routing_table_size).unwrap_or(0);
         t.listen_port = self.is_running().then(|| session.announce_port()).flatten();
         Ok(t)
     }

@@ -28,11 +28,11 @@ pub use add::AddOptions;
 pub use disk::DISK_REMOVED;
 pub use error::{EngineError, EngineResult};
 pub use events::{Event, EventKind};
-pub use listing::Totals;
 pub use input::{
     MagnetLink, Resolve, Source, TorrentFile, parse_info_hash, parse_magnet, parse_magnet_with, parse_torrent,
     parse_uri, parse_uri_async, parse_uri_with, system_resolve,
 };
+pub use listing::Totals;
 pub use reader::FileReader;
 pub use state::Engine;
 pub use video::{PlayableFile, is_video, mime_type, pick_video, playable_files, why_no_video};

@@ -72,11 +72,8 @@ impl Budget {
     /// How many bytes must be freed before `need` more bytes fit both limits; 0 when
     /// they fit already.
     pub fn shortfall(&self, need: u64) -> u64 {
-        let by_quota = if self.max_bytes == 0 {
-            0
-        } else {
-            (self.used + self.pending + need).saturating_sub(self.max_bytes)
-        };
+        let by_quota =
+            if self.max_bytes == 0 { 0 } else { (self.used + self.pending + need).saturating_sub(self.max_bytes) };
         let by_space = (self.pending + need + self.min_free).saturating_sub(self.available);
         by_quota.max(by_space)
     }
@@ -191,7 +188,12 @@ fn allocated(p: &Path) -> u64 {
 
 /// Sizes a torrent from its metainfo (the selected files only) and admits it: the one
 /// check every path that puts a torrent with known size into the session makes.
-pub async fn admit_metainfo(engine: &Arc<Engine>, id: &str, metainfo: &[u8], only: Option<&[usize]>) -> EngineResult<()> {
+pub async fn admit_metainfo(
+    engine: &Arc<Engine>,
+    id: &str,
+    metainfo: &[u8],
+    only: Option<&[usize]>,
+) -> EngineResult<()> {
     match torrent_size(metainfo, only) {
         Some(size) => admit(engine, id, size).await,
         None => Ok(()),

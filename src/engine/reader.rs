@@ -46,9 +46,7 @@ const RESIZE_EVERY: Duration = Duration::from_secs(1);
 /// not known.
 pub fn readahead(bitrate: u64, swarm: u64) -> Option<u64> {
     (bitrate > 0).then(|| {
-        (bitrate.saturating_mul(AHEAD_SECS))
-            .max(swarm.saturating_mul(AHEAD_SWARM_SECS))
-            .clamp(MIN_AHEAD, MAX_AHEAD)
+        (bitrate.saturating_mul(AHEAD_SECS)).max(swarm.saturating_mul(AHEAD_SWARM_SECS)).clamp(MIN_AHEAD, MAX_AHEAD)
     })
 }
 
@@ -108,11 +106,7 @@ impl FileReader {
 }
 
 impl AsyncRead for FileReader {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
         self.resize();
         Pin::new(&mut self.stream).poll_read(cx, buf)
     }

@@ -14,8 +14,7 @@ use crate::config::Config;
 pub async fn start(config: &Config) -> anyhow::Result<Arc<Session>> {
     let e = &config.engine;
     let engine_state = config.storage.state_dir.join("engine");
-    std::fs::create_dir_all(&engine_state)
-        .with_context(|| format!("creating {}", engine_state.display()))?;
+    std::fs::create_dir_all(&engine_state).with_context(|| format!("creating {}", engine_state.display()))?;
     let dht = e.dht.then(|| librqbit::DhtSessionConfig {
         bootstrap_addrs: None,
         port: None,
@@ -49,7 +48,5 @@ pub async fn start(config: &Config) -> anyhow::Result<Arc<Session>> {
         client_name_and_version: Some(format!("swarmcast {}", env!("CARGO_PKG_VERSION"))),
         ..Default::default()
     };
-    Session::new_with_opts(config.storage.download_dir.clone(), opts)
-        .await
-        .context("starting the BitTorrent session")
+    Session::new_with_opts(config.storage.download_dir.clone(), opts).await.context("starting the BitTorrent session")
 }

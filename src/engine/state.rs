@@ -67,17 +67,9 @@ pub struct Engine {
 impl Engine {
     /// Starts the librqbit session and restores every torrent the store knows. The
     /// engine's background tasks end when `shutdown` is cancelled.
-    pub async fn open(
-        config: &Config,
-        store: Store,
-        shutdown: CancellationToken,
-    ) -> anyhow::Result<Arc<Self>> {
-        std::fs::create_dir_all(&config.storage.download_dir).with_context(|| {
-            format!(
-                "creating download dir {}",
-                config.storage.download_dir.display()
-            )
-        })?;
+    pub async fn open(config: &Config, store: Store, shutdown: CancellationToken) -> anyhow::Result<Arc<Self>> {
+        std::fs::create_dir_all(&config.storage.download_dir)
+            .with_context(|| format!("creating download dir {}", config.storage.download_dir.display()))?;
         let session = super::session::start(config).await?;
         let e = &config.engine;
         let store_for_live = store.clone();
@@ -95,10 +87,7 @@ impl Engine {
             add_lock: tokio::sync::Mutex::new(()),
             stream_permits: Arc::new(Semaphore::new(e.max_streams as usize)),
             peer_samples: Mutex::new(HashMap::new()),
-            live: Arc::new(crate::config::live::Live::new(
-                config.clone(),
-                store_for_live,
-            )),
+            live: Arc::new(crate::config::live::Live::new(config.clone(), store_for_live)),
             generation: std::sync::atomic::AtomicU64::new(0),
             shutdown,
             hints: Default::default(),
@@ -140,11 +129,7 @@ impl Engine {
     }
 
     pub(super) fn require_running(&self) -> EngineResult<()> {
-        if self.is_running() {
-            Ok(())
-        } else {
-            Err(EngineError::Stopped)
-        }
+        if self.is_running() { Ok(()) } else { Err(EngineError::Stopped) }
     }
 
     /// The librqbit session, for the parts (stats, services) that need it directly.
@@ -179,19 +164,10 @@ impl Engine {
     /// Logs an event to the activity log and broadcasts it.
     pub fn emit(&self, event: EventKind, id: &str, name: Option<&str>, detail: Option<&str>) {
         self.generation.fetch_add(1, Ordering::SeqCst);
-        if let Err(e) = self
-            .store
-            .log_activity(event.as_str(), Some(id), name, detail)
-        {
+        if let Err(e) = self.store.log_activity(event.as_str(), Some(id), name, detail) {
             tracing::warn!(torrent_id = id, "cannot write activity log: {e:#}");
         }
-        tracing::info!(
-            torrent_id = id,
-            event = event.as_str(),
-            detail,
-            "{}",
-            name.unwrap_or(id)
-        );
+        tracing::info!(torrent_id = id, event = event.as_str(), detail, "{}", name.unwrap_or(id));
         let _ = self.events.send(Event {
             event,
             torrent_id: id.to_string(),
@@ -211,9 +187,7 @@ impl Engine {
         if parse_info_hash(id).as_deref() != Some(id) {
             return Err(EngineError::NotFound(id.to_string()));
         }
-        self.store
-            .torrent(id)?
-            .ok_or_else(|| EngineError::NotFound(id.to_string()))
+        self.store.torrent(id)?.ok_or_else(|| EngineError::NotFound(id.to_string()))
     }
 
     pub(crate) fn set_error(&self, id: &str, msg: String) {
@@ -226,31 +200,15 @@ impl Engine {
     pub async fn open_file(&self, id: &str, index: usize) -> EngineResult<FileReader> {
         self.require_running()?;
         self.require_known(id)?;
-        let handle = self
-            .handle(id)
-            .ok_or_else(|| EngineError::NoMetadata(id.to_string()))?;
+        let handle = self.handle(id).ok_or_else(|| EngineError::NoMetadata(id.to_string()))?;
         let (name, len) = handle
             .with_metadata(|m| {
-                m.file_infos
-                    .get(index)
-                    .map(|f| (f.relative_filename.to_string_lossy().into_owned(), f.len))
+                m.file_infos.get(index).map(|f| (f.relative_filename.to_string_lossy().into_owned(), f.len))
             })
             .map_err(|_| EngineError::NoMetadata(id.to_string()))?
-            .ok_or(EngineError::FileNotFound {
-                id: id.to_string(),
-                index,
-            })?;
-        let permit = self
-            .stream_permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| EngineError::Internal(e.into()))?;
-        let stream = handle
-            .clone()
-            .stream(index)
-            .await
-            .map_err(EngineError::Internal)?;
+            .ok_or(EngineError::FileNotFound { id: id.to_string(), index })?;
+        let permit = self.stream_permits.clone().acquire_owned().await.map_err(|e| EngineError::Internal(e.into()))?;
+        let stream = handle.clone().stream(index).await.map_err(EngineError::Internal)?;
         Ok(FileReader::new(stream, permit, name, len, handle, self.hints.get(id, index)))
     }
 

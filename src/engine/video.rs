@@ -4,8 +4,8 @@ use super::view::TorrentView;
 
 /// Extensions of containers GStreamer can demux and we offer to play.
 const VIDEO_EXTENSIONS: &[&str] = &[
-    "mkv", "mp4", "m4v", "mov", "avi", "webm", "ts", "m2ts", "mts", "mpg", "mpeg", "wmv", "flv",
-    "ogv", "3gp", "divx", "vob",
+    "mkv", "mp4", "m4v", "mov", "avi", "webm", "ts", "m2ts", "mts", "mpg", "mpeg", "wmv", "flv", "ogv", "3gp", "divx",
+    "vob",
 ];
 
 /// Whether a file name looks like a playable video.
@@ -26,7 +26,8 @@ pub fn why_no_video<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
         matches!(e, "rar" | "zip" | "7z" | "iso" | "img" | "bin" | "tar" | "gz")
             || (e.len() == 3 && e.starts_with('r') && e[1..].chars().all(|c| c.is_ascii_digit()))
     };
-    let audio = |e: &str| matches!(e, "mp3" | "flac" | "ogg" | "opus" | "m4a" | "aac" | "wav" | "ape" | "wv" | "dts" | "ac3");
+    let audio =
+        |e: &str| matches!(e, "mp3" | "flac" | "ogg" | "opus" | "m4a" | "aac" | "wav" | "ape" | "wv" | "dts" | "ac3");
     let mut found: Vec<&str> = exts.iter().map(String::as_str).filter(|e| archive(e)).collect();
     found.sort_unstable();
     found.dedup();
@@ -37,7 +38,10 @@ pub fn why_no_video<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
             list.join(", ")
         );
     }
-    if !exts.is_empty() && exts.iter().all(|e| audio(e) || !is_video(&format!("x.{e}"))) && exts.iter().any(|e| audio(e)) {
+    if !exts.is_empty()
+        && exts.iter().all(|e| audio(e) || !is_video(&format!("x.{e}")))
+        && exts.iter().any(|e| audio(e))
+    {
         return "it holds music (audio files) and no video file".into();
     }
     "none of its files is a video container swarmcast plays (mkv, mp4, avi, ts, webm, …)".into()

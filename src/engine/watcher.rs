@@ -47,12 +47,7 @@ impl Engine {
                     }
                     if let Some(err) = stats.error {
                         if seen_error.get(&rec.info_hash) != Some(&err) {
-                            this.emit(
-                                EventKind::Error,
-                                &rec.info_hash,
-                                h.name().as_deref(),
-                                Some(&err),
-                            );
+                            this.emit(EventKind::Error, &rec.info_hash, h.name().as_deref(), Some(&err));
                             seen_error.insert(rec.info_hash.clone(), err);
                         }
                     } else {
@@ -70,10 +65,7 @@ impl Engine {
     /// peer dropped us once or briefly refused a reconnect.
     pub(super) async fn reconnect(&self, h: &Arc<ManagedTorrent>) {
         let id = h.info_hash().as_string();
-        tracing::info!(
-            torrent_id = id,
-            "no peer connected for a while; connecting to the known peers again"
-        );
+        tracing::info!(torrent_id = id, "no peer connected for a while; connecting to the known peers again");
         let session = self.session();
         if let Err(e) = session.pause(h).await {
             tracing::debug!(torrent_id = id, "reconnect: pause: {e:#}");
@@ -101,8 +93,7 @@ impl Stalls {
 
     /// Forgets torrents that are gone.
     fn retain(&mut self, records: &[TorrentRecord]) {
-        self.0
-            .retain(|id, _| records.iter().any(|r| &r.info_hash == id));
+        self.0.retain(|id, _| records.iter().any(|r| &r.info_hash == id));
     }
 
     /// Whether `id`, unfinished, has had known peers but none live, connecting or
@@ -121,9 +112,7 @@ impl Stalls {
         }
         let now = Instant::now();
         let (since, attempts) = self.0.entry(id.to_string()).or_insert((now, 0));
-        let wait = Self::FIRST
-            .saturating_mul(1 << (*attempts).min(8))
-            .min(Self::LONGEST);
+        let wait = Self::FIRST.saturating_mul(1 << (*attempts).min(8)).min(Self::LONGEST);
         if now.duration_since(*since) < wait {
             return false;
         }

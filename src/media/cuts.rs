@@ -17,41 +17,36 @@ use super::playlist::Grid;
 pub fn force_on_grid(pad: &gst::Pad, grid: &Grid, start: usize, frame_ns: u64) {
     let boundaries: Vec<u64> = (start + 1..grid.count).map(|i| grid.start_ns(i)).collect();
     let state = Mutex::new((gst::FormattedSegment::<gst::ClockTime>::new(), 0usize));
-    pad.add_probe(
-        gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
-        move |pad, info| {
-            match &info.data {
-                Some(gst::PadProbeData::Event(ev)) => {
-                    if let gst::EventView::Segment(s) = ev.view()
-                        && let Some(seg) = s.segment().downcast_ref::<gst::ClockTime>()
-                    {
-                        state.lock().unwrap().0 = seg.clone();
-                    }
+    pad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM, move |pad, info| {
+        match &info.data {
+            Some(gst::PadProbeData::Event(ev)) => {
+                if let gst::EventView::Segment(s) = ev.view()
+                    && let Some(seg) = s.segment().downcast_ref::<gst::ClockTime>()
+                {
+                    state.lock().unwrap().0 = seg.clone();
                 }
-                Some(gst::PadProbeData::Buffer(b)) => {
-                    let mut st = state.lock().unwrap();
-                    let Some(t) = b.pts().and_then(|p| st.0.to_stream_time(p)) else {
-                        return gst::PadProbeReturn::Ok;
-                    };
-                    let t = t.nseconds() + frame_ns / 2;
-                    let mut crossed = false;
-                    while st.1 < boundaries.len() && boundaries[st.1] <= t {
-                        st.1 += 1;
-                        crossed = true;
-                    }
-                    drop(st);
-                    if crossed {
-                        // Handled at once by the encoder (it queues the request and
-                        // applies it to the next frame: this one).
-                        let ev = gst_video::DownstreamForceKeyUnitEvent::builder()
-                            .all_headers(true)
-                            .build();
-                        pad.send_event(ev);
-                    }
-                }
-                _ => {}
             }
-            gst::PadProbeReturn::Ok
-        },
-    );
+            Some(gst::PadProbeData::Buffer(b)) => {
+                let mut st = state.lock().unwrap();
+                let Some(t) = b.pts().and_then(|p| st.0.to_stream_time(p)) else {
+                    return gst::PadProbeReturn::Ok;
+                };
+                let t = t.nseconds() + frame_ns / 2;
+                let mut crossed = false;
+                while st.1 < boundaries.len() && boundaries[st.1] <= t {
+                    st.1 += 1;
+                    crossed = true;
+                }
+                drop(st);
+                if crossed {
+                    // Handled at once by the encoder (it queues the request and
+                    // applies it to the next frame: this one).
+                    let ev = gst_video::DownstreamForceKeyUnitEvent::builder().all_headers(true).build();
+                    pad.send_event(ev);
+                }
+            }
+            _ => {}
+        }
+        gst::PadProbeReturn::Ok
+    });
 }

@@ -9,16 +9,8 @@ use gstreamer as gst;
 use serde::Serialize;
 
 /// Candidates in order of preference: hardware first, software last.
-pub const CANDIDATES: &[&str] = &[
-    "vah264lpenc",
-    "vah264enc",
-    "vaapih264enc",
-    "v4l2h264enc",
-    "nvh264enc",
-    "qsvh264enc",
-    "x264enc",
-    "openh264enc",
-];
+pub const CANDIDATES: &[&str] =
+    &["vah264lpenc", "vah264enc", "vaapih264enc", "v4l2h264enc", "nvh264enc", "qsvh264enc", "x264enc", "openh264enc"];
 
 /// One candidate encoder. `output_caps` constrains what it must produce (a board's
 /// level or size limits); a candidate that cannot meet them fails its test encode.
@@ -43,15 +35,8 @@ pub struct Candidate {
 
 impl Candidate {
     pub fn named(name: &str) -> Self {
-        let output_caps =
-            (name == "v4l2h264enc").then(|| "video/x-h264,level=(string)4".to_string());
-        Self {
-            name: name.to_string(),
-            label: name.to_string(),
-            output_caps,
-            fail_after_frames: None,
-            stalls: false,
-        }
+        let output_caps = (name == "v4l2h264enc").then(|| "video/x-h264,level=(string)4".to_string());
+        Self { name: name.to_string(), label: name.to_string(), output_caps, fail_after_frames: None, stalls: false }
     }
 
     /// The element `name` restricted to produce `caps`, under its own label.
@@ -101,22 +86,14 @@ pub struct EncoderRegistry {
 }
 
 fn kind(name: &str) -> &'static str {
-    if matches!(name, "x264enc" | "openh264enc") {
-        "software"
-    } else {
-        "hardware"
-    }
+    if matches!(name, "x264enc" | "openh264enc") { "software" } else { "hardware" }
 }
 
 impl EncoderRegistry {
     /// Probes the default candidates, honouring a pin (`""` = automatic) and exclusions.
     /// A pinned encoder is tried first; the others remain as fallbacks.
     pub fn probe(pin: &str, exclude: &[String]) -> Self {
-        let mut names: Vec<&str> = CANDIDATES
-            .iter()
-            .copied()
-            .filter(|n| !exclude.iter().any(|e| e == n))
-            .collect();
+        let mut names: Vec<&str> = CANDIDATES.iter().copied().filter(|n| !exclude.iter().any(|e| e == n)).collect();
         if !pin.is_empty() {
             names.retain(|n| *n != pin);
             names.insert(0, pin);
@@ -134,11 +111,7 @@ impl EncoderRegistry {
             .into_iter()
             .map(|c| {
                 let found = gst::ElementFactory::find(&c.name).is_some();
-                let result = if found {
-                    test_encode(&c)
-                } else {
-                    Err(anyhow::anyhow!("not installed"))
-                };
+                let result = if found { test_encode(&c) } else { Err(anyhow::anyhow!("not installed")) };
                 if found {
                     match &result {
                         Ok(()) => tracing::info!("encoder {} verified", c.name),
@@ -202,10 +175,8 @@ pub struct EncodeSettings {
 
 /// Builds the encoder element for `c` with `s`, setting only properties it has.
 pub fn make_encoder(c: &Candidate, s: &EncodeSettings) -> anyhow::Result<gst::Element> {
-    let enc = gst::ElementFactory::make(&c.name)
-        .name("encoder")
-        .build()
-        .with_context(|| format!("creating {}", c.name))?;
+    let enc =
+        gst::ElementFactory::make(&c.name).name("encoder").build().with_context(|| format!("creating {}", c.name))?;
     let has = |p: &str| enc.find_property(p).is_some();
     match c.name.as_str() {
         "x264enc" => {
@@ -286,9 +257,7 @@ fn test_encode(c: &Candidate) -> anyhow::Result<()> {
 pub fn test_encode_at(c: &Candidate, (w, h): (u32, u32)) -> anyhow::Result<()> {
     super::runtime::init()?;
     let pipeline = gst::Pipeline::new();
-    let src = gst::ElementFactory::make("videotestsrc")
-        .property("num-buffers", 25i32)
-        .build()?;
+    let src = gst::ElementFactory::make("videotestsrc").property("num-buffers", 25i32).build()?;
     let caps = gst::ElementFactory::make("capsfilter")
         .property(
             "caps",
@@ -300,21 +269,10 @@ pub fn test_encode_at(c: &Candidate, (w, h): (u32, u32)) -> anyhow::Result<()> {
         )
         .build()?;
     let convert = gst::ElementFactory::make("videoconvert").build()?;
-    let enc = make_encoder(
-        c,
-        &EncodeSettings {
-            gop: 25,
-            bitrate_kbps: 500,
-            x264_preset: "ultrafast".into(),
-        },
-    )?;
-    let out_caps = gst::ElementFactory::make("capsfilter")
-        .property("caps", output_caps(c)?)
-        .build()?;
+    let enc = make_encoder(c, &EncodeSettings { gop: 25, bitrate_kbps: 500, x264_preset: "ultrafast".into() })?;
+    let out_caps = gst::ElementFactory::make("capsfilter").property("caps", output_caps(c)?).build()?;
     let parse = gst::ElementFactory::make("h264parse").build()?;
-    let sink = gst::ElementFactory::make("fakesink")
-        .property("sync", false)
-        .build()?;
+    let sink = gst::ElementFactory::make("fakesink").property("sync", false).build()?;
     pipeline.add_many([&src, &caps, &convert, &enc, &out_caps, &parse, &sink])?;
     gst::Element::link_many([&src, &caps, &convert, &enc, &out_caps, &parse, &sink])?;
     let result = run_to_eos(&pipeline, Duration::from_secs(15));
@@ -325,9 +283,7 @@ pub fn test_encode_at(c: &Candidate, (w, h): (u32, u32)) -> anyhow::Result<()> {
 /// The caps the encoder's output must satisfy.
 pub fn output_caps(c: &Candidate) -> anyhow::Result<gst::Caps> {
     let mut caps = match &c.output_caps {
-        Some(s) => s
-            .parse::<gst::Caps>()
-            .map_err(|_| anyhow::anyhow!("bad caps {s:?}"))?,
+        Some(s) => s.parse::<gst::Caps>().map_err(|_| anyhow::anyhow!("bad caps {s:?}"))?,
         None => gst::Caps::new_empty_simple("video/x-h264"),
     };
     if c.name == "x264enc" {
@@ -337,9 +293,7 @@ pub fn output_caps(c: &Candidate) -> anyhow::Result<gst::Caps> {
 }
 
 fn run_to_eos(pipeline: &gst::Pipeline, timeout: Duration) -> anyhow::Result<()> {
-    pipeline
-        .set_state(gst::State::Playing)
-        .context("cannot start the test encode")?;
+    pipeline.set_state(gst::State::Playing).context("cannot start the test encode")?;
     let bus = pipeline.bus().context("pipeline without bus")?;
     let deadline = std::time::Instant::now() + timeout;
     loop {
@@ -347,19 +301,14 @@ fn run_to_eos(pipeline: &gst::Pipeline, timeout: Duration) -> anyhow::Result<()>
         if left.is_zero() {
             bail!("test encode timed out");
         }
-        let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(left.as_millis() as u64))
-        else {
+        let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(left.as_millis() as u64)) else {
             continue;
         };
         match msg.view() {
             gst::MessageView::Eos(_) => return Ok(()),
-            gst::MessageView::Error(e) => bail!(
-                "{} from {}",
-                e.error(),
-                e.src()
-                    .map(|s| s.path_string().to_string())
-                    .unwrap_or_default()
-            ),
+            gst::MessageView::Error(e) => {
+                bail!("{} from {}", e.error(), e.src().map(|s| s.path_string().to_string()).unwrap_or_default())
+            }
             _ => {}
         }
     }
@@ -374,19 +323,11 @@ mod tests {
         let reg = EncoderRegistry::probe_candidates(vec![
             Candidate::named("nvh264enc-not-here"),
             // A board limit this encoder cannot meet at 320x240.
-            Candidate::limited(
-                "x264enc",
-                "x264enc-tiny",
-                "video/x-h264,width=(int)[16,100]",
-            ),
+            Candidate::limited("x264enc", "x264enc-tiny", "video/x-h264,width=(int)[16,100]"),
             Candidate::named("x264enc"),
         ]);
         assert!(!reg.encoders[0].found && !reg.encoders[0].verified);
-        assert!(
-            reg.encoders[1].found && !reg.encoders[1].verified,
-            "{:?}",
-            reg.encoders[1]
-        );
+        assert!(reg.encoders[1].found && !reg.encoders[1].verified, "{:?}", reg.encoders[1]);
         assert!(reg.encoders[2].verified, "{:?}", reg.encoders[2].error);
         assert_eq!(reg.selected().unwrap().name, "x264enc");
         assert!(reg.selected().unwrap().candidate.output_caps.is_none());

@@ -13,11 +13,7 @@ pub struct StreamKey {
 
 impl StreamKey {
     pub fn new(torrent: impl Into<String>, file: usize) -> Self {
-        Self {
-            torrent: torrent.into(),
-            file,
-            burn: None,
-        }
+        Self { torrent: torrent.into(), file, burn: None }
     }
 
     /// The same file with subtitle track `n` burned in.

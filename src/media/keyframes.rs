@@ -134,9 +134,10 @@ mod mp4 {
             1 => Some(be(b.get(20..24)?)),
             _ => Some(be(b.get(12..16)?)),
         });
-        let trak = boxes(moov).filter(|(t, _)| *t == b"trak").map(|(_, b)| b).find(|trak| {
-            path(trak, &[b"mdia", b"hdlr"]).and_then(|h| h.get(8..12)) == Some(b"vide".as_slice())
-        })?;
+        let trak = boxes(moov)
+            .filter(|(t, _)| *t == b"trak")
+            .map(|(_, b)| b)
+            .find(|trak| path(trak, &[b"mdia", b"hdlr"]).and_then(|h| h.get(8..12)) == Some(b"vide".as_slice()))?;
         let mdhd = path(trak, &[b"mdia", b"mdhd"])?;
         let scale = match mdhd.first()? {
             1 => be(mdhd.get(20..24)?),
@@ -149,8 +150,7 @@ mod mp4 {
         // Every sample a keyframe (no `stss`): any grid works; so does a fragmented file
         // (no samples here): leave both to the uniform grid.
         let (_, n_sync, sync) = table(child(stbl, b"stss")?)?;
-        let sync: Vec<u64> =
-            sync.chunks_exact(4).take(n_sync).map(|c| be(c).saturating_sub(1)).collect();
+        let sync: Vec<u64> = sync.chunks_exact(4).take(n_sync).map(|c| be(c).saturating_sub(1)).collect();
 
         // The edit list: an empty first edit delays the track, `media_time` skips its start.
         let (mut delay, mut skip) = (0i128, 0i128);
@@ -177,9 +177,8 @@ mod mp4 {
         let (mut sample, mut dts) = (0u64, 0i128);
         let mut runs = stts.chunks_exact(8).take(n_stts).map(|c| (be(&c[..4]), be(&c[4..]) as i128));
         let (mut left, mut delta) = runs.next()?;
-        let mut offsets = ctts.map(|(_, n, c)| {
-            c.chunks_exact(8).take(n).map(|c| (be(&c[..4]), be(&c[4..]) as u32 as i32 as i128))
-        });
+        let mut offsets =
+            ctts.map(|(_, n, c)| c.chunks_exact(8).take(n).map(|c| (be(&c[..4]), be(&c[4..]) as u32 as i32 as i128)));
         let mut offset_run = offsets.as_mut().and_then(|o| o.next());
         let mut offset_base = 0u64;
         for &k in &sync {

@@ -47,10 +47,7 @@ pub fn render() -> String {
     }
     let count = h.count.load(Ordering::Relaxed);
     s += &format!("swarmcast_segment_latency_seconds_bucket{{le=\"+Inf\"}} {count}\n");
-    s += &format!(
-        "swarmcast_segment_latency_seconds_sum {}\n",
-        h.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
-    );
+    s += &format!("swarmcast_segment_latency_seconds_sum {}\n", h.sum_micros.load(Ordering::Relaxed) as f64 / 1e6);
     s += &format!("swarmcast_segment_latency_seconds_count {count}\n");
     s
 }

@@ -155,7 +155,13 @@ mod tests {
     #[test]
     fn flags_of_a_hand_made_file() {
         let audio = |default: u8| [el(&[0x83], &[2]), el(&[0x88], &[default])].concat();
-        let sub = [el(&[0x83], &[0x11]), el(&[0x55, 0xAA], &[1]), el(&[0x53, 0x6E], b"Signs"), el(&[0x22, 0xB5, 0x9C], b"ger")].concat();
+        let sub = [
+            el(&[0x83], &[0x11]),
+            el(&[0x55, 0xAA], &[1]),
+            el(&[0x53, 0x6E], b"Signs"),
+            el(&[0x22, 0xB5, 0x9C], b"ger"),
+        ]
+        .concat();
         let video = el(&[0x83], &[1]);
         let entries = [el(&[0xAE], &video), el(&[0xAE], &audio(1)), el(&[0xAE], &audio(0)), el(&[0xAE], &sub)].concat();
         let tracks = el(&[0x16, 0x54, 0xAE, 0x6B], &entries);

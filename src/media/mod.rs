@@ -33,4 +33,3 @@ pub use session::{MediaError, Stream, StreamPhase, StreamStatus};
 pub use source::{ByteSource, LocalFile, TorrentSource};
 pub use streams::Media;
 pub use waiting::Waiting;
-

@@ -70,12 +70,7 @@ pub struct RunSpec {
 #[derive(Debug)]
 pub enum RunEvent {
     /// Segment `index` is complete at `path`.
-    Segment {
-        run_id: u64,
-        index: usize,
-        path: PathBuf,
-        bytes: u64,
-    },
+    Segment { run_id: u64, index: usize, path: PathBuf, bytes: u64 },
     /// The run reached the end of the file.
     Eos { run_id: u64 },
     /// The encoder failed; the stream may switch to the next one.
@@ -136,7 +131,6 @@ impl Drop for RunHandle {
     }
 }
 
-
 fn queue() -> anyhow::Result<gst::Element> {
     Ok(gst::ElementFactory::make("queue")
         .property("max-size-buffers", 0u32)
@@ -166,9 +160,7 @@ fn rebase_segments(pad: &gst::Pad) {
             let mut seg = seg.clone();
             let time = seg.time();
             seg.set_base(time);
-            let new = gst::event::Segment::builder(&seg)
-                .seqnum(ev.seqnum())
-                .build();
+            let new = gst::event::Segment::builder(&seg).seqnum(ev.seqnum()).build();
             info.data = Some(gst::PadProbeData::Event(new));
         }
         gst::PadProbeReturn::Ok
@@ -180,28 +172,22 @@ fn rebase_segments(pad: &gst::Pad) {
 /// demuxer is running and will accept the seek.
 fn block_until_seek(pad: &gst::Pad, blocked: std::sync::mpsc::Sender<gst::Pad>) {
     let blocked = std::sync::Mutex::new(blocked);
-    let Some(block) = pad.add_probe(
-        gst::PadProbeType::BLOCK | gst::PadProbeType::BUFFER,
-        move |pad, _| {
-            let _ = blocked.lock().unwrap().send(pad.clone());
-            gst::PadProbeReturn::Ok
-        },
-    ) else {
+    let Some(block) = pad.add_probe(gst::PadProbeType::BLOCK | gst::PadProbeType::BUFFER, move |pad, _| {
+        let _ = blocked.lock().unwrap().send(pad.clone());
+        gst::PadProbeReturn::Ok
+    }) else {
         return;
     };
     let block = std::sync::Mutex::new(Some(block));
-    pad.add_probe(
-        gst::PadProbeType::EVENT_FLUSH,
-        move |pad, info| match &info.data {
-            Some(gst::PadProbeData::Event(ev)) if ev.type_() == gst::EventType::FlushStop => {
-                if let Some(id) = block.lock().unwrap().take() {
-                    pad.remove_probe(id);
-                }
-                gst::PadProbeReturn::Remove
+    pad.add_probe(gst::PadProbeType::EVENT_FLUSH, move |pad, info| match &info.data {
+        Some(gst::PadProbeData::Event(ev)) if ev.type_() == gst::EventType::FlushStop => {
+            if let Some(id) = block.lock().unwrap().take() {
+                pad.remove_probe(id);
             }
-            _ => gst::PadProbeReturn::Ok,
-        },
-    );
+            gst::PadProbeReturn::Remove
+        }
+        _ => gst::PadProbeReturn::Ok,
+    });
 }
 
 /// Starts a run reading `opened`. Events go to `events`; the returned handle stops it.
@@ -216,10 +202,7 @@ pub fn start(
     let cancel = CancellationToken::new();
     let pipeline = gst::Pipeline::new();
     let src = gst::ElementFactory::make("appsrc").build()?;
-    let appsrc = src
-        .clone()
-        .dynamic_cast::<gst_app::AppSrc>()
-        .expect("appsrc");
+    let appsrc = src.clone().dynamic_cast::<gst_app::AppSrc>().expect("appsrc");
     let read_wait_ms = Arc::new(std::sync::atomic::AtomicU64::new(0));
     attach_timed(&appsrc, opened, caps, rt.clone(), cancel.clone(), read_wait_ms.clone());
     let parse = make("parsebin")?;
@@ -239,9 +222,7 @@ pub fn start(
     // Every run starts with a seek (to 0 as well): splitmuxsink forgets split times
     // queued before it starts, so they are queued while the demuxer is held.
     let seek_needed = true;
-    let splits: Vec<u64> = (spec.start + 1..spec.grid.count)
-        .map(|i| spec.grid.split_ns(i))
-        .collect();
+    let splits: Vec<u64> = (spec.start + 1..spec.grid.count).map(|i| spec.grid.split_ns(i)).collect();
     let split_weak = split.downgrade();
     let audio_seen = Arc::new(AtomicUsize::new(0));
     let video_linked = Arc::new(AtomicBool::new(false));
@@ -262,16 +243,10 @@ pub fn start(
         }
         let r = link_stream(&pipeline, &split, pad, &spec2, &audio_seen, &video_linked);
         if let Err(e) = r {
-            gst::element_error!(
-                pipeline,
-                gst::StreamError::Failed,
-                ["cannot build the pipeline: {e:#}"]
-            );
+            gst::element_error!(pipeline, gst::StreamError::Failed, ["cannot build the pipeline: {e:#}"]);
         }
     });
-    pipeline
-        .set_state(gst::State::Playing)
-        .context("cannot start the pipeline")?;
+    pipeline.set_state(gst::State::Playing).context("cannot start the pipeline")?;
     let bus = pipeline.bus().context("pipeline without a bus")?;
     let handle = RunHandle {
         pipeline: pipeline.clone(),
@@ -293,10 +268,7 @@ pub fn start(
         // Wait for the demuxer's pads, then seek to the start and play.
         let ready = tokio::task::spawn_blocking(move || {
             if seek_needed {
-                ready_rx
-                    .recv_timeout(std::time::Duration::from_secs(120))
-                    .ok()
-                    .map(Some)
+                ready_rx.recv_timeout(std::time::Duration::from_secs(120)).ok().map(Some)
             } else {
                 Some(None)
             }
@@ -426,10 +398,7 @@ fn link_stream(
     video_linked: &AtomicBool,
 ) -> anyhow::Result<()> {
     let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
-    let name = caps
-        .structure(0)
-        .map(|s| s.name().to_string())
-        .unwrap_or_default();
+    let name = caps.structure(0).map(|s| s.name().to_string()).unwrap_or_default();
     if name.starts_with("video/") && !video_linked.swap(true, Ordering::SeqCst) {
         return link_video(pipeline, split, pad, spec);
     }
@@ -443,24 +412,16 @@ fn link_stream(
             return link_audio(pipeline, split, pad, spec);
         }
     }
-    let sink = gst::ElementFactory::make("fakesink")
-        .property("sync", false)
-        .property("async", false)
-        .build()?;
+    let sink = gst::ElementFactory::make("fakesink").property("sync", false).property("async", false).build()?;
     add_chain(pipeline, std::slice::from_ref(&sink))?;
     pad.link(&sink.static_pad("sink").unwrap())?;
     Ok(())
 }
 
 fn h264_tail() -> anyhow::Result<[gst::Element; 2]> {
-    let parse = gst::ElementFactory::make("h264parse")
-        .property("config-interval", -1i32)
-        .build()?;
+    let parse = gst::ElementFactory::make("h264parse").property("config-interval", -1i32).build()?;
     let caps = caps_filter(
-        gst::Caps::builder("video/x-h264")
-            .field("stream-format", "byte-stream")
-            .field("alignment", "au")
-            .build(),
+        gst::Caps::builder("video/x-h264").field("stream-format", "byte-stream").field("alignment", "au").build(),
     )?;
     Ok([parse, caps])
 }
@@ -481,34 +442,29 @@ fn clip_start(pad: &gst::Pad, start_ns: u64, video_slack: Option<u64>) {
     let from = start_ns.saturating_sub(video_slack.unwrap_or(0));
     let segment = std::sync::Mutex::new(gst::FormattedSegment::<gst::ClockTime>::new());
     let done = AtomicBool::new(false);
-    pad.add_probe(
-        gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
-        move |_, info| {
-            match &info.data {
-                Some(gst::PadProbeData::Event(ev)) => {
-                    if let gst::EventView::Segment(s) = ev.view()
-                        && let Some(seg) = s.segment().downcast_ref::<gst::ClockTime>()
-                    {
-                        *segment.lock().unwrap() = seg.clone();
-                    }
+    pad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
+        match &info.data {
+            Some(gst::PadProbeData::Event(ev)) => {
+                if let gst::EventView::Segment(s) = ev.view()
+                    && let Some(seg) = s.segment().downcast_ref::<gst::ClockTime>()
+                {
+                    *segment.lock().unwrap() = seg.clone();
                 }
-                Some(gst::PadProbeData::Buffer(b)) if !done.load(Ordering::Relaxed) => {
-                    let t = b
-                        .pts()
-                        .and_then(|p| segment.lock().unwrap().to_stream_time(p));
-                    let late_enough = t.is_some_and(|t| t.nseconds() >= from);
-                    let key = !b.flags().contains(gst::BufferFlags::DELTA_UNIT);
-                    if late_enough && (key || !video) {
-                        done.store(true, Ordering::Relaxed);
-                    } else {
-                        return gst::PadProbeReturn::Drop;
-                    }
-                }
-                _ => {}
             }
-            gst::PadProbeReturn::Ok
-        },
-    );
+            Some(gst::PadProbeData::Buffer(b)) if !done.load(Ordering::Relaxed) => {
+                let t = b.pts().and_then(|p| segment.lock().unwrap().to_stream_time(p));
+                let late_enough = t.is_some_and(|t| t.nseconds() >= from);
+                let key = !b.flags().contains(gst::BufferFlags::DELTA_UNIT);
+                if late_enough && (key || !video) {
+                    done.store(true, Ordering::Relaxed);
+                } else {
+                    return gst::PadProbeReturn::Drop;
+                }
+            }
+            _ => {}
+        }
+        gst::PadProbeReturn::Ok
+    });
 }
 
 /// Frames a decoder may hold back for reordering, as far as `fill_dts` allows for:
@@ -555,15 +511,8 @@ fn fill_dts(pad: &gst::Pad, frame_ns: u64) {
     );
 }
 
-fn to_muxer(
-    split: &gst::Element,
-    last: &gst::Element,
-    pad_name: &str,
-    spec: &RunSpec,
-) -> anyhow::Result<()> {
-    let sinkpad = split
-        .request_pad_simple(pad_name)
-        .with_context(|| format!("muxer pad {pad_name}"))?;
+fn to_muxer(split: &gst::Element, last: &gst::Element, pad_name: &str, spec: &RunSpec) -> anyhow::Result<()> {
+    let sinkpad = split.request_pad_simple(pad_name).with_context(|| format!("muxer pad {pad_name}"))?;
     let src = last.static_pad("src").unwrap();
     if pad_name.starts_with("audio") {
         clip_start(&src, spec.grid.start_ns(spec.start), None);
@@ -577,12 +526,7 @@ fn to_muxer(
     Ok(())
 }
 
-fn link_video(
-    pipeline: &gst::Pipeline,
-    split: &gst::Element,
-    pad: &gst::Pad,
-    spec: &RunSpec,
-) -> anyhow::Result<()> {
+fn link_video(pipeline: &gst::Pipeline, split: &gst::Element, pad: &gst::Pad, spec: &RunSpec) -> anyhow::Result<()> {
     let q = queue()?;
     if spec.mode != Mode::Transcode {
         let [parse, caps] = h264_tail()?;
@@ -599,9 +543,7 @@ fn link_video(
         super::tonemap::install(&src);
     }
     // Turns a phone's video upright as its orientation tag says.
-    let flip = gst::ElementFactory::make("videoflip")
-        .property_from_str("video-direction", "auto")
-        .build()?;
+    let flip = gst::ElementFactory::make("videoflip").property_from_str("video-direction", "auto").build()?;
     // Interlaced sources (DVD, broadcast MPEG-2) are deinterlaced; progressive passes.
     let deint = make("deinterlace")?;
     let convert = make("videoconvert")?;
@@ -610,13 +552,13 @@ fn link_video(
     let (w, h) = spec.out_size;
     let (n, d) = if spec.fps.0 > 0 { spec.fps } else { (25, 1) };
     let mut raw_caps = gst::Caps::builder("video/x-raw")
-            .field("width", w as i32)
-            .field("height", h as i32)
-            .field("pixel-aspect-ratio", gst::Fraction::new(1, 1))
-            .field("framerate", gst::Fraction::new(n, d))
-            // 8-bit 4:2:0 whatever the source (10-bit HEVC, 4:2:2): what H.264 High takes.
-            .field("format", gst::List::new(["I420", "NV12"]))
-            .build();
+        .field("width", w as i32)
+        .field("height", h as i32)
+        .field("pixel-aspect-ratio", gst::Fraction::new(1, 1))
+        .field("framerate", gst::Fraction::new(n, d))
+        // 8-bit 4:2:0 whatever the source (10-bit HEVC, 4:2:2): what H.264 High takes.
+        .field("format", gst::List::new(["I420", "NV12"]))
+        .build();
     if hdr {
         raw_caps.make_mut().set("colorimetry", "bt709");
     }
@@ -641,12 +583,7 @@ fn link_video(
         );
     }
     if candidate.stalls {
-        chain.push(
-            gst::ElementFactory::make("valve")
-                .name("encoder-stall")
-                .property("drop", true)
-                .build()?,
-        );
+        chain.push(gst::ElementFactory::make("valve").name("encoder-stall").property("drop", true).build()?);
     }
     chain.extend([parse, caps.clone()]);
     add_chain(pipeline, &chain)?;
@@ -656,12 +593,7 @@ fn link_video(
     Ok(())
 }
 
-fn link_audio(
-    pipeline: &gst::Pipeline,
-    split: &gst::Element,
-    pad: &gst::Pad,
-    spec: &RunSpec,
-) -> anyhow::Result<()> {
+fn link_audio(pipeline: &gst::Pipeline, split: &gst::Element, pad: &gst::Pad, spec: &RunSpec) -> anyhow::Result<()> {
     let q = queue()?;
     if spec.mode == Mode::Passthrough {
         add_chain(pipeline, std::slice::from_ref(&q))?;
@@ -676,9 +608,7 @@ fn link_audio(
             .field("channels", gst::IntRange::new(1, spec.audio_channels.max(1) as i32))
             .build(),
     )?;
-    let enc = gst::ElementFactory::make("avenc_aac")
-        .property("bitrate", 160_000i32)
-        .build()?;
+    let enc = gst::ElementFactory::make("avenc_aac").property("bitrate", 160_000i32).build()?;
     add_chain(pipeline, &[q.clone(), dec.clone()])?;
     add_chain(pipeline, &[convert.clone(), resample, raw, enc.clone()])?;
     position_channels(&convert.static_pad("sink").unwrap());
@@ -688,10 +618,7 @@ fn link_audio(
     Ok(())
 }
 
-
-
 /// Whether a directory entry is a partial fragment of some run.
 pub fn is_partial(name: &str) -> bool {
     name.starts_with("run") && name.ends_with(".part")
 }
-

@@ -105,10 +105,7 @@ impl Grid {
 
     /// `EXT-X-TARGETDURATION`: the longest EXTINF rounded to the nearest second, at least 1.
     pub fn target_duration(&self) -> u64 {
-        let max = (0..self.count)
-            .map(|i| self.duration_of(i))
-            .max()
-            .unwrap_or(self.seg_ns);
+        let max = (0..self.count).map(|i| self.duration_of(i)).max().unwrap_or(self.seg_ns);
         (max as f64 / 1e9).round().max(1.0) as u64
     }
 }
@@ -140,33 +137,18 @@ pub fn segment_name(i: usize) -> String {
 /// Parses a segment file name back to its index.
 pub fn parse_segment_name(name: &str) -> Option<usize> {
     let n = name.strip_prefix("seg")?.strip_suffix(".ts")?;
-    (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| n.parse().ok())
-        .flatten()
+    (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).then(|| n.parse().ok()).flatten()
 }
 
 fn with_query(uri: &str, query: &str) -> String {
-    if query.is_empty() {
-        uri.to_string()
-    } else {
-        format!("{uri}?{query}")
-    }
+    if query.is_empty() { uri.to_string() } else { format!("{uri}?{query}") }
 }
 
 /// The master playlist, served at `/api/stream/{id}`. `media_uri` is relative to that
 /// URL (so it names the id again), `query` is appended verbatim (`file`, `token`).
-pub fn master(
-    media_uri: &str,
-    query: &str,
-    bandwidth: u64,
-    (w, h): (u32, u32),
-    codecs: &str,
-) -> String {
+pub fn master(media_uri: &str, query: &str, bandwidth: u64, (w, h): (u32, u32), codecs: &str) -> String {
     let mut s = String::from("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n");
-    let _ = writeln!(
-        s,
-        "#EXT-X-STREAM-INF:BANDWIDTH={bandwidth},RESOLUTION={w}x{h},CODECS=\"{codecs}\""
-    );
+    let _ = writeln!(s, "#EXT-X-STREAM-INF:BANDWIDTH={bandwidth},RESOLUTION={w}x{h},CODECS=\"{codecs}\"");
     let _ = writeln!(s, "{}", with_query(media_uri, query));
     s
 }
@@ -206,10 +188,7 @@ mod tests {
         assert_eq!(g.duration_of(4), 4_000_000_000);
         // Audio 32 ms longer than the video: no segment of 32 ms.
         let g = Grid::uniform(20_032_000_000, (25, 1), 4.0);
-        assert_eq!(
-            (g.count, g.duration_of(4), g.target_duration()),
-            (5, 4_032_000_000, 4)
-        );
+        assert_eq!((g.count, g.duration_of(4), g.target_duration()), (5, 4_032_000_000, 4));
     }
 
     #[test]
@@ -266,16 +245,8 @@ mod tests {
         assert!(m.contains("#EXT-X-PLAYLIST-TYPE:VOD"));
         assert!(m.contains("#EXT-X-TARGETDURATION:4\n"));
         assert!(m.contains("#EXTINF:2.000000,\nseg00002.ts?token=abc\n#EXT-X-ENDLIST"));
-        let ms = master(
-            "abc/index.m3u8",
-            "",
-            1000,
-            (640, 360),
-            "avc1.64001e,mp4a.40.2",
-        );
-        assert!(
-            ms.contains("RESOLUTION=640x360,CODECS=\"avc1.64001e,mp4a.40.2\"\nabc/index.m3u8\n")
-        );
+        let ms = master("abc/index.m3u8", "", 1000, (640, 360), "avc1.64001e,mp4a.40.2");
+        assert!(ms.contains("RESOLUTION=640x360,CODECS=\"avc1.64001e,mp4a.40.2\"\nabc/index.m3u8\n"));
         assert_eq!(parse_segment_name("seg00012.ts"), Some(12));
         assert_eq!(parse_segment_name("seg.ts"), None);
         assert_eq!(parse_segment_name("segx1.ts"), None);

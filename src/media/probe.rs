@@ -117,7 +117,10 @@ impl MediaInfo {
         for lang in prefer {
             let want = super::language::normalise_language(lang);
             if let Some(i) = self.audio.iter().position(|a| {
-                a.language.as_deref().and_then(super::language::normalise_language).is_some_and(|l| Some(&l) == want.as_ref())
+                a.language
+                    .as_deref()
+                    .and_then(super::language::normalise_language)
+                    .is_some_and(|l| Some(&l) == want.as_ref())
             }) {
                 return Some(i);
             }
@@ -128,11 +131,12 @@ impl MediaInfo {
 
     /// The mode for this file with audio track `audio`.
     pub fn mode(&self, audio: Option<usize>) -> Mode {
-        let h264 =
-            self.video.codec == "video/x-h264"
-                && !self.video.profile.as_deref().is_some_and(|p| {
-                    p.contains("10") || p.contains("4:2:2") || p.contains("4:4:4")
-                });
+        let h264 = self.video.codec == "video/x-h264"
+            && !self
+                .video
+                .profile
+                .as_deref()
+                .is_some_and(|p| p.contains("10") || p.contains("4:2:2") || p.contains("4:4:4"));
         if !h264 {
             return Mode::Transcode;
         }
@@ -228,9 +232,8 @@ fn discover(
     cancel: CancellationToken,
     timeout: Duration,
 ) -> anyhow::Result<MediaInfo> {
-    let discoverer =
-        pbutils::Discoverer::new(gst::ClockTime::from_nseconds(timeout.as_nanos() as u64))
-            .context("creating the discoverer")?;
+    let discoverer = pbutils::Discoverer::new(gst::ClockTime::from_nseconds(timeout.as_nanos() as u64))
+        .context("creating the discoverer")?;
     let slot = Arc::new(Mutex::new(Some(opened)));
     discoverer.connect_source_setup(move |_, src| {
         if let Some(appsrc) = src.downcast_ref::<gst_app::AppSrc>()
@@ -249,20 +252,13 @@ fn discover(
         pbutils::DiscovererResult::Timeout => bail!("probing timed out after {timeout:?}"),
         other => bail!("the file cannot be read as media ({other:?})"),
     }
-    let duration = info
-        .duration()
-        .filter(|d| !d.is_zero())
-        .context("the file has no known duration")?;
+    let duration = info.duration().filter(|d| !d.is_zero()).context("the file has no known duration")?;
     let container = info
         .stream_info()
         .and_then(|s| s.caps())
         .and_then(|c| c.structure(0).map(|s| s.name().to_string()))
         .unwrap_or_default();
-    let v = info
-        .video_streams()
-        .into_iter()
-        .find(|v| !v.is_image())
-        .context("the file has no video stream")?;
+    let v = info.video_streams().into_iter().find(|v| !v.is_image()).context("the file has no video stream")?;
     let vcaps = v.caps().context("video stream without caps")?;
     let vs = vcaps.structure(0).context("empty video caps")?;
     let fps = v.framerate();
@@ -332,13 +328,7 @@ fn discover(
         .collect::<Vec<_>>();
     let mut subtitles = subtitles;
     in_file_order(&mut subtitles, |s| s.stream_key.as_deref());
-    Ok(MediaInfo {
-        duration: Duration::from_nanos(duration.nseconds()),
-        container,
-        video,
-        audio,
-        subtitles,
-    })
+    Ok(MediaInfo { duration: Duration::from_nanos(duration.nseconds()), container, video, audio, subtitles })
 }
 
 /// The part of a stream-id that names the stream within its file: what follows the
@@ -381,11 +371,8 @@ fn avc1_string(s: &gst::StructureRef) -> String {
         Ok("high-4:4:4" | "high-4:4:4-intra") => (0xf4, 0x00),
         _ => (0x64, 0x00),
     };
-    let level = s
-        .get::<String>("level")
-        .ok()
-        .and_then(|l| l.parse::<f32>().ok())
-        .map_or(0x28, |l| (l * 10.0).round() as u32);
+    let level =
+        s.get::<String>("level").ok().and_then(|l| l.parse::<f32>().ok()).map_or(0x28, |l| (l * 10.0).round() as u32);
     format!("avc1.{p:02x}{c:02x}{level:02x}")
 }
 
@@ -459,17 +446,9 @@ mod tests {
         assert_eq!(m.mode(m.pick_audio(&[])), Mode::Passthrough);
         let m = info("video/x-h264", Some("high"), &[]);
         assert_eq!(m.mode(m.pick_audio(&[])), Mode::Passthrough);
-        let m = info(
-            "video/x-h264",
-            Some("main"),
-            &[("audio/x-ac3", false, None)],
-        );
+        let m = info("video/x-h264", Some("main"), &[("audio/x-ac3", false, None)]);
         assert_eq!(m.mode(m.pick_audio(&[])), Mode::AudioTranscode);
-        let m = info(
-            "video/x-h264",
-            Some("high-10"),
-            &[("audio/aac", true, None)],
-        );
+        let m = info("video/x-h264", Some("high-10"), &[("audio/aac", true, None)]);
         assert_eq!(m.mode(m.pick_audio(&[])), Mode::Transcode);
         let m = info("video/x-vp9", None, &[("audio/x-opus", false, None)]);
         assert_eq!(m.mode(m.pick_audio(&[])), Mode::Transcode);
@@ -477,14 +456,7 @@ mod tests {
 
     #[test]
     fn audio_language_preference() {
-        let m = info(
-            "video/x-h264",
-            None,
-            &[
-                ("audio/x-ac3", false, Some("en")),
-                ("audio/aac", true, Some("fr")),
-            ],
-        );
+        let m = info("video/x-h264", None, &[("audio/x-ac3", false, Some("en")), ("audio/aac", true, Some("fr"))]);
         assert_eq!(m.pick_audio(&[]), Some(0));
         assert_eq!(m.pick_audio(&["fr".into(), "en".into()]), Some(1));
         assert_eq!(m.pick_audio(&["de".into()]), Some(0));

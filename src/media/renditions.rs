@@ -70,7 +70,9 @@ pub async fn segment(
     let cancel = CancellationToken::new();
     let guard = cancel.clone().drop_guard();
     let c2 = cancel.clone();
-    let task = tokio::task::spawn_blocking(move || run(opened, caps, rt, c2, (track, key), (start_ns, end_ns), (copy, codec), timeout));
+    let task = tokio::task::spawn_blocking(move || {
+        run(opened, caps, rt, c2, (track, key), (start_ns, end_ns), (copy, codec), timeout)
+    });
     let res = match tokio::time::timeout(timeout + Duration::from_secs(2), task).await {
         Ok(r) => r.context("audio rendition task")?,
         Err(_) => {
@@ -90,7 +92,12 @@ fn make(name: &str) -> anyhow::Result<gst::Element> {
 /// returns (first, last, all of them from the last to the first). The decoder is one
 /// element picked for the pad's caps, as in the main pipeline (decodebin only when
 /// none fits): a decodebin changing state under a running pipeline could fail.
-fn chain(pipeline: &gst::Pipeline, pad: &gst::Pad, copy: bool, codec: Option<&str>) -> anyhow::Result<(gst::Element, gst::Element, Vec<gst::Element>)> {
+fn chain(
+    pipeline: &gst::Pipeline,
+    pad: &gst::Pad,
+    copy: bool,
+    codec: Option<&str>,
+) -> anyhow::Result<(gst::Element, gst::Element, Vec<gst::Element>)> {
     let q = make("queue")?;
     if copy {
         let parse = make("aacparse")?;

@@ -21,7 +21,7 @@ pub fn init() -> anyhow::Result<()> {
         }
         Ok(())
     })
-        .clone()
-        .map_err(|e| anyhow::anyhow!(e))
-        .context("initialising GStreamer")
+    .clone()
+    .map_err(|e| anyhow::anyhow!(e))
+    .context("initialising GStreamer")
 }

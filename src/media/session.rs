@@ -78,9 +78,6 @@ struct ActiveRun {
     read_wait_at: Duration,
 }
 
-
-
-
 #[derive(Default)]
 struct StreamState {
     segments: BTreeMap<usize, Segment>,
@@ -158,12 +155,9 @@ impl Stream {
             Some(k) if mode != Mode::Transcode => {
                 Grid::from_keyframes(duration, info.video.fps, config.segment_seconds, k)
             }
-            _ if mode == Mode::Transcode => Grid::uniform_with_lead(
-                duration,
-                info.video.fps,
-                config.segment_seconds,
-                &playlist::LEAD_SECS,
-            ),
+            _ if mode == Mode::Transcode => {
+                Grid::uniform_with_lead(duration, info.video.fps, config.segment_seconds, &playlist::LEAD_SECS)
+            }
             _ => Grid::uniform(duration, info.video.fps, config.segment_seconds),
         };
         // Transcodes come out with square pixels at the display aspect, turned upright.
@@ -185,11 +179,7 @@ impl Stream {
         };
         let video_codec = match mode {
             Mode::Transcode => "avc1.640028".to_string(),
-            _ => info
-                .video
-                .rfc6381
-                .clone()
-                .unwrap_or_else(|| "avc1.640028".into()),
+            _ => info.video.rfc6381.clone().unwrap_or_else(|| "avc1.640028".into()),
         };
         let audio_codec = match audio.map(|i| &info.audio[i]) {
             None => None,
@@ -202,9 +192,7 @@ impl Stream {
         };
         let secs = info.duration.as_secs_f64().max(1.0);
         let bandwidth = match mode {
-            Mode::Passthrough | Mode::AudioTranscode => {
-                (size_bytes as f64 * 8.0 / secs * 1.1) as u64
-            }
+            Mode::Passthrough | Mode::AudioTranscode => (size_bytes as f64 * 8.0 / secs * 1.1) as u64,
             Mode::Transcode => (bitrate_kbps as u64 + 192) * 1000,
         }
         .max(64_000);
@@ -212,9 +200,7 @@ impl Stream {
         for entry in std::fs::read_dir(&dir)?.flatten() {
             let _ = std::fs::remove_file(entry.path());
         }
-        let encoder = (mode == Mode::Transcode)
-            .then(|| registry.selected().map(|e| e.name.clone()))
-            .flatten();
+        let encoder = (mode == Mode::Transcode).then(|| registry.selected().map(|e| e.name.clone())).flatten();
         let (changed, _) = watch::channel(0);
         let meter = source.meter.clone();
         let source: Arc<dyn ByteSource> = source;
@@ -232,18 +218,11 @@ impl Stream {
             source,
             len: size_bytes,
             meter,
-            settings: Arc::new(EncodeSettings {
-                gop: 0,
-                bitrate_kbps,
-                x264_preset: config.x264_preset.clone(),
-            }),
+            settings: Arc::new(EncodeSettings { gop: 0, bitrate_kbps, x264_preset: config.x264_preset.clone() }),
             run_ahead: config.run_ahead_segments.max(1) as usize,
             audio_channels: config.audio_channels,
             next_run: AtomicU64::new(1),
-            state: Mutex::new(StreamState {
-                encoder,
-                ..Default::default()
-            }),
+            state: Mutex::new(StreamState { encoder, ..Default::default() }),
             changed,
             registry,
             info: Arc::new(info),
@@ -269,12 +248,7 @@ impl Stream {
 
     /// Returns segment `idx`, producing it first when needed. Waits up to `wait`;
     /// cancelling the future only stops this wait, the pipeline runs on for others.
-    pub async fn segment(
-        self: &Arc<Self>,
-        idx: usize,
-        client: &str,
-        wait: Duration,
-    ) -> Result<PathBuf, MediaError> {
+    pub async fn segment(self: &Arc<Self>, idx: usize, client: &str, wait: Duration) -> Result<PathBuf, MediaError> {
         if idx >= self.grid.count {
             return Err(MediaError::NoSuchSegment(idx));
         }
@@ -312,9 +286,7 @@ impl Stream {
                 let near = |start: usize, next: usize| start <= idx && idx <= next + reach;
                 match (&st.run, st.starting) {
                     (_, Some(s)) if near(s, s) => None,
-                    (Some(r), None) if near(r.start, r.next) => {
-                        self.maybe_resume(&mut st).map(|at| (at, false))
-                    }
+                    (Some(r), None) if near(r.start, r.next) => self.maybe_resume(&mut st).map(|at| (at, false)),
                     _ => {
                         st.starting = Some(idx);
                         st.furthest = idx;
@@ -326,10 +298,7 @@ impl Stream {
                 self.start_run(at, fast).await;
                 continue;
             }
-            if tokio::time::timeout_at(deadline, rx.changed())
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
                 return Err(MediaError::NotReady(idx, wait.as_secs()));
             }
         }
@@ -383,12 +352,11 @@ impl Stream {
         let mut st = self.state.lock().unwrap();
         st.starting = None;
         let encoder = match self.mode {
-            Mode::Transcode => match st.encoder.as_deref().and_then(|n| {
-                self.registry
-                    .verified()
-                    .find(|e| e.name == n)
-                    .map(|e| e.candidate.clone())
-            }) {
+            Mode::Transcode => match st
+                .encoder
+                .as_deref()
+                .and_then(|n| self.registry.verified().find(|e| e.name == n).map(|e| e.candidate.clone()))
+            {
                 Some(c) => Some(c),
                 None => {
                     st.failed = Some("no working H.264 encoder on this box".into());
@@ -400,13 +368,8 @@ impl Stream {
             _ => None,
         };
         let fps = self.info.video.fps;
-        let gop = (self.grid.seg_ns as f64 / 1e9
-            * if fps.0 > 0 {
-                fps.0 as f64 / fps.1 as f64
-            } else {
-                25.0
-            })
-        .round() as u32;
+        let gop =
+            (self.grid.seg_ns as f64 / 1e9 * if fps.0 > 0 { fps.0 as f64 / fps.1 as f64 } else { 25.0 }).round() as u32;
         let spec = RunSpec {
             mode: self.mode,
             audio: self.audio,
@@ -503,10 +466,9 @@ impl Stream {
             };
             let size = self.size;
             let c = candidate.clone();
-            let result =
-                tokio::task::spawn_blocking(move || super::encoder::test_encode_at(&c, size))
-                    .await
-                    .unwrap_or_else(|e| Err(anyhow::anyhow!("{e}")));
+            let result = tokio::task::spawn_blocking(move || super::encoder::test_encode_at(&c, size))
+                .await
+                .unwrap_or_else(|e| Err(anyhow::anyhow!("{e}")));
             let mut st = self.state.lock().unwrap();
             match result {
                 Ok(()) => {
@@ -516,10 +478,7 @@ impl Stream {
                 Err(e) => {
                     tracing::warn!(stream = %self.key, "encoder {} cannot encode {}x{}: {e:#}", candidate.label, size.0, size.1);
                     st.failed_encoders.push(candidate.label.clone());
-                    st.encoder = self
-                        .registry
-                        .next_after(&st.failed_encoders)
-                        .map(|e| e.name.clone());
+                    st.encoder = self.registry.next_after(&st.failed_encoders).map(|e| e.name.clone());
                 }
             }
         }
@@ -531,20 +490,8 @@ impl Stream {
             let mut st = self.state.lock().unwrap();
             let current = |st: &StreamState, id: u64| st.run.as_ref().is_some_and(|r| r.id == id);
             match ev {
-                RunEvent::Segment {
-                    run_id,
-                    index,
-                    path,
-                    bytes,
-                } => {
-                    st.segments.insert(
-                        index,
-                        Segment {
-                            path,
-                            bytes,
-                            last_access: Instant::now(),
-                        },
-                    );
+                RunEvent::Segment { run_id, index, path, bytes } => {
+                    st.segments.insert(index, Segment { path, bytes, last_access: Instant::now() });
                     if current(&st, run_id) {
                         let furthest = st.furthest;
                         let media = self.grid.duration_of(index) as f64 / 1e9;
@@ -647,15 +594,9 @@ impl Stream {
             segments_ready: st.segments.len(),
             segments_total: self.grid.count,
             buffered_seconds: buffered as f64 / 1e9,
-            clients: st
-                .clients
-                .values()
-                .filter(|t| now.duration_since(**t) < Duration::from_secs(60))
-                .count(),
+            clients: st.clients.values().filter(|t| now.duration_since(**t) < Duration::from_secs(60)).count(),
             last_access: st.last_access.map(|(_, t)| {
-                time::OffsetDateTime::from(t)
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .unwrap_or_default()
+                time::OffsetDateTime::from(t).format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
             }),
             duration: self.info.duration.as_secs_f64(),
             error: st.failed.clone(),

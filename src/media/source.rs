@@ -186,14 +186,7 @@ pub fn attach_timed(
     appsrc.set_stream_type(gst_app::AppStreamType::RandomAccess);
     appsrc.set_size(len as i64);
     appsrc.set_format(gst::Format::Bytes);
-    let feed = Arc::new(Mutex::new(Feed {
-        reader,
-        len,
-        pos: 0,
-        reader_pos: 0,
-        cache: Vec::new(),
-        cache_start: 0,
-    }));
+    let feed = Arc::new(Mutex::new(Feed { reader, len, pos: 0, reader_pos: 0, cache: Vec::new(), cache_start: 0 }));
     let seek_feed = feed.clone();
     appsrc.set_callbacks(
         gst_app::AppSrcCallbacks::builder()
@@ -207,11 +200,7 @@ pub fn attach_timed(
                     let _ = src.end_of_stream();
                     return;
                 }
-                let want = if n == 0 || n == u32::MAX {
-                    64 * 1024
-                } else {
-                    n as usize
-                };
+                let want = if n == 0 || n == u32::MAX { 64 * 1024 } else { n as usize };
                 let began = std::time::Instant::now();
                 let res = rt.block_on(async {
                     tokio::select! {
@@ -219,16 +208,9 @@ pub fn attach_timed(
                         _ = cancel.cancelled() => None,
                     }
                 });
-                read_wait_ms.fetch_add(
-                    began.elapsed().as_millis() as u64,
-                    std::sync::atomic::Ordering::Relaxed,
-                );
+                read_wait_ms.fetch_add(began.elapsed().as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
                 if began.elapsed() > std::time::Duration::from_secs(1) {
-                    tracing::info!(
-                        "read of {want} bytes at {pos} of {} waited {:?}",
-                        f.len,
-                        began.elapsed()
-                    );
+                    tracing::info!("read of {want} bytes at {pos} of {} waited {:?}", f.len, began.elapsed());
                 }
                 match res {
                     None => {}
@@ -243,11 +225,7 @@ pub fn attach_timed(
                         let _ = src.push_buffer(buf);
                     }
                     Some(Err(e)) => {
-                        gst::element_error!(
-                            src,
-                            gst::ResourceError::Read,
-                            ["reading at byte {pos} failed: {e}"]
-                        );
+                        gst::element_error!(src, gst::ResourceError::Read, ["reading at byte {pos} failed: {e}"]);
                     }
                 }
             })

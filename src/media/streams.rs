@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{cache, keyframes, probe, waiting};
 use super::{ByteSource, EncoderInfo, EncoderRegistry, Mode, Stream, StreamKey, StreamPhase, Waiting};
+use super::{cache, keyframes, probe, waiting};
 use crate::config::MediaConfig;
 
 /// The media side of the daemon: the encoder registry and every stream.
@@ -50,11 +50,7 @@ impl Media {
     }
 
     /// Creates the media state with an already probed encoder registry.
-    pub fn with_registry(
-        config: MediaConfig,
-        cache_dir: PathBuf,
-        registry: EncoderRegistry,
-    ) -> Arc<Self> {
+    pub fn with_registry(config: MediaConfig, cache_dir: PathBuf, registry: EncoderRegistry) -> Arc<Self> {
         let m = Self::new(config, cache_dir, CancellationToken::new());
         let _ = m.registry.set(Arc::new(registry));
         m
@@ -127,10 +123,7 @@ impl Media {
     pub async fn registry(&self) -> Arc<EncoderRegistry> {
         self.registry
             .get_or_init(|| async {
-                let (pin, exclude) = (
-                    self.config.encoder.clone(),
-                    self.config.exclude_encoders.clone(),
-                );
+                let (pin, exclude) = (self.config.encoder.clone(), self.config.exclude_encoders.clone());
                 Arc::new(
                     tokio::task::spawn_blocking(move || EncoderRegistry::probe(&pin, &exclude))
                         .await
@@ -143,10 +136,7 @@ impl Media {
 
     /// The probed encoders, empty until the probe finished.
     pub fn encoders(&self) -> Vec<EncoderInfo> {
-        self.registry
-            .get()
-            .map(|r| r.encoders.clone())
-            .unwrap_or_default()
+        self.registry.get().map(|r| r.encoders.clone()).unwrap_or_default()
     }
 
     /// Whether the encoder probe has finished.
@@ -156,9 +146,7 @@ impl Media {
 
     /// The encoder new transcodes use.
     pub fn selected_encoder(&self) -> Option<String> {
-        self.registry
-            .get()
-            .and_then(|r| r.selected().map(|e| e.name.clone()))
+        self.registry.get().and_then(|r| r.selected().map(|e| e.name.clone()))
     }
 
     /// The stream for `key`, probing `source` when it is new. Probe failures are not
@@ -281,13 +269,7 @@ impl Media {
 
     /// The streams of every file of one torrent.
     pub fn of_torrent(&self, torrent: &str) -> Vec<Arc<Stream>> {
-        self.streams
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(k, _)| k.torrent == torrent)
-            .map(|(_, s)| s.clone())
-            .collect()
+        self.streams.lock().unwrap().iter().filter(|(k, _)| k.torrent == torrent).map(|(_, s)| s.clone()).collect()
     }
 
     /// The cues of subtitle track `track` of stream `key`, read by `load` on first use.

@@ -20,13 +20,19 @@ use super::subtitles::{Cue, ass_text, clean_markup};
 
 /// Whether caps name a subtitle stream (text or picture).
 pub fn is_subtitle_caps(name: &str) -> bool {
-    name.starts_with("text/") || name.starts_with("subpicture/") || matches!(name, "application/x-ass" | "application/x-ssa" | "application/x-subtitle-vtt")
+    name.starts_with("text/")
+        || name.starts_with("subpicture/")
+        || matches!(name, "application/x-ass" | "application/x-ssa" | "application/x-subtitle-vtt")
 }
 
 /// The cues of subtitle stream `stream` (counting subtitle streams only, from 0, and
 /// the probe's `stream_key` of it) of `source`. Reads the whole file: on a torrent that waits for every piece. Gives up
 /// after `timeout`, saying so.
-pub async fn extract(source: &dyn ByteSource, stream: (usize, Option<String>), timeout: Duration) -> anyhow::Result<Vec<Cue>> {
+pub async fn extract(
+    source: &dyn ByteSource,
+    stream: (usize, Option<String>),
+    timeout: Duration,
+) -> anyhow::Result<Vec<Cue>> {
     super::init()?;
     let opened = source.open().await.context("opening the file")?;
     let caps = container_caps(&source.file_name());

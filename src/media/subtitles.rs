@@ -299,7 +299,10 @@ mod tests {
         let srt = "1\r\n00:00:01,500 --> 00:00:03,000\r\n<i>Hello</i> & <font color=\"red\">you</font>\r\n\r\n2\r\n00:01:02,000 --> 00:01:04,250\r\nLine one\r\nLine two\r\n";
         let cues = parse(srt, TextFormat::SubRip);
         assert_eq!(cues.len(), 2);
-        assert_eq!(cues[0], Cue { start_ns: 1_500_000_000, end_ns: 3_000_000_000, text: "<i>Hello</i> &amp; you".into() });
+        assert_eq!(
+            cues[0],
+            Cue { start_ns: 1_500_000_000, end_ns: 3_000_000_000, text: "<i>Hello</i> &amp; you".into() }
+        );
         assert_eq!(cues[1].start_ns, 62_000_000_000);
         assert_eq!(cues[1].text, "Line one\nLine two");
         assert!(to_vtt(&cues).contains("00:01:02.000 --> 00:01:04.250\nLine one\nLine two\n"));
@@ -309,13 +312,21 @@ mod tests {
     fn ass_events_reduced() {
         let ass = "[Script Info]\nTitle: x\n\n[V4+ Styles]\nFormat: Name, Fontname\nStyle: Default,Arial\n\n[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\nDialogue: 0,0:00:05.00,0:00:07.50,Default,,0,0,0,,{\\i1\\pos(10,10)}Bonjour{\\i0}, le monde\\Nsecond, line\n";
         let cues = parse(ass, TextFormat::Ass);
-        assert_eq!(cues, vec![Cue { start_ns: 5_000_000_000, end_ns: 7_500_000_000, text: "<i>Bonjour</i>, le monde\nsecond, line".into() }]);
+        assert_eq!(
+            cues,
+            vec![Cue {
+                start_ns: 5_000_000_000,
+                end_ns: 7_500_000_000,
+                text: "<i>Bonjour</i>, le monde\nsecond, line".into()
+            }]
+        );
     }
 
     #[test]
     fn charsets() {
         // "Привет, мир" in Windows-1251.
-        let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode("1\n00:00:01,000 --> 00:00:02,000\nПривет, мир! Как дела? Хорошо, спасибо.\n");
+        let (bytes, _, _) = encoding_rs::WINDOWS_1251
+            .encode("1\n00:00:01,000 --> 00:00:02,000\nПривет, мир! Как дела? Хорошо, спасибо.\n");
         assert!(decode(&bytes).contains("Привет, мир! Как дела?"));
         let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode("Ça été très déjà vu, garçon. Où êtes-vous?");
         assert_eq!(decode(&bytes), "Ça été très déjà vu, garçon. Où êtes-vous?");

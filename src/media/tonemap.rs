@@ -13,9 +13,9 @@
 
 use std::sync::Mutex;
 
+use gst_video::prelude::*;
 use gstreamer as gst;
 use gstreamer_video as gst_video;
-use gst_video::prelude::*;
 
 /// SDR reference white in nits (BT.2408).
 pub const REF_WHITE: f64 = 203.0;
@@ -108,29 +108,26 @@ fn setup(caps: &gst::CapsRef) -> Option<(gst_video::VideoInfo, Vec<u16>)> {
 /// Tone-maps the luma of every HDR frame leaving `pad` (a decoder's source pad).
 pub fn install(pad: &gst::Pad) {
     let state: Mutex<Option<(gst_video::VideoInfo, Vec<u16>)>> = Mutex::new(None);
-    pad.add_probe(
-        gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
-        move |_, info| {
-            match &mut info.data {
-                Some(gst::PadProbeData::Event(ev)) => {
-                    if let gst::EventView::Caps(c) = ev.view() {
-                        *state.lock().unwrap() = setup(c.caps());
-                    }
+    pad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
+        match &mut info.data {
+            Some(gst::PadProbeData::Event(ev)) => {
+                if let gst::EventView::Caps(c) = ev.view() {
+                    *state.lock().unwrap() = setup(c.caps());
                 }
-                Some(gst::PadProbeData::Buffer(buf)) => {
-                    let st = state.lock().unwrap();
-                    if let Some((vinfo, lut)) = st.as_ref() {
-                        let b = buf.make_mut();
-                        if let Ok(mut frame) = gst_video::VideoFrameRef::from_buffer_ref_writable(b, vinfo) {
-                            map_luma(&mut frame, lut);
-                        }
-                    }
-                }
-                _ => {}
             }
-            gst::PadProbeReturn::Ok
-        },
-    );
+            Some(gst::PadProbeData::Buffer(buf)) => {
+                let st = state.lock().unwrap();
+                if let Some((vinfo, lut)) = st.as_ref() {
+                    let b = buf.make_mut();
+                    if let Ok(mut frame) = gst_video::VideoFrameRef::from_buffer_ref_writable(b, vinfo) {
+                        map_luma(&mut frame, lut);
+                    }
+                }
+            }
+            _ => {}
+        }
+        gst::PadProbeReturn::Ok
+    });
 }
 
 fn map_luma(frame: &mut gst_video::VideoFrameRef<&mut gst::BufferRef>, lut: &[u16]) {

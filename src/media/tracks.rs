@@ -10,7 +10,6 @@ use super::language::{is_language, language_name, normalise_language};
 use super::probe::{MediaInfo, SubStream};
 use super::subtitles::TextFormat;
 
-
 /// An audio track, as `audioTracks` in the API.
 #[derive(Clone, Debug, Serialize)]
 pub struct AudioTrack {
@@ -93,8 +92,16 @@ pub fn audio_tracks(info: &MediaInfo, prefer: &[String]) -> Vec<AudioTrack> {
         .enumerate()
         .map(|(i, a)| {
             let language = a.language.as_deref().and_then(normalise_language);
-            let name = format!("{} · {} {}", language_name(language.as_deref()), codec_name(&a.codec), layout(a.channels));
-            AudioTrack { index: i, language, name, codec: codec_name(&a.codec).to_string(), channels: a.channels, default: Some(i) == default }
+            let name =
+                format!("{} · {} {}", language_name(language.as_deref()), codec_name(&a.codec), layout(a.channels));
+            AudioTrack {
+                index: i,
+                language,
+                name,
+                codec: codec_name(&a.codec).to_string(),
+                channels: a.channels,
+                default: Some(i) == default,
+            }
         })
         .collect()
 }
@@ -146,9 +153,7 @@ fn sidecar_tags(rest: &str) -> (Option<String>, bool) {
     for tok in rest.split(['.', '_', '-', ' ', '[', ']', '(', ')']).filter(|t| !t.is_empty()) {
         match tok {
             "forced" | "foreign" => forced = true,
-            t if language.is_none() && is_language(t) => {
-                language = normalise_language(t)
-            }
+            t if language.is_none() && is_language(t) => language = normalise_language(t),
             _ => {}
         }
     }
@@ -159,7 +164,11 @@ fn sidecar_tags(rest: &str) -> (Option<String>, bool) {
 /// subtitle in the video's folder whose name starts with the video's stem, or any text
 /// subtitle in a `Subs`/`Subtitles` folder beside it (or under the torrent's root) when
 /// the torrent holds one video or the folder is named after the video.
-pub fn sidecars<'a>(video: &str, files: impl IntoIterator<Item = (usize, &'a str)>, videos_in_torrent: usize) -> Vec<(usize, String, Option<String>, bool, TextFormat)> {
+pub fn sidecars<'a>(
+    video: &str,
+    files: impl IntoIterator<Item = (usize, &'a str)>,
+    videos_in_torrent: usize,
+) -> Vec<(usize, String, Option<String>, bool, TextFormat)> {
     let (vstem, _) = stem_ext(video);
     let vdir = dir_of(video).to_lowercase();
     let mut out = Vec::new();
@@ -172,8 +181,12 @@ pub fn sidecars<'a>(video: &str, files: impl IntoIterator<Item = (usize, &'a str
         } else {
             let (parent, last) = dir.rsplit_once('/').unwrap_or(("", dir.as_str()));
             let subs_dir = matches!(last, "subs" | "subtitles" | "sub" | "subtitle");
-            let beside = parent == vdir || (parent.is_empty() && vdir.is_empty()) || parent.ends_with(&format!("/{vstem}")) || parent == vstem;
-            let named = dir.ends_with(&format!("/{vstem}")) && dir.rsplit('/').nth(1).is_some_and(|d| matches!(d, "subs" | "subtitles"));
+            let beside = parent == vdir
+                || (parent.is_empty() && vdir.is_empty())
+                || parent.ends_with(&format!("/{vstem}"))
+                || parent == vstem;
+            let named = dir.ends_with(&format!("/{vstem}"))
+                && dir.rsplit('/').nth(1).is_some_and(|d| matches!(d, "subs" | "subtitles"));
             ((subs_dir && (beside || videos_in_torrent == 1)) || named).then(|| stem.clone())
         };
         let Some(rest) = rest else { continue };
@@ -228,7 +241,9 @@ pub fn subtitle_tracks(
     }
     // Forced subtitles (signs, foreign dialogue) show by default: the first forced
     // track in the default audio's language, else the first forced one.
-    let in_audio_language = out.iter().position(|t| t.forced && t.supported && audio_language.is_some() && t.language.as_deref() == audio_language);
+    let in_audio_language = out
+        .iter()
+        .position(|t| t.forced && t.supported && audio_language.is_some() && t.language.as_deref() == audio_language);
     if let Some(i) = in_audio_language.or_else(|| out.iter().position(|t| t.forced && t.supported)) {
         out[i].default = true;
     }
@@ -270,7 +285,8 @@ pub fn with_renditions(
         if let Some(l) = &t.language {
             let _ = write!(media, ",LANGUAGE=\"{l}\"");
         }
-        let _ = writeln!(media, ",DEFAULT={},AUTOSELECT=YES,CHANNELS=\"2\",URI=\"{}\"", yes(t.default), audio_uri(t.index));
+        let _ =
+            writeln!(media, ",DEFAULT={},AUTOSELECT=YES,CHANNELS=\"2\",URI=\"{}\"", yes(t.default), audio_uri(t.index));
     }
     names.clear();
     let supported: Vec<&SubtitleTrack> = subs.iter().filter(|t| t.supported).collect();
@@ -280,7 +296,13 @@ pub fn with_renditions(
         if let Some(l) = &t.language {
             let _ = write!(media, ",LANGUAGE=\"{l}\"");
         }
-        let _ = writeln!(media, ",DEFAULT={},AUTOSELECT=YES,FORCED={},URI=\"{}\"", yes(t.default), yes(t.forced), sub_uri(t.index));
+        let _ = writeln!(
+            media,
+            ",DEFAULT={},AUTOSELECT=YES,FORCED={},URI=\"{}\"",
+            yes(t.default),
+            yes(t.forced),
+            sub_uri(t.index)
+        );
     }
     let mut groups = String::new();
     if !audio.is_empty() {
@@ -329,7 +351,10 @@ mod tests {
         ];
         let s = sidecars("Film/Film.mkv", files, 1);
         let got: Vec<(usize, Option<&str>, bool)> = s.iter().map(|(i, _, l, f, _)| (*i, l.as_deref(), *f)).collect();
-        assert_eq!(got, vec![(1, Some("en"), false), (2, Some("en"), true), (3, Some("en"), false), (6, Some("ru"), false)]);
+        assert_eq!(
+            got,
+            vec![(1, Some("en"), false), (2, Some("en"), true), (3, Some("en"), false), (6, Some("ru"), false)]
+        );
         // Two videos: a Subs folder's files go to neither unless named after one.
         let files = [(0, "S/E01.mkv"), (1, "S/E02.mkv"), (2, "S/E01.de.srt"), (3, "S/Subs/E02/1_German.srt")];
         let s = sidecars("S/E02.mkv", files, 2);
@@ -338,7 +363,8 @@ mod tests {
 
     #[test]
     fn renditions_in_the_master() {
-        let master = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=1,RESOLUTION=2x2,CODECS=\"x\"\nid/index.m3u8\n";
+        let master =
+            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=1,RESOLUTION=2x2,CODECS=\"x\"\nid/index.m3u8\n";
         let t = |i, l: Option<&str>, forced, supported| SubtitleTrack {
             index: i,
             language: l.map(Into::into),
@@ -351,8 +377,26 @@ mod tests {
             stream: i,
             file: None,
         };
-        let audio = [AudioTrack { index: 0, language: Some("en".into()), name: "English · AC-3 5.1".into(), codec: "AC-3".into(), channels: 6, default: true }];
-        let m = with_renditions(master, &audio, &[t(0, Some("en"), false, true), t(1, Some("en"), false, true), t(2, None, false, false), t(3, Some("de"), true, true)], |n| format!("id/audio/{n}.m3u8"), |n| format!("id/subtitles/{n}.m3u8"));
+        let audio = [AudioTrack {
+            index: 0,
+            language: Some("en".into()),
+            name: "English · AC-3 5.1".into(),
+            codec: "AC-3".into(),
+            channels: 6,
+            default: true,
+        }];
+        let m = with_renditions(
+            master,
+            &audio,
+            &[
+                t(0, Some("en"), false, true),
+                t(1, Some("en"), false, true),
+                t(2, None, false, false),
+                t(3, Some("de"), true, true),
+            ],
+            |n| format!("id/audio/{n}.m3u8"),
+            |n| format!("id/subtitles/{n}.m3u8"),
+        );
         assert!(m.contains("#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"aud\",NAME=\"English · AC-3 5.1\",LANGUAGE=\"en\",DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"2\",URI=\"id/audio/0.m3u8\"\n"));
         assert!(m.contains("#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",NAME=\"English\",LANGUAGE=\"en\",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI=\"id/subtitles/0.m3u8\"\n"));
         assert!(m.contains("NAME=\"English (2)\""));

@@ -236,7 +236,10 @@ mod tests {
             version: 0,
             pcr_pid: 0x41,
             program_info: vec![],
-            streams: vec![Es { stream_type: 0x1b, pid: 0x41, info: vec![] }, Es { stream_type: 0x0f, pid: 0x42, info: vec![0x0a, 4, b'e', b'n', b'g', 0] }],
+            streams: vec![
+                Es { stream_type: 0x1b, pid: 0x41, info: vec![] },
+                Es { stream_type: 0x0f, pid: 0x42, info: vec![0x0a, 4, b'e', b'n', b'g', 0] },
+            ],
         };
         let s = pmt_section(&p);
         assert_eq!(crc32_mpeg(&s), 0, "a section with its CRC checks to 0");

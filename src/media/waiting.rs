@@ -48,7 +48,8 @@ impl Waiting {
             return format!("{what} is still being {how}");
         }
         let mb = |b: u64| b as f64 / 1e6;
-        let mut s = format!("{what} is still downloading: {:.1} of {:.1} MB here", mb(self.bytes_have), mb(self.bytes_needed));
+        let mut s =
+            format!("{what} is still downloading: {:.1} of {:.1} MB here", mb(self.bytes_have), mb(self.bytes_needed));
         if let (Some(p), Some(r)) = (self.peers, self.rate) {
             s.push_str(&format!(", {p} peer{} at {:.0} kB/s", if p == 1 { "" } else { "s" }, r as f64 / 1e3));
         }

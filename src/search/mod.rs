@@ -161,7 +161,13 @@ pub async fn search(
         let millis = took.as_millis() as u64;
         match result {
             Ok(results) => {
-                reports.push(IndexerReport { name: ix.name.clone(), ok: true, results: results.len(), error: None, millis });
+                reports.push(IndexerReport {
+                    name: ix.name.clone(),
+                    ok: true,
+                    results: results.len(),
+                    error: None,
+                    millis,
+                });
                 for r in results {
                     match merged.get_mut(&r.info_hash) {
                         Some(have) => {

@@ -79,7 +79,8 @@ pub fn parse(xml: &str) -> Result<Vec<Item>, FeedError> {
                         }
                     }
                     b"attr" => {
-                        if let (Some(it), Some(n), Some(v)) = (item.as_mut(), attr_of(e, b"name"), attr_of(e, b"value")) {
+                        if let (Some(it), Some(n), Some(v)) = (item.as_mut(), attr_of(e, b"name"), attr_of(e, b"value"))
+                        {
                             it.attrs.push((n, v));
                         }
                     }

@@ -87,8 +87,7 @@ impl Store {
     }
 
     pub fn touch_session(&self, token_hash: &str, now: i64) -> anyhow::Result<()> {
-        self.conn()
-            .execute("UPDATE sessions SET last_seen = ?2 WHERE token_hash = ?1", params![token_hash, now])?;
+        self.conn().execute("UPDATE sessions SET last_seen = ?2 WHERE token_hash = ?1", params![token_hash, now])?;
         Ok(())
     }
 
@@ -195,11 +194,7 @@ impl Store {
     pub fn api_key(&self, prefix: &str) -> anyhow::Result<Option<ApiKeyRecord>> {
         Ok(self
             .conn()
-            .query_row(
-                &format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE prefix = ?1"),
-                [prefix],
-                api_key_row,
-            )
+            .query_row(&format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE prefix = ?1"), [prefix], api_key_row)
             .optional()?)
     }
 
@@ -215,8 +210,7 @@ impl Store {
     }
 
     pub fn touch_api_key(&self, prefix: &str, now: i64) -> anyhow::Result<()> {
-        self.conn()
-            .execute("UPDATE api_keys SET last_used_at = ?2 WHERE prefix = ?1", params![prefix, now])?;
+        self.conn().execute("UPDATE api_keys SET last_used_at = ?2 WHERE prefix = ?1", params![prefix, now])?;
         Ok(())
     }
 

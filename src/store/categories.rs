@@ -66,9 +66,8 @@ impl Store {
     /// Every torrent's category, by info-hash (for lists).
     pub fn torrent_categories(&self) -> anyhow::Result<HashMap<String, String>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT info_hash, category FROM torrent_categories WHERE category IS NOT NULL",
-        )?;
+        let mut stmt =
+            conn.prepare_cached("SELECT info_hash, category FROM torrent_categories WHERE category IS NOT NULL")?;
         let rows = stmt
             .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
             .collect::<Result<HashMap<_, _>, _>>()?;

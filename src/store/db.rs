@@ -150,11 +150,9 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the database in `state_dir` and migrates it.
     pub fn open(state_dir: &Path) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(state_dir)
-            .with_context(|| format!("creating state dir {}", state_dir.display()))?;
+        std::fs::create_dir_all(state_dir).with_context(|| format!("creating state dir {}", state_dir.display()))?;
         let path = state_dir.join("swarmcast.db");
-        let conn = Connection::open(&path)
-            .with_context(|| format!("opening database {}", path.display()))?;
+        let conn = Connection::open(&path).with_context(|| format!("opening database {}", path.display()))?;
         Self::init(conn)
     }
 
@@ -185,10 +183,7 @@ impl Store {
 
     pub fn setting(&self, key: &str) -> anyhow::Result<Option<String>> {
         use rusqlite::OptionalExtension;
-        Ok(self
-            .conn()
-            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
-            .optional()?)
+        Ok(self.conn().query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()?)
     }
 
     pub fn set_setting(&self, key: &str, value: &str) -> anyhow::Result<()> {
@@ -225,9 +220,7 @@ pub fn now_rfc3339() -> String {
 }
 
 pub fn format_time(t: time::OffsetDateTime) -> String {
-    let f = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
+    let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     t.to_offset(time::UtcOffset::UTC).format(&f).expect("formattable")
 }
 

@@ -13,10 +13,10 @@ mod passkeys;
 mod db;
 
 pub use activity::ActivityEntry;
+pub use auth_tokens::{ApiKeyRecord, RememberRecord, SessionRecord};
 pub use categories::Category;
+pub use db::{Store, format_time, now_rfc3339};
 pub use torrent_settings::{PendingMove, TorrentSettings};
 pub use torrents::{Purpose, TorrentRecord};
-pub use auth_tokens::{ApiKeyRecord, RememberRecord, SessionRecord};
 pub use users::{InsertUserError, UserRecord};
 pub use watch::{WatchRecord, WatchSource};
-pub use db::{Store, format_time, now_rfc3339};

@@ -35,10 +35,7 @@ impl Store {
 
     /// The user a passkey belongs to.
     pub fn user_by_passkey(&self, passkey: &str) -> anyhow::Result<Option<i64>> {
-        Ok(self
-            .conn()
-            .query_row("SELECT id FROM users WHERE passkey = ?1", [passkey], |r| r.get(0))
-            .optional()?)
+        Ok(self.conn().query_row("SELECT id FROM users WHERE passkey = ?1", [passkey], |r| r.get(0)).optional()?)
     }
 
     /// Adds bytes to a user's tracker totals.

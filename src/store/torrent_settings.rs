@@ -87,10 +87,8 @@ impl Store {
 
     /// Records where a torrent's files are (its librqbit output folder).
     pub fn set_torrent_output_folder(&self, info_hash: &str, folder: &str) -> anyhow::Result<()> {
-        self.conn().execute(
-            "UPDATE torrents SET output_folder = ?2 WHERE info_hash = ?1",
-            params![info_hash, folder],
-        )?;
+        self.conn()
+            .execute("UPDATE torrents SET output_folder = ?2 WHERE info_hash = ?1", params![info_hash, folder])?;
         Ok(())
     }
 
@@ -124,10 +122,7 @@ impl Store {
 
     /// Sets a torrent's completion time (the maintenance tests inject a clock).
     pub fn set_torrent_completed_at(&self, info_hash: &str, at: &str) -> anyhow::Result<()> {
-        self.conn().execute(
-            "UPDATE torrents SET completed_at = ?2 WHERE info_hash = ?1",
-            params![info_hash, at],
-        )?;
+        self.conn().execute("UPDATE torrents SET completed_at = ?2 WHERE info_hash = ?1", params![info_hash, at])?;
         Ok(())
     }
 }

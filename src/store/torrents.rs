@@ -89,11 +89,7 @@ impl Store {
     pub fn torrent(&self, info_hash: &str) -> anyhow::Result<Option<TorrentRecord>> {
         Ok(self
             .conn()
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM torrents WHERE info_hash = ?1"),
-                [info_hash],
-                from_row,
-            )
+            .query_row(&format!("SELECT {COLUMNS} FROM torrents WHERE info_hash = ?1"), [info_hash], from_row)
             .optional()?)
     }
 
@@ -131,12 +127,7 @@ impl Store {
     }
 
     /// Stores the metadata of a magnet once it arrived.
-    pub fn set_torrent_metadata(
-        &self,
-        info_hash: &str,
-        name: &str,
-        torrent_bytes: &[u8],
-    ) -> anyhow::Result<()> {
+    pub fn set_torrent_metadata(&self, info_hash: &str, name: &str, torrent_bytes: &[u8]) -> anyhow::Result<()> {
         self.conn().execute(
             "UPDATE torrents SET name = ?2, torrent_bytes = ?3 WHERE info_hash = ?1",
             params![info_hash, name, torrent_bytes],
@@ -145,16 +136,14 @@ impl Store {
     }
 
     pub fn set_torrent_paused(&self, info_hash: &str, paused: bool) -> anyhow::Result<()> {
-        self.conn()
-            .execute("UPDATE torrents SET paused = ?2 WHERE info_hash = ?1", params![info_hash, paused])?;
+        self.conn().execute("UPDATE torrents SET paused = ?2 WHERE info_hash = ?1", params![info_hash, paused])?;
         Ok(())
     }
 
     /// Records which files of a torrent to download (`None`: all).
     pub fn set_torrent_files(&self, info_hash: &str, files: Option<&[usize]>) -> anyhow::Result<()> {
         let json = files.map(|f| serde_json::to_string(f).unwrap());
-        self.conn()
-            .execute("UPDATE torrents SET only_files = ?2 WHERE info_hash = ?1", params![info_hash, json])?;
+        self.conn().execute("UPDATE torrents SET only_files = ?2 WHERE info_hash = ?1", params![info_hash, json])?;
         Ok(())
     }
 

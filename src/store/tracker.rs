@@ -7,8 +7,7 @@ impl Store {
     /// Every persisted swarm: `(info_hash, downloaded, created_at)`.
     pub fn tracker_swarms(&self) -> anyhow::Result<Vec<(String, u64, String)>> {
         let conn = self.conn();
-        let mut stmt =
-            conn.prepare("SELECT info_hash, downloaded, created_at FROM tracker_swarms")?;
+        let mut stmt = conn.prepare("SELECT info_hash, downloaded, created_at FROM tracker_swarms")?;
         let rows = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?)))?
             .collect::<Result<Vec<_>, _>>()?;
@@ -41,9 +40,7 @@ impl Store {
     pub fn torrent_names(&self) -> anyhow::Result<std::collections::HashMap<String, String>> {
         let conn = self.conn();
         let mut stmt = conn.prepare("SELECT info_hash, name FROM torrents WHERE name IS NOT NULL")?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
         Ok(rows)
     }
 }

@@ -94,10 +94,7 @@ impl Store {
     }
 
     pub fn user(&self, id: i64) -> anyhow::Result<Option<UserRecord>> {
-        Ok(self
-            .conn()
-            .query_row(&format!("SELECT {COLUMNS} FROM users WHERE id = ?1"), [id], from_row)
-            .optional()?)
+        Ok(self.conn().query_row(&format!("SELECT {COLUMNS} FROM users WHERE id = ?1"), [id], from_row).optional()?)
     }
 
     /// Looks a user up by name, without regard to case.
@@ -117,17 +114,11 @@ impl Store {
     }
 
     pub fn set_user_password(&self, id: i64, password_hash: &str) -> anyhow::Result<bool> {
-        Ok(self
-            .conn()
-            .execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![id, password_hash])?
-            > 0)
+        Ok(self.conn().execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![id, password_hash])? > 0)
     }
 
     pub fn set_user_admin(&self, id: i64, is_admin: bool) -> anyhow::Result<bool> {
-        Ok(self
-            .conn()
-            .execute("UPDATE users SET is_admin = ?2 WHERE id = ?1", params![id, is_admin])?
-            > 0)
+        Ok(self.conn().execute("UPDATE users SET is_admin = ?2 WHERE id = ?1", params![id, is_admin])? > 0)
     }
 
     /// Deletes a user with its sessions, remember-me series and API keys (cascade).

@@ -123,9 +123,8 @@ impl Store {
     /// A user's list, most recent first.
     pub fn watch_list(&self, user: i64) -> anyhow::Result<Vec<WatchRecord>> {
         let conn = self.conn();
-        let mut st = conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM watch WHERE user_id = ?1 ORDER BY updated_at DESC, rowid DESC"
-        ))?;
+        let mut st = conn
+            .prepare(&format!("SELECT {COLUMNS} FROM watch WHERE user_id = ?1 ORDER BY updated_at DESC, rowid DESC"))?;
         let rows = st.query_map([user], row)?.collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }

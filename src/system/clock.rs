@@ -50,9 +50,7 @@ impl ManualClock {
 
     /// A clock standing at `t`.
     pub fn at(t: OffsetDateTime) -> Self {
-        Self(AtomicI64::new(
-            (t.unix_timestamp_nanos() / 1_000_000) as i64,
-        ))
+        Self(AtomicI64::new((t.unix_timestamp_nanos() / 1_000_000) as i64))
     }
 
     pub fn advance(&self, by: Duration) {

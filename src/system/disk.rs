@@ -18,10 +18,7 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
             out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
             i += 4;
         } else {
@@ -52,9 +49,7 @@ pub fn parse_mountinfo(text: &str) -> Vec<Mount> {
 pub fn covering_mount<'a>(mounts: &'a [Mount], path: &Path) -> Option<&'a Mount> {
     let mut best: Option<&Mount> = None;
     for m in mounts.iter().filter(|m| path.starts_with(&m.mount_point)) {
-        if best.is_none_or(|b| {
-            m.mount_point.components().count() >= b.mount_point.components().count()
-        }) {
+        if best.is_none_or(|b| m.mount_point.components().count() >= b.mount_point.components().count()) {
             best = Some(m);
         }
     }
@@ -121,12 +116,7 @@ mod tests {
         let c = covering_mount(&m, Path::new("/srv/swarmcast/downloads/film")).unwrap();
         assert_eq!((c.id, c.source.as_str()), (41, "/dev/sda1"));
         // /srv/swarmcastle is not under /srv/swarmcast: whole components only.
-        assert_eq!(
-            covering_mount(&m, Path::new("/srv/swarmcastle"))
-                .unwrap()
-                .id,
-            22
-        );
+        assert_eq!(covering_mount(&m, Path::new("/srv/swarmcastle")).unwrap().id, 22);
     }
 
     #[test]
@@ -135,10 +125,7 @@ mod tests {
         assert_eq!(classify(&m[0], &m[2]), Change::Attached);
         assert_eq!(classify(&m[2], &m[0]), Change::Removed);
         assert_eq!(classify(&m[2], &m[2]), Change::None);
-        let again = Mount {
-            id: 57,
-            ..m[2].clone()
-        };
+        let again = Mount { id: 57, ..m[2].clone() };
         assert_eq!(classify(&m[2], &again), Change::Replaced);
     }
 }

@@ -83,12 +83,7 @@ impl<S> tracing_subscriber::Layer<S> for JournalLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    fn on_new_span(
-        &self,
-        attrs: &tracing::span::Attributes<'_>,
-        id: &tracing::span::Id,
-        ctx: Context<'_, S>,
-    ) {
+    fn on_new_span(&self, attrs: &tracing::span::Attributes<'_>, id: &tracing::span::Id, ctx: Context<'_, S>) {
         let mut fields = Fields::default();
         attrs.record(&mut fields);
         if let Some(span) = ctx.span(id) {
@@ -105,11 +100,7 @@ where
                 if let Some(f) = span.extensions().get::<SpanFields>() {
                     // The span "task" carries `name`: make it TASK so it cannot clash.
                     pairs.extend(f.0.iter().map(|(k, v)| {
-                        let key = if k == "name" {
-                            span.name().to_string()
-                        } else {
-                            k.clone()
-                        };
+                        let key = if k == "name" { span.name().to_string() } else { k.clone() };
                         (key, v.clone())
                     }));
                 }
@@ -118,10 +109,7 @@ where
         pairs.extend(fields.pairs.iter().cloned());
         let meta = event.metadata();
         let message = fields.readable_message();
-        let kvs: Vec<(&str, &str)> = pairs
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let kvs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let _ = self.log.journal_send(
             &log::Record::builder()
                 .args(format_args!("{message}"))
@@ -148,10 +136,7 @@ mod tests {
             let mut f = Fields::default();
             event.record(&mut f);
             let keys: Vec<String> = f.pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            self.0
-                .lock()
-                .unwrap()
-                .push(format!("{} | {}", f.readable_message(), keys.join(",")));
+            self.0.lock().unwrap().push(format!("{} | {}", f.readable_message(), keys.join(",")));
         }
     }
 

@@ -73,9 +73,7 @@ pub fn refused_kind(ip: IpAddr) -> Option<&'static str> {
 }
 
 fn own_addresses() -> Vec<IpAddr> {
-    if_addrs::get_if_addrs()
-        .map(|a| a.into_iter().map(|i| i.ip().to_canonical()).collect())
-        .unwrap_or_default()
+    if_addrs::get_if_addrs().map(|a| a.into_iter().map(|i| i.ip().to_canonical()).collect()).unwrap_or_default()
 }
 
 /// Resolves the URL's host once and checks every address; returns the address to
@@ -123,18 +121,15 @@ pub async fn send(
     let mut url = url::Url::parse(url).map_err(|e| format!("refused: not a URL: {e}"))?;
     for _ in 0..=MAX_REDIRECTS {
         let addr = check(&url, allowed).await?;
-        let mut client = reqwest::Client::builder()
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy();
+        let mut client =
+            reqwest::Client::builder().timeout(timeout).redirect(reqwest::redirect::Policy::none()).no_proxy();
         if let Some(host) = url.host_str().filter(|h| h.parse::<IpAddr>().is_err() && !h.starts_with('[')) {
             client = client.resolve(host, addr);
         }
         let client = client.build().map_err(|e| format!("cannot make an HTTP client: {e}"))?;
-        let resp = build(&client, url.clone())
-            .send()
-            .await
-            .map_err(|e| if e.is_timeout() { "no answer in time".to_string() } else { "the connection failed".to_string() })?;
+        let resp = build(&client, url.clone()).send().await.map_err(|e| {
+            if e.is_timeout() { "no answer in time".to_string() } else { "the connection failed".to_string() }
+        })?;
         if !(follow && resp.status().is_redirection()) {
             return Ok(resp);
         }
@@ -152,7 +147,20 @@ mod tests {
 
     #[test]
     fn kinds() {
-        for ip in ["127.0.0.1", "::1", "169.254.169.254", "10.1.2.3", "192.168.1.9", "172.20.0.1", "0.0.0.0", "224.0.0.251", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "100.64.0.1"] {
+        for ip in [
+            "127.0.0.1",
+            "::1",
+            "169.254.169.254",
+            "10.1.2.3",
+            "192.168.1.9",
+            "172.20.0.1",
+            "0.0.0.0",
+            "224.0.0.251",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "100.64.0.1",
+        ] {
             assert!(refused_kind(ip.parse().unwrap()).is_some(), "{ip}");
         }
         for ip in ["93.184.216.34", "2606:4700::1111"] {
@@ -165,7 +173,9 @@ mod tests {
         let allowed = Allowed::from_urls(["http://LocalHost:9117/api/v2.0/indexers/all/results/torznab/"]);
         let ok = url::Url::parse("http://localhost:9117/dl/1").unwrap();
         assert!(check(&ok, &allowed).await.is_ok());
-        for bad in ["http://localhost:9118/", "http://127.0.0.1:9117/", "file:///etc/passwd", "http://169.254.169.254/latest/"] {
+        for bad in
+            ["http://localhost:9118/", "http://127.0.0.1:9117/", "file:///etc/passwd", "http://169.254.169.254/latest/"]
+        {
             let e = check(&url::Url::parse(bad).unwrap(), &allowed).await.unwrap_err();
             assert!(e.starts_with("refused"), "{bad}: {e}");
         }

@@ -4,7 +4,6 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
-
 /// Memory from /proc/meminfo: (total, used) in bytes, used = total − available.
 pub fn memory() -> (u64, u64) {
     let text = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();

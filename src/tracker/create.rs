@@ -60,11 +60,8 @@ pub async fn create(path: &Path, trackers: &[String], private: bool) -> anyhow::
         anyhow::bail!("{} holds no data to share", path.display());
     }
     let spawner = librqbit::spawn_utils::BlockingSpawner::new(1);
-    let opts = CreateTorrentOptions {
-        name: None,
-        trackers: trackers.to_vec(),
-        piece_length: Some(piece_length_for(total)),
-    };
+    let opts =
+        CreateTorrentOptions { name: None, trackers: trackers.to_vec(), piece_length: Some(piece_length_for(total)) };
     let mut result = librqbit::create_torrent(path, opts, &spawner).await.context("hashing the data")?;
     result.meta.announce = trackers.first().map(|t| ByteBufOwned::from(t.as_bytes()));
     result.meta.info.data.private = private;

@@ -144,10 +144,7 @@ impl AnnounceReply {
                 .peers
                 .iter()
                 .map(|(id, addr)| {
-                    let mut p = vec![
-                        ("ip", Value::str(&addr.ip().to_string())),
-                        ("port", Value::int(addr.port())),
-                    ];
+                    let mut p = vec![("ip", Value::str(&addr.ip().to_string())), ("port", Value::int(addr.port()))];
                     if !no_peer_id {
                         p.push(("peer id", Value::Bytes(id.to_vec())));
                     }
@@ -268,7 +265,13 @@ impl Tracker {
         }
     }
 
-    fn announce_peer(&self, req: &Announce, ip: IpAddr, user: Option<i64>, web: bool) -> Result<AnnounceReply, BadRequest> {
+    fn announce_peer(
+        &self,
+        req: &Announce,
+        ip: IpAddr,
+        user: Option<i64>,
+        web: bool,
+    ) -> Result<AnnounceReply, BadRequest> {
         let c = self.config();
         let hex_hash = hex::encode(req.info_hash);
         if user.is_none() && self.store.is_tracker_private(&hex_hash).unwrap_or(false) {
@@ -434,8 +437,14 @@ impl Tracker {
         let swarms = self.swarms.lock().unwrap();
         let mut n = (0, 0, 0);
         for p in swarms.values().flat_map(|s| s.peers.values()).filter(|p| p.user == Some(user)) {
-            if p.left == 0 { n.0 += 1 } else { n.1 += 1 }
-            if p.counted { n.2 += 1 }
+            if p.left == 0 {
+                n.0 += 1
+            } else {
+                n.1 += 1
+            }
+            if p.counted {
+                n.2 += 1
+            }
         }
         n
     }
@@ -446,11 +455,7 @@ impl Tracker {
         let c = self.config();
         let now = self.clock.elapsed();
         let mut swarms = self.swarms.lock().unwrap();
-        let keys: Vec<[u8; 20]> = if hashes.is_empty() {
-            swarms.keys().copied().collect()
-        } else {
-            hashes.to_vec()
-        };
+        let keys: Vec<[u8; 20]> = if hashes.is_empty() { swarms.keys().copied().collect() } else { hashes.to_vec() };
         let mut out = Vec::new();
         for k in keys {
             let Some(s) = swarms.get_mut(&k) else { continue };

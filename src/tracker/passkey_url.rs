@@ -37,7 +37,8 @@ fn enc(s: &[u8]) -> Vec<u8> {
 /// `url` with the passkey when it is the box's tracker (`own`, or `own/<old key>`).
 fn with_key(url: &[u8], own: &str, passkey: &str) -> Vec<u8> {
     let own = own.as_bytes();
-    let mine = url == own || (url.starts_with(own) && url.get(own.len()) == Some(&b'/') && !url[own.len() + 1..].contains(&b'/'));
+    let mine = url == own
+        || (url.starts_with(own) && url.get(own.len()) == Some(&b'/') && !url[own.len() + 1..].contains(&b'/'));
     if mine { format!("{}/{passkey}", String::from_utf8_lossy(own)).into_bytes() } else { url.to_vec() }
 }
 

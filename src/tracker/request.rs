@@ -42,17 +42,12 @@ pub struct BadRequest(pub String);
 pub fn pairs(query: &str) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> + '_ {
     query.split('&').filter(|p| !p.is_empty()).map(|p| {
         let (k, v) = p.split_once('=').unwrap_or((p, ""));
-        (
-            percent_encoding::percent_decode_str(k).collect(),
-            percent_encoding::percent_decode_str(v).collect(),
-        )
+        (percent_encoding::percent_decode_str(k).collect(), percent_encoding::percent_decode_str(v).collect())
     })
 }
 
 fn hash20(name: &str, v: &[u8]) -> Result<[u8; 20], BadRequest> {
-    v.try_into().map_err(|_| {
-        BadRequest(format!("{name} must be 20 bytes, percent-encoded; got {} bytes", v.len()))
-    })
+    v.try_into().map_err(|_| BadRequest(format!("{name} must be 20 bytes, percent-encoded; got {} bytes", v.len())))
 }
 
 fn number<T: std::str::FromStr>(name: &str, v: &[u8]) -> Result<T, BadRequest> {
@@ -60,9 +55,7 @@ fn number<T: std::str::FromStr>(name: &str, v: &[u8]) -> Result<T, BadRequest> {
         .ok()
         .filter(|s| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| {
-            BadRequest(format!("{name} must be a non-negative integer; got {:?}", lossy(v)))
-        })
+        .ok_or_else(|| BadRequest(format!("{name} must be a non-negative integer; got {:?}", lossy(v))))
 }
 
 fn lossy(v: &[u8]) -> String {

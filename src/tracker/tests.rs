@@ -5,8 +5,7 @@ use crate::system::clock::ManualClock;
 
 fn tracker() -> (Tracker, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::default());
-    let t = Tracker::with_clock(&TrackerConfig::default(), Store::open_in_memory().unwrap(), clock.clone())
-        .unwrap();
+    let t = Tracker::with_clock(&TrackerConfig::default(), Store::open_in_memory().unwrap(), clock.clone()).unwrap();
     (t, clock)
 }
 

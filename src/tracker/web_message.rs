@@ -134,8 +134,8 @@ pub fn parse(text: &str) -> Result<WebMessage, MessageError> {
     };
     match m.get("action").and_then(Value::as_str) {
         Some("announce") => {
-            let info_hash = id20(m.get("info_hash"), "info_hash")
-                .map_err(|e| MessageError { action: Some("announce"), ..e })?;
+            let info_hash =
+                id20(m.get("info_hash"), "info_hash").map_err(|e| MessageError { action: Some("announce"), ..e })?;
             let tag = |e: MessageError| MessageError { action: Some("announce"), info_hash: Some(info_hash), ..e };
             announce(&m, info_hash).map_err(tag)
         }
@@ -172,9 +172,10 @@ fn announce(m: &Map<String, Value>, info_hash: [u8; 20]) -> Result<WebMessage, M
             }
             list.iter()
                 .map(|o| {
-                    let offer = o.get("offer").filter(|x| x.is_object()).ok_or_else(|| {
-                        err("each offer must be {offer: <session description object>, offer_id}")
-                    })?;
+                    let offer = o
+                        .get("offer")
+                        .filter(|x| x.is_object())
+                        .ok_or_else(|| err("each offer must be {offer: <session description object>, offer_id}"))?;
                     Ok(Offer { offer: offer.clone(), offer_id: offer_id(o.get("offer_id"))? })
                 })
                 .collect::<Result<_, _>>()?
@@ -325,8 +326,7 @@ mod tests {
 
     #[test]
     fn refusals_name_the_problem() {
-        let offers: Vec<Value> =
-            (0..11).map(|i| json!({"offer": {"sdp": "x"}, "offer_id": hash(i)})).collect();
+        let offers: Vec<Value> = (0..11).map(|i| json!({"offer": {"sdp": "x"}, "offer_id": hash(i)})).collect();
         for (text, needle) in [
             ("nope".to_string(), "not JSON"),
             ("[1]".to_string(), "JSON object"),

@@ -73,9 +73,7 @@ impl Hub {
         }
         let n = h.per_address.get(&ip).copied().unwrap_or(0);
         if n >= MAX_SOCKETS_PER_ADDRESS {
-            return Err(format!(
-                "this address has {MAX_SOCKETS_PER_ADDRESS} WebSockets open to the tracker, its most"
-            ));
+            return Err(format!("this address has {MAX_SOCKETS_PER_ADDRESS} WebSockets open to the tracker, its most"));
         }
         h.per_address.insert(ip, n + 1);
         h.next_id += 1;

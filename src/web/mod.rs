@@ -4,7 +4,6 @@
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
-
 mod assets {
     include!(concat!(env!("OUT_DIR"), "/web_assets.rs"));
 }
@@ -37,18 +36,9 @@ fn asset_or_index(method: &Method, path: &str, headers: &HeaderMap) -> Response 
     // A missing hashed asset is a real 404: answering index.html would hand a script
     // tag HTML and hide the error.
     if path.starts_with("/assets/") || (path.contains('.') && !path.ends_with(".html")) {
-        return (
-            StatusCode::NOT_FOUND,
-            [(header::CONTENT_TYPE, "text/plain")],
-            "not found\n",
-        )
-            .into_response();
+        return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain")], "not found\n").into_response();
     }
-    serve(
-        find("/index.html").expect("the UI has an index.html"),
-        headers,
-        *method == Method::HEAD,
-    )
+    serve(find("/index.html").expect("the UI has an index.html"), headers, *method == Method::HEAD)
 }
 
 struct Asset {
@@ -59,30 +49,17 @@ struct Asset {
 
 fn find(path: &str) -> Option<Asset> {
     let path = if path == "/" { "/index.html" } else { path };
-    assets::ASSETS
-        .iter()
-        .find(|(p, _, _)| *p == path)
-        .map(|&(path, bytes, etag)| Asset { path, bytes, etag })
+    assets::ASSETS.iter().find(|(p, _, _)| *p == path).map(|&(path, bytes, etag)| Asset { path, bytes, etag })
 }
 
 fn serve(asset: Asset, req: &HeaderMap, head: bool) -> Response {
     // Hashed names under /assets/ never change; everything else is revalidated.
-    let cache = if asset.path.starts_with("/assets/") {
-        "public, max-age=31536000, immutable"
-    } else {
-        "no-cache"
-    };
+    let cache = if asset.path.starts_with("/assets/") { "public, max-age=31536000, immutable" } else { "no-cache" };
     let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type(asset.path)),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(asset.path)));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     headers.insert(header::ETAG, HeaderValue::from_static(asset.etag));
-    headers.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     if asset.path == "/index.html" {
         headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
         headers.insert("referrer-policy", HeaderValue::from_static("same-origin"));
@@ -91,10 +68,7 @@ fn serve(asset: Asset, req: &HeaderMap, head: bool) -> Response {
     let fresh = req
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim() == asset.etag || t.trim() == "*")
-        });
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == asset.etag || t.trim() == "*"));
     if fresh {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
@@ -143,10 +117,7 @@ mod tests {
         if let Some(t) = etag {
             req = req.header(header::IF_NONE_MATCH, t);
         }
-        app()
-            .oneshot(req.body(Body::empty()).unwrap())
-            .await
-            .unwrap()
+        app().oneshot(req.body(Body::empty()).unwrap()).await.unwrap()
     }
 
     #[tokio::test]
@@ -154,10 +125,7 @@ mod tests {
         for path in ["/", "/torrents/abc", "/admin/settings"] {
             let r = get(path, None).await;
             assert_eq!(r.status(), StatusCode::OK, "{path}");
-            assert_eq!(
-                r.headers()[header::CONTENT_TYPE],
-                "text/html; charset=utf-8"
-            );
+            assert_eq!(r.headers()[header::CONTENT_TYPE], "text/html; charset=utf-8");
             assert_eq!(r.headers()[header::CACHE_CONTROL], "no-cache");
         }
     }
@@ -170,16 +138,8 @@ mod tests {
             .expect("a built script");
         let r = get(js.0, None).await;
         assert_eq!(r.status(), StatusCode::OK);
-        assert_eq!(
-            r.headers()[header::CONTENT_TYPE],
-            "text/javascript; charset=utf-8"
-        );
-        assert!(
-            r.headers()[header::CACHE_CONTROL]
-                .to_str()
-                .unwrap()
-                .contains("immutable")
-        );
+        assert_eq!(r.headers()[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
+        assert!(r.headers()[header::CACHE_CONTROL].to_str().unwrap().contains("immutable"));
         let again = get(js.0, Some(js.2)).await;
         assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
     }
@@ -191,9 +151,6 @@ mod tests {
             assert!(page(&Method::GET, &path.parse().unwrap(), &HeaderMap::new()).is_none());
         }
         assert!(page(&Method::POST, &"/".parse().unwrap(), &HeaderMap::new()).is_none());
-        assert_eq!(
-            get("/assets/missing-123.js", None).await.status(),
-            StatusCode::NOT_FOUND
-        );
+        assert_eq!(get("/assets/missing-123.js", None).await.status(), StatusCode::NOT_FOUND);
     }
 }

@@ -17,14 +17,8 @@ fn repo() -> PathBuf {
 }
 
 fn run(cmd: &mut Command) -> (bool, String) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text)
 }
 
@@ -32,17 +26,9 @@ fn run(cmd: &mut Command) -> (bool, String) {
 /// packaged path /usr/bin/swarmcast does not exist on a build machine).
 fn staged_units() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    for name in [
-        "swarmcast.service",
-        "srv-swarmcast-downloads.mount",
-        "swarmcast-download-disk.service",
-    ] {
+    for name in ["swarmcast.service", "srv-swarmcast-downloads.mount", "swarmcast-download-disk.service"] {
         let text = std::fs::read_to_string(repo().join("systemd").join(name)).unwrap();
-        std::fs::write(
-            dir.path().join(name),
-            text.replace("/usr/bin/swarmcast", BIN),
-        )
-        .unwrap();
+        std::fs::write(dir.path().join(name), text.replace("/usr/bin/swarmcast", BIN)).unwrap();
     }
     dir
 }
@@ -50,23 +36,12 @@ fn staged_units() -> tempfile::TempDir {
 #[test]
 fn unit_files_pass_systemd_analyze_verify() {
     let dir = staged_units();
-    for name in [
-        "swarmcast.service",
-        "srv-swarmcast-downloads.mount",
-        "swarmcast-download-disk.service",
-    ] {
-        let (ok, out) = run(Command::new("systemd-analyze")
-            .args(["verify", "--man=no"])
-            .arg(dir.path().join(name)));
+    for name in ["swarmcast.service", "srv-swarmcast-downloads.mount", "swarmcast-download-disk.service"] {
+        let (ok, out) = run(Command::new("systemd-analyze").args(["verify", "--man=no"]).arg(dir.path().join(name)));
         // Units it merely references (dev-swarmcast-download\x2ddisk.device) are fine.
-        let problems: Vec<&str> = out
-            .lines()
-            .filter(|l| !l.contains("Unit dev-swarmcast-download") && !l.trim().is_empty())
-            .collect();
-        assert!(
-            ok && problems.is_empty(),
-            "systemd-analyze verify {name}:\n{out}"
-        );
+        let problems: Vec<&str> =
+            out.lines().filter(|l| !l.contains("Unit dev-swarmcast-download") && !l.trim().is_empty()).collect();
+        assert!(ok && problems.is_empty(), "systemd-analyze verify {name}:\n{out}");
     }
 }
 
@@ -76,10 +51,7 @@ fn service_security_exposure_is_at_most_2() {
     let (_, out) = run(Command::new("systemd-analyze")
         .args(["security", "--offline=yes", "--no-pager"])
         .arg(dir.path().join("swarmcast.service")));
-    let line = out
-        .lines()
-        .find(|l| l.contains("Overall exposure level"))
-        .unwrap_or_else(|| panic!("{out}"));
+    let line = out.lines().find(|l| l.contains("Overall exposure level")).unwrap_or_else(|| panic!("{out}"));
     let score: f64 = line
         .split(':')
         .nth(1)
@@ -104,10 +76,7 @@ fn service_security_exposure_is_at_most_2() {
         "DeviceAllow=char-video4linux rw",
         "TimeoutStopSec=",
     ] {
-        assert!(
-            unit.lines().any(|l| l.starts_with(want)),
-            "swarmcast.service lacks {want}"
-        );
+        assert!(unit.lines().any(|l| l.starts_with(want)), "swarmcast.service lacks {want}");
     }
 }
 
@@ -118,39 +87,20 @@ fn udev_rules_parse_and_the_boot_disk_is_recognised() {
         return;
     }
     std::fs::create_dir_all("/run/udev/rules.d").unwrap();
-    let staged = format!(
-        "/run/udev/rules.d/70-swarmcast-test-{}.rules",
-        std::process::id()
-    );
+    let staged = format!("/run/udev/rules.d/70-swarmcast-test-{}.rules", std::process::id());
     std::fs::copy(repo().join("udev/70-swarmcast.rules"), &staged).unwrap();
     // Any block device will do: the rules are all parsed before the event runs.
-    let dev = std::fs::read_dir("/sys/class/block")
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let (_, out) = run(Command::new("udevadm")
-        .args(["test", "--action=add"])
-        .arg(&dev));
+    let dev = std::fs::read_dir("/sys/class/block").unwrap().next().unwrap().unwrap().path();
+    let (_, out) = run(Command::new("udevadm").args(["test", "--action=add"]).arg(&dev));
     let _ = std::fs::remove_file(&staged);
-    assert!(
-        out.contains(&format!("Reading rules file: {staged}")),
-        "udevadm did not read the rules:\n{out}"
-    );
-    let errors: Vec<&str> = out
-        .lines()
-        .filter(|l| l.starts_with(&format!("{staged}:")))
-        .collect();
+    assert!(out.contains(&format!("Reading rules file: {staged}")), "udevadm did not read the rules:\n{out}");
+    let errors: Vec<&str> = out.lines().filter(|l| l.starts_with(&format!("{staged}:"))).collect();
     assert!(errors.is_empty(), "udev rule errors: {errors:#?}");
 
     // boot-disk: the disk holding / is "boot"; a device that does not exist is not.
     let root_src = run(Command::new("findmnt").args(["-n", "-o", "SOURCE", "/"])).1;
     let root_src = root_src.trim();
-    if let Some(name) = root_src
-        .strip_prefix("/dev/")
-        .filter(|n| Path::new("/sys/class/block").join(n).exists())
-    {
+    if let Some(name) = root_src.strip_prefix("/dev/").filter(|n| Path::new("/sys/class/block").join(n).exists()) {
         let (_, out) = run(Command::new(repo().join("udev/boot-disk")).arg(name));
         assert_eq!(out.trim(), "boot", "boot-disk {name}");
     } else {
@@ -162,8 +112,7 @@ fn udev_rules_parse_and_the_boot_disk_is_recognised() {
 
 #[test]
 fn deb_metadata_names_existing_files_and_valid_scripts() {
-    let manifest: toml::Value =
-        toml::from_str(&std::fs::read_to_string(repo().join("Cargo.toml")).unwrap()).unwrap();
+    let manifest: toml::Value = toml::from_str(&std::fs::read_to_string(repo().join("Cargo.toml")).unwrap()).unwrap();
     let deb = &manifest["package"]["metadata"]["deb"];
     let assets = deb["assets"].as_array().expect("assets");
     let mut dests = Vec::new();
@@ -183,18 +132,10 @@ fn deb_metadata_names_existing_files_and_valid_scripts() {
         "usr/lib/tmpfiles.d/",
         "usr/lib/udev/rules.d/",
     ] {
-        assert!(
-            dests.iter().any(|d| d == want),
-            "no deb asset goes to {want}"
-        );
+        assert!(dests.iter().any(|d| d == want), "no deb asset goes to {want}");
     }
     let depends = deb["depends"].as_str().unwrap();
-    for want in [
-        "gstreamer1.0-plugins-good",
-        "gstreamer1.0-plugins-bad",
-        "gstreamer1.0-plugins-ugly",
-        "systemd",
-    ] {
+    for want in ["gstreamer1.0-plugins-good", "gstreamer1.0-plugins-bad", "gstreamer1.0-plugins-ugly", "systemd"] {
         assert!(depends.contains(want), "depends lacks {want}");
     }
     for script in ["postinst", "prerm", "postrm"] {
@@ -203,10 +144,7 @@ fn deb_metadata_names_existing_files_and_valid_scripts() {
         assert!(ok, "{script}: {out}");
     }
     let postinst = std::fs::read_to_string(repo().join("debian/postinst")).unwrap();
-    assert!(
-        postinst.contains("systemd-sysusers")
-            && postinst.contains("deb-systemd-helper enable swarmcast.service")
-    );
+    assert!(postinst.contains("systemd-sysusers") && postinst.contains("deb-systemd-helper enable swarmcast.service"));
 }
 
 #[test]
@@ -220,32 +158,17 @@ fn appliance_config_is_the_example_with_appliance_paths() {
                     && !l.starts_with("# Every key shows")
                     && !l.starts_with("# ones swarmcast.service")
             })
-            .filter(|l| {
-                !l.starts_with("state_dir")
-                    && !l.starts_with("download_dir")
-                    && !l.starts_with("cache_dir")
-            })
+            .filter(|l| !l.starts_with("state_dir") && !l.starts_with("download_dir") && !l.starts_with("cache_dir"))
             .map(str::to_string)
             .collect()
     };
-    assert_eq!(
-        body(&example),
-        body(&appliance),
-        "debian/config.toml drifted from config.example.toml"
-    );
+    assert_eq!(body(&example), body(&appliance), "debian/config.toml drifted from config.example.toml");
     let c = swarmcast::config::Config::load(Some(&repo().join("debian/config.toml"))).unwrap();
     assert_eq!(c.storage.state_dir, Path::new("/var/lib/swarmcast"));
     assert_eq!(c.storage.cache_dir, Path::new("/var/cache/swarmcast"));
-    assert_eq!(
-        c.storage.download_dir,
-        Path::new("/srv/swarmcast/downloads")
-    );
-    let tmpfiles =
-        std::fs::read_to_string(repo().join("systemd/tmpfiles.d/swarmcast.conf")).unwrap();
-    assert!(
-        tmpfiles.contains("d /srv/swarmcast/downloads "),
-        "tmpfiles.d does not create the download dir"
-    );
+    assert_eq!(c.storage.download_dir, Path::new("/srv/swarmcast/downloads"));
+    let tmpfiles = std::fs::read_to_string(repo().join("systemd/tmpfiles.d/swarmcast.conf")).unwrap();
+    assert!(tmpfiles.contains("d /srv/swarmcast/downloads "), "tmpfiles.d does not create the download dir");
 }
 
 // ---- the daemon under the notify and journal protocols -------------------------
@@ -314,8 +237,7 @@ fn wait_for(sock: &UnixDatagram, want: &str, limit: Duration, seen: &mut Vec<Str
     let end = Instant::now() + limit;
     let mut buf = vec![0u8; 65536];
     while Instant::now() < end {
-        sock.set_read_timeout(Some((end - Instant::now()).max(Duration::from_millis(10))))
-            .unwrap();
+        sock.set_read_timeout(Some((end - Instant::now()).max(Duration::from_millis(10)))).unwrap();
         match sock.recv(&mut buf) {
             Ok(n) => {
                 let msg = String::from_utf8_lossy(&buf[..n]).to_string();
@@ -350,34 +272,19 @@ fn notify_ready_after_listening_watchdog_pings_and_stopping_on_sigterm() {
         .spawn()
         .unwrap();
     let pid = child.id();
-    let mut daemon = Daemon {
-        child,
-        port,
-        _dir: dir,
-    };
+    let mut daemon = Daemon { child, port, _dir: dir };
     let mut seen = Vec::new();
 
-    assert!(
-        wait_for(&sock, "READY=1", Duration::from_secs(60), &mut seen),
-        "no READY=1; got {seen:?}"
-    );
+    assert!(wait_for(&sock, "READY=1", Duration::from_secs(60), &mut seen), "no READY=1; got {seen:?}");
     // READY means serving: the very first request after it must be answered.
-    let (code, body) =
-        http_get(daemon.port, "/api/health").expect("READY=1 sent before the API listens");
+    let (code, body) = http_get(daemon.port, "/api/health").expect("READY=1 sent before the API listens");
     assert_eq!(code, 200, "{body}");
     assert!(body.contains("\"status\":\"ok\""), "{body}");
 
     // The watchdog check runs every WATCHDOG_USEC/2 and pings while healthy.
-    assert!(
-        wait_for(&sock, "WATCHDOG=1", Duration::from_secs(10), &mut seen),
-        "no WATCHDOG=1; got {seen:?}"
-    );
+    assert!(wait_for(&sock, "WATCHDOG=1", Duration::from_secs(10), &mut seen), "no WATCHDOG=1; got {seen:?}");
 
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
     let stopping = wait_for(&sock, "STOPPING=1", Duration::from_secs(20), &mut seen);
     let log = std::fs::read_to_string(daemon._dir.path().join("stderr")).unwrap_or_default();
     assert!(
@@ -390,10 +297,7 @@ fn notify_ready_after_listening_watchdog_pings_and_stopping_on_sigterm() {
         if let Some(s) = daemon.child.try_wait().unwrap() {
             break s;
         }
-        assert!(
-            Instant::now() < end,
-            "the daemon did not exit within 30 s of SIGTERM (TimeoutStopSec)"
-        );
+        assert!(Instant::now() < end, "the daemon did not exit within 30 s of SIGTERM (TimeoutStopSec)");
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(status.success(), "exit status after SIGTERM: {status}");
@@ -406,10 +310,7 @@ fn parse_journal(mut b: &[u8]) -> Vec<(String, String)> {
         let nl = b.iter().position(|&c| c == b'\n').unwrap_or(b.len());
         let line = &b[..nl];
         if let Some(eq) = line.iter().position(|&c| c == b'=') {
-            out.push((
-                String::from_utf8_lossy(&line[..eq]).into(),
-                String::from_utf8_lossy(&line[eq + 1..]).into(),
-            ));
+            out.push((String::from_utf8_lossy(&line[..eq]).into(), String::from_utf8_lossy(&line[eq + 1..]).into()));
             b = &b[(nl + 1).min(b.len())..];
         } else {
             let key = String::from_utf8_lossy(line).to_string();
@@ -425,9 +326,7 @@ fn parse_journal(mut b: &[u8]) -> Vec<(String, String)> {
 #[test]
 fn under_systemd_logs_go_to_the_journal_with_torrent_id_fields() {
     if !is_root() || !Path::new("/usr/bin/unshare").exists() {
-        eprintln!(
-            "SKIPPED: needs root and unshare to give the daemon its own /run/systemd/journal"
-        );
+        eprintln!("SKIPPED: needs root and unshare to give the daemon its own /run/systemd/journal");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -466,18 +365,11 @@ fn under_systemd_logs_go_to_the_journal_with_torrent_id_fields() {
         .stderr(stderr)
         .spawn()
         .unwrap();
-    let daemon = Daemon {
-        child,
-        port,
-        _dir: dir,
-    };
+    let daemon = Daemon { child, port, _dir: dir };
 
     let end = Instant::now() + Duration::from_secs(60);
     while http_get(daemon.port, "/api/health").is_none() {
-        assert!(
-            Instant::now() < end,
-            "the daemon did not answer within 60 s"
-        );
+        assert!(Instant::now() < end, "the daemon did not answer within 60 s");
         std::thread::sleep(Duration::from_millis(200));
     }
     let hash = "0123456789abcdef0123456789abcdef01234567";
@@ -496,8 +388,7 @@ fn under_systemd_logs_go_to_the_journal_with_torrent_id_fields() {
         if Instant::now() > end {
             break None;
         }
-        sock.set_read_timeout(Some(Duration::from_millis(500)))
-            .unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
         if let Ok(n) = sock.recv(&mut buf) {
             let fields = parse_journal(&buf[..n]);
             let hit = fields.iter().any(|(k, v)| k == "TORRENT_ID" && v == hash);
@@ -507,39 +398,22 @@ fn under_systemd_logs_go_to_the_journal_with_torrent_id_fields() {
             }
         }
     };
-    let stderr_text =
-        std::fs::read_to_string(daemon._dir.path().join("stderr")).unwrap_or_default();
+    let stderr_text = std::fs::read_to_string(daemon._dir.path().join("stderr")).unwrap_or_default();
     let fields = found.unwrap_or_else(|| {
-        panic!(
-            "no journal entry with TORRENT_ID={hash}; entries: {entries:#?}; stderr: {stderr_text}"
-        )
+        panic!("no journal entry with TORRENT_ID={hash}; entries: {entries:#?}; stderr: {stderr_text}")
     });
-    let get = |k: &str| {
-        fields
-            .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.as_str())
-    };
+    let get = |k: &str| fields.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     assert_eq!(get("SYSLOG_IDENTIFIER"), Some("swarmcast"));
     assert_eq!(get("PRIORITY"), Some("5"), "info → notice");
     assert_eq!(get("EVENT"), Some("added"));
     let msg = get("MESSAGE").unwrap();
-    assert!(
-        msg.contains("journal-test") && msg.contains("event=added") && !msg.contains(hash),
-        "MESSAGE={msg}"
-    );
+    assert!(msg.contains("journal-test") && msg.contains("event=added") && !msg.contains(hash), "MESSAGE={msg}");
     // The startup line went to the journal too, and nothing was formatted to stderr.
     assert!(
-        entries
-            .iter()
-            .flatten()
-            .any(|(k, v)| k == "MESSAGE" && v.starts_with("starting swarmcast")),
+        entries.iter().flatten().any(|(k, v)| k == "MESSAGE" && v.starts_with("starting swarmcast")),
         "{entries:#?}"
     );
-    assert!(
-        !stderr_text.contains("INFO"),
-        "log lines went to stderr: {stderr_text}"
-    );
+    assert!(!stderr_text.contains("INFO"), "log lines went to stderr: {stderr_text}");
 }
 
 fn http_upload(port: u16, torrent: &[u8]) -> Option<(u16, String)> {
@@ -571,12 +445,7 @@ fn torrent_json(port: u16, id: &str) -> serde_json::Value {
 }
 
 /// Polls a torrent until `pred` holds, within `limit`.
-fn wait_torrent(
-    port: u16,
-    id: &str,
-    limit: Duration,
-    pred: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
+fn wait_torrent(port: u16, id: &str, limit: Duration, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
     let end = Instant::now() + limit;
     loop {
         let t = torrent_json(port, id);
@@ -602,13 +471,8 @@ fn a_pulled_download_disk_pauses_its_torrents_and_they_resume_when_it_is_back() 
     let downloads = dir.path().join("downloads");
     std::fs::create_dir_all(&downloads).unwrap();
     let disk = dir.path().join("usb.img");
-    std::fs::File::create(&disk)
-        .unwrap()
-        .set_len(64 << 20)
-        .unwrap();
-    let (ok, out) = run(Command::new("mkfs.ext4")
-        .args(["-q", "-F", "-L", "SWARMCAST"])
-        .arg(&disk));
+    std::fs::File::create(&disk).unwrap().set_len(64 << 20).unwrap();
+    let (ok, out) = run(Command::new("mkfs.ext4").args(["-q", "-F", "-L", "SWARMCAST"]).arg(&disk));
     assert!(ok, "mkfs.ext4: {out}");
 
     struct Unmount(PathBuf);
@@ -627,47 +491,31 @@ fn a_pulled_download_disk_pauses_its_torrents_and_they_resume_when_it_is_back() 
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let daemon = Daemon {
-        child,
-        port,
-        _dir: dir,
-    };
+    let daemon = Daemon { child, port, _dir: dir };
     let end = Instant::now() + Duration::from_secs(60);
     while http_get(port, "/api/health").is_none() {
-        assert!(
-            Instant::now() < end,
-            "the daemon did not answer within 60 s"
-        );
+        assert!(Instant::now() < end, "the daemon did not answer within 60 s");
         std::thread::sleep(Duration::from_millis(200));
     }
 
     // The disk is plugged in: mounted over the download dir.
-    let (ok, out) = run(Command::new("mount")
-        .args(["-o", "loop"])
-        .arg(&disk)
-        .arg(&downloads));
+    let (ok, out) = run(Command::new("mount").args(["-o", "loop"]).arg(&disk).arg(&downloads));
     assert!(ok, "mount: {out}");
     // A torrent whose data is on the disk.
     let media = downloads.join("film.mkv");
     std::fs::write(&media, vec![7u8; 3 << 20]).unwrap();
     let tfile = daemon._dir.path().join("film.torrent");
-    let (ok, out) = run(Command::new("transmission-create")
-        .arg("-o")
-        .arg(&tfile)
-        .arg(&media));
+    let (ok, out) = run(Command::new("transmission-create").arg("-o").arg(&tfile).arg(&media));
     assert!(ok, "transmission-create: {out}");
     // Let the watcher see the new mount before the torrent arrives.
     std::thread::sleep(Duration::from_secs(3));
     let (code, body) = http_upload(port, &std::fs::read(&tfile).unwrap()).unwrap();
     assert!(code < 300, "{body}");
-    let id = serde_json::from_str::<serde_json::Value>(body.split("\r\n\r\n").nth(1).unwrap())
-        .unwrap()["id"]
+    let id = serde_json::from_str::<serde_json::Value>(body.split("\r\n\r\n").nth(1).unwrap()).unwrap()["id"]
         .as_str()
         .unwrap()
         .to_string();
-    let t = wait_torrent(port, &id, Duration::from_secs(30), |t| {
-        t["status"] == "seeding"
-    });
+    let t = wait_torrent(port, &id, Duration::from_secs(30), |t| t["status"] == "seeding");
     assert_eq!(t["status"], "seeding", "{t}");
 
     // Pulled: the mount goes away under the daemon.
@@ -678,62 +526,30 @@ fn a_pulled_download_disk_pauses_its_torrents_and_they_resume_when_it_is_back() 
     });
     assert_eq!(t["status"], "paused", "{t}");
     assert_eq!(t["error"], swarmcast::engine::DISK_REMOVED, "{t}");
-    assert_eq!(
-        http_get(port, "/api/health").unwrap().0,
-        200,
-        "the daemon must keep running"
-    );
+    assert_eq!(http_get(port, "/api/health").unwrap().0, 200, "the daemon must keep running");
     let (_, activity) = http_get(port, &format!("/api/activity?torrent={id}")).unwrap();
     assert!(activity.contains("disk_removed"), "{activity}");
 
     // Plugged back in: the torrent resumes from the disk's data.
-    let (ok, out) = run(Command::new("mount")
-        .args(["-o", "loop"])
-        .arg(&disk)
-        .arg(&downloads));
+    let (ok, out) = run(Command::new("mount").args(["-o", "loop"]).arg(&disk).arg(&downloads));
     assert!(ok, "mount again: {out}");
-    let t = wait_torrent(port, &id, Duration::from_secs(30), |t| {
-        t["status"] == "seeding"
-    });
+    let t = wait_torrent(port, &id, Duration::from_secs(30), |t| t["status"] == "seeding");
     assert_eq!(t["status"], "seeding", "{t}");
     assert!(t["error"].is_null(), "{t}");
 }
 
 #[test]
 fn cross_toml_installs_the_targets_gstreamer_dev_packages() {
-    let cross: toml::Value =
-        toml::from_str(&std::fs::read_to_string(repo().join("cross.toml")).unwrap()).unwrap();
+    let cross: toml::Value = toml::from_str(&std::fs::read_to_string(repo().join("cross.toml")).unwrap()).unwrap();
     let t = &cross["target"]["aarch64-unknown-linux-gnu"];
-    let steps: Vec<&str> = t["pre-build"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap())
-        .collect();
-    assert!(
-        steps
-            .iter()
-            .any(|s| s.contains("dpkg --add-architecture $CROSS_DEB_ARCH"))
-    );
-    for pkg in [
-        "libgstreamer1.0-dev",
-        "libgstreamer-plugins-base1.0-dev",
-        "libssl-dev",
-    ] {
-        assert!(
-            steps
-                .iter()
-                .any(|s| s.contains(&format!("{pkg}:$CROSS_DEB_ARCH"))),
-            "pre-build lacks {pkg}"
-        );
+    let steps: Vec<&str> = t["pre-build"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    assert!(steps.iter().any(|s| s.contains("dpkg --add-architecture $CROSS_DEB_ARCH")));
+    for pkg in ["libgstreamer1.0-dev", "libgstreamer-plugins-base1.0-dev", "libssl-dev"] {
+        assert!(steps.iter().any(|s| s.contains(&format!("{pkg}:$CROSS_DEB_ARCH"))), "pre-build lacks {pkg}");
     }
-    let env: Vec<&str> = t["env"]["passthrough"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap())
-        .collect();
-    assert!(env.iter().any(|e| e.starts_with(
-        "PKG_CONFIG_LIBDIR_aarch64_unknown_linux_gnu=/usr/lib/aarch64-linux-gnu/pkgconfig"
-    )));
+    let env: Vec<&str> = t["env"]["passthrough"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    assert!(
+        env.iter()
+            .any(|e| e.starts_with("PKG_CONFIG_LIBDIR_aarch64_unknown_linux_gnu=/usr/lib/aarch64-linux-gnu/pkgconfig"))
+    );
 }

@@ -87,7 +87,8 @@ async fn headless_setup_with_the_cli() {
     assert!(e.contains("at least 8"), "{e}");
     let e = err(&run(&config, &["user", "add", "admin", "--password-stdin"], Some("another-password\n")));
     assert!(e.contains("already exists"), "{e}");
-    let key = ok(&run(&config, &["apikey", "create", "--user", "admin", "--name", "cli", "--expires-days", "30"], None));
+    let key =
+        ok(&run(&config, &["apikey", "create", "--user", "admin", "--name", "cli", "--expires-days", "30"], None));
     let key = key.trim().to_string();
     assert!(key.starts_with("sc_"), "{key}");
     let e = err(&run(&config, &["apikey", "create", "--user", "nobody", "--name", "x"], None));

@@ -81,7 +81,10 @@ fn transmission_remote_drives_the_daemon() {
     assert_eq!(name, "Show.S01E01");
     let import = Path::new(location).join(name);
     assert!(import.is_dir(), "import path {} is not on disk:\n{info}", import.display());
-    assert_eq!(std::fs::read(import.join("Show.S01E01.mkv")).unwrap(), std::fs::read(folder.join("Show.S01E01.mkv")).unwrap());
+    assert_eq!(
+        std::fs::read(import.join("Show.S01E01.mkv")).unwrap(),
+        std::fs::read(folder.join("Show.S01E01.mkv")).unwrap()
+    );
     assert_eq!(import.canonicalize().unwrap(), tv.join("Show.S01E01").canonicalize().unwrap());
 
     // A label is the torrent's category in /api/torrents.
@@ -153,10 +156,7 @@ fn qbittorrent_api_client_drives_the_daemon() {
     let names: Vec<&str> = steps.iter().filter_map(|s| s["step"].as_str()).collect();
     assert_eq!(names, ["login", "category", "downloading", "done", "maindata", "pause-resume", "deleted"]);
     let done = steps.iter().find(|s| s["step"] == "done").unwrap();
-    assert_eq!(
-        Path::new(done["content_path"].as_str().unwrap()),
-        save.canonicalize().unwrap().join("Film.2024.1080p")
-    );
+    assert_eq!(Path::new(done["content_path"].as_str().unwrap()), save.canonicalize().unwrap().join("Film.2024.1080p"));
     assert!(!save.join("Film.2024.1080p").exists(), "deleted with its files");
     assert_eq!(d.get(&format!("/api/torrents/{hash}")).0, 404);
 }

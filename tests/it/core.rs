@@ -17,10 +17,7 @@ fn magnet_picks_the_film_and_downloads_exact_bytes() {
 
     let added = d.add(&seeder.magnet(&hash));
     assert_eq!(added["id"], hash);
-    assert!(
-        ["metadata", "checking", "downloading"].contains(&added["status"].as_str().unwrap()),
-        "{added}"
-    );
+    assert!(["metadata", "checking", "downloading"].contains(&added["status"].as_str().unwrap()), "{added}");
 
     let t = d.wait_status(&hash, &["downloading", "seeding"], Duration::from_secs(60));
     let files = t["files"].as_array().unwrap();
@@ -146,10 +143,20 @@ fn bad_input_gets_contract_errors_and_the_daemon_keeps_serving() {
 
     expect(d.post("/api/torrents/", json!({"magnet_uri": "magnet:?xt=urn:btih:xyz"})), 400, "BAD_REQUEST");
     expect(d.post("/api/torrents/", json!({"magnet_uri": "magnet:?dn=nohash"})), 400, "BAD_REQUEST");
-    expect(d.post("/api/torrents/", json!({"info_hash": "0123456789abcdef0123456789abcdef0123456g"})), 400, "BAD_REQUEST");
+    expect(
+        d.post("/api/torrents/", json!({"info_hash": "0123456789abcdef0123456789abcdef0123456g"})),
+        400,
+        "BAD_REQUEST",
+    );
     expect(d.post("/api/torrents/", json!({"uri": "ftp://nowhere/x.torrent"})), 400, "BAD_REQUEST");
     expect(d.post("/api/torrents/", json!({})), 400, "BAD_REQUEST");
-    let r = d.client().post(d.url("/api/torrents/")).header("content-type", "application/json").body("{not json").send().unwrap();
+    let r = d
+        .client()
+        .post(d.url("/api/torrents/"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .unwrap();
     expect((r.status().as_u16(), r.json().unwrap()), 400, "BAD_REQUEST");
 
     let upload = |bytes: Vec<u8>| {
@@ -215,10 +222,7 @@ fn ten_readers_at_once_do_not_stall_the_download() {
     let torrent = make_torrent(&film, &src.path().join("film.torrent"), &[]);
     let hash = info_hash(&torrent);
     let seeder = Seeder::start(&torrent, &film, 1500);
-    let d = Daemon::start_with(&[
-        ("SWARMCAST_ENGINE_MAX_STREAMS", "4"),
-        ("SWARMCAST_ENGINE_DISK_THREADS", "2"),
-    ]);
+    let d = Daemon::start_with(&[("SWARMCAST_ENGINE_MAX_STREAMS", "4"), ("SWARMCAST_ENGINE_DISK_THREADS", "2")]);
     d.add(&seeder.magnet(&hash));
     d.wait_status(&hash, &["downloading", "seeding"], Duration::from_secs(60));
 
@@ -230,13 +234,8 @@ fn ten_readers_at_once_do_not_stall_the_download() {
             std::thread::spawn(move || {
                 let start = len * (9 - i) / 10;
                 let end = (start + 256 * 1024).min(len) - 1;
-                let body = client
-                    .get(&url)
-                    .header("Range", format!("bytes={start}-{end}"))
-                    .send()
-                    .unwrap()
-                    .bytes()
-                    .unwrap();
+                let body =
+                    client.get(&url).header("Range", format!("bytes={start}-{end}")).send().unwrap().bytes().unwrap();
                 assert!(body[..] == want[start..=end], "reader {i} got wrong bytes");
             })
         })
@@ -288,7 +287,10 @@ fn torrent_lifecycle_through_api_and_cli() {
             .env("SWARMCAST_API_KEY", &d.api_key)
             .output()
             .unwrap();
-        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+        )
     };
     let (ok, out) = cli(&["list"]);
     assert!(ok && out.contains("clip.mp4") && out.contains(&hash), "{out}");
@@ -312,7 +314,10 @@ fn torrent_lifecycle_through_api_and_cli() {
         let (mut s, _) = server.accept().unwrap();
         let mut buf = [0u8; 4096];
         let _ = s.read(&mut buf);
-        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/x-bittorrent\r\nConnection: close\r\n\r\n", body.len());
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/x-bittorrent\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
         s.write_all(head.as_bytes()).unwrap();
         s.write_all(&body).unwrap();
     });

@@ -232,8 +232,11 @@ fn low_free_space_pauses_downloads_and_resumes_them() {
     let later = d.torrent(&hash);
     assert_eq!(later["status"], "paused");
     assert!(later["downloaded"].as_u64().unwrap() <= at + 256 * 1024, "stays paused: {at} → {later}");
-    assert!(activity(&d).iter().any(|a| a["event"] == "stopped"
-        && a["detail"].as_str().is_some_and(|s| s.contains("low disk space"))));
+    assert!(
+        activity(&d)
+            .iter()
+            .any(|a| a["event"] == "stopped" && a["detail"].as_str().is_some_and(|s| s.contains("low disk space")))
+    );
     std::fs::remove_file(vol.0.join("filler")).unwrap();
     seeder.set_upload_limit(0);
     d.wait_status(&hash, &["seeding"], Duration::from_secs(90));
@@ -246,10 +249,8 @@ fn watch_folder_adds_valid_drops_and_marks_invalid_ones() {
     let src = tempfile::tempdir().unwrap();
     let watch = src.path().join("watch");
     std::fs::create_dir(&watch).unwrap();
-    let d = Daemon::start_with(&[
-        ("SWARMCAST_WATCH_DIR", watch.to_str().unwrap()),
-        ("SWARMCAST_WATCH_INTERVAL_SECS", "1"),
-    ]);
+    let d =
+        Daemon::start_with(&[("SWARMCAST_WATCH_DIR", watch.to_str().unwrap()), ("SWARMCAST_WATCH_INTERVAL_SECS", "1")]);
     let (_, t, hash) = film(src.path(), src.path(), "a.bin", 64 << 10);
     let (_, _, hash2) = film(src.path(), src.path(), "b.bin", 64 << 10);
     std::fs::copy(&t, watch.join("a.torrent")).unwrap();
@@ -396,7 +397,8 @@ fn hooks_webhooks_and_library_move_that_keeps_seeding() {
     assert_eq!(d.post(&format!("/api/torrents/{hash}/stop"), json!({})).0, 200);
     assert_eq!(d.delete(&format!("/api/torrents/{hash}")).0, 200);
 
-    let events = ["added", "started", "completed", "transfer_started", "transfer_completed", "stopped", "removed", "error"];
+    let events =
+        ["added", "started", "completed", "transfer_started", "transfer_completed", "stopped", "removed", "error"];
     let seen = |e: &str| -> Vec<Value> {
         std::fs::read_dir(&out)
             .unwrap()
@@ -433,7 +435,10 @@ fn hooks_webhooks_and_library_move_that_keeps_seeding() {
         .unwrap()
         .flatten()
         .map(|f| f.path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("transfer_completed.") && p.extension().unwrap() == "env")
+        .find(|p| {
+            p.file_name().unwrap().to_string_lossy().starts_with("transfer_completed.")
+                && p.extension().unwrap() == "env"
+        })
         .unwrap();
     let env = std::fs::read_to_string(env_file).unwrap();
     assert!(env.contains(&format!("SWARMCAST_TORRENT_ID={hash}")), "{env}");
@@ -470,13 +475,17 @@ fn config_changes_are_validated_persisted_and_survive_a_restart() {
     assert_eq!(c["hooks"]["webhook_secret"], "********");
     assert!(!c.to_string().contains("topsecret"));
     let lib = d.dir.join("lib");
-    let (s, c) = patch(&d, "/api/config", json!({
-        "quota": {"max_bytes": 123456789},
-        "engine.upload_limit": 100000,
-        "seeding": {"ratio_limit": 1.5, "action": "remove"},
-        "storage.library_dir": lib,
-        "media.warm_cache_minutes": 7,
-    }));
+    let (s, c) = patch(
+        &d,
+        "/api/config",
+        json!({
+            "quota": {"max_bytes": 123456789},
+            "engine.upload_limit": 100000,
+            "seeding": {"ratio_limit": 1.5, "action": "remove"},
+            "storage.library_dir": lib,
+            "media.warm_cache_minutes": 7,
+        }),
+    );
     assert_eq!(s, 200, "{c}");
     assert_eq!(c["quota"]["max_bytes"], 123456789);
     assert!(lib.is_dir(), "a new path is created");
@@ -493,7 +502,13 @@ fn config_changes_are_validated_persisted_and_survive_a_restart() {
         assert_eq!(e["error"]["code"], "BAD_REQUEST");
         assert!(e["error"]["message"].as_str().unwrap().contains(key), "{body}: {e}");
     }
-    let r = d.client().patch(d.url("/api/config")).body("{not json").header("content-type", "application/json").send().unwrap();
+    let r = d
+        .client()
+        .patch(d.url("/api/config"))
+        .body("{not json")
+        .header("content-type", "application/json")
+        .send()
+        .unwrap();
     assert_eq!(r.status().as_u16(), 400);
     d.restart();
     let (_, c) = d.get("/api/config");
@@ -589,7 +604,8 @@ fn paths_and_speed_limits_change_at_run_time() {
     assert_eq!(body["output_folder"], own.to_str().unwrap());
     assert!(own.join("e.bin").exists() && !dl2.join("e.bin").exists());
     d.wait_status(&e, &["seeding"], Duration::from_secs(30));
-    let (s, body) = patch(&d, &format!("/api/torrents/{e}/settings"), json!({ "output_folder": d.dir.join("state/x") }));
+    let (s, body) =
+        patch(&d, &format!("/api/torrents/{e}/settings"), json!({ "output_folder": d.dir.join("state/x") }));
     assert_eq!(s, 400, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("state dir"), "{body}");
 }

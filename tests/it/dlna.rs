@@ -35,9 +35,9 @@ fn ffprobe_duration(url: &str) -> f64 {
         .output()
         .expect("ffprobe");
     let text = String::from_utf8_lossy(&out.stdout);
-    text.trim().parse().unwrap_or_else(|_| {
-        panic!("ffprobe could not read {url}: {}{}", text, String::from_utf8_lossy(&out.stderr))
-    })
+    text.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("ffprobe could not read {url}: {}{}", text, String::from_utf8_lossy(&out.stderr)))
 }
 
 /// A film made and made into a torrent: (data path, .torrent, info-hash).
@@ -135,7 +135,8 @@ fn m3u_lists_every_video_and_ffprobe_opens_each() {
         // ffprobe sends no credentials: the token is what lets it in.
         durations.push((extinf.trim_start_matches("#EXTINF:-1,").to_string(), ffprobe_duration(url)));
     }
-    let find = |title: &str| durations.iter().find(|(t, _)| t == title).unwrap_or_else(|| panic!("{title}: {durations:?}")).1;
+    let find =
+        |title: &str| durations.iter().find(|(t, _)| t == title).unwrap_or_else(|| panic!("{title}: {durations:?}")).1;
     assert!((find("Alpha.mp4") - 8.0).abs() < 0.5, "{durations:?}");
     assert!((find("Beta.2024 — Beta.2024.mkv") - 12.0).abs() < 0.5, "{durations:?}");
     assert!((find("Beta.2024 — sample.mp4") - 3.0).abs() < 0.5, "{durations:?}");
@@ -268,7 +269,12 @@ fn dlna_control_point_finds_browses_and_plays() {
     assert_eq!(v["found"], true, "{v}");
     assert_eq!(v["udn"], udn.as_str());
     let titles = |r: &Value| -> Vec<String> {
-        r["objects"].as_array().unwrap_or_else(|| panic!("{r}")).iter().map(|o| o["title"].as_str().unwrap().to_string()).collect()
+        r["objects"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{r}"))
+            .iter()
+            .map(|o| o["title"].as_str().unwrap().to_string())
+            .collect()
     };
     assert_eq!(titles(&v["root"]), ["Downloading", "Library", "Recently watched"], "{}", v["root"]);
     assert_eq!(v["root"]["TotalMatches"], 3);
@@ -276,7 +282,10 @@ fn dlna_control_point_finds_browses_and_plays() {
     assert_eq!(titles(&v["library"]), ["Alpha.mp4", "Beta.mkv"]);
     assert_eq!((v["library"]["NumberReturned"].as_u64(), v["library"]["TotalMatches"].as_u64()), (Some(2), Some(2)));
     assert_eq!(titles(&v["library_page"]), ["Beta.mkv"]);
-    assert_eq!((v["library_page"]["NumberReturned"].as_u64(), v["library_page"]["TotalMatches"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(
+        (v["library_page"]["NumberReturned"].as_u64(), v["library_page"]["TotalMatches"].as_u64()),
+        (Some(1), Some(2))
+    );
     assert_eq!(titles(&v["downloading"]), ["Gamma.mp4"]);
     assert!(titles(&v["recent"]).is_empty(), "nothing watched yet: {}", v["recent"]);
     assert_eq!(v["item_meta"]["TotalMatches"], 1);
@@ -289,7 +298,9 @@ fn dlna_control_point_finds_browses_and_plays() {
     assert!(v["sort_caps"]["SortCaps"].as_str().unwrap().contains("dc:title"));
     assert_eq!(v["search_caps"]["SearchCaps"], "");
     assert!(v["update_id"]["Id"].as_u64().unwrap() >= 1);
-    assert!(v["protocol_info"]["Source"].as_str().unwrap().contains("http-get:*:video/mp4:DLNA.ORG_OP=01;DLNA.ORG_CI=0"));
+    assert!(
+        v["protocol_info"]["Source"].as_str().unwrap().contains("http-get:*:video/mp4:DLNA.ORG_OP=01;DLNA.ORG_CI=0")
+    );
     assert_eq!(v["connection_ids"]["ConnectionIDs"], "0");
     assert_eq!(v["connection_info"]["Direction"], "Output");
 
@@ -323,7 +334,9 @@ fn dlna_control_point_finds_browses_and_plays() {
     assert_eq!(h["content-length"].to_str().unwrap(), size.to_string());
     assert_eq!(h["accept-ranges"], "bytes");
     assert_eq!(h["transfermode.dlna.org"], "Streaming");
-    assert!(h["contentfeatures.dlna.org"].to_str().unwrap().starts_with("DLNA.ORG_OP=01;DLNA.ORG_CI=0;DLNA.ORG_FLAGS="));
+    assert!(
+        h["contentfeatures.dlna.org"].to_str().unwrap().starts_with("DLNA.ORG_OP=01;DLNA.ORG_CI=0;DLNA.ORG_FLAGS=")
+    );
     let r = client.get(raw_url).header("range", "bytes=1000-4999").send().unwrap();
     assert_eq!(r.status(), 206);
     assert_eq!(r.headers()["content-range"].to_str().unwrap(), format!("bytes 1000-4999/{size}"));
@@ -337,8 +350,15 @@ fn dlna_control_point_finds_browses_and_plays() {
 
     // Bad SOAP gets a fault, never a crash.
     let control = d.url("/dlna/control/ContentDirectory");
-    for body in ["", "not xml at all", "<s:Envelope xmlns:s='x'><s:Body><u:Browse xmlns:u='y'><ObjectID>0", "\u{0}\u{1}"] {
-        let r = client.post(&control).header("soapaction", "\"urn:schemas-upnp-org:service:ContentDirectory:1#Browse\"").body(body).send().unwrap();
+    for body in
+        ["", "not xml at all", "<s:Envelope xmlns:s='x'><s:Body><u:Browse xmlns:u='y'><ObjectID>0", "\u{0}\u{1}"]
+    {
+        let r = client
+            .post(&control)
+            .header("soapaction", "\"urn:schemas-upnp-org:service:ContentDirectory:1#Browse\"")
+            .body(body)
+            .send()
+            .unwrap();
         assert_eq!(r.status(), 500, "{body:?}");
         assert!(r.text().unwrap().contains("<errorCode>402</errorCode>"), "{body:?}");
     }
@@ -349,9 +369,7 @@ fn dlna_control_point_finds_browses_and_plays() {
     // A clean stop says byebye.
     let status = d.terminate().expect("daemon was running");
     assert!(status.success(), "{status}");
-    wait_until("ssdp:byebye", Duration::from_secs(10), || {
-        kinds.iter().all(|k| watcher.saw("byebye", k)).then_some(())
-    });
+    wait_until("ssdp:byebye", Duration::from_secs(10), || kinds.iter().all(|k| watcher.saw("byebye", k)).then_some(()));
     phase("byebye heard");
 }
 
@@ -464,7 +482,9 @@ fn mdns_goes_through_avahi_where_it_runs() {
     let browse = |ty: &str| -> Option<Vec<String>> {
         let out = Command::new("avahi-browse").args(["-rptk", ty]).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        text.lines().find(|l| l.starts_with("=;") && l.contains(";swarmcast;")).map(|l| l.split(';').map(str::to_string).collect())
+        text.lines()
+            .find(|l| l.starts_with("=;") && l.contains(";swarmcast;"))
+            .map(|l| l.split(';').map(str::to_string).collect())
     };
     for ty in ["_http._tcp", "_swarmcast._tcp"] {
         let f = wait_until(&format!("avahi-browse to see {ty}"), Duration::from_secs(20), || browse(ty));

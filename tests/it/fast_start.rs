@@ -2,7 +2,6 @@
 //! gave a magnet's metadata gives data at once, without the engine's stall fallback
 //! (pause and resume) having to step in.
 
-
 use std::time::{Duration, Instant};
 
 use crate::fixture::{Daemon, Seeder, info_hash, make_torrent, media, wait_until};

@@ -54,13 +54,15 @@ fn seeder_vanishes_mid_stream_and_comes_back() {
     let torrent = make_torrent(&film, &src.path().join("film.torrent"), &[]);
     let hash = info_hash(&torrent);
     let mut seeder = Seeder::start(&torrent, &film, 150);
-    let d = Daemon::start_with(&[("SWARMCAST_MEDIA_SEGMENT_WAIT_SECS", "30"), ("SWARMCAST_MEDIA_IDLE_TIMEOUT_SECS", "5")]);
+    let d =
+        Daemon::start_with(&[("SWARMCAST_MEDIA_SEGMENT_WAIT_SECS", "30"), ("SWARMCAST_MEDIA_IDLE_TIMEOUT_SECS", "5")]);
     let idle_threads = threads(d.pid());
 
     let (s, st) = d.post("/api/stream", serde_json::json!({ "magnet": seeder.magnet(&hash) }));
     assert_eq!(s, 200, "{st}");
     let master = st["hlsUrl"].as_str().unwrap().to_string();
-    let index = sibling(&master, &format!("{hash}/index.m3u8")).replace(&format!("{hash}/{hash}/"), &format!("{hash}/"));
+    let index =
+        sibling(&master, &format!("{hash}/index.m3u8")).replace(&format!("{hash}/{hash}/"), &format!("{hash}/"));
     let (s, body, _, _) = fetch(&d, &index);
     assert_eq!(s, 200, "{}", String::from_utf8_lossy(&body));
     let playlist = String::from_utf8(body).unwrap();
@@ -198,7 +200,11 @@ fn download_dir_removed_or_read_only_while_running() {
     for i in 0..2u8 {
         // The second is a folder torrent (its own folder gets the read-only mount).
         let f = if i == 0 { data.join("f0.bin") } else { album.join("f1.bin") };
-        std::fs::write(&f, (0..(4u32 << 20)).map(|b| (b.wrapping_mul(2654435761) >> 13) as u8 ^ i).collect::<Vec<u8>>()).unwrap();
+        std::fs::write(
+            &f,
+            (0..(4u32 << 20)).map(|b| (b.wrapping_mul(2654435761) >> 13) as u8 ^ i).collect::<Vec<u8>>(),
+        )
+        .unwrap();
         if i == 1 {
             std::fs::write(album.join("notes.txt"), "two files: a folder of its own").unwrap();
         }
@@ -291,7 +297,10 @@ async fn encoder_dying_mid_stream_falls_back() {
     assert!(registry.encoders.iter().all(|e| e.verified), "both verify: {registry:?}");
     let config = swarmcast::config::MediaConfig { x264_preset: "ultrafast".into(), ..Default::default() };
     let media = Media::with_registry(config, tmp.path().join("cache"), registry);
-    let s = media.open(&swarmcast::media::StreamKey::new("f", 0), Arc::new(LocalFile(file)), Duration::from_secs(30)).await.unwrap();
+    let s = media
+        .open(&swarmcast::media::StreamKey::new("f", 0), Arc::new(LocalFile(file)), Duration::from_secs(30))
+        .await
+        .unwrap();
     assert_eq!(s.mode, Mode::Transcode);
     assert_eq!(s.status().encoder.as_deref(), Some("x264enc-dies"));
 

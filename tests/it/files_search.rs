@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
+use crate::fixture::*;
 use axum::extract::Path;
 use axum::routing::get;
 use serde_json::{Value, json};
 use swarmcast::config::IndexerConfig;
-use crate::fixture::*;
 
 async fn status_and_json(r: reqwest::Response) -> (u16, Value) {
     let s = r.status().as_u16();
@@ -62,7 +62,13 @@ async fn file_browser_refuses_every_traversal() {
     assert_eq!(list, json!([{"name": "movie.mp4", "type": "file", "size": 10000, "modified": list[0]["modified"]}]));
     let (_, top) = status_and_json(app.http.get(app.url("/api/files")).send().await.unwrap()).await;
     assert_eq!(top.as_array().unwrap().len(), 1, "symlinks out are hidden: {top}");
-    let r = app.http.get(app.url("/api/files/content?path=films/movie.mp4")).header("Range", "bytes=100-199").send().await.unwrap();
+    let r = app
+        .http
+        .get(app.url("/api/files/content?path=films/movie.mp4"))
+        .header("Range", "bytes=100-199")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 206);
     assert_eq!(r.headers()["content-range"], "bytes 100-199/10000");
     assert_eq!(r.bytes().await.unwrap().to_vec(), noise(10_000, 5)[100..200].to_vec());
@@ -71,16 +77,30 @@ async fn file_browser_refuses_every_traversal() {
     let r = app.http.delete(app.url("/api/files/content?path=")).send().await.unwrap();
     assert_eq!(r.status(), 403);
     // Only an administrator deletes: a plain user is refused.
-    let r = app.http.post(app.url("/auth/register"))
-        .json(&json!({"username": "viewer", "password": "viewer password 1"})).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.url("/auth/register"))
+        .json(&json!({"username": "viewer", "password": "viewer password 1"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
-    let r = reqwest::Client::new().post(app.url("/auth/login"))
-        .json(&json!({"username": "viewer", "password": "viewer password 1"})).send().await.unwrap();
-    let cookie = r.headers().get_all("set-cookie").iter()
+    let r = reqwest::Client::new()
+        .post(app.url("/auth/login"))
+        .json(&json!({"username": "viewer", "password": "viewer password 1"}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
         .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
-        .find(|c| c.starts_with("session=")).unwrap();
+        .find(|c| c.starts_with("session="))
+        .unwrap();
     let viewer = client_with_key(&api_key_for(&app.base, &cookie).await);
-    let (s, v) = status_and_json(viewer.delete(app.url("/api/files/content?path=films/movie.mp4")).send().await.unwrap()).await;
+    let (s, v) =
+        status_and_json(viewer.delete(app.url("/api/files/content?path=films/movie.mp4")).send().await.unwrap()).await;
     assert_eq!((s, v["error"]["code"].as_str()), (403, Some("FORBIDDEN")), "{v}");
     assert!(root.join("films/movie.mp4").exists());
     let r = viewer.get(app.url("/api/files/content?path=films/movie.mp4")).send().await.unwrap();
@@ -113,13 +133,23 @@ async fn create_refuses_bad_input() {
         assert_eq!(s, status, "{body}: {v}");
         assert!(v["error"]["code"].is_string(), "{v}");
     }
-    let r = app.http.post(app.url("/api/torrents/create"))
+    let r = app
+        .http
+        .post(app.url("/api/torrents/create"))
         .json(&json!({"path": "a.bin", "trackers": ["udp://127.0.0.1:1/announce"], "private": true}))
-        .send().await.unwrap();
+        .send()
+        .await
+        .unwrap();
     let (s, t) = status_and_json(r).await;
     assert_eq!(s, 201, "{t}");
     assert!(t["magnet_uri"].as_str().unwrap().contains("&tr=udp%3A%2F%2F127%2E0%2E0%2E1%3A1"), "{t}");
-    let r = app.http.post(app.url("/api/torrents/create")).json(&json!({"path": "a.bin", "trackers": ["udp://127.0.0.1:1/announce"], "private": true})).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.url("/api/torrents/create"))
+        .json(&json!({"path": "a.bin", "trackers": ["udp://127.0.0.1:1/announce"], "private": true}))
+        .send()
+        .await
+        .unwrap();
     let (s, v) = status_and_json(r).await;
     assert_eq!((s, v["error"]["code"].as_str()), (409, Some("CONFLICT")));
 
@@ -127,7 +157,13 @@ async fn create_refuses_bad_input() {
     let deep = app.download_dir().join("films/2024");
     std::fs::create_dir_all(&deep).unwrap();
     std::fs::write(deep.join("clip.mp4"), noise(300_000, 11)).unwrap();
-    let r = app.http.post(app.url("/api/torrents/create")).json(&json!({"path": "films/2024/clip.mp4"})).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.url("/api/torrents/create"))
+        .json(&json!({"path": "films/2024/clip.mp4"}))
+        .send()
+        .await
+        .unwrap();
     let (s, t) = status_and_json(r).await;
     assert_eq!(s, 201, "{t}");
     let id = t["id"].as_str().unwrap().to_string();
@@ -175,7 +211,9 @@ async fn torznab_server() -> String {
                 String::new()
             }
             "broken" => return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response(),
-            "badkey" => return r#"<?xml version="1.0"?><error code="100" description="Invalid API Key"/>"#.into_response(),
+            "badkey" => {
+                return r#"<?xml version="1.0"?><error code="100" description="Invalid API Key"/>"#.into_response();
+            }
             _ => return axum::http::StatusCode::NOT_FOUND.into_response(),
         };
         ([("content-type", "application/rss+xml")], format!("{FEED_HEAD}{items}</channel></rss>")).into_response()

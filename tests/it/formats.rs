@@ -26,12 +26,8 @@ fn clip(name: &str, secs: u32, size: &str, args: &str) -> PathBuf {
     let base = format!(
         "-v error -y -f lavfi -i testsrc2=size={size}:rate=25 -f lavfi -i sine=frequency=440:sample_rate=48000 -t {secs}"
     );
-    let st = Command::new("ffmpeg")
-        .args(base.split(' '))
-        .args(args.split(' '))
-        .arg(&out)
-        .status()
-        .expect("ffmpeg runs");
+    let st =
+        Command::new("ffmpeg").args(base.split(' ')).args(args.split(' ')).arg(&out).status().expect("ffmpeg runs");
     assert!(st.success(), "ffmpeg {args} failed");
     out
 }
@@ -39,10 +35,7 @@ fn clip(name: &str, secs: u32, size: &str, args: &str) -> PathBuf {
 /// `superfast`, the fastest preset that still makes High profile (ultrafast drops CABAC
 /// and 8x8 transforms, so x264 signals Constrained Baseline).
 fn config() -> MediaConfig {
-    MediaConfig {
-        x264_preset: "superfast".into(),
-        ..MediaConfig::default()
-    }
+    MediaConfig { x264_preset: "superfast".into(), ..MediaConfig::default() }
 }
 
 fn software_registry() -> EncoderRegistry {
@@ -68,13 +61,23 @@ async fn first_segment(file: PathBuf, tries: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hevc_10bit_mkv_plays() {
     swarmcast::system::init_logging("swarmcast=debug");
-    let f = clip("hevc10.mkv", 8, "640x360", "-c:v libx265 -preset ultrafast -pix_fmt yuv420p10le -x265-params log-level=error -c:a aac");
+    let f = clip(
+        "hevc10.mkv",
+        8,
+        "640x360",
+        "-c:v libx265 -preset ultrafast -pix_fmt yuv420p10le -x265-params log-level=error -c:a aac",
+    );
     first_segment(f, 3).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hevc_8bit_mkv_plays() {
-    let f = clip("hevc8.mkv", 8, "640x360", "-c:v libx265 -preset ultrafast -pix_fmt yuv420p -x265-params log-level=error -c:a aac");
+    let f = clip(
+        "hevc8.mkv",
+        8,
+        "640x360",
+        "-c:v libx265 -preset ultrafast -pix_fmt yuv420p -x265-params log-level=error -c:a aac",
+    );
     first_segment(f, 5).await;
 }
 
@@ -86,13 +89,14 @@ fn video_props(file: &Path) -> (String, String, u32, u32, String) {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let get = |k: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(&format!("{k}=")))
-            .unwrap_or_default()
-            .to_string()
-    };
-    (get("pix_fmt"), get("profile"), get("width").parse().unwrap_or(0), get("height").parse().unwrap_or(0), get("sample_aspect_ratio"))
+    let get = |k: &str| text.lines().find_map(|l| l.strip_prefix(&format!("{k}="))).unwrap_or_default().to_string();
+    (
+        get("pix_fmt"),
+        get("profile"),
+        get("width").parse().unwrap_or(0),
+        get("height").parse().unwrap_or(0),
+        get("sample_aspect_ratio"),
+    )
 }
 
 async fn segment0(file: &Path, key: &str) -> PathBuf {
@@ -102,14 +106,17 @@ async fn segment0(file: &Path, key: &str) -> PathBuf {
         .open(&StreamKey::new(key, 0), Arc::new(LocalFile(file.to_path_buf())), Duration::from_secs(20))
         .await
         .unwrap_or_else(|e| panic!("{key}: {e:#}"));
-    s.segment(0, "t", Duration::from_secs(30))
-        .await
-        .unwrap_or_else(|e| panic!("{key}: {e}; status {:?}", s.status()))
+    s.segment(0, "t", Duration::from_secs(30)).await.unwrap_or_else(|e| panic!("{key}: {e}; status {:?}", s.status()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_bit_comes_out_eight_bit_high() {
-    let f = clip("hevc10.mkv", 8, "640x360", "-c:v libx265 -preset ultrafast -pix_fmt yuv420p10le -x265-params log-level=error -c:a aac");
+    let f = clip(
+        "hevc10.mkv",
+        8,
+        "640x360",
+        "-c:v libx265 -preset ultrafast -pix_fmt yuv420p10le -x265-params log-level=error -c:a aac",
+    );
     let seg = segment0(&f, "hevc10").await;
     let (pix, profile, w, h, _) = video_props(&seg);
     assert_eq!(pix, "yuv420p");
@@ -126,7 +133,8 @@ async fn anamorphic_mpeg2_keeps_its_display_aspect() {
     let f = clip("dvd.mpg", 6, "720x576", "-c:v mpeg2video -flags +ilme+ildct -aspect 16:9 -b:v 4M -c:a ac3 -f dvd");
     let seg = segment0(&f, "dvd").await;
     let (_, _, w, h, sar) = video_props(&seg);
-    let dar = w as f64 / h as f64 * sar.split(':').map(|x| x.parse::<f64>().unwrap_or(1.0)).reduce(|a, b| a / b).unwrap_or(1.0);
+    let dar = w as f64 / h as f64
+        * sar.split(':').map(|x| x.parse::<f64>().unwrap_or(1.0)).reduce(|a, b| a / b).unwrap_or(1.0);
     assert!((dar - 16.0 / 9.0).abs() < 0.02, "{w}x{h} sar {sar}: display aspect {dar}");
 }
 
@@ -161,11 +169,31 @@ async fn hdr10_is_tone_mapped_and_its_grey_keeps_its_sdr_level() {
     let f = media_dir().join("pq.mkv");
     if !f.exists() {
         let st = Command::new("ffmpeg")
-            .args(["-v", "error", "-y", "-f", "lavfi", "-i",
+            .args([
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
                 "color=c=0x808080:s=320x240:r=25,drawbox=x=200:y=40:w=80:h=80:color=white:t=fill",
-                "-t", "2", "-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le",
-                "-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc",
-                "-x265-params", "log-level=error:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc"])
+                "-t",
+                "2",
+                "-c:v",
+                "libx265",
+                "-preset",
+                "ultrafast",
+                "-pix_fmt",
+                "yuv420p10le",
+                "-color_primaries",
+                "bt2020",
+                "-color_trc",
+                "smpte2084",
+                "-colorspace",
+                "bt2020nc",
+                "-x265-params",
+                "log-level=error:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc",
+            ])
             .arg(&f)
             .status()
             .unwrap();
@@ -216,10 +244,8 @@ async fn broken_files_fail_clearly_or_play_to_the_damage() {
     }
     let damaged = tmp.path().join("damaged.mkv");
     std::fs::write(&damaged, &bytes).unwrap();
-    let s = media
-        .open(&StreamKey::new("damaged", 0), Arc::new(LocalFile(damaged)), Duration::from_secs(20))
-        .await
-        .unwrap();
+    let s =
+        media.open(&StreamKey::new("damaged", 0), Arc::new(LocalFile(damaged)), Duration::from_secs(20)).await.unwrap();
     s.segment(0, "t", Duration::from_secs(30)).await.expect("plays up to the damage");
     let t = std::time::Instant::now();
     for i in 1..s.grid.count {
@@ -234,10 +260,7 @@ async fn broken_files_fail_clearly_or_play_to_the_damage() {
     assert!(t.elapsed() < Duration::from_secs(90), "{:?}", t.elapsed());
     // Every other stream is served meanwhile.
     let good = clip("good.mp4", 6, "320x240", "-c:v libx264 -preset ultrafast -g 25 -c:a aac");
-    let g = media
-        .open(&StreamKey::new("good", 0), Arc::new(LocalFile(good)), Duration::from_secs(20))
-        .await
-        .unwrap();
+    let g = media.open(&StreamKey::new("good", 0), Arc::new(LocalFile(good)), Duration::from_secs(20)).await.unwrap();
     g.segment(0, "t", Duration::from_secs(30)).await.unwrap();
 }
 
@@ -298,12 +321,7 @@ async fn plays_whole(name: &str, secs: u32, size: &str, args: &str, audio: &str)
         .unwrap();
     let dur: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0.0);
     assert!((dur - secs as f64).abs() <= 0.5, "{name}: the playlist lasts {dur} s, not {secs}");
-    let dec = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(&list)
-        .args(["-f", "null", "-"])
-        .output()
-        .unwrap();
+    let dec = Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(&list).args(["-f", "null", "-"]).output().unwrap();
     let errors = String::from_utf8_lossy(&dec.stderr);
     assert!(dec.status.success() && errors.trim().is_empty(), "{name}: decoding the stream: {errors}");
     let first = list.with_file_name("seg00000.ts");
@@ -320,7 +338,14 @@ async fn eac3_51_in_mkv_plays() {
 /// than the clip: its one keyframe makes one segment.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mp3_in_mkv_plays() {
-    plays_whole("mp3.mkv", 8, "320x240", "-c:v libx264 -preset ultrafast -c:a libmp3lame -ar 44100 -ac 2 -b:a 192k", "mp3,2").await;
+    plays_whole(
+        "mp3.mkv",
+        8,
+        "320x240",
+        "-c:v libx264 -preset ultrafast -c:a libmp3lame -ar 44100 -ac 2 -b:a 192k",
+        "mp3,2",
+    )
+    .await;
 }
 
 /// 5.1 PCM in MOV: its channels come unpositioned ("6 channels") and are downmixed.
@@ -332,7 +357,14 @@ async fn pcm_51_in_mov_plays() {
 /// The common old release: Xvid (MPEG-4 ASP) with B-frames and MP3, in AVI.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn xvid_with_b_frames_in_avi_plays() {
-    plays_whole("xvid.avi", 8, "320x240", "-c:v mpeg4 -vtag XVID -bf 2 -flags +mv4 -q:v 4 -g 50 -c:a libmp3lame -ac 2 -ar 44100", "aac,2").await;
+    plays_whole(
+        "xvid.avi",
+        8,
+        "320x240",
+        "-c:v mpeg4 -vtag XVID -bf 2 -flags +mv4 -q:v 4 -g 50 -c:a libmp3lame -ac 2 -ar 44100",
+        "aac,2",
+    )
+    .await;
 }
 
 /// `(file name, ffmpeg output arguments, the audio that comes out)`: plays each whole
@@ -344,7 +376,8 @@ async fn matrix(rows: &[(&str, &str, &str)]) {
         let r = tokio::spawn(async move { plays_whole(&name2, 4, "320x240", &args, &audio).await }).await;
         if let Err(e) = r {
             let msg = e.into_panic();
-            let msg = msg.downcast_ref::<String>().cloned().or_else(|| msg.downcast_ref::<&str>().map(|s| s.to_string()));
+            let msg =
+                msg.downcast_ref::<String>().cloned().or_else(|| msg.downcast_ref::<&str>().map(|s| s.to_string()));
             failed.push(format!("{name}: {}", msg.unwrap_or_default()));
         }
     }

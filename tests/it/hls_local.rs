@@ -33,16 +33,9 @@ fn ffmpeg(dir: &Path, name: &str, args: &str) -> PathBuf {
 
 /// Serves a `Media` over HTTP the way the API does, at `/s/{key}/index.m3u8`.
 async fn serve(media: Arc<Media>) -> String {
-    async fn playlist(
-        State(m): State<Arc<Media>>,
-        UrlPath(key): UrlPath<String>,
-    ) -> axum::response::Response {
+    async fn playlist(State(m): State<Arc<Media>>, UrlPath(key): UrlPath<String>) -> axum::response::Response {
         let s = m.get(&StreamKey::new(key, 0)).expect("stream opened");
-        (
-            [("content-type", "application/vnd.apple.mpegurl")],
-            s.media_playlist(""),
-        )
-            .into_response()
+        ([("content-type", "application/vnd.apple.mpegurl")], s.media_playlist("")).into_response()
     }
     async fn segment(
         State(m): State<Arc<Media>>,
@@ -51,14 +44,8 @@ async fn serve(media: Arc<Media>) -> String {
         let s = m.get(&StreamKey::new(key, 0)).expect("stream opened");
         let idx = swarmcast::media::playlist::parse_segment_name(&name).expect("segment name");
         match s.segment(idx, "test", Duration::from_secs(60)).await {
-            Ok(p) => (
-                [("content-type", "video/MP2T")],
-                tokio::fs::read(p).await.unwrap(),
-            )
-                .into_response(),
-            Err(e) => {
-                (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()
-            }
+            Ok(p) => ([("content-type", "video/MP2T")], tokio::fs::read(p).await.unwrap()).into_response(),
+            Err(e) => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
         }
     }
     let app = axum::Router::new()
@@ -72,10 +59,7 @@ async fn serve(media: Arc<Media>) -> String {
 }
 
 fn config() -> MediaConfig {
-    MediaConfig {
-        x264_preset: "ultrafast".into(),
-        ..MediaConfig::default()
-    }
+    MediaConfig { x264_preset: "ultrafast".into(), ..MediaConfig::default() }
 }
 
 fn software_registry() -> EncoderRegistry {
@@ -86,10 +70,7 @@ fn software_registry() -> EncoderRegistry {
 async fn run(cmd: &str, args: Vec<String>) -> (bool, String, String) {
     let cmd = cmd.to_string();
     tokio::task::spawn_blocking(move || {
-        let out = Command::new(&cmd)
-            .args(&args)
-            .output()
-            .expect("command runs");
+        let out = Command::new(&cmd).args(&args).output().expect("command runs");
         (
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -130,17 +111,9 @@ async fn fetch(url: &str, to: &Path) {
 /// Checks a file end to end: mode, full duration, every segment readable, playbin to
 /// the end, Apple's authoring rules, and the seek-first segment's timestamps.
 async fn check_file(media: &Arc<Media>, base: &str, file: &Path, want: Mode, tmp: &Path) {
-    let key = file
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .replace('.', "_");
+    let key = file.file_name().unwrap().to_string_lossy().replace('.', "_");
     let stream = media
-        .open(
-            &StreamKey::new(&key, 0),
-            Arc::new(LocalFile(file.to_path_buf())),
-            Duration::from_secs(30),
-        )
+        .open(&StreamKey::new(&key, 0), Arc::new(LocalFile(file.to_path_buf())), Duration::from_secs(30))
         .await
         .expect("probe");
     assert_eq!(stream.mode, want, "{key}");
@@ -152,10 +125,7 @@ async fn check_file(media: &Arc<Media>, base: &str, file: &Path, want: Mode, tmp
     let seg_path = tmp.join(format!("{key}-seek.ts"));
     fetch(&format!("{base}/s/{key}/seg{seek_idx:05}.ts"), &seg_path).await;
     let (pts_seek, key_seek, pict) = first_frame(&seg_path).await;
-    assert!(
-        key_seek && pict == "I",
-        "{key}: segment {seek_idx} starts with {pict}"
-    );
+    assert!(key_seek && pict == "I", "{key}: segment {seek_idx} starts with {pict}");
     let first_path = tmp.join(format!("{key}-0.ts"));
     fetch(&format!("{base}/s/{key}/seg00000.ts"), &first_path).await;
     let (pts0, key0, _) = first_frame(&first_path).await;
@@ -251,29 +221,16 @@ async fn check_file(media: &Arc<Media>, base: &str, file: &Path, want: Mode, tmp
             .parse()
             .unwrap_or_else(|_| panic!("ffprobe said {out:?}"));
         let seconds = frames / 25.0;
-        assert!(
-            seconds <= target + 0.5,
-            "{key}: segment {i} is {seconds} s, target {target}"
-        );
+        assert!(seconds <= target + 0.5, "{key}: segment {i} is {seconds} s, target {target}");
         let extinf = grid.duration_of(i) as f64 / 1e9;
-        assert!(
-            (seconds - extinf).abs() < 0.5,
-            "{key}: segment {i} has {seconds} s, EXTINF {extinf}"
-        );
+        assert!((seconds - extinf).abs() < 0.5, "{key}: segment {i} has {seconds} s, EXTINF {extinf}");
         sum += extinf;
     }
-    assert!(
-        (sum - stream.info.duration.as_secs_f64()).abs() <= 1.0 / 25.0,
-        "{key}: EXTINF sum {sum}"
-    );
+    assert!((sum - stream.info.duration.as_secs_f64()).abs() <= 1.0 / 25.0, "{key}: EXTINF sum {sum}");
     let st = stream.status();
     match want {
         Mode::Transcode => assert!(st.encoder_runs > 0 && st.encoder.is_some()),
-        _ => assert_eq!(
-            (st.encoder_runs, st.encoder),
-            (0, None),
-            "{key}: passthrough ran an encoder"
-        ),
+        _ => assert_eq!((st.encoder_runs, st.encoder), (0, None), "{key}: passthrough ran an encoder"),
     }
 }
 
@@ -284,39 +241,20 @@ async fn every_container_plays_in_real_players() {
     let dir = tmp.path();
     let files = [
         (
-            ffmpeg(
-                dir,
-                "h264_aac.mp4",
-                "-c:v libx264 -preset ultrafast -g 50 -c:a aac -movflags +faststart",
-            ),
+            ffmpeg(dir, "h264_aac.mp4", "-c:v libx264 -preset ultrafast -g 50 -c:a aac -movflags +faststart"),
             Mode::Passthrough,
         ),
         (
-            ffmpeg(
-                dir,
-                "moov_end.mp4",
-                &format!("-c:v libx264 -preset ultrafast {IRREGULAR_GOP} -c:a aac"),
-            ),
+            ffmpeg(dir, "moov_end.mp4", &format!("-c:v libx264 -preset ultrafast {IRREGULAR_GOP} -c:a aac")),
             Mode::Passthrough,
         ),
         (
-            ffmpeg(
-                dir,
-                "h264_ac3.mkv",
-                &format!("-c:v libx264 -preset ultrafast {IRREGULAR_GOP} -c:a ac3"),
-            ),
+            ffmpeg(dir, "h264_ac3.mkv", &format!("-c:v libx264 -preset ultrafast {IRREGULAR_GOP} -c:a ac3")),
             Mode::AudioTranscode,
         ),
+        (ffmpeg(dir, "mpeg4_ac3.mkv", "-c:v mpeg4 -q:v 5 -c:a ac3"), Mode::Transcode),
         (
-            ffmpeg(dir, "mpeg4_ac3.mkv", "-c:v mpeg4 -q:v 5 -c:a ac3"),
-            Mode::Transcode,
-        ),
-        (
-            ffmpeg(
-                dir,
-                "vp9_opus.webm",
-                "-c:v libvpx-vp9 -deadline realtime -cpu-used 8 -b:v 500k -c:a libopus",
-            ),
+            ffmpeg(dir, "vp9_opus.webm", "-c:v libvpx-vp9 -deadline realtime -cpu-used 8 -b:v 500k -c:a libopus"),
             Mode::Transcode,
         ),
     ];
@@ -331,25 +269,14 @@ async fn every_container_plays_in_real_players() {
 async fn corrupt_file_fails_only_its_stream() {
     let tmp = tempfile::tempdir().unwrap();
     let bad = tmp.path().join("corrupt.mkv");
-    let noise: Vec<u8> = (0..2_000_000u32)
-        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
-        .collect();
+    let noise: Vec<u8> = (0..2_000_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
     std::fs::write(&bad, noise).unwrap();
-    let good = ffmpeg(
-        tmp.path(),
-        "good.mp4",
-        "-c:v libx264 -preset ultrafast -g 50 -c:a aac",
-    );
+    let good = ffmpeg(tmp.path(), "good.mp4", "-c:v libx264 -preset ultrafast -g 50 -c:a aac");
     // A real file with its middle overwritten: it probes, then fails or skips in the pipeline.
     let media = Media::with_registry(config(), tmp.path().join("cache"), software_registry());
-    let err = media
-        .open(&StreamKey::new("bad", 0), Arc::new(LocalFile(bad)), Duration::from_secs(20))
-        .await;
+    let err = media.open(&StreamKey::new("bad", 0), Arc::new(LocalFile(bad)), Duration::from_secs(20)).await;
     assert!(err.is_err(), "noise must not probe as media");
-    let s = media
-        .open(&StreamKey::new("good", 0), Arc::new(LocalFile(good)), Duration::from_secs(20))
-        .await
-        .unwrap();
+    let s = media.open(&StreamKey::new("good", 0), Arc::new(LocalFile(good)), Duration::from_secs(20)).await.unwrap();
     let p = s.segment(1, "t", Duration::from_secs(30)).await.unwrap();
     assert!(std::fs::metadata(p).unwrap().len() > 1000);
 }
@@ -387,25 +314,15 @@ async fn encoder_that_fails_mid_stream_is_replaced() {
     // way a board's encoder fails above its size limit.
     let registry = EncoderRegistry::probe_candidates(vec![
         Candidate::named("nvh264enc"),
-        Candidate::limited(
-            "x264enc",
-            "x264enc-max320",
-            "video/x-h264,width=(int)[16,320]",
-        ),
+        Candidate::limited("x264enc", "x264enc-max320", "video/x-h264,width=(int)[16,320]"),
         Candidate::named("x264enc"),
     ]);
-    assert!(
-        !registry.encoders[0].verified,
-        "no NVIDIA encoder works here"
-    );
+    assert!(!registry.encoders[0].verified, "no NVIDIA encoder works here");
     assert!(registry.encoders[1].verified && registry.encoders[2].verified);
     assert_eq!(registry.selected().unwrap().name, "x264enc-max320");
     let media = Media::with_registry(config(), tmp.path().join("cache"), registry);
     let base = serve(media.clone()).await;
-    let s = media
-        .open(&StreamKey::new("f", 0), Arc::new(LocalFile(file)), Duration::from_secs(30))
-        .await
-        .unwrap();
+    let s = media.open(&StreamKey::new("f", 0), Arc::new(LocalFile(file)), Duration::from_secs(30)).await.unwrap();
     assert_eq!(s.mode, Mode::Transcode);
     let url = format!("{base}/s/f/index.m3u8");
     let (ok, _, err) = run(

@@ -15,14 +15,18 @@ async fn removing_a_torrent_deletes_its_cache() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("a.mp4");
     let st = Command::new("ffmpeg")
-        .args("-v error -y -f lavfi -i testsrc2=size=320x240:rate=25 -t 10 -c:v libx264 -preset ultrafast -g 25".split(' '))
+        .args(
+            "-v error -y -f lavfi -i testsrc2=size=320x240:rate=25 -t 10 -c:v libx264 -preset ultrafast -g 25"
+                .split(' '),
+        )
         .arg(&file)
         .status()
         .unwrap();
     assert!(st.success());
     let cache = tmp.path().join("cache");
     let cfg = MediaConfig { x264_preset: "ultrafast".into(), ..MediaConfig::default() };
-    let media = Media::with_registry(cfg, cache.clone(), EncoderRegistry::probe_candidates(vec![Candidate::named("x264enc")]));
+    let media =
+        Media::with_registry(cfg, cache.clone(), EncoderRegistry::probe_candidates(vec![Candidate::named("x264enc")]));
     let key = StreamKey::new("aaaa", 0);
     let s = media.open(&key, Arc::new(LocalFile(file.clone())), Duration::from_secs(20)).await.unwrap();
     let seg = s.segment(0, "t", Duration::from_secs(30)).await.unwrap();

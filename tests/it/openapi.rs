@@ -60,7 +60,8 @@ fn the_document_is_well_formed() {
         }
         let template: BTreeSet<String> =
             path.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')).map(str::to_string).collect();
-        let shared: Vec<&Value> = item.get("parameters").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
+        let shared: Vec<&Value> =
+            item.get("parameters").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
         for (method, op) in item.as_object().unwrap() {
             if method == "parameters" {
                 continue;
@@ -113,7 +114,8 @@ fn the_document_is_well_formed() {
             match op["responses"].as_object() {
                 Some(r) if !r.is_empty() => {
                     for (code, resp) in r {
-                        let ok_code = code == "default" || (code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit()));
+                        let ok_code =
+                            code == "default" || (code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit()));
                         if !ok_code || !deref(&doc, resp)["description"].is_string() {
                             bad.push(format!("{at}: response {code} is malformed"));
                         }
@@ -310,7 +312,13 @@ async fn live_responses_match_the_document() {
     let app = fixture::spawn_app(|_| {}).await;
     std::fs::create_dir_all(app.download_dir().join("docs")).unwrap();
     std::fs::write(app.download_dir().join("docs/a.bin"), fixture::noise(70_000, 2)).unwrap();
-    let created = app.http.post(app.url("/api/torrents/create")).json(&serde_json::json!({"path": "docs/a.bin"})).send().await.unwrap();
+    let created = app
+        .http
+        .post(app.url("/api/torrents/create"))
+        .json(&serde_json::json!({"path": "docs/a.bin"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(created.status(), 201);
     let t: Value = created.json().await.unwrap();
     let id = t["id"].as_str().unwrap().to_string();
@@ -335,7 +343,8 @@ async fn live_responses_match_the_document() {
         ("/api/tracker/torrents?sort=x", "/api/tracker/torrents", "400"),
     ];
     let mut errs = Vec::new();
-    let created_schema = &deref(&doc, &doc["paths"]["/api/torrents/create"]["post"]["responses"]["201"])["content"]["application/json"]["schema"];
+    let created_schema = &deref(&doc, &doc["paths"]["/api/torrents/create"]["post"]["responses"]["201"])["content"]["application/json"]
+        ["schema"];
     validate(&doc, created_schema, &t, "POST /api/torrents/create 201", &mut errs);
     let mut check = |template: &str, status: &str, v: &Value| {
         let resp = deref(&doc, &doc["paths"][template]["get"]["responses"][status]);

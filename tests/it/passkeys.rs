@@ -28,7 +28,13 @@ fn failure(body: &[u8]) -> Option<String> {
 async fn private_torrents_take_passkeys_and_credit_users() {
     let app = spawn_app(|_| {}).await;
     std::fs::write(app.download_dir().join("film.bin"), noise(300_000, 9)).unwrap();
-    let r = app.http.post(app.url("/api/torrents/create")).json(&serde_json::json!({"path": "film.bin", "private": true})).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.url("/api/torrents/create"))
+        .json(&serde_json::json!({"path": "film.bin", "private": true}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     let t: Value = r.json().await.unwrap();
     let id = t["id"].as_str().unwrap().to_string();
@@ -38,7 +44,8 @@ async fn private_torrents_take_passkeys_and_credit_users() {
     let admin_key = me["passkey"].as_str().unwrap().to_string();
     assert_eq!(admin_key.len(), 32);
     // The .torrent carries the caller's passkey.
-    let bytes = app.http.get(app.url(&format!("/api/torrents/{id}/torrent"))).send().await.unwrap().bytes().await.unwrap();
+    let bytes =
+        app.http.get(app.url(&format!("/api/torrents/{id}/torrent"))).send().await.unwrap().bytes().await.unwrap();
     let text = String::from_utf8_lossy(&bytes);
     assert!(text.contains(&format!("/announce/{admin_key}")), "{text:.300}");
 
@@ -48,7 +55,8 @@ async fn private_torrents_take_passkeys_and_credit_users() {
     // Without a passkey, or with a wrong one: refused in words.
     let reason = failure(&announce(&app, "/announce", &hash, 1, 0, 0, 300_000).await).expect("refused");
     assert!(reason.contains("private") && reason.contains("passkey"), "{reason}");
-    let reason = failure(&announce(&app, "/announce/0123456789abcdef0123456789abcdef", &hash, 1, 0, 0, 300_000).await).expect("refused");
+    let reason = failure(&announce(&app, "/announce/0123456789abcdef0123456789abcdef", &hash, 1, 0, 0, 300_000).await)
+        .expect("refused");
     assert!(reason.contains("unknown passkey"), "{reason}");
 
     // With the viewer's passkey: accepted, and the deltas credited.
@@ -56,7 +64,8 @@ async fn private_torrents_take_passkeys_and_credit_users() {
     assert_eq!(failure(&announce(&app, &path, &hash, 1, 0, 0, 300_000).await), None);
     assert_eq!(failure(&announce(&app, &path, &hash, 1, 1_000, 200_000, 100_000).await), None);
     assert_eq!(failure(&announce(&app, &path, &hash, 1, 5_000, 300_000, 0).await), None);
-    let s: Value = app.http.get(app.url(&format!("/api/user/{}/stats", viewer.id))).send().await.unwrap().json().await.unwrap();
+    let s: Value =
+        app.http.get(app.url(&format!("/api/user/{}/stats", viewer.id))).send().await.unwrap().json().await.unwrap();
     assert_eq!(s["uploaded"], 5_000, "{s}");
     assert_eq!(s["downloaded"], 300_000, "{s}");
     assert_eq!(s["seeding"], 1, "{s}");
@@ -71,7 +80,8 @@ async fn private_torrents_take_passkeys_and_credit_users() {
     assert_eq!(r.status(), 200);
     let fresh: Value = r.json().await.unwrap();
     assert_ne!(fresh["passkey"], admin_key.as_str());
-    let reason = failure(&announce(&app, &format!("/announce/{admin_key}"), &hash, 3, 0, 0, 10).await).expect("old key refused");
+    let reason =
+        failure(&announce(&app, &format!("/announce/{admin_key}"), &hash, 3, 0, 0, 10).await).expect("old key refused");
     assert!(reason.contains("unknown passkey"), "{reason}");
 
     // Another user's stats are an admin's business only.

@@ -8,7 +8,6 @@
 //! Needs `scripts/setup.sh test` (chromium, transmission-daemon, ffmpeg) and the npm
 //! packages of `web/` (`make web`).
 
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -203,13 +203,16 @@ fn kill_9_during_library_moves_user_and_config_changes_loses_nothing() {
         let check: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
         assert_eq!(check, "ok", "round {round}");
         // How the cut fell, for the log: moves begun and not finished.
-        let mut q = db
-            .prepare("SELECT torrent_id, event FROM activity WHERE event LIKE 'transfer_%' ORDER BY id")
-            .unwrap();
+        let mut q =
+            db.prepare("SELECT torrent_id, event FROM activity WHERE event LIKE 'transfer_%' ORDER BY id").unwrap();
         let mut open = std::collections::BTreeSet::new();
         for row in q.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).unwrap() {
             let (id, ev) = row.unwrap();
-            if ev == "transfer_started" { open.insert(id) } else { open.remove(&id) };
+            if ev == "transfer_started" {
+                open.insert(id)
+            } else {
+                open.remove(&id)
+            };
         }
         cut_moves += open.len();
         drop(q);

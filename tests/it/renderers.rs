@@ -102,12 +102,19 @@ fn a_real_renderer_is_found_and_played_on() {
     // Play: the TV fetches the stream from the box and plays it.
     let (s, v) = d.post(&format!("/api/renderers/{id}/play"), json!({ "torrent": hash }));
     assert_eq!(s, 200, "{v}");
-    assert!(v["url"].as_str().unwrap().starts_with(&format!("http://10.77.0.1:{}/api/stream/{hash}/index.m3u8?file=0&token=", d.port)), "{v}");
+    assert!(
+        v["url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("http://10.77.0.1:{}/api/stream/{hash}/index.m3u8?file=0&token=", d.port)),
+        "{v}"
+    );
     let first = wait_state(&d, id, "PLAYING", Duration::from_secs(60));
     assert_eq!((first["torrent"].as_str(), first["file"].as_u64()), (Some(hash.as_str()), Some(0)), "{first}");
     // Its position advances.
     let t0 = Instant::now();
-    let p0 = wait_until("a position from the renderer", Duration::from_secs(30), || status(&d, id)["position_s"].as_f64());
+    let p0 =
+        wait_until("a position from the renderer", Duration::from_secs(30), || status(&d, id)["position_s"].as_f64());
     let p1 = wait_until("the renderer's position to advance", Duration::from_secs(30), || {
         let p = status(&d, id)["position_s"].as_f64()?;
         (p >= p0 + 2.0).then_some(p)

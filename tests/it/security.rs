@@ -178,7 +178,11 @@ async fn password_changes_end_tokens_and_resets_end_keys() {
     // Her own change: other sessions and every stream token end; her API key stays.
     let r = env
         .send(with_cookie(
-            json_req(Method::PATCH, "/auth/password", &json!({"current_password": "ann-password", "new_password": "ann-new-password"})),
+            json_req(
+                Method::PATCH,
+                "/auth/password",
+                &json!({"current_password": "ann-password", "new_password": "ann-new-password"}),
+            ),
             &ann,
         ))
         .await;
@@ -189,7 +193,10 @@ async fn password_changes_end_tokens_and_resets_end_keys() {
 
     // An admin reset: her API keys end too.
     let r = env
-        .send(with_cookie(json_req(Method::PATCH, &format!("/api/users/{uid}"), &json!({"password": "reset-password"})), &admin))
+        .send(with_cookie(
+            json_req(Method::PATCH, &format!("/api/users/{uid}"), &json!({"password": "reset-password"})),
+            &admin,
+        ))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", body_text(&r));
     assert_eq!(env.send(with_key()).await.status, StatusCode::UNAUTHORIZED, "an API key outlived an admin reset");
@@ -204,11 +211,21 @@ async fn file_selection_and_stream_removal_need_the_owner() {
     env.add_user("carol", "carol-password", false);
     let bob = ck(&env.login("bob", "bob-password", false).await.cookie("session").unwrap().0);
     let carol = ck(&env.login("carol", "carol-password", false).await.cookie("session").unwrap().0);
-    let r = env.send(with_cookie(json_req(Method::POST, "/api/torrents/", &json!({"info_hash": HASH, "start": false})), &bob)).await;
+    let r = env
+        .send(with_cookie(json_req(Method::POST, "/api/torrents/", &json!({"info_hash": HASH, "start": false})), &bob))
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", body_text(&r));
-    let select = |c: &str| with_cookie(json_req(Method::POST, &format!("/api/torrents/{HASH}/files"), &json!({"files": [0]})), c);
+    let select = |c: &str| {
+        with_cookie(json_req(Method::POST, &format!("/api/torrents/{HASH}/files"), &json!({"files": [0]})), c)
+    };
     let unstream = |c: &str| {
-        with_cookie(req(Method::DELETE, &format!("/api/stream/{HASH}")).header("x-requested-with", "fetch").body(Body::empty()).unwrap(), c)
+        with_cookie(
+            req(Method::DELETE, &format!("/api/stream/{HASH}"))
+                .header("x-requested-with", "fetch")
+                .body(Body::empty())
+                .unwrap(),
+            c,
+        )
     };
     for r in [env.send(select(&carol)).await, env.send(unstream(&carol)).await] {
         assert_eq!((r.status, r.code().as_str()), (StatusCode::FORBIDDEN, "FORBIDDEN"), "{}", body_text(&r));
@@ -231,7 +248,10 @@ async fn common_passwords_are_refused_in_words() {
     }
     let admin = ck(&env.setup_admin("root", "root-password").await);
     let r = env
-        .send(with_cookie(json_req(Method::POST, "/auth/register", &json!({"username": "bob", "password": "trustno1"})), &admin))
+        .send(with_cookie(
+            json_req(Method::POST, "/auth/register", &json!({"username": "bob", "password": "trustno1"})),
+            &admin,
+        ))
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", body_text(&r));
 }
@@ -242,7 +262,9 @@ async fn storage_paths_may_not_contain_the_state_dir() {
     let admin = ck(&env.setup_admin("root", "root-password").await);
     let state = env.state.config.storage.state_dir.clone();
     let parent = state.parent().unwrap().to_path_buf();
-    for (key, path) in [("storage.download_dir", &parent), ("storage.library_dir", &parent), ("storage.download_dir", &state)] {
+    for (key, path) in
+        [("storage.download_dir", &parent), ("storage.library_dir", &parent), ("storage.download_dir", &state)]
+    {
         let r = env.send(with_cookie(json_req(Method::PATCH, "/api/config", &json!({ key: path })), &admin)).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{key}={}: {}", path.display(), body_text(&r));
         assert!(body_text(&r).contains("state dir"), "{}", body_text(&r));

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::fixture::*;
+use swarmcast::automation::seeding::run_once;
 use swarmcast::config::Config;
 use swarmcast::engine::{AddOptions, Engine, EngineError, Source, Status, parse_torrent};
-use swarmcast::automation::seeding::run_once;
-use swarmcast::system::clock::ManualClock;
 use swarmcast::store::{Store, TorrentSettings};
+use swarmcast::system::clock::ManualClock;
 
 async fn wait_seeding(engine: &Engine, id: &str) {
     for _ in 0..300 {
@@ -72,10 +72,7 @@ async fn each_seeding_action_runs_at_its_limit() {
     assert_eq!(engine.view(&ids[3]).unwrap().status, Status::Seeding, "no global limit yet");
 
     // The global rule, changed at run time, reaches the last one.
-    engine
-        .live()
-        .patch(&serde_json::json!({"seeding": {"time_limit_minutes": 120, "action": "pause"}}))
-        .unwrap();
+    engine.live().patch(&serde_json::json!({"seeding": {"time_limit_minutes": 120, "action": "pause"}})).unwrap();
     let applied = run_once(&engine, &ManualClock::at(now + time::Duration::minutes(119))).await.unwrap();
     assert!(applied.is_empty(), "{applied:?}");
     let applied = run_once(&engine, &ManualClock::at(now + time::Duration::minutes(121))).await.unwrap();

@@ -37,10 +37,7 @@ async fn a_stalled_run_moves_to_the_next_encoder() {
     ]);
     assert_eq!(registry.selected().unwrap().name, "x264enc-stalls");
     let media = Media::with_registry(config(), tmp.path().join("cache"), registry);
-    let s = media
-        .open(&StreamKey::new("f", 0), Arc::new(LocalFile(file)), Duration::from_secs(20))
-        .await
-        .unwrap();
+    let s = media.open(&StreamKey::new("f", 0), Arc::new(LocalFile(file)), Duration::from_secs(20)).await.unwrap();
     let t = Instant::now();
     let p = s.segment(0, "t", Duration::from_secs(30)).await.unwrap();
     assert!(std::fs::metadata(p).unwrap().len() > 1000);
@@ -54,13 +51,9 @@ async fn a_stalled_run_moves_to_the_next_encoder() {
 async fn with_no_encoder_left_the_stream_fails_in_words() {
     let tmp = tempfile::tempdir().unwrap();
     let file = mpeg4(tmp.path());
-    let registry =
-        EncoderRegistry::probe_candidates(vec![Candidate::stalling("x264enc", "x264enc-stalls")]);
+    let registry = EncoderRegistry::probe_candidates(vec![Candidate::stalling("x264enc", "x264enc-stalls")]);
     let media = Media::with_registry(config(), tmp.path().join("cache"), registry);
-    let s = media
-        .open(&StreamKey::new("f", 0), Arc::new(LocalFile(file)), Duration::from_secs(20))
-        .await
-        .unwrap();
+    let s = media.open(&StreamKey::new("f", 0), Arc::new(LocalFile(file)), Duration::from_secs(20)).await.unwrap();
     let t = Instant::now();
     let err = s.segment(0, "t", Duration::from_secs(30)).await.unwrap_err();
     let took = t.elapsed();
@@ -110,9 +103,18 @@ fn a_slow_swarm_answers_not_ready_with_retry_after() {
     seeder.set_upload_limit(2);
     let t = d.torrent(&hash);
     assert!(t["progress"].as_f64().unwrap() < 80.0, "the seeder is too fast for this test: {t}");
-    let last = (0..100).rev().find(|&i| {
-        d.client().get(d.url(&format!("/api/stream/{hash}/index.m3u8?token={token}"))).send().unwrap().text().unwrap().contains(&format!("seg{i:05}.ts"))
-    }).unwrap();
+    let last = (0..100)
+        .rev()
+        .find(|&i| {
+            d.client()
+                .get(d.url(&format!("/api/stream/{hash}/index.m3u8?token={token}")))
+                .send()
+                .unwrap()
+                .text()
+                .unwrap()
+                .contains(&format!("seg{i:05}.ts"))
+        })
+        .unwrap();
     let (s, retry, body, took) = get(last);
     let e: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     assert_eq!((s, e["error"]["code"].as_str()), (503, Some("NOT_READY")), "{e}");

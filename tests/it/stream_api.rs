@@ -71,10 +71,7 @@ fn stream_plays_while_downloading_from_a_throttled_seeder() {
     let seg = r.bytes().unwrap();
     let progress = d.torrent(&hash)["progress"].as_f64().unwrap();
     assert!(seg.len() > 10_000 && seg[0] == 0x47, "not MPEG-TS");
-    assert!(
-        progress < 20.0,
-        "first segment only after {progress:.1}% of the download"
-    );
+    assert!(progress < 20.0, "first segment only after {progress:.1}% of the download");
 
     let (s, st) = d.get(&format!("/api/stream/{hash}/status"));
     assert_eq!(s, 200, "{st}");
@@ -85,25 +82,12 @@ fn stream_plays_while_downloading_from_a_throttled_seeder() {
 
     // Then a real player reads the whole film through the playlist URL.
     seeder.set_upload_limit(0);
-    let (ok, out, err) = player_ok(
-        "ffprobe",
-        &[
-            "-v",
-            "error",
-            "-show_entries",
-            "format=duration",
-            "-of",
-            "csv=p=0",
-            &hls,
-        ],
-    );
+    let (ok, out, err) =
+        player_ok("ffprobe", &["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", &hls]);
     assert!(ok, "{err}");
     let dur: f64 = out.trim().parse().unwrap();
     assert!((dur - 120.0).abs() < 1.0, "ffprobe duration {dur}");
-    let (ok, _, err) = player_ok(
-        "ffmpeg",
-        &["-v", "error", "-i", &hls, "-c", "copy", "-f", "null", "-"],
-    );
+    let (ok, _, err) = player_ok("ffmpeg", &["-v", "error", "-i", &hls, "-c", "copy", "-f", "null", "-"]);
     assert!(ok && err.trim().is_empty(), "ffmpeg: {err}");
 
     // A file that is not a video, a bad segment name, then DELETE.
@@ -123,9 +107,7 @@ fn stream_errors_follow_the_contract() {
     // A corrupt "film" and a torrent with no video at all.
     let bad = src.path().join("bad").join("broken.mkv");
     std::fs::create_dir_all(bad.parent().unwrap()).unwrap();
-    let noise: Vec<u8> = (0..3_000_000u32)
-        .map(|i| (i.wrapping_mul(2654435761) >> 11) as u8)
-        .collect();
+    let noise: Vec<u8> = (0..3_000_000u32).map(|i| (i.wrapping_mul(2654435761) >> 11) as u8).collect();
     std::fs::write(&bad, noise).unwrap();
     let bad_t = make_torrent(&bad, &src.path().join("bad.torrent"), &[]);
     let notes = src.path().join("notes").join("readme.txt");
@@ -143,30 +125,19 @@ fn stream_errors_follow_the_contract() {
     let (s, v) = d.post("/api/stream", json!({ "infoHash": "xyz" }));
     assert_eq!((s, code(&v)), (400, "BAD_REQUEST"), "{v}");
 
-    let (s, v) = d.post(
-        "/api/stream",
-        json!({ "magnet": seeder.magnet(&info_hash(&notes_t)) }),
-    );
+    let (s, v) = d.post("/api/stream", json!({ "magnet": seeder.magnet(&info_hash(&notes_t)) }));
     assert_eq!((s, code(&v)), (422, "NO_VIDEO_FILE"), "{v}");
 
     let bad_hash = info_hash(&bad_t);
-    let (s, v) = d.post(
-        "/api/stream",
-        json!({ "magnet": bad_seeder.magnet(&bad_hash) }),
-    );
+    let (s, v) = d.post("/api/stream", json!({ "magnet": bad_seeder.magnet(&bad_hash) }));
     assert_eq!((s, code(&v)), (500, "STREAM_FAILED"), "{v}");
 
     // Nobody has this one.
-    let (s, v) = d.post(
-        "/api/stream",
-        json!({ "infoHash": "0123456789abcdef0123456789abcdef01234567" }),
-    );
+    let (s, v) = d.post("/api/stream", json!({ "infoHash": "0123456789abcdef0123456789abcdef01234567" }));
     assert_eq!((s, code(&v)), (504, "METADATA_TIMEOUT"), "{v}");
 
     // The daemon is still fine.
     let (s, _) = d.get("/api/health");
     assert_eq!(s, 200);
-    wait_until("health", Duration::from_secs(5), || {
-        (d.get("/api/health").0 == 200).then_some(())
-    });
+    wait_until("health", Duration::from_secs(5), || (d.get("/api/health").0 == 200).then_some(()));
 }

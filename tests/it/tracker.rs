@@ -8,9 +8,9 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use crate::fixture::*;
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
-use crate::fixture::*;
 
 /// A child process killed when the test ends, however it ends.
 struct Proc(Child);
@@ -76,7 +76,8 @@ fn qbittorrent(profile: &Path, save: &Path, webui: u16, peer: u16) -> Proc {
 }
 
 async fn scrape(app: &TestApp, hash: &[u8; 20]) -> Option<(u64, u64, u64)> {
-    let body = app.http.get(app.url(&format!("/scrape?info_hash={}", enc(hash)))).send().await.ok()?.bytes().await.ok()?;
+    let body =
+        app.http.get(app.url(&format!("/scrape?info_hash={}", enc(hash)))).send().await.ok()?.bytes().await.ok()?;
     scrape_counts(&body, hash)
 }
 
@@ -92,7 +93,13 @@ async fn two_real_clients_meet_through_the_tracker() {
 
     // Create it private: swarmcast's tracker is its only tracker (taking passkeys only),
     // and it seeds at once.
-    let resp = app.http.post(app.url("/api/torrents/create")).json(&json!({"path": "share", "private": true})).send().await.unwrap();
+    let resp = app
+        .http
+        .post(app.url("/api/torrents/create"))
+        .json(&json!({"path": "share", "private": true}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 201);
     let t: Value = resp.json().await.unwrap();
     let id = t["id"].as_str().unwrap().to_string();
@@ -104,20 +111,24 @@ async fn two_real_clients_meet_through_the_tracker() {
         (v["status"] == "seeding").then_some(())
     })
     .await;
-    let torrent = app.http.get(app.url(&format!("/api/torrents/{id}/torrent"))).send().await.unwrap().bytes().await.unwrap();
+    let torrent =
+        app.http.get(app.url(&format!("/api/torrents/{id}/torrent"))).send().await.unwrap().bytes().await.unwrap();
     let parsed = librqbit::torrent_from_bytes(&torrent).unwrap();
-    let trackers: Vec<String> = parsed.iter_announce().map(|b| String::from_utf8_lossy(b.as_ref()).into_owned()).collect();
+    let trackers: Vec<String> =
+        parsed.iter_announce().map(|b| String::from_utf8_lossy(b.as_ref()).into_owned()).collect();
     // The box's tracker, with the caller's passkey.
     let me: Value = app.http.get(app.url("/api/user/me")).send().await.unwrap().json().await.unwrap();
     assert_eq!(trackers, vec![format!("{own}/{}", me["passkey"].as_str().unwrap())]);
     // A second user's copy carries that user's passkey: qBittorrent announces as them.
     let viewer = app.state.store.insert_user("viewer", None, "x", false, 0).unwrap();
     let viewer_http = client_with_key(&app.state.auth.create_api_key(viewer.id, "tests", None).unwrap().key);
-    let viewer_torrent = viewer_http.get(app.url(&format!("/api/torrents/{id}/torrent"))).send().await.unwrap().bytes().await.unwrap();
+    let viewer_torrent =
+        viewer_http.get(app.url(&format!("/api/torrents/{id}/torrent"))).send().await.unwrap().bytes().await.unwrap();
     let viewer_key = app.state.store.passkey(viewer.id).unwrap().unwrap();
     assert!(contains(&viewer_torrent, format!("{own}/{viewer_key}").as_bytes()));
     // Without a passkey the private torrent's announce fails, in words.
-    let (_, body) = announce(&app, &format!("info_hash={}&peer_id={}&port=7001&left=5", enc(&hash), enc(&[5; 20]))).await;
+    let (_, body) =
+        announce(&app, &format!("info_hash={}&peer_id={}&port=7001&left=5", enc(&hash), enc(&[5; 20]))).await;
     assert!(contains(&body, b"is private: announce with your passkey"), "{}", String::from_utf8_lossy(&body));
     // swarmcast's own engine announced itself as the first seeder.
     wait_for("swarmcast's announce", Duration::from_secs(20), || async {
@@ -202,12 +213,14 @@ async fn two_real_clients_meet_through_the_tracker() {
     .await;
     assert_eq!(scrape(&app, &hash).await, Some((2, 1, 0)), "one completed download");
     assert_eq!(std::fs::read(leech_dir.join("share/clip.bin")).unwrap(), big);
-    let swarms: Value = app.http.get(app.url("/api/tracker/torrents?sort=seeders")).send().await.unwrap().json().await.unwrap();
+    let swarms: Value =
+        app.http.get(app.url("/api/tracker/torrents?sort=seeders")).send().await.unwrap().json().await.unwrap();
     assert_eq!(swarms[0]["info_hash"], id.as_str());
     assert_eq!(swarms[0]["seeders"], 2);
     assert_eq!(swarms[0]["completed"], 1);
     // The stats credit qBittorrent's download to the viewer, and its seeding.
-    let stats: Value = app.http.get(app.url(&format!("/api/user/{}/stats", viewer.id))).send().await.unwrap().json().await.unwrap();
+    let stats: Value =
+        app.http.get(app.url(&format!("/api/user/{}/stats", viewer.id))).send().await.unwrap().json().await.unwrap();
     assert!(stats["downloaded"].as_u64().unwrap() >= big.len() as u64, "{stats}");
     assert_eq!(stats["seeding"], 1, "{stats}");
     assert_eq!(stats["completed"], 1, "{stats}");
@@ -241,7 +254,11 @@ async fn announce(app: &TestApp, query: &str) -> (u16, Vec<u8>) {
 }
 
 fn q(hash: u8, peer: u8, port: u16, left: u64, extra: &str) -> String {
-    format!("info_hash={}&peer_id={}&port={port}&uploaded=0&downloaded=0&left={left}{extra}", enc(&[hash; 20]), enc(&[peer; 20]))
+    format!(
+        "info_hash={}&peer_id={}&port={port}&uploaded=0&downloaded=0&left={left}{extra}",
+        enc(&[hash; 20]),
+        enc(&[peer; 20])
+    )
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -306,8 +323,15 @@ async fn announce_edge_cases_over_http() {
     assert_eq!(r.status(), 200);
     assert!(r.bytes().await.unwrap().starts_with(b"d14:failure reason"));
     // Scrape of several at once.
-    let body = app.http.get(app.url(&format!("/scrape?info_hash={}&info_hash={}", enc(&[1; 20]), enc(&[2; 20]))))
-        .send().await.unwrap().bytes().await.unwrap();
+    let body = app
+        .http
+        .get(app.url(&format!("/scrape?info_hash={}&info_hash={}", enc(&[1; 20]), enc(&[2; 20]))))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(scrape_counts(&body, &[1; 20]), Some((0, 0, 1)));
     assert_eq!(scrape_counts(&body, &[2; 20]), Some((0, 0, 61)));
     // Swarm list: paging, sorting, search, bad params.
@@ -317,9 +341,25 @@ async fn announce_edge_cases_over_http() {
     assert_eq!(v.as_array().unwrap().len(), 1);
     assert_eq!(v[0]["info_hash"], hex::encode([2; 20]));
     assert_eq!(v[0]["leechers"], 61);
-    let v: Value = app.http.get(app.url("/api/tracker/torrents?sort=leechers&order=desc&limit=1&page=2")).send().await.unwrap().json().await.unwrap();
+    let v: Value = app
+        .http
+        .get(app.url("/api/tracker/torrents?sort=leechers&order=desc&limit=1&page=2"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v[0]["info_hash"], hex::encode([1; 20]));
-    let v: Value = app.http.get(app.url(&format!("/api/tracker/torrents?search={}", &hex::encode([1; 20])[..8]))).send().await.unwrap().json().await.unwrap();
+    let v: Value = app
+        .http
+        .get(app.url(&format!("/api/tracker/torrents?search={}", &hex::encode([1; 20])[..8])))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v.as_array().unwrap().len(), 1);
     for bad in ["sort=name", "order=up", "limit=0", "limit=101", "page=0", "page=x"] {
         let r = app.http.get(app.url(&format!("/api/tracker/torrents?{bad}"))).send().await.unwrap();
@@ -343,13 +383,22 @@ async fn tracker_off_and_only_known() {
     assert!(contains(&body, b"not tracked by this box"), "{}", String::from_utf8_lossy(&body));
     // A torrent the box has is tracked.
     std::fs::write(app.download_dir().join("a.bin"), noise(100_000, 3)).unwrap();
-    let t: Value = app.http.post(app.url("/api/torrents/create")).json(&json!({"path": "a.bin"}))
-        .send().await.unwrap().json().await.unwrap();
+    let t: Value = app
+        .http
+        .post(app.url("/api/torrents/create"))
+        .json(&json!({"path": "a.bin"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let hash: Vec<u8> = hex::decode(t["id"].as_str().unwrap()).unwrap();
     let query = format!("info_hash={}&peer_id={}&port=7001&left=0", enc(&hash), enc(&[9; 20]));
     let (_, body) = announce(&app, &query).await;
     assert!(contains(&body, b"8:interval"), "{}", String::from_utf8_lossy(&body));
-    let v: Value = app.http.get(app.url("/api/tracker/torrents?search=a.bin")).send().await.unwrap().json().await.unwrap();
+    let v: Value =
+        app.http.get(app.url("/api/tracker/torrents?search=a.bin")).send().await.unwrap().json().await.unwrap();
     assert_eq!(v[0]["name"], "a.bin", "{v}");
     assert_eq!(v[0]["info_hash"], t["id"]);
 }

@@ -10,7 +10,8 @@ use crate::fixture::{Daemon, Seeder, http, info_hash, make_torrent, run};
 use serde_json::{Value, json};
 
 /// The three audio tracks: language, codec, channels, tone.
-const AUDIO: [(&str, &str, u32, u32); 3] = [("eng", "eac3", 6, 440), ("ger", "libvorbis", 2, 660), ("fra", "aac", 1, 880)];
+const AUDIO: [(&str, &str, u32, u32); 3] =
+    [("eng", "eac3", 6, 440), ("ger", "libvorbis", 2, 660), ("fra", "aac", 1, 880)];
 
 fn srt(cues: &[(u32, u32, &str)]) -> String {
     cues.iter()
@@ -25,7 +26,11 @@ fn make_film(root: &Path) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     let tmp = root.join("parts");
     std::fs::create_dir_all(&tmp).unwrap();
-    std::fs::write(tmp.join("en.srt"), srt(&[(2, 4, "Hello from the start"), (16, 18, "The <i>middle</i> of the film")])).unwrap();
+    std::fs::write(
+        tmp.join("en.srt"),
+        srt(&[(2, 4, "Hello from the start"), (16, 18, "The <i>middle</i> of the film")]),
+    )
+    .unwrap();
     std::fs::write(tmp.join("de.srt"), srt(&[(3, 5, "Guten Tag"), (17, 19, "Die Mitte")])).unwrap();
     std::fs::write(
         tmp.join("fr.ass"),
@@ -54,7 +59,8 @@ fn make_film(root: &Path) -> std::path::PathBuf {
     cmd.arg(dir.join("Film.mkv"));
     run(&mut cmd);
     // Sidecars: Russian in Windows-1251, and a forced English one.
-    let ru = srt(&[(6, 8, "Привет, мир! Это проверка кодировки."), (24, 26, "Съешь же ещё этих мягких французских булок.")]);
+    let ru =
+        srt(&[(6, 8, "Привет, мир! Это проверка кодировки."), (24, 26, "Съешь же ещё этих мягких французских булок.")]);
     let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(&ru);
     std::fs::write(dir.join("Film.ru.srt"), &bytes).unwrap();
     std::fs::write(dir.join("Film.eng.forced.srt"), srt(&[(10, 12, "[Sign: EXIT]")])).unwrap();
@@ -161,7 +167,22 @@ fn bounded(secs: u32, program: &str) -> Command {
 /// `secs` seconds of mono 48 kHz PCM decoded by ffmpeg from `input`.
 fn pcm_of(input: &str, secs: f64) -> Vec<i16> {
     let out = bounded(90, "ffmpeg")
-        .args(["-v", "error", "-i", input, "-t", &secs.to_string(), "-vn", "-ac", "1", "-ar", "48000", "-f", "s16le", "-"])
+        .args([
+            "-v",
+            "error",
+            "-i",
+            input,
+            "-t",
+            &secs.to_string(),
+            "-vn",
+            "-ac",
+            "1",
+            "-ar",
+            "48000",
+            "-f",
+            "s16le",
+            "-",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "ffmpeg {input}: {}", String::from_utf8_lossy(&out.stderr));
@@ -210,7 +231,14 @@ fn every_track_of_a_film_from_a_seeder() {
     let audio = body["audioTracks"].as_array().expect("audioTracks").clone();
     let got: Vec<(&str, &str, u64, bool)> = audio
         .iter()
-        .map(|a| (a["language"].as_str().unwrap(), a["codec"].as_str().unwrap(), a["channels"].as_u64().unwrap(), a["default"].as_bool().unwrap()))
+        .map(|a| {
+            (
+                a["language"].as_str().unwrap(),
+                a["codec"].as_str().unwrap(),
+                a["channels"].as_u64().unwrap(),
+                a["default"].as_bool().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(got, vec![("en", "E-AC-3", 6, true), ("de", "Vorbis", 2, false), ("fr", "AAC", 1, false)], "{body}");
     assert_eq!(audio[0]["name"], "English · E-AC-3 5.1");
@@ -294,7 +322,10 @@ fn every_track_of_a_film_from_a_seeder() {
     assert!(of("audio").len() >= 3, "ffprobe: {probe} {err}");
     for t in &subs {
         let (p, err) = probe_url(&d.url(&format!("/api/stream/{hash}/subtitles/{}.m3u8?token={token}", t["index"])));
-        let kinds: Vec<&str> = p["streams"].as_array().map(|a| a.iter().filter_map(|s| s["codec_name"].as_str()).collect()).unwrap_or_default();
+        let kinds: Vec<&str> = p["streams"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|s| s["codec_name"].as_str()).collect())
+            .unwrap_or_default();
         assert_eq!(kinds, vec!["webvtt"], "ffprobe on subtitle rendition {}: {p} {err}", t["index"]);
     }
 
@@ -309,7 +340,12 @@ fn every_track_of_a_film_from_a_seeder() {
         assert_eq!(uri, format!("{hash}/audio/{}.m3u8?token={token}", a["index"]));
         let pcm = pcm_of(&d.url(&format!("/api/stream/{uri}")), 8.0);
         let f = tone(&pcm);
-        assert!((f - hz as f64).abs() < hz as f64 * 0.03, "rendition {} ({}) sounds at {f:.0} Hz, not {hz}", a["index"], a["name"]);
+        assert!(
+            (f - hz as f64).abs() < hz as f64 * 0.03,
+            "rendition {} ({}) sounds at {f:.0} Hz, not {hz}",
+            a["index"],
+            a["name"]
+        );
     }
     assert_eq!(of("video").len(), 1, "{probe}");
 
@@ -320,7 +356,10 @@ fn every_track_of_a_film_from_a_seeder() {
     let (s, video_pl) = text(&d.url(&format!("/api/stream/{hash}/index.m3u8?token={token}")));
     assert_eq!(s, 200);
     let durations = |pl: &str| -> Vec<f64> {
-        pl.lines().filter_map(|l| l.strip_prefix("#EXTINF:")).map(|d| d.trim_end_matches(',').parse().unwrap()).collect()
+        pl.lines()
+            .filter_map(|l| l.strip_prefix("#EXTINF:"))
+            .map(|d| d.trim_end_matches(',').parse().unwrap())
+            .collect()
     };
     let (vd, sd) = (durations(&video_pl), durations(&sub_pl));
     assert_eq!(vd, sd, "subtitle segments lie on the video's grid");
@@ -336,15 +375,31 @@ fn every_track_of_a_film_from_a_seeder() {
     let seg_path = src.path().join("mid.ts");
     std::fs::write(&seg_path, seg.bytes().unwrap()).unwrap();
     let out = bounded(60, "ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts", "-of", "csv=p=0", "-read_intervals", "%+#1"])
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pts",
+            "-of",
+            "csv=p=0",
+            "-read_intervals",
+            "%+#1",
+        ])
         .arg(&seg_path)
         .output()
         .unwrap();
-    let first_pts: u64 = String::from_utf8_lossy(&out.stdout).lines().next().unwrap().split(',').next().unwrap().trim().parse().unwrap();
+    let first_pts: u64 =
+        String::from_utf8_lossy(&out.stdout).lines().next().unwrap().split(',').next().unwrap().trim().parse().unwrap();
 
     let (s, whole0) = text(&d.url(&format!("/api/stream/{hash}/subtitles/0.vtt?token={token}")));
     assert_eq!(s, 200, "{whole0}");
-    assert_eq!(cues(&whole0), vec![(2.0, "Hello from the start".into()), (16.0, "The <i>middle</i> of the film".into())], "{whole0}");
+    assert_eq!(
+        cues(&whole0),
+        vec![(2.0, "Hello from the start".into()), (16.0, "The <i>middle</i> of the film".into())],
+        "{whole0}"
+    );
     let (s, vtt) = text(&d.url(&format!("/api/stream/{hash}/subtitles/0-{mid:05}.vtt?token={token}")));
     assert_eq!(s, 200, "{vtt}");
     let map = vtt.lines().find(|l| l.starts_with("X-TIMESTAMP-MAP=")).expect("X-TIMESTAMP-MAP");
@@ -352,7 +407,10 @@ fn every_track_of_a_film_from_a_seeder() {
     assert!(map.ends_with("LOCAL:00:00:00.000"), "{map}");
     // The map's MPEG-TS time for media time 0 plus the segment's start is its first PTS.
     let at = (first_pts as f64 - mpegts as f64) / 90_000.0;
-    assert!((at - mid_start).abs() < 0.1, "segment {mid} starts at {mid_start} s, the map puts its first frame at {at} s");
+    assert!(
+        (at - mid_start).abs() < 0.1,
+        "segment {mid} starts at {mid_start} s, the map puts its first frame at {at} s"
+    );
     let c = cues(&vtt);
     assert_eq!(c, vec![(16.0, "The <i>middle</i> of the film".to_string())], "{vtt}");
 
@@ -362,11 +420,23 @@ fn every_track_of_a_film_from_a_seeder() {
     let aseg_path = src.path().join("mid-audio.ts");
     std::fs::write(&aseg_path, aseg.bytes().unwrap()).unwrap();
     let out = bounded(60, "ffprobe")
-        .args(["-v", "error", "-select_streams", "a:0", "-show_entries", "packet=pts", "-of", "csv=p=0", "-read_intervals", "%+#1"])
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "a:0",
+            "-show_entries",
+            "packet=pts",
+            "-of",
+            "csv=p=0",
+            "-read_intervals",
+            "%+#1",
+        ])
         .arg(&aseg_path)
         .output()
         .unwrap();
-    let audio_pts: f64 = String::from_utf8_lossy(&out.stdout).lines().next().unwrap().split(',').next().unwrap().trim().parse().unwrap();
+    let audio_pts: f64 =
+        String::from_utf8_lossy(&out.stdout).lines().next().unwrap().split(',').next().unwrap().trim().parse().unwrap();
     let at = (audio_pts - mpegts as f64) / 90_000.0;
     assert!((at - mid_start).abs() < 0.1, "audio segment {mid} starts at {at} s, the video's at {mid_start} s");
     let f = tone(&pcm_of(aseg_path.to_str().unwrap(), 2.0));
@@ -391,7 +461,12 @@ fn every_track_of_a_film_from_a_seeder() {
     let f = tone(&pcm_of(seg2_path.to_str().unwrap(), 2.0));
     assert!((f - 880.0).abs() < 25.0, "audio=2 sounds at {f:.0} Hz, not French's 880");
     let video_of = |p: &Path| {
-        let out = bounded(60, "ffmpeg").args(["-v", "error", "-i"]).arg(p).args(["-map", "0:v", "-c", "copy", "-f", "h264", "-"]).output().unwrap();
+        let out = bounded(60, "ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(p)
+            .args(["-map", "0:v", "-c", "copy", "-f", "h264", "-"])
+            .output()
+            .unwrap();
         assert!(out.status.success() && !out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
         out.stdout
     };
@@ -418,13 +493,32 @@ fn every_track_of_a_film_from_a_seeder() {
         let p = src.path().join(name);
         std::fs::write(&p, seg.bytes().unwrap()).unwrap();
         // Where the segment starts on the media clock (its PTS less mpegtsmux's 3600 s).
-        let out = bounded(60, "ffprobe").args(["-v", "error", "-show_entries", "format=start_time", "-of", "csv=p=0"]).arg(&p).output().unwrap();
+        let out = bounded(60, "ffprobe")
+            .args(["-v", "error", "-show_entries", "format=start_time", "-of", "csv=p=0"])
+            .arg(&p)
+            .output()
+            .unwrap();
         let first = String::from_utf8_lossy(&out.stdout).trim().parse::<f64>().unwrap() - 3600.0;
-        assert!(first <= at && at < start + durs[i] + 0.1, "segment {i}{query} starts at {first} s, listed at {start} s");
+        assert!(
+            first <= at && at < start + durs[i] + 0.1,
+            "segment {i}{query} starts at {first} s, listed at {start} s"
+        );
         let out = bounded(60, "ffmpeg")
             .args(["-v", "error", "-i"])
             .arg(&p)
-            .args(["-ss", &format!("{:.3}", at - first), "-frames:v", "1", "-vf", "scale=640:360", "-pix_fmt", "gray", "-f", "rawvideo", "-"])
+            .args([
+                "-ss",
+                &format!("{:.3}", at - first),
+                "-frames:v",
+                "1",
+                "-vf",
+                "scale=640:360",
+                "-pix_fmt",
+                "gray",
+                "-f",
+                "rawvideo",
+                "-",
+            ])
             .output()
             .unwrap();
         assert_eq!(out.stdout.len(), 640 * 360, "a frame at {at} s{query}: {}", String::from_utf8_lossy(&out.stderr));
@@ -434,7 +528,10 @@ fn every_track_of_a_film_from_a_seeder() {
     let burned = frame_at("&burn=0", 16.5, "burned.ts");
     let diff = |rows: std::ops::Range<usize>| {
         let n = rows.len() * 640;
-        rows.flat_map(|y| (0..640).map(move |x| y * 640 + x)).map(|k| (plain[k] as i32 - burned[k] as i32).unsigned_abs() as u64).sum::<u64>() as f64 / n as f64
+        rows.flat_map(|y| (0..640).map(move |x| y * 640 + x))
+            .map(|k| (plain[k] as i32 - burned[k] as i32).unsigned_abs() as u64)
+            .sum::<u64>() as f64
+            / n as f64
     };
     let (top, bottom) = (diff(20..200), diff(300..356));
     eprintln!("burn=0 at 16.5 s: mean difference {top:.1} above, {bottom:.1} in the subtitle band");
@@ -455,7 +552,10 @@ fn every_track_of_a_film_from_a_seeder() {
     // The Windows-1251 sidecar reads as Russian.
     assert_eq!(
         whole(4),
-        vec![(6.0, "Привет, мир! Это проверка кодировки.".into()), (24.0, "Съешь же ещё этих мягких французских булок.".into())]
+        vec![
+            (6.0, "Привет, мир! Это проверка кодировки.".into()),
+            (24.0, "Съешь же ещё этих мягких французских булок.".into())
+        ]
     );
     // Bad names and tracks get the contract's errors.
     let (s, v) = d.get(&format!("/api/stream/{hash}/subtitles/9.vtt"));
@@ -515,7 +615,13 @@ fn audio_renditions_of_a_local_file() {
     for (n, (_, _, _, hz)) in AUDIO.iter().enumerate() {
         let t0 = std::time::Instant::now();
         let bytes = rt
-            .block_on(renditions::segment(&file, (n, info.audio[n].stream_key.clone()), (8_000_000_000, 12_000_000_000), (false, Some(info.audio[n].codec.clone())), std::time::Duration::from_secs(20)))
+            .block_on(renditions::segment(
+                &file,
+                (n, info.audio[n].stream_key.clone()),
+                (8_000_000_000, 12_000_000_000),
+                (false, Some(info.audio[n].codec.clone())),
+                std::time::Duration::from_secs(20),
+            ))
             .unwrap_or_else(|e| panic!("audio track {n}: {e:#}"));
         let path = src.path().join(format!("a{n}.ts"));
         std::fs::write(&path, &bytes).unwrap();
@@ -528,17 +634,32 @@ fn audio_renditions_of_a_local_file() {
         assert!((f - hz as f64).abs() < hz as f64 * 0.03, "track {n} sounds at {f:.0} Hz, not {hz}");
     }
     // The first segment of each, all at once and twice over, as a prober asks for them.
-    let runs = [2, 0, 1, 2, 0, 1].map(|n| renditions::segment(&file, (n, info.audio[n].stream_key.clone()), (0, 4_000_000_000), (false, Some(info.audio[n].codec.clone())), std::time::Duration::from_secs(20)));
+    let runs = [2, 0, 1, 2, 0, 1].map(|n| {
+        renditions::segment(
+            &file,
+            (n, info.audio[n].stream_key.clone()),
+            (0, 4_000_000_000),
+            (false, Some(info.audio[n].codec.clone())),
+            std::time::Duration::from_secs(20),
+        )
+    });
     for (k, r) in rt.block_on(futures::future::join_all(runs)).into_iter().enumerate() {
         r.unwrap_or_else(|e| panic!("first segments at once, run {k}: {e:#}"));
     }
     // Each embedded subtitle track, by the probe's key.
-    let expect: [&[(u64, &str)]; 3] = [&[(2, "Hello from the start"), (16, "The <i>middle</i> of the film")], &[(3, "Guten Tag"), (17, "Die Mitte")], &[(20, "<i>Bonjour</i> tout le monde")]];
+    let expect: [&[(u64, &str)]; 3] = [
+        &[(2, "Hello from the start"), (16, "The <i>middle</i> of the film")],
+        &[(3, "Guten Tag"), (17, "Die Mitte")],
+        &[(20, "<i>Bonjour</i> tout le monde")],
+    ];
     for (n, want) in expect.iter().enumerate() {
         let key = info.subtitles[n].stream_key.clone();
-        let cues = rt.block_on(swarmcast::media::subextract::extract(&file, (n, key), std::time::Duration::from_secs(20))).unwrap();
+        let cues = rt
+            .block_on(swarmcast::media::subextract::extract(&file, (n, key), std::time::Duration::from_secs(20)))
+            .unwrap();
         // Within 0.1 s: FFmpeg shifts the whole file by the AAC track's priming (21 ms).
-        let got: Vec<(u64, &str)> = cues.iter().map(|c| ((c.start_ns + 100_000_000) / 1_000_000_000, c.text.as_str())).collect();
+        let got: Vec<(u64, &str)> =
+            cues.iter().map(|c| ((c.start_ns + 100_000_000) / 1_000_000_000, c.text.as_str())).collect();
         assert_eq!(&got, want, "subtitle track {n}: {cues:?}");
     }
 }
@@ -555,17 +676,37 @@ fn eac3_and_mp3_tracks_in_mkv() {
         cmd.args(["-f", "lavfi", "-i"]).arg(format!("sine=frequency={hz}:sample_rate=48000:duration=8"));
     }
     cmd.args(["-map", "0:v", "-map", "1:a", "-map", "2:a", "-c:v", "libx264", "-preset", "ultrafast", "-g", "50"]);
-    cmd.args(["-c:a:0", "eac3", "-ac:a:0", "6", "-metadata:s:a:0", "language=eng", "-c:a:1", "libmp3lame", "-ac:a:1", "2", "-metadata:s:a:1", "language=ger"]);
+    cmd.args([
+        "-c:a:0",
+        "eac3",
+        "-ac:a:0",
+        "6",
+        "-metadata:s:a:0",
+        "language=eng",
+        "-c:a:1",
+        "libmp3lame",
+        "-ac:a:1",
+        "2",
+        "-metadata:s:a:1",
+        "language=ger",
+    ]);
     run(cmd.arg(&path));
     let file = LocalFile(path);
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let info = rt.block_on(probe::probe(&file, std::time::Duration::from_secs(30))).unwrap_or_else(|e| panic!("probe: {e:#}"));
+    let info =
+        rt.block_on(probe::probe(&file, std::time::Duration::from_secs(30))).unwrap_or_else(|e| panic!("probe: {e:#}"));
     let tracks = swarmcast::media::tracks::audio_tracks(&info, &[]);
     let names: Vec<&str> = tracks.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, vec!["English · E-AC-3 5.1", "German · MP3 stereo"], "{info:?}");
     for (n, hz) in [(0, 500.0), (1, 750.0)] {
         let bytes = rt
-            .block_on(renditions::segment(&file, (n, info.audio[n].stream_key.clone()), (2_000_000_000, 6_000_000_000), (false, Some(info.audio[n].codec.clone())), std::time::Duration::from_secs(20)))
+            .block_on(renditions::segment(
+                &file,
+                (n, info.audio[n].stream_key.clone()),
+                (2_000_000_000, 6_000_000_000),
+                (false, Some(info.audio[n].codec.clone())),
+                std::time::Duration::from_secs(20),
+            ))
             .unwrap_or_else(|e| panic!("audio track {n}: {e:#}"));
         let p = src.path().join(format!("r{n}.ts"));
         std::fs::write(&p, bytes).unwrap();

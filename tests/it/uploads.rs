@@ -30,13 +30,22 @@ async fn upload_lands_where_asked_and_refuses_escapes() {
     std::os::unix::fs::symlink(&outside, root.join("linked")).unwrap();
 
     // Two files into a folder that does not exist yet, two levels deep.
-    let (s, body) = post(&app, "", form("films/Big Film", &[("film.srt", b"1\n00:00:01,000 --> 00:00:02,000\nhi\n".to_vec()), ("film.nfo", noise(70_000, 3))])).await;
+    let (s, body) = post(
+        &app,
+        "",
+        form(
+            "films/Big Film",
+            &[("film.srt", b"1\n00:00:01,000 --> 00:00:02,000\nhi\n".to_vec()), ("film.nfo", noise(70_000, 3))],
+        ),
+    )
+    .await;
     assert_eq!(s, 201, "{body}");
     assert_eq!(body[0]["name"], "film.srt");
     assert_eq!(body[0]["path"], "films/Big Film/film.srt");
     assert_eq!(body[1]["size"], 70_000);
     assert_eq!(std::fs::read(root.join("films/Big Film/film.nfo")).unwrap(), noise(70_000, 3));
-    let left: Vec<_> = std::fs::read_dir(root.join("films/Big Film")).unwrap().flatten().map(|e| e.file_name()).collect();
+    let left: Vec<_> =
+        std::fs::read_dir(root.join("films/Big Film")).unwrap().flatten().map(|e| e.file_name()).collect();
     assert_eq!(left.len(), 2, "no part files left behind: {left:?}");
     // And the file browser sees it.
     let r = app.http.get(app.url("/api/files?path=films/Big%20Film")).send().await.unwrap();

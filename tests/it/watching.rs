@@ -89,7 +89,8 @@ fn resume_watched_continue_next_episode_and_segment_following() {
     // A TV with only the stream token: followed from the segments it fetches.
     let hls = d.url(second["hlsUrl"].as_str().unwrap());
     let master = http().get(&hls).send().unwrap().text().unwrap();
-    let media_uri = master.lines().find(|l| !l.starts_with('#') && !l.is_empty()).expect("a media playlist").to_string();
+    let media_uri =
+        master.lines().find(|l| !l.starts_with('#') && !l.is_empty()).expect("a media playlist").to_string();
     let base = hls.split('?').next().unwrap().rsplit_once('/').unwrap().0.to_string();
     let media_url = format!("{base}/{media_uri}");
     let playlist = http().get(&media_url).send().unwrap().text().unwrap();

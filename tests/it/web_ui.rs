@@ -16,10 +16,7 @@ use crate::fixture::{Daemon, Seeder, info_hash, make_torrent, media};
 
 #[test]
 fn web_ui_in_chromium() {
-    assert!(
-        Path::new("/usr/bin/chromium").exists(),
-        "/usr/bin/chromium is missing: run `scripts/setup.sh test`"
-    );
+    assert!(Path::new("/usr/bin/chromium").exists(), "/usr/bin/chromium is missing: run `scripts/setup.sh test`");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let tmp = tempfile::tempdir().unwrap();
     let seed_dir = tmp.path().join("seed");
@@ -35,11 +32,7 @@ fn web_ui_in_chromium() {
     // known at once, so the test can choose files.
     let folder = tmp.path().join("extras/swarmcast-e2e-extras");
     std::fs::create_dir_all(&folder).unwrap();
-    for (name, len) in [
-        ("a-film.mkv", 300_000),
-        ("b-notes.txt", 20_000),
-        ("c-subtitles.srt", 10_000),
-    ] {
+    for (name, len) in [("a-film.mkv", 300_000), ("b-notes.txt", 20_000), ("c-subtitles.srt", 10_000)] {
         std::fs::write(folder.join(name), vec![b'x'; len]).unwrap();
     }
     let extras = make_torrent(&folder, &tmp.path().join("extras.torrent"), &[]);
@@ -85,10 +78,7 @@ fn finish(mut node: std::process::Child, daemon: &Daemon, limit: Duration) {
             eprintln!("{line}");
         }
     }
-    assert!(
-        status.success(),
-        "the browser test failed ({status}); see its output above"
-    );
+    assert!(status.success(), "the browser test failed ({status}); see its output above");
 }
 
 /// Watching in the browser (`tests/it/e2e/watching.spec.mjs`): a film played, the page
@@ -98,10 +88,7 @@ fn finish(mut node: std::process::Child, daemon: &Daemon, limit: Duration) {
 /// real transmission-daemon on loopback.
 #[test]
 fn watching_in_chromium() {
-    assert!(
-        Path::new("/usr/bin/chromium").exists(),
-        "/usr/bin/chromium is missing: run `scripts/setup.sh test`"
-    );
+    assert!(Path::new("/usr/bin/chromium").exists(), "/usr/bin/chromium is missing: run `scripts/setup.sh test`");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let tmp = tempfile::tempdir().unwrap();
     let film_dir = tmp.path().join("film");

@@ -25,10 +25,8 @@ fn webtorrent_clients_meet_in_chromium() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     // A short interval: the clients re-announce every 5 s (and stay well clear of the
     // idle close at twice that).
-    let daemon = Daemon::start_with(&[
-        ("SWARMCAST_TRACKER_INTERVAL_SECS", "5"),
-        ("SWARMCAST_TRACKER_MIN_INTERVAL_SECS", "1"),
-    ]);
+    let daemon =
+        Daemon::start_with(&[("SWARMCAST_TRACKER_INTERVAL_SECS", "5"), ("SWARMCAST_TRACKER_MIN_INTERVAL_SECS", "1")]);
     let info_hash = hex::encode(rand::random::<[u8; 20]>());
     let mut node = Command::new("node")
         .arg(root.join("tests/it/e2e/webtorrent.mjs"))
@@ -144,7 +142,10 @@ async fn websocket_relays_and_refusals() {
     send(&mut x, announce(&h, &px, 100, json!([]))).await;
     let r = next_json(&mut x).await;
     assert_eq!((r["action"].as_str(), r["interval"].as_u64()), (Some("announce"), Some(3)), "{r}");
-    assert_eq!((r["complete"].as_u64(), r["incomplete"].as_u64(), r["info_hash"].as_str()), (Some(0), Some(1), Some(bin(&h).as_str())));
+    assert_eq!(
+        (r["complete"].as_u64(), r["incomplete"].as_u64(), r["info_hash"].as_str()),
+        (Some(0), Some(1), Some(bin(&h).as_str()))
+    );
     let mut y = connect(&app, "127.0.0.1").await;
     let offers = json!([{"offer": {"type": "offer", "sdp": "v=0 y1"}, "offer_id": "offer-y-1"},
                         {"offer": {"type": "offer", "sdp": "v=0 y2"}, "offer_id": "offer-y-2"}]);
@@ -153,7 +154,11 @@ async fn websocket_relays_and_refusals() {
     assert_eq!((r["complete"].as_u64(), r["incomplete"].as_u64()), (Some(1), Some(1)), "{r}");
     let offer = next_json(&mut x).await;
     assert_eq!(offer["peer_id"], bin(&py), "{offer}");
-    assert_eq!((offer["offer"]["sdp"].as_str(), offer["offer_id"].as_str()), (Some("v=0 y1"), Some("offer-y-1")), "{offer}");
+    assert_eq!(
+        (offer["offer"]["sdp"].as_str(), offer["offer_id"].as_str()),
+        (Some("v=0 y1"), Some("offer-y-1")),
+        "{offer}"
+    );
     assert_eq!(offer["info_hash"], bin(&h));
 
     // X answers; Y gets the answer, from X.
@@ -256,7 +261,10 @@ async fn websocket_relays_and_refusals() {
         let r = next_json(&mut wide).await;
         assert_eq!(r.get("failure reason").is_some(), i == 64, "swarm {i}: {r}");
     }
-    assert!(failure_of(&next_json_after(&mut wide, announce(&[64; 20], &[6; 20], 1, json!([]))).await).contains("at most 64"));
+    assert!(
+        failure_of(&next_json_after(&mut wide, announce(&[64; 20], &[6; 20], 1, json!([]))).await)
+            .contains("at most 64")
+    );
 
     // At most 16 sockets per address: the 17th gets a reason and is closed.
     let mut held = Vec::new();
@@ -306,7 +314,8 @@ async fn websocket_relays_and_refusals() {
     a["downloaded"] = 500.into();
     a["event"] = "update".into();
     assert_eq!(next_json_after(&mut keyed, a).await["incomplete"], 1);
-    let stats: Value = app.http.get(app.url(&format!("/api/user/{}/stats", me["id"]))).send().await.unwrap().json().await.unwrap();
+    let stats: Value =
+        app.http.get(app.url(&format!("/api/user/{}/stats", me["id"]))).send().await.unwrap().json().await.unwrap();
     assert_eq!((stats["uploaded"].as_u64(), stats["downloaded"].as_u64()), (Some(3000), Some(500)), "{stats}");
     assert_eq!(stats["leeching"], 1, "{stats}");
 

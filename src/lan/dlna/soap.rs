@@ -107,9 +107,7 @@ pub fn parse(body: &str) -> Result<Call, Fault> {
             Event::GeneralRef(r) if path.len() == 4 => {
                 if let Ok(Some(c)) = r.resolve_char_ref() {
                     text.push(c);
-                } else if let Some(s) =
-                    r.decode().ok().and_then(|n| quick_xml::escape::resolve_predefined_entity(&n))
-                {
+                } else if let Some(s) = r.decode().ok().and_then(|n| quick_xml::escape::resolve_predefined_entity(&n)) {
                     text.push_str(s);
                 } else {
                     return Err(bad("an unknown entity".into()));
@@ -175,14 +173,23 @@ mod tests {
         assert_eq!(c.arg("Empty"), Some(""));
         assert_eq!(c.number("RequestedCount", 0).unwrap(), 10);
         assert_eq!(c.number("Missing", 3).unwrap(), 3);
-        assert_eq!(header_action("\"urn:schemas-upnp-org:service:ContentDirectory:1#Browse\""),
-            Some(("urn:schemas-upnp-org:service:ContentDirectory:1", "Browse")));
+        assert_eq!(
+            header_action("\"urn:schemas-upnp-org:service:ContentDirectory:1#Browse\""),
+            Some(("urn:schemas-upnp-org:service:ContentDirectory:1", "Browse"))
+        );
     }
 
     #[test]
     fn garbage_is_a_fault_not_a_panic() {
-        for bad in ["", "not xml", "<a>", "<Envelope><Body>", "<x:Envelope xmlns:x='y'><Nope/></x:Envelope>",
-            "<Envelope><Body></Body></Envelope>", "<Envelope><Body><Browse><ObjectID>&bogus;</ObjectID></Browse></Body></Envelope>"] {
+        for bad in [
+            "",
+            "not xml",
+            "<a>",
+            "<Envelope><Body>",
+            "<x:Envelope xmlns:x='y'><Nope/></x:Envelope>",
+            "<Envelope><Body></Body></Envelope>",
+            "<Envelope><Body><Browse><ObjectID>&bogus;</ObjectID></Browse></Body></Envelope>",
+        ] {
             let f = parse(bad).unwrap_err();
             assert_eq!(f.code, 402, "{bad}");
         }

@@ -34,10 +34,8 @@ const MAX_PENDING_REPLIES: usize = 64;
 
 /// The (NT/ST, USN) pairs this device announces.
 fn targets(udn: &str) -> Vec<(String, String)> {
-    let mut v = vec![
-        ("upnp:rootdevice".to_string(), format!("{udn}::upnp:rootdevice")),
-        (udn.to_string(), udn.to_string()),
-    ];
+    let mut v =
+        vec![("upnp:rootdevice".to_string(), format!("{udn}::upnp:rootdevice")), (udn.to_string(), udn.to_string())];
     for t in [DEVICE_TYPE, CONTENT_DIRECTORY, CONNECTION_MANAGER] {
         v.push((t.to_string(), format!("{udn}::{t}")));
     }
@@ -76,11 +74,7 @@ pub fn parse_search(datagram: &[u8]) -> Option<Search> {
 /// The (ST, USN) answers owed to a search for `st`.
 pub fn answers(udn: &str, st: &str) -> Vec<(String, String)> {
     let all = targets(udn);
-    if st == "ssdp:all" {
-        all
-    } else {
-        all.into_iter().filter(|(nt, _)| nt == st).collect()
-    }
+    if st == "ssdp:all" { all } else { all.into_iter().filter(|(nt, _)| nt == st).collect() }
 }
 
 fn http_date() -> String {
@@ -106,7 +100,9 @@ pub fn notify(location: Option<&str>, server: &str, nt: &str, usn: &str) -> Stri
             "NOTIFY * HTTP/1.1\r\nHOST: {GROUP}:{PORT}\r\nCACHE-CONTROL: max-age={MAX_AGE_SECS}\r\nLOCATION: {loc}\r\n\
 NT: {nt}\r\nNTS: ssdp:alive\r\nSERVER: {server}\r\nUSN: {usn}\r\n\r\n"
         ),
-        None => format!("NOTIFY * HTTP/1.1\r\nHOST: {GROUP}:{PORT}\r\nNT: {nt}\r\nNTS: ssdp:byebye\r\nUSN: {usn}\r\n\r\n"),
+        None => {
+            format!("NOTIFY * HTTP/1.1\r\nHOST: {GROUP}:{PORT}\r\nNT: {nt}\r\nNTS: ssdp:byebye\r\nUSN: {usn}\r\n\r\n")
+        }
     }
 }
 
@@ -292,7 +288,12 @@ mod tests {
         assert_eq!(cd, vec![(CONTENT_DIRECTORY.to_string(), format!("uuid:x::{CONTENT_DIRECTORY}"))]);
         assert_eq!(answers("uuid:x", "uuid:x")[0].1, "uuid:x");
         assert!(answers("uuid:x", "urn:schemas-upnp-org:device:MediaRenderer:1").is_empty());
-        let r = search_response("http://1.2.3.4:6991/dlna/description.xml", "s", "upnp:rootdevice", "uuid:x::upnp:rootdevice");
+        let r = search_response(
+            "http://1.2.3.4:6991/dlna/description.xml",
+            "s",
+            "upnp:rootdevice",
+            "uuid:x::upnp:rootdevice",
+        );
         assert!(r.starts_with("HTTP/1.1 200 OK\r\n") && r.contains("\r\nEXT:\r\n") && r.ends_with("\r\n\r\n"));
         assert!(r.contains(" GMT\r\n"));
         assert!(notify(None, "s", "upnp:rootdevice", "u").contains("NTS: ssdp:byebye"));

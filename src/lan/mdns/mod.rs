@@ -18,7 +18,6 @@ mod names;
 
 pub use names::{AVAHI_SOCKET, HOST_NAME, HTTP_TYPE, INSTANCE, SWARMCAST_TYPE, txt};
 
-
 /// A running advertisement; `stop` withdraws it (goodbye packets).
 pub enum Advertiser {
     Own(ServiceDaemon, Vec<String>),
@@ -86,10 +85,7 @@ fn own_responder(config: &MdnsConfig, port: u16) -> anyhow::Result<Advertiser> {
         d.enable_interface(names)?;
     }
     let mut names = Vec::new();
-    let services = [
-        (HTTP_TYPE, vec![("path", "/".to_string())]),
-        (SWARMCAST_TYPE, txt()),
-    ];
+    let services = [(HTTP_TYPE, vec![("path", "/".to_string())]), (SWARMCAST_TYPE, txt())];
     for (ty, props) in services {
         let info = ServiceInfo::new(ty, INSTANCE, HOST_NAME, (), port, &props[..])?.enable_addr_auto();
         names.push(info.get_fullname().to_string());

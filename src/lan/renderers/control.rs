@@ -153,7 +153,8 @@ impl AvTransport<'_> {
 
 /// RenderingControl's master volume (0–100).
 pub async fn set_volume(client: &reqwest::Client, url: &str, volume: u8) -> Answer {
-    let args = [("InstanceID", "0".to_string()), ("Channel", "Master".into()), ("DesiredVolume", volume.min(100).to_string())];
+    let args =
+        [("InstanceID", "0".to_string()), ("Channel", "Master".into()), ("DesiredVolume", volume.min(100).to_string())];
     call(client, url, RENDERING_CONTROL, "SetVolume", &args).await
 }
 

@@ -118,9 +118,8 @@ impl Renderers {
     /// The renderers found, searching again when the list is older than 20 s (or
     /// `fresh` asks for it). Takes up to about 2 s when it searches.
     pub async fn list(&self, fresh: bool) -> Vec<Renderer> {
-        let stale = |f: &(Option<Instant>, HashMap<String, Renderer>)| {
-            fresh || f.0.is_none_or(|t| t.elapsed() > FRESH_FOR)
-        };
+        let stale =
+            |f: &(Option<Instant>, HashMap<String, Renderer>)| fresh || f.0.is_none_or(|t| t.elapsed() > FRESH_FOR);
         if stale(&self.found.lock().unwrap()) {
             let _one = self.searching.lock().await;
             if stale(&self.found.lock().unwrap()) {

@@ -6,15 +6,11 @@ use gst::prelude::*;
 use gstreamer as gst;
 
 pub(super) fn make(name: &str) -> anyhow::Result<gst::Element> {
-    gst::ElementFactory::make(name)
-        .build()
-        .with_context(|| format!("GStreamer element {name} is missing"))
+    gst::ElementFactory::make(name).build().with_context(|| format!("GStreamer element {name} is missing"))
 }
 
 pub(super) fn caps_filter(caps: gst::Caps) -> anyhow::Result<gst::Element> {
-    Ok(gst::ElementFactory::make("capsfilter")
-        .property("caps", caps)
-        .build()?)
+    Ok(gst::ElementFactory::make("capsfilter").property("caps", caps).build()?)
 }
 
 /// The decoder for what `pad` carries: the highest-ranked decoder element that takes
@@ -132,10 +128,7 @@ pub(super) fn position_channels(pad: &gst::Pad) {
         }
         let Some(mask) = default_channel_mask(channels) else { return gst::PadProbeReturn::Ok };
         let mut caps = caps.to_owned();
-        caps.make_mut()
-            .structure_mut(0)
-            .unwrap()
-            .set("channel-mask", gst::Bitmask::new(mask));
+        caps.make_mut().structure_mut(0).unwrap().set("channel-mask", gst::Bitmask::new(mask));
         tracing::debug!("{channels} unpositioned channels get the standard layout {mask:#x}");
         info.data = Some(gst::PadProbeData::Event(gst::event::Caps::builder(&caps).seqnum(ev.seqnum()).build()));
         gst::PadProbeReturn::Ok

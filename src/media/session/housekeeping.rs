@@ -23,9 +23,7 @@ impl Stream {
     pub(in crate::media) fn sweep(&self, idle: Duration, keep: Duration) -> (u64, bool) {
         let now = Instant::now();
         let mut st = self.state.lock().unwrap();
-        let last = st
-            .last_access
-            .map_or(Duration::MAX, |(t, _)| now.duration_since(t));
+        let last = st.last_access.map_or(Duration::MAX, |(t, _)| now.duration_since(t));
         if st.run.is_some() && last > idle {
             tracing::info!(stream = %self.key, "stopping idle pipeline");
             st.run = None;
@@ -37,22 +35,15 @@ impl Stream {
             }
             keep_it
         });
-        st.clients
-            .retain(|_, t| now.duration_since(*t) < Duration::from_secs(600));
+        st.clients.retain(|_, t| now.duration_since(*t) < Duration::from_secs(600));
         let bytes = st.segments.values().map(|s| s.bytes).sum();
-        (
-            bytes,
-            st.run.is_none() && st.segments.is_empty() && last > keep,
-        )
+        (bytes, st.run.is_none() && st.segments.is_empty() && last > keep)
     }
 
     /// The least recently used segment not in use by the run's position.
     pub(in crate::media) fn oldest_segment(&self) -> Option<(usize, Instant)> {
         let st = self.state.lock().unwrap();
-        st.segments
-            .iter()
-            .map(|(i, s)| (*i, s.last_access))
-            .min_by_key(|(_, t)| *t)
+        st.segments.iter().map(|(i, s)| (*i, s.last_access)).min_by_key(|(_, t)| *t)
     }
 
     pub(in crate::media) fn evict(&self, idx: usize) -> u64 {

@@ -41,4 +41,3 @@ pub struct StreamStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiting: Option<Waiting>,
 }
-

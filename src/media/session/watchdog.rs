@@ -62,7 +62,10 @@ impl Stream {
             Mode::Transcode => RunEvent::EncoderFailed { run_id: id, message: stalled },
             _ => RunEvent::Failed {
                 run_id: id,
-                message: format!("this film's video ({}) could not be read: the pipeline stopped producing ({stalled})", self.info.video.describe()),
+                message: format!(
+                    "this film's video ({}) could not be read: the pipeline stopped producing ({stalled})",
+                    self.info.video.describe()
+                ),
             },
         };
         self.on_event(ev).await;

@@ -11,12 +11,14 @@ async fn setup_login_me_logout() {
     let env = env().await;
     assert_eq!(env.send(get("/auth/setup")).await.json()["needed"], true);
     // Bad input gets the contract's error body.
-    let r = env.send(json_req(Method::POST, "/auth/setup", &json!({"username": "a b", "password": "longenough"}))).await;
+    let r =
+        env.send(json_req(Method::POST, "/auth/setup", &json!({"username": "a b", "password": "longenough"}))).await;
     assert_eq!((r.status, r.code().as_str()), (StatusCode::BAD_REQUEST, "BAD_REQUEST"));
     let r = env.send(json_req(Method::POST, "/auth/setup", &json!({"username": "ann", "password": "short"}))).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 
-    let r = env.send(json_req(Method::POST, "/auth/setup", &json!({"username": "ann", "password": "ann-password"}))).await;
+    let r =
+        env.send(json_req(Method::POST, "/auth/setup", &json!({"username": "ann", "password": "ann-password"}))).await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert_eq!(r.json()["is_admin"], true);
     let (session, full) = r.cookie("session").unwrap();
@@ -25,7 +27,8 @@ async fn setup_login_me_logout() {
     assert_eq!(env.send(get("/auth/setup")).await.json()["needed"], false);
 
     // Setup is closed once a user exists.
-    let r = env.send(json_req(Method::POST, "/auth/setup", &json!({"username": "eve", "password": "eve-password"}))).await;
+    let r =
+        env.send(json_req(Method::POST, "/auth/setup", &json!({"username": "eve", "password": "eve-password"}))).await;
     assert_eq!((r.status, r.code().as_str()), (StatusCode::FORBIDDEN, "FORBIDDEN"));
 
     let me = env.send(with_cookie(get("/auth/me"), &format!("session={session}"))).await;
@@ -52,12 +55,15 @@ async fn setup_login_me_logout() {
         .state
         .store
         .conn()
-        .query_row("SELECT COUNT(*) FROM sessions WHERE token_hash = ?1 OR token_hash = ?2", [&session, &second], |r| r.get(0))
+        .query_row("SELECT COUNT(*) FROM sessions WHERE token_hash = ?1 OR token_hash = ?2", [&session, &second], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert_eq!(stored, 0);
 
     // Logout destroys the session on the server: the old cookie no longer works.
-    let out = env.send(with_cookie(json_req(Method::POST, "/auth/logout", &json!({})), &format!("session={second}"))).await;
+    let out =
+        env.send(with_cookie(json_req(Method::POST, "/auth/logout", &json!({})), &format!("session={second}"))).await;
     assert_eq!(out.status, StatusCode::OK);
     assert!(out.cookie("session").unwrap().1.contains("Max-Age=0"));
     let r = env.send(with_cookie(get("/auth/me"), &format!("session={second}"))).await;
@@ -167,14 +173,22 @@ async fn password_change_ends_other_sessions() {
     let b = env.login("ann", "ann-password", true).await.cookie("session").unwrap().0;
     let r = env
         .send(with_cookie(
-            json_req(Method::PATCH, "/auth/password", &json!({"current_password": "wrong-one", "new_password": "new-password"})),
+            json_req(
+                Method::PATCH,
+                "/auth/password",
+                &json!({"current_password": "wrong-one", "new_password": "new-password"}),
+            ),
             &format!("session={a}"),
         ))
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = env
         .send(with_cookie(
-            json_req(Method::PATCH, "/auth/password", &json!({"current_password": "ann-password", "new_password": "new-password"})),
+            json_req(
+                Method::PATCH,
+                "/auth/password",
+                &json!({"current_password": "ann-password", "new_password": "new-password"}),
+            ),
             &format!("session={a}"),
         ))
         .await;
@@ -206,7 +220,10 @@ async fn register_and_admin_user_management() {
     // Plain users may not manage users or register others.
     assert_eq!(env.send(with_cookie(get("/api/users"), &bck)).await.status, StatusCode::FORBIDDEN);
     let r = env
-        .send(with_cookie(json_req(Method::POST, "/auth/register", &json!({"username": "x", "password": "x-password"})), &bck))
+        .send(with_cookie(
+            json_req(Method::POST, "/auth/register", &json!({"username": "x", "password": "x-password"})),
+            &bck,
+        ))
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 
@@ -214,7 +231,10 @@ async fn register_and_admin_user_management() {
     assert_eq!(users.as_array().unwrap().len(), 2);
     // The admin resets bob's password: bob's sessions end.
     let r = env
-        .send(with_cookie(json_req(Method::PATCH, &format!("/api/users/{bob_id}"), &json!({"password": "reset-password"})), &ck))
+        .send(with_cookie(
+            json_req(Method::PATCH, &format!("/api/users/{bob_id}"), &json!({"password": "reset-password"})),
+            &ck,
+        ))
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(env.send(with_cookie(get("/auth/me"), &bck)).await.status, StatusCode::UNAUTHORIZED);
@@ -235,11 +255,17 @@ async fn register_and_admin_user_management() {
 async fn open_registration_makes_plain_users_only() {
     let env = env_with(|c| c.auth.open_registration = true).await;
     env.add_user("root", "root-password", true);
-    let r = env.send(json_req(Method::POST, "/auth/register", &json!({"username": "guest", "password": "guest-password"}))).await;
+    let r = env
+        .send(json_req(Method::POST, "/auth/register", &json!({"username": "guest", "password": "guest-password"})))
+        .await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert_eq!(r.json()["is_admin"], false);
     let r = env
-        .send(json_req(Method::POST, "/auth/register", &json!({"username": "evil", "password": "evil-password", "is_admin": true})))
+        .send(json_req(
+            Method::POST,
+            "/auth/register",
+            &json!({"username": "evil", "password": "evil-password", "is_admin": true}),
+        ))
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
@@ -264,7 +290,10 @@ async fn users_manage_only_their_own_torrents() {
     assert_eq!((r.status, r.code().as_str()), (StatusCode::FORBIDDEN, "FORBIDDEN"));
     let r = env
         .send(with_cookie(
-            req(Method::DELETE, &format!("/api/torrents/{hash}")).header("x-requested-with", "fetch").body(Body::empty()).unwrap(),
+            req(Method::DELETE, &format!("/api/torrents/{hash}"))
+                .header("x-requested-with", "fetch")
+                .body(Body::empty())
+                .unwrap(),
             &carol,
         ))
         .await;
@@ -274,7 +303,10 @@ async fn users_manage_only_their_own_torrents() {
     assert_eq!(env.send(stop(&format!("session={admin}"))).await.status, StatusCode::OK);
     let r = env
         .send(with_cookie(
-            req(Method::DELETE, &format!("/api/torrents/{hash}")).header(header::CONTENT_TYPE, "application/json").body(Body::empty()).unwrap(),
+            req(Method::DELETE, &format!("/api/torrents/{hash}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::empty())
+                .unwrap(),
             &format!("session={admin}"),
         ))
         .await;

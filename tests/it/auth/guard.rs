@@ -39,7 +39,12 @@ async fn rate_limits_per_address_and_class() {
     }
     // Tracker announces have their own class (no Host check there).
     for _ in 0..4 {
-        let r = env.send_from("10.1.1.3:6000", req_host(Method::GET, "/announce", "whatever.example").body(Body::empty()).unwrap()).await;
+        let r = env
+            .send_from(
+                "10.1.1.3:6000",
+                req_host(Method::GET, "/announce", "whatever.example").body(Body::empty()).unwrap(),
+            )
+            .await;
         assert_ne!(r.status, StatusCode::TOO_MANY_REQUESTS);
         assert_ne!(r.status, StatusCode::FORBIDDEN);
     }
@@ -68,7 +73,12 @@ async fn login_brute_force_is_slowed_per_username_and_address() {
     // The owner, from another address, is not locked out.
     assert_eq!(env.send_from(owner_pc, login("owner-password")).await.status, StatusCode::OK);
     // The guest may try another account name (its own budget), but still slowly.
-    let r = env.send_from(guest, json_req(Method::POST, "/auth/login", &json!({"username": "Owner", "password": "x-password"}))).await;
+    let r = env
+        .send_from(
+            guest,
+            json_req(Method::POST, "/auth/login", &json!({"username": "Owner", "password": "x-password"})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "usernames are compared without case");
     // One attempt comes back per minute.
     env.clock.advance_secs(61);
@@ -86,7 +96,14 @@ async fn foreign_host_is_refused() {
         assert_eq!(env.send(with_host(bad, "/")).await.status, StatusCode::FORBIDDEN, "web UI too: {bad}");
         assert_eq!(env.send(with_host(bad, "/auth/login")).await.status, StatusCode::FORBIDDEN);
     }
-    for good in ["localhost:6991", "127.0.0.1:6991", "192.168.1.20:6991", "[::1]:6991", "swarmcast.local:6991", "box.example.net"] {
+    for good in [
+        "localhost:6991",
+        "127.0.0.1:6991",
+        "192.168.1.20:6991",
+        "[::1]:6991",
+        "swarmcast.local:6991",
+        "box.example.net",
+    ] {
         assert_eq!(env.send(with_host(good, "/api/health")).await.status, StatusCode::OK, "{good}");
     }
     // Two Host headers, one of them foreign: refused.
@@ -130,7 +147,13 @@ async fn cross_site_form_post_fails() {
     let r = env.send(r).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.body));
     // A form-free state change (no body) passes with the custom header.
-    let r = with_cookie(req(Method::POST, &format!("/api/torrents/{hash}/stop")).header("x-requested-with", "swarmcast").body(Body::empty()).unwrap(), &s);
+    let r = with_cookie(
+        req(Method::POST, &format!("/api/torrents/{hash}/stop"))
+            .header("x-requested-with", "swarmcast")
+            .body(Body::empty())
+            .unwrap(),
+        &s,
+    );
     assert_eq!(env.send(r).await.status, StatusCode::OK);
 }
 
@@ -175,13 +198,24 @@ async fn cors_is_off_unless_configured() {
     let env = env().await;
     let r = env.send(preflight()).await;
     assert!(!r.headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
-    let r = env.send(req(Method::GET, "/api/health").header(header::ORIGIN, "http://tv.local:8080").body(Body::empty()).unwrap()).await;
+    let r = env
+        .send(
+            req(Method::GET, "/api/health").header(header::ORIGIN, "http://tv.local:8080").body(Body::empty()).unwrap(),
+        )
+        .await;
     assert!(!r.headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
 
     let env = env_with(|c| c.auth.cors_origins = vec!["http://tv.local:8080".into()]).await;
     let r = env.send(preflight()).await;
     assert_eq!(r.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "http://tv.local:8080");
-    let r = env.send(req(Method::OPTIONS, "/api/stats").header(header::ORIGIN, "http://evil.example")
-        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "GET").body(Body::empty()).unwrap()).await;
+    let r = env
+        .send(
+            req(Method::OPTIONS, "/api/stats")
+                .header(header::ORIGIN, "http://evil.example")
+                .header(header::ACCESS_CONTROL_REQUEST_METHOD, "GET")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
     assert!(!r.headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
 }

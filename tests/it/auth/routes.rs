@@ -77,7 +77,8 @@ async fn every_route_needs_credentials_or_is_documented_public() {
                 .header(header::COOKIE, "session=not-a-session")
                 .body(Body::from(body.to_string()))
                 .unwrap();
-            let r = if path.starts_with("/dlna/") { env.send_from("127.0.0.1:40000", r).await } else { env.send(r).await };
+            let r =
+                if path.starts_with("/dlna/") { env.send_from("127.0.0.1:40000", r).await } else { env.send(r).await };
             match public_answer(m, path) {
                 Some(want) => assert_eq!(r.status, want, "{m} {path}: {}", String::from_utf8_lossy(&r.body)),
                 None => {

@@ -52,8 +52,13 @@ async fn api_keys_headers_expiry_revocation() {
 
     // API-key callers need no CSRF header: they are not ambient credentials.
     let r = env
-        .send(req(Method::POST, "/auth/api-keys").header("x-api-key", &key).header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(r#"{"name":"second","expires_days":1}"#)).unwrap())
+        .send(
+            req(Method::POST, "/auth/api-keys")
+                .header("x-api-key", &key)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(r#"{"name":"second","expires_days":1}"#))
+                .unwrap(),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
     let short = r.json()["api_key"].as_str().unwrap().to_string();
@@ -64,7 +69,8 @@ async fn api_keys_headers_expiry_revocation() {
     assert_eq!((r.status, r.code().as_str()), (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"), "expired");
 
     // Revocation takes effect on the very next request.
-    let del = req(Method::DELETE, &format!("/auth/api-keys/{prefix}")).header("x-api-key", &key).body(Body::empty()).unwrap();
+    let del =
+        req(Method::DELETE, &format!("/auth/api-keys/{prefix}")).header("x-api-key", &key).body(Body::empty()).unwrap();
     assert_eq!(env.send(del).await.status, StatusCode::OK);
     assert_eq!(env.send(with_bearer("/api/stats", &key)).await.status, StatusCode::UNAUTHORIZED);
     // (The day that passed also ended the idle session.)
@@ -75,7 +81,9 @@ async fn api_keys_headers_expiry_revocation() {
 
     let r = env.send(with_cookie(json_req(Method::POST, "/auth/api-keys", &json!({"name": ""})), &s)).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    let r = env.send(with_cookie(json_req(Method::POST, "/auth/api-keys", &json!({"name": "x", "expires_days": 0})), &s)).await;
+    let r = env
+        .send(with_cookie(json_req(Method::POST, "/auth/api-keys", &json!({"name": "x", "expires_days": 0})), &s))
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
 
@@ -89,12 +97,7 @@ async fn seeded_torrent(env: &Env, name: &str, added_by: Option<i64>) -> (String
     let opts = librqbit::CreateTorrentOptions { name: None, trackers: vec![], piece_length: Some(16384) };
     let created = librqbit::create_torrent(&path, opts, &spawner).await.unwrap();
     let t = engine::parse_torrent(created.as_bytes().unwrap()).unwrap();
-    let view = env
-        .state
-        .engine
-        .add(Source::Torrent(t), AddOptions { added_by, ..Default::default() })
-        .await
-        .unwrap();
+    let view = env.state.engine.add(Source::Torrent(t), AddOptions { added_by, ..Default::default() }).await.unwrap();
     // The engine checks the existing file; wait (bounded) until it seeds.
     for _ in 0..100 {
         let v = env.state.engine.view(&view.id).unwrap();
@@ -121,7 +124,9 @@ async fn stream_tokens_scope_expiry_forgery() {
     assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body[..r.body.len().min(300)]));
     assert_eq!(r.body, data);
     let ranged = req(Method::GET, &format!("/api/torrents/{id}/files/0?token={token}"))
-        .header(header::RANGE, "bytes=100-199").body(Body::empty()).unwrap();
+        .header(header::RANGE, "bytes=100-199")
+        .body(Body::empty())
+        .unwrap();
     let r = env.send(ranged).await;
     assert_eq!(r.status, StatusCode::PARTIAL_CONTENT);
     assert_eq!(r.body, data[100..200]);

@@ -54,7 +54,12 @@ async fn transmission_handshake_basic_auth_and_limits() {
     assert!(r.json()["result"].as_str().unwrap().contains("not recognized"));
 
     // An API key as the password, whatever the name.
-    let key = env.state.auth.create_api_key(env.state.store.user_by_name("sonarr").unwrap().unwrap().id, "rpc", None).unwrap().key;
+    let key = env
+        .state
+        .auth
+        .create_api_key(env.state.store.user_by_name("sonarr").unwrap().unwrap().id, "rpc", None)
+        .unwrap()
+        .key;
     let r = env.send(rpc(Some(&basic("anything", &key)), Some(&sid), "session-stats")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
 
@@ -72,9 +77,15 @@ async fn transmission_handshake_basic_auth_and_limits() {
     assert_eq!(r.status, StatusCode::OK, "a checked password still works");
 
     // Basic is for the RPC only.
-    let r = env.send(req(Method::GET, "/api/torrents").header(header::AUTHORIZATION, &good).body(Body::empty()).unwrap()).await;
+    let r = env
+        .send(req(Method::GET, "/api/torrents").header(header::AUTHORIZATION, &good).body(Body::empty()).unwrap())
+        .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    let r = env.send(req(Method::GET, "/api/v2/torrents/info").header(header::AUTHORIZATION, &good).body(Body::empty()).unwrap()).await;
+    let r = env
+        .send(
+            req(Method::GET, "/api/v2/torrents/info").header(header::AUTHORIZATION, &good).body(Body::empty()).unwrap(),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -101,20 +112,27 @@ async fn qbittorrent_sid_is_a_session_with_origin_checks() {
 
     // A form post with the SID works from the tool; from another site it is refused.
     let body = "category=tv&savePath=tv";
-    let r = env.send(with_cookie(form("/api/v2/torrents/createCategory").body(Body::from(body)).unwrap(), &cookie)).await;
+    let r =
+        env.send(with_cookie(form("/api/v2/torrents/createCategory").body(Body::from(body)).unwrap(), &cookie)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
     assert!(env.state.engine.download_dir().join("tv").is_dir(), "the category's folder is made");
     let body = "category=evil&savePath=evil";
     let r = env
         .send(with_cookie(
-            form("/api/v2/torrents/createCategory").header(header::ORIGIN, "http://evil.example").body(Body::from(body)).unwrap(),
+            form("/api/v2/torrents/createCategory")
+                .header(header::ORIGIN, "http://evil.example")
+                .body(Body::from(body))
+                .unwrap(),
             &cookie,
         ))
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = env
         .send(with_cookie(
-            form("/api/v2/torrents/createCategory").header("sec-fetch-site", "cross-site").body(Body::from(body)).unwrap(),
+            form("/api/v2/torrents/createCategory")
+                .header("sec-fetch-site", "cross-site")
+                .body(Body::from(body))
+                .unwrap(),
             &cookie,
         ))
         .await;
@@ -122,12 +140,17 @@ async fn qbittorrent_sid_is_a_session_with_origin_checks() {
     // A save path outside the download dir is refused.
     for bad in ["/etc", "../up", "tv/../../x"] {
         let body = format!("category=x{}&savePath={bad}", bad.len());
-        let r = env.send(with_cookie(form("/api/v2/torrents/createCategory").body(Body::from(body.clone())).unwrap(), &cookie)).await;
+        let r = env
+            .send(with_cookie(form("/api/v2/torrents/createCategory").body(Body::from(body.clone())).unwrap(), &cookie))
+            .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", String::from_utf8_lossy(&r.body));
     }
     // State changes take POST; reads answer GET.
     let r = env.send(with_cookie(get("/api/v2/torrents/categories"), &cookie)).await;
-    assert_eq!(r.json()["tv"]["savePath"].as_str().unwrap(), env.state.engine.download_dir().join("tv").to_str().unwrap());
+    assert_eq!(
+        r.json()["tv"]["savePath"].as_str().unwrap(),
+        env.state.engine.download_dir().join("tv").to_str().unwrap()
+    );
     let r = env.send(with_cookie(get("/api/v2/torrents/delete?hashes=all"), &cookie)).await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
 
