@@ -25,7 +25,7 @@ fn id(kind: u8, n: usize) -> [u8; 20] {
 }
 
 fn query(swarm: usize, peer: usize, peers_per_swarm: usize) -> String {
-    let left = if peer % 2 == 0 { 0 } else { 1 << 20 };
+    let left = if peer.is_multiple_of(2) { 0 } else { 1 << 20 };
     format!(
         "info_hash={}&peer_id={}&port={}&uploaded=0&downloaded=0&left={left}&compact=1&numwant=50",
         enc(&id(0xAB, swarm)),

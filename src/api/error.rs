@@ -89,8 +89,9 @@ pub struct ApiError {
     pub id: Option<String>,
     /// Seconds, on `RATE_LIMITED`, `NO_SEEDS` and `NOT_READY`.
     pub retry_after: Option<u64>,
-    /// What a player's request waits for, on `NOT_READY` (the stream status's `waiting`).
-    pub waiting: Option<serde_json::Value>,
+    /// What a player's request waits for, on `NOT_READY` (the stream status's `waiting`);
+    /// boxed, so that every `ApiResult` stays small.
+    pub waiting: Option<Box<serde_json::Value>>,
     /// Extra headers, such as `Content-Range` on a 416.
     pub headers: Vec<(header::HeaderName, HeaderValue)>,
 }
@@ -137,7 +138,7 @@ impl IntoResponse for ApiError {
             body["id"] = json!(id);
         }
         if let Some(w) = self.waiting {
-            body["error"]["waiting"] = w;
+            body["error"]["waiting"] = *w;
         }
         let mut resp = (self.code.status(), Json(body)).into_response();
         if let Some(secs) = self.retry_after {

@@ -11,10 +11,13 @@ const FOLLOW_EVERY: Duration = Duration::from_secs(5);
 /// A next episode is prepared again after this long at the earliest.
 const PREPARE_AGAIN_AFTER: Duration = Duration::from_secs(600);
 
+/// (user, torrent, file).
+type Place = (i64, String, usize);
+
 #[derive(Default)]
 pub struct Follow {
     /// (user, torrent, file) → when last written, and the segment last fetched.
-    last: Mutex<HashMap<(i64, String, usize), (Instant, usize)>>,
+    last: Mutex<HashMap<Place, (Instant, usize)>>,
     prepared: Mutex<HashMap<(String, usize), Instant>>,
 }
 

@@ -91,7 +91,7 @@ pub fn not_ready(w: &crate::media::Waiting, converting: bool, waited: Duration) 
     let mut e =
         ApiError::new(Code::NotReady, format!("{} (waited {} s); ask again", w.words(converting), waited.as_secs()))
             .retry_after(w.retry_after());
-    e.waiting = serde_json::to_value(w).ok();
+    e.waiting = serde_json::to_value(w).ok().map(Box::new);
     e
 }
 

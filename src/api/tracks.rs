@@ -147,6 +147,7 @@ pub async fn audio_segment(
 
 /// `bytes`, main segment `i`, with its audio replaced by audio track `n` (`audio=N`),
 /// unless `n` already is the muxed one. The video is untouched.
+#[allow(clippy::too_many_arguments)] // the segment request's parts, as the handler has them
 pub async fn with_audio(
     state: &AppState,
     id: &str,

@@ -31,7 +31,7 @@ pub fn check_policy(password: &str) -> Result<(), String> {
         return Err(format!("the password must have at most {MAX_LEN} bytes"));
     }
     let lower = password.to_lowercase();
-    if COMMON.contains(lower.as_str()) || lower.chars().all(|c| Some(c) == lower.chars().next()) {
+    if COMMON.contains(lower.as_str()) || lower.chars().all(|c| lower.starts_with(c)) {
         return Err("this password is among the most commonly used ones, which are tried first; choose another".into());
     }
     Ok(())

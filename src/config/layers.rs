@@ -49,12 +49,12 @@ impl Config {
         for path in &leaves {
             let name = format!("SWARMCAST_{}", path.replace('.', "_").to_uppercase());
             if let Some(raw) = env.get(&name) {
-                set_from_env(&mut tree, path, raw).with_context(|| format!("{name}"))?;
+                set_from_env(&mut tree, path, raw).with_context(|| name.to_string())?;
             }
         }
         for (name, path) in LEGACY_ENV {
             if let Some(raw) = env.get(*name) {
-                set_from_env(&mut tree, path, raw).with_context(|| format!("{name}"))?;
+                set_from_env(&mut tree, path, raw).with_context(|| name.to_string())?;
             }
         }
         let config: Config = serde_path_to_error::deserialize(tree)

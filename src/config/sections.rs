@@ -11,7 +11,7 @@ use super::secret::Secret;
 pub const X264_PRESETS: &[&str] =
     &["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"];
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -283,27 +283,6 @@ impl Default for TrackerConfig {
 impl Default for SearchConfig {
     fn default() -> Self {
         Self { indexers: Vec::new(), timeout_secs: 10 }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            server: ServerConfig::default(),
-            storage: StorageConfig::default(),
-            engine: EngineConfig::default(),
-            media: MediaConfig::default(),
-            log: LogConfig::default(),
-            quota: QuotaConfig::default(),
-            seeding: SeedingConfig::default(),
-            watch: WatchConfig::default(),
-            hooks: HooksConfig::default(),
-            auth: AuthConfig::default(),
-            tracker: TrackerConfig::default(),
-            search: SearchConfig::default(),
-            dlna: DlnaConfig::default(),
-            mdns: MdnsConfig::default(),
-        }
     }
 }
 

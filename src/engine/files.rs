@@ -144,6 +144,62 @@ pub fn list(root: &Path, dir: &Path) -> std::io::Result<Vec<Entry>> {
     Ok(out)
 }
 
+/// The folder `requested` inside `root`, made if missing: the existing part is
+/// confined like any path, the rest is created one component at a time. Refused:
+/// whatever `confine` refuses, and any component (existing or not) that is a
+/// symlink, so an upload never lands behind one.
+pub fn make_folder(root: &Path, requested: &str) -> Result<PathBuf, Denied> {
+    match confine(root, requested) {
+        Err(Denied::NotFound(_)) | Ok(_) => {}
+        Err(e) => return Err(e),
+    }
+    let mut cur = root.canonicalize().map_err(|_| Denied::NotFound(requested.to_string()))?;
+    for comp in requested.split(['/', '\\']) {
+        if comp.is_empty() || comp == "." {
+            continue;
+        }
+        check_name(comp).map_err(|why| forbidden(requested, why))?;
+        let next = cur.join(comp);
+        match next.symlink_metadata() {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(forbidden(requested, "a folder on the way is a symlink"));
+            }
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => return Err(forbidden(requested, "a file is in the way of that folder")),
+            Err(_) => match std::fs::create_dir(&next) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let m = next.symlink_metadata().map_err(|_| Denied::NotFound(requested.to_string()))?;
+                    if !m.is_dir() || m.file_type().is_symlink() {
+                        return Err(forbidden(requested, "a folder on the way is not a plain folder"));
+                    }
+                }
+                Err(_) => return Err(Denied::NotFound(requested.to_string())),
+            },
+        }
+        cur = next;
+    }
+    Ok(cur)
+}
+
+/// Why `name` cannot be one file or folder name: empty, `.`/`..`, separators, NUL or
+/// other control characters, or over 255 bytes.
+pub fn check_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() || name == "." || name == ".." {
+        return Err("`.`, `..` and empty names are not allowed");
+    }
+    if name.contains(['/', '\\']) {
+        return Err("a name cannot contain `/` or `\\`");
+    }
+    if name.chars().any(|c| c.is_control()) {
+        return Err("a name cannot contain NUL or control characters");
+    }
+    if name.len() > 255 {
+        return Err("a name is at most 255 bytes");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,60 +276,4 @@ mod tests {
         assert_eq!(films.len(), 1, "{films:?}");
         assert_eq!(films[0].kind, "dir");
     }
-}
-
-/// The folder `requested` inside `root`, made if missing: the existing part is
-/// confined like any path, the rest is created one component at a time. Refused:
-/// whatever `confine` refuses, and any component (existing or not) that is a
-/// symlink, so an upload never lands behind one.
-pub fn make_folder(root: &Path, requested: &str) -> Result<PathBuf, Denied> {
-    match confine(root, requested) {
-        Err(Denied::NotFound(_)) | Ok(_) => {}
-        Err(e) => return Err(e),
-    }
-    let mut cur = root.canonicalize().map_err(|_| Denied::NotFound(requested.to_string()))?;
-    for comp in requested.split(['/', '\\']) {
-        if comp.is_empty() || comp == "." {
-            continue;
-        }
-        check_name(comp).map_err(|why| forbidden(requested, why))?;
-        let next = cur.join(comp);
-        match next.symlink_metadata() {
-            Ok(m) if m.file_type().is_symlink() => {
-                return Err(forbidden(requested, "a folder on the way is a symlink"));
-            }
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => return Err(forbidden(requested, "a file is in the way of that folder")),
-            Err(_) => match std::fs::create_dir(&next) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let m = next.symlink_metadata().map_err(|_| Denied::NotFound(requested.to_string()))?;
-                    if !m.is_dir() || m.file_type().is_symlink() {
-                        return Err(forbidden(requested, "a folder on the way is not a plain folder"));
-                    }
-                }
-                Err(_) => return Err(Denied::NotFound(requested.to_string())),
-            },
-        }
-        cur = next;
-    }
-    Ok(cur)
-}
-
-/// Why `name` cannot be one file or folder name: empty, `.`/`..`, separators, NUL or
-/// other control characters, or over 255 bytes.
-pub fn check_name(name: &str) -> Result<(), &'static str> {
-    if name.is_empty() || name == "." || name == ".." {
-        return Err("`.`, `..` and empty names are not allowed");
-    }
-    if name.contains(['/', '\\']) {
-        return Err("a name cannot contain `/` or `\\`");
-    }
-    if name.chars().any(|c| c.is_control()) {
-        return Err("a name cannot contain NUL or control characters");
-    }
-    if name.len() > 255 {
-        return Err("a name is at most 255 bytes");
-    }
-    Ok(())
 }

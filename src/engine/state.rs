@@ -33,6 +33,9 @@ pub(super) struct Pending {
     pub(super) done: tokio::sync::watch::Receiver<bool>,
 }
 
+/// When a peer (torrent, address) was last sampled, and its downloaded and uploaded bytes then.
+type PeerSample = (Instant, u64, u64);
+
 /// The engine. Cheap to share behind an `Arc`.
 pub struct Engine {
     pub(super) session: RwLock<Arc<Session>>,
@@ -53,7 +56,7 @@ pub struct Engine {
     /// Caps open readers so that they cannot hold every blocking permit of the session.
     pub(super) stream_permits: Arc<Semaphore>,
     /// Last per-peer counters, to turn byte counts into speeds.
-    pub(super) peer_samples: Mutex<HashMap<(String, String), (Instant, u64, u64)>>,
+    pub(super) peer_samples: Mutex<HashMap<(String, String), PeerSample>>,
     /// The run-time config (paths, quota, limits), changed by `PATCH /api/config`.
     pub(super) live: Arc<crate::config::live::Live>,
     /// Bumped by every event and error: a list page cached before it is stale.

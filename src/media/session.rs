@@ -136,6 +136,7 @@ pub struct Stream {
 impl Stream {
     /// Builds a stream over `source` from its probe and, when the container has an
     /// index, its video keyframes (the grid of a stream that copies the video).
+    #[allow(clippy::too_many_arguments)] // what the probe found, and where the stream lives
     pub fn new(
         key: StreamKey,
         source: Arc<Metered>,

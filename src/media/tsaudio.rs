@@ -63,7 +63,7 @@ fn section(p: &[u8]) -> Option<&[u8]> {
 }
 
 fn packets(ts: &[u8]) -> anyhow::Result<std::slice::ChunksExact<'_, u8>> {
-    if ts.len() % PACKET != 0 || ts.first() != Some(&0x47) {
+    if !ts.len().is_multiple_of(PACKET) || ts.first() != Some(&0x47) {
         bail!("not an MPEG-TS stream of 188-byte packets ({} bytes)", ts.len());
     }
     Ok(ts.chunks_exact(PACKET))

@@ -246,7 +246,9 @@ fn every_track_of_a_film_from_a_seeder() {
 
     // Subtitles: the embedded ones in order, then the sidecars (not notes.txt).
     let subs = body["subtitleTracks"].as_array().expect("subtitleTracks").clone();
-    let got: Vec<(u64, Option<&str>, &str, &str, bool, bool)> = subs
+    // (index, language, format, source, forced, supported)
+    type Row<'a> = (u64, Option<&'a str>, &'a str, &'a str, bool, bool);
+    let got: Vec<Row> = subs
         .iter()
         .map(|s| {
             (
