@@ -24,6 +24,7 @@ use gstreamer_app as gst_app;
 use tokio_util::sync::CancellationToken;
 
 use super::playlist::Grid;
+use super::runtime::{RunEnd, wait_for_eos};
 use super::source::{ByteSource, OpenedReader, attach, container_caps};
 
 /// The file name of segment `i` of audio rendition `n`.
@@ -271,26 +272,10 @@ fn run(
         if !pad.send_event(seek) {
             bail!("the demuxer refused to seek to {:.3} s", start_ns as f64 / 1e9);
         }
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                bail!("the audio segment took longer than {timeout:?}");
-            }
-            let Some(msg) = bus.timed_pop_filtered(
-                gst::ClockTime::from_nseconds(left.as_nanos() as u64),
-                &[gst::MessageType::Eos, gst::MessageType::Error],
-            ) else {
-                continue;
-            };
-            match msg.view() {
-                gst::MessageView::Eos(_) => return Ok(()),
-                gst::MessageView::Error(e) => {
-                    let path = e.src().map(|s| s.path_string().to_string()).unwrap_or_default();
-                    let debug = e.debug().map(|d| d.to_string()).unwrap_or_default();
-                    bail!("the audio run failed at {path}: {} ({debug})", e.error())
-                }
-                _ => {}
-            }
+        match wait_for_eos(&bus, deadline) {
+            Ok(()) => Ok(()),
+            Err(RunEnd::TimedOut) => bail!("the audio segment took longer than {timeout:?}"),
+            Err(RunEnd::Failed { path, error, debug }) => bail!("the audio run failed at {path}: {error} ({debug})"),
         }
     })();
     cancel.cancel();

@@ -15,6 +15,7 @@ use gstreamer as gst;
 use gstreamer_app as gst_app;
 use tokio_util::sync::CancellationToken;
 
+use super::runtime::{RunEnd, wait_for_eos};
 use super::source::{ByteSource, attach, container_caps};
 use super::subtitles::{Cue, ass_text, clean_markup};
 
@@ -133,25 +134,10 @@ fn run(
         pipeline.set_state(gst::State::Playing).context("starting the subtitle pass")?;
         let bus = pipeline.bus().context("pipeline without a bus")?;
         let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                bail!("reading the subtitles timed out after {timeout:?}");
-            }
-            let Some(msg) = bus.timed_pop_filtered(
-                gst::ClockTime::from_nseconds(left.as_nanos() as u64),
-                &[gst::MessageType::Eos, gst::MessageType::Error],
-            ) else {
-                continue;
-            };
-            match msg.view() {
-                gst::MessageView::Eos(_) => return Ok(()),
-                gst::MessageView::Error(e) => {
-                    let path = e.src().map(|s| s.path_string().to_string()).unwrap_or_default();
-                    bail!("demuxing for subtitles failed at {path}: {}", e.error())
-                }
-                _ => {}
-            }
+        match wait_for_eos(&bus, deadline) {
+            Ok(()) => Ok(()),
+            Err(RunEnd::TimedOut) => bail!("reading the subtitles timed out after {timeout:?}"),
+            Err(RunEnd::Failed { path, error, .. }) => bail!("demuxing for subtitles failed at {path}: {error}"),
         }
     })();
     cancel.cancel();

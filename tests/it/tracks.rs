@@ -376,24 +376,7 @@ fn every_track_of_a_film_from_a_seeder() {
     assert_eq!(seg.status().as_u16(), 200);
     let seg_path = src.path().join("mid.ts");
     std::fs::write(&seg_path, seg.bytes().unwrap()).unwrap();
-    let out = bounded(60, "ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "packet=pts",
-            "-of",
-            "csv=p=0",
-            "-read_intervals",
-            "%+#1",
-        ])
-        .arg(&seg_path)
-        .output()
-        .unwrap();
-    let first_pts: u64 =
-        String::from_utf8_lossy(&out.stdout).lines().next().unwrap().split(',').next().unwrap().trim().parse().unwrap();
+    let video_pts = first_pts(&seg_path, "v:0");
 
     let (s, whole0) = text(&d.url(&format!("/api/stream/{hash}/subtitles/0.vtt?token={token}")));
     assert_eq!(s, 200, "{whole0}");
@@ -408,7 +391,7 @@ fn every_track_of_a_film_from_a_seeder() {
     let mpegts: u64 = map.split("MPEGTS:").nth(1).unwrap().split(',').next().unwrap().parse().unwrap();
     assert!(map.ends_with("LOCAL:00:00:00.000"), "{map}");
     // The map's MPEG-TS time for media time 0 plus the segment's start is its first PTS.
-    let at = (first_pts as f64 - mpegts as f64) / 90_000.0;
+    let at = (video_pts - mpegts as f64) / 90_000.0;
     assert!(
         (at - mid_start).abs() < 0.1,
         "segment {mid} starts at {mid_start} s, the map puts its first frame at {at} s"
@@ -421,24 +404,7 @@ fn every_track_of_a_film_from_a_seeder() {
     assert_eq!(aseg.status().as_u16(), 200);
     let aseg_path = src.path().join("mid-audio.ts");
     std::fs::write(&aseg_path, aseg.bytes().unwrap()).unwrap();
-    let out = bounded(60, "ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-select_streams",
-            "a:0",
-            "-show_entries",
-            "packet=pts",
-            "-of",
-            "csv=p=0",
-            "-read_intervals",
-            "%+#1",
-        ])
-        .arg(&aseg_path)
-        .output()
-        .unwrap();
-    let audio_pts: f64 =
-        String::from_utf8_lossy(&out.stdout).lines().next().unwrap().split(',').next().unwrap().trim().parse().unwrap();
+    let audio_pts = first_pts(&aseg_path, "a:0");
     let at = (audio_pts - mpegts as f64) / 90_000.0;
     assert!((at - mid_start).abs() < 0.1, "audio segment {mid} starts at {at} s, the video's at {mid_start} s");
     let f = tone(&pcm_of(aseg_path.to_str().unwrap(), 2.0));
@@ -715,4 +681,22 @@ fn eac3_and_mp3_tracks_in_mkv() {
         let f = tone(&pcm_of(p.to_str().unwrap(), 3.0));
         assert!((f - hz).abs() < hz * 0.03, "track {n} sounds at {f:.0} Hz, not {hz}");
     }
+}
+
+/// The first packet's PTS (90 kHz ticks) of `stream` (`v:0`, `a:0`) in the MPEG-TS file `path`.
+fn first_pts(path: &std::path::Path, stream: &str) -> f64 {
+    let out = bounded(60, "ffprobe")
+        .args(["-v", "error", "-select_streams", stream, "-show_entries", "packet=pts", "-of", "csv=p=0"])
+        .args(["-read_intervals", "%+#1"])
+        .arg(path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .next()
+        .and_then(|l| l.split(',').next())
+        .unwrap_or("")
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("no PTS of {stream} in {}: {text}", path.display()))
 }
