@@ -9,10 +9,7 @@
 // playhead standing still for more than a second while it should move, fails the run. Prints one JSON
 // line `RESULT {...}` with the timings and every event.
 
-import { createRequire } from 'node:module';
-
-const require = createRequire(new URL('../../../web/package.json', import.meta.url));
-const { chromium } = require('playwright-core');
+import { launchChromium } from './browser.mjs';
 
 const BASE = process.env.SWARMCAST_URL;
 const INFO_HASH = process.env.INFO_HASH;
@@ -26,13 +23,7 @@ setTimeout(() => {
   process.exit(1);
 }, 280000).unref();
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--autoplay-policy=no-user-gesture-required'],
-});
+const browser = await launchChromium();
 let failed = null;
 try {
   const context = await browser.newContext();

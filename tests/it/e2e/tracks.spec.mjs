@@ -3,10 +3,7 @@
 // touching the video, and a subtitle cue shows at its time after a seek.
 // Started by tests/it/tracks.rs with SWARMCAST_URL, E2E_HASH, E2E_USER, E2E_PASSWORD.
 
-import { createRequire } from 'node:module';
-
-const require = createRequire(new URL('../../../web/package.json', import.meta.url));
-const { chromium } = require('playwright-core');
+import { launchChromium, until } from './browser.mjs';
 
 const BASE = process.env.SWARMCAST_URL;
 const HASH = process.env.E2E_HASH;
@@ -20,22 +17,7 @@ setTimeout(() => {
   process.exit(1);
 }, 150000).unref();
 
-async function until(what, ms, fn) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
-});
+const browser = await launchChromium();
 let code = 0;
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });

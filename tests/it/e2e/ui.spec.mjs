@@ -8,12 +8,9 @@
 // exist answers 404 "no such route"). Any console error, page error, failed request or
 // unexpected HTTP error fails the run.
 
-import { createRequire } from 'node:module';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-
-const require = createRequire(new URL('../../../web/package.json', import.meta.url));
-const { chromium } = require('playwright-core');
+import { launchChromium, until } from './browser.mjs';
 
 const BASE = process.env.SWARMCAST_URL;
 const MAGNET = process.env.E2E_MAGNET;
@@ -40,17 +37,6 @@ setTimeout(() => {
 }, 360000).unref();
 
 const skip = (step, why) => log(`SKIP ${step}: ${why}`);
-
-/** Bounded polling: `fn` until truthy, every 200 ms, for at most `ms`. */
-async function until(what, ms, fn) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** Whether a route exists: anything but 404 "no such route". */
 async function routeExists(method, path, body, cookie) {
@@ -125,13 +111,7 @@ function watch(page, label) {
 }
 
 // launch() gives Chromium a fresh, empty user-data-dir of its own, removed on close.
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--autoplay-policy=no-user-gesture-required'],
-});
+const browser = await launchChromium();
 
 /** GET from the API as the browser's signed-in user (its cookies). */
 async function apiGet(context, path) {

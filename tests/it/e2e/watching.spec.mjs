@@ -14,11 +14,8 @@
 //
 // Any console error, page error, failed request or unexpected HTTP error fails the run.
 
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-
-const require = createRequire(new URL('../../../web/package.json', import.meta.url));
-const { chromium } = require('playwright-core');
+import { launchChromium, until } from './browser.mjs';
 
 const BASE = process.env.SWARMCAST_URL;
 const FILM = process.env.E2E_FILM;
@@ -37,17 +34,6 @@ setTimeout(() => {
   if (problems.length) console.error('[watch-e2e] problems:\n  ' + problems.join('\n  '));
   process.exit(1);
 }, 240000).unref();
-
-/** Bounded polling: `fn` until truthy, every 200 ms, for at most `ms`. */
-async function until(what, ms, fn) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /**
  * /api/stream/{id}/status answers 404 until the stream opens (the player polls it);
@@ -76,13 +62,7 @@ function watch(page, label) {
   });
 }
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--autoplay-policy=no-user-gesture-required'],
-});
+const browser = await launchChromium();
 
 async function api(context, path) {
   const cookie = (await context.cookies(BASE)).map((c) => `${c.name}=${c.value}`).join('; ');

@@ -13,9 +13,9 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { launchChromium, until } from './browser.mjs';
 
 const webRequire = createRequire(new URL('../../../web/package.json', import.meta.url));
-const { chromium } = webRequire('playwright-core');
 const esbuild = webRequire('esbuild');
 
 const BASE = process.env.SWARMCAST_URL;
@@ -44,15 +44,11 @@ const built = await esbuild.build({
 const bundle = built.outputFiles[0].text;
 log(`bundled the client: ${bundle.length} bytes`);
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    // Host candidates as addresses (not mDNS names), loopback included: the two pages
-    // meet on this machine; no STUN server is given, so nothing else is asked.
-    '--disable-features=WebRtcHideLocalIpsWithMdns', '--allow-loopback-in-peer-connection'],
-});
+const browser = await launchChromium([
+  // Host candidates as addresses (not mDNS names), loopback included: the two pages
+  // meet on this machine; no STUN server is given, so nothing else is asked.
+  '--disable-features=WebRtcHideLocalIpsWithMdns', '--allow-loopback-in-peer-connection',
+]);
 
 // A page with one tracker client. Its own browser context, so its own WebSocket (the
 // client shares one socket per URL within a page).
@@ -92,15 +88,6 @@ async function start(name, peerId) {
 }
 
 const events = (page) => page.evaluate(() => window.events);
-async function until(what, ms, fn) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const r = await fn();
-    if (r) return r;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 const hex = (s) => Buffer.from(s, 'latin1').toString('hex');
 
 // Peer ids as the WebTorrent client makes them: a client prefix, then 12 characters.
