@@ -143,27 +143,13 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Purpose, TorrentRecord};
+    use crate::store::TorrentRecord;
 
     #[test]
     fn categories_and_cascade() {
         let s = Store::open_in_memory().unwrap();
         let id = "b".repeat(40);
-        s.insert_torrent(&TorrentRecord {
-            info_hash: id.clone(),
-            name: None,
-            source: "magnet:".into(),
-            torrent_bytes: None,
-            added_by: None,
-            added_at: "2026-01-01T00:00:00.000Z".into(),
-            purpose: Purpose::Keep,
-            paused: false,
-            only_files: None,
-            output_folder: None,
-            completed_at: None,
-            last_watched_at: None,
-        })
-        .unwrap();
+        s.insert_torrent(&TorrentRecord::for_test(&id, "2026-01-01T00:00:00.000Z")).unwrap();
         s.set_category(&Category { name: "tv".into(), save_path: "tv".into() }).unwrap();
         s.set_torrent_category(&id, Some("films")).unwrap();
         s.set_torrent_save_dir(&id, "/d/films").unwrap();

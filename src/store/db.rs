@@ -227,7 +227,7 @@ pub fn format_time(t: time::OffsetDateTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{PendingMove, Purpose, TorrentRecord};
+    use crate::store::{PendingMove, TorrentRecord};
 
     #[test]
     fn migrates_and_reopens() {
@@ -240,28 +240,11 @@ mod tests {
         assert_eq!(s.integrity_check().unwrap(), "ok");
     }
 
-    fn record(hash: &str, added_at: &str) -> TorrentRecord {
-        TorrentRecord {
-            info_hash: hash.into(),
-            name: Some(hash.into()),
-            source: format!("magnet:?xt=urn:btih:{hash}"),
-            torrent_bytes: Some(vec![1, 2, 3]),
-            added_by: None,
-            added_at: added_at.into(),
-            purpose: Purpose::Keep,
-            paused: false,
-            only_files: None,
-            output_folder: None,
-            completed_at: None,
-            last_watched_at: None,
-        }
-    }
-
     #[test]
     fn pages_torrents_in_the_order_added_without_their_bytes() {
         let s = Store::open_in_memory().unwrap();
         for (h, t) in [("b", "2026-01-02"), ("a", "2026-01-01"), ("c", "2026-01-03")] {
-            s.insert_torrent(&record(h, t)).unwrap();
+            s.insert_torrent(&TorrentRecord::for_test(h, t)).unwrap();
         }
         let (total, page) = s.torrent_page(false, 1, 5).unwrap();
         assert_eq!(total, 3);

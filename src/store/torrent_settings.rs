@@ -135,20 +135,7 @@ mod tests {
     #[test]
     fn settings_round_trip_and_cascade() {
         let s = Store::open_in_memory().unwrap();
-        let rec = TorrentRecord {
-            info_hash: "a".repeat(40),
-            name: None,
-            source: "magnet:".into(),
-            torrent_bytes: None,
-            added_by: None,
-            added_at: "2026-01-01T00:00:00.000Z".into(),
-            purpose: Purpose::Keep,
-            paused: false,
-            only_files: None,
-            output_folder: None,
-            completed_at: None,
-            last_watched_at: None,
-        };
+        let rec = TorrentRecord::for_test(&"a".repeat(40), "2026-01-01T00:00:00.000Z");
         s.insert_torrent(&rec).unwrap();
         assert_eq!(s.torrent_settings(&rec.info_hash).unwrap(), TorrentSettings::default());
         let t = TorrentSettings { ratio_limit: Some(1.5), upload_limit: Some(100), ..Default::default() };

@@ -41,6 +41,27 @@ pub struct TorrentRecord {
     pub last_watched_at: Option<String>,
 }
 
+#[cfg(test)]
+impl TorrentRecord {
+    /// A kept magnet `hash`, added at `added_at`, with made-up bytes: for the store's tests.
+    pub(crate) fn for_test(hash: &str, added_at: &str) -> Self {
+        Self {
+            info_hash: hash.into(),
+            name: Some(hash.into()),
+            source: format!("magnet:?xt=urn:btih:{hash}"),
+            torrent_bytes: Some(vec![1, 2, 3]),
+            added_by: None,
+            added_at: added_at.into(),
+            purpose: Purpose::Keep,
+            paused: false,
+            only_files: None,
+            output_folder: None,
+            completed_at: None,
+            last_watched_at: None,
+        }
+    }
+}
+
 const COLUMNS: &str = "info_hash, name, source, torrent_bytes, added_by, added_at, purpose, \
                        paused, only_files, output_folder, completed_at, last_watched_at";
 
