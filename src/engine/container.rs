@@ -3,11 +3,12 @@
 //! data begins, found from a few small header reads. The engine asks for those pieces
 //! first (see `prefetch`); the media side parses the index itself.
 
-use std::io::SeekFrom;
 use std::ops::Range;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt};
+use tokio::io::{AsyncRead, AsyncSeek};
+
+use super::boxes::{At, CLUSTER, CUES, INFO, SEEK_HEAD, SEGMENT, TIMESTAMP_SCALE, be, cues_position, elements, header};
 
 /// How many top-level boxes or elements are walked before giving up.
 const MAX_TOP: usize = 64;
@@ -49,26 +50,6 @@ pub async fn layout<R: AsyncRead + AsyncSeek + Unpin>(r: &mut R, len: u64, name:
 }
 
 /// Positioned reads over a reader.
-struct At<'a, R> {
-    r: &'a mut R,
-    len: u64,
-}
-
-impl<R: AsyncRead + AsyncSeek + Unpin> At<'_, R> {
-    /// Up to `n` bytes at `pos` (fewer at the end of the file).
-    async fn read(&mut self, pos: u64, n: u64) -> Option<Vec<u8>> {
-        let n = n.min(self.len.saturating_sub(pos));
-        self.r.seek(SeekFrom::Start(pos)).await.ok()?;
-        let mut buf = vec![0; n as usize];
-        self.r.read_exact(&mut buf).await.ok()?;
-        Some(buf)
-    }
-}
-
-fn be(b: &[u8]) -> u64 {
-    b.iter().fold(0, |a, &x| (a << 8) | x as u64)
-}
-
 /// MP4: the top-level boxes up to `moov` and `mdat`. When `mdat` comes first, `moov`
 /// is after it, so the index is everything after `mdat` (a box or two past `moov` at
 /// most) and nothing behind `mdat` is read: that would wait for a piece at the end.
@@ -127,50 +108,7 @@ fn mvhd_duration(b: &[u8]) -> Option<Duration> {
     (scale > 0 && duration > 0).then(|| Duration::from_secs_f64(duration as f64 / scale as f64))
 }
 
-const SEGMENT: u64 = 0x1853_8067;
-const SEEK_HEAD: u64 = 0x114D_9B74;
-const SEEK: u64 = 0x4DBB;
-const SEEK_ID: u64 = 0x53AB;
-const SEEK_POSITION: u64 = 0x53AC;
-const INFO: u64 = 0x1549_A966;
-const TIMESTAMP_SCALE: u64 = 0x2A_D7B1;
 const DURATION: u64 = 0x4489;
-const CUES: u64 = 0x1C53_BB6B;
-const CLUSTER: u64 = 0x1F43_B675;
-
-/// An EBML variable-length integer at the start of `b`: `(value, length)`. IDs keep
-/// their marker bit; sizes drop it, and all ones means "unknown" (`u64::MAX`).
-fn vint(b: &[u8], id: bool) -> Option<(u64, usize)> {
-    let first = *b.first()?;
-    let len = first.leading_zeros() as usize + 1;
-    if len > 8 || b.len() < len {
-        return None;
-    }
-    let raw = be(&b[..len]);
-    if id {
-        return Some((raw, len));
-    }
-    let value = raw & ((1u64 << (7 * len)) - 1);
-    Some((if value == (1u64 << (7 * len)) - 1 { u64::MAX } else { value }, len))
-}
-
-/// An element header at the start of `b`: `(id, body size, header length)`.
-fn header(b: &[u8]) -> Option<(u64, u64, usize)> {
-    let (id, a) = vint(b, true)?;
-    let (size, c) = vint(b.get(a..)?, false)?;
-    Some((id, size, a + c))
-}
-
-/// The child elements of a body held in memory: `(id, body)`.
-fn elements(mut buf: &[u8]) -> impl Iterator<Item = (u64, &[u8])> {
-    std::iter::from_fn(move || {
-        let (id, size, h) = header(buf)?;
-        let end = h.checked_add(usize::try_from(size).ok()?)?;
-        let body = buf.get(h..end)?;
-        buf = &buf[end..];
-        Some((id, body))
-    })
-}
 
 /// Matroska: the Segment's children up to the first Cluster (the SeekHead names where
 /// the Cues are, Info gives the duration), then the Cues' own header for their size.
@@ -227,14 +165,6 @@ async fn mkv<R: AsyncRead + AsyncSeek + Unpin>(r: &mut At<'_, R>) -> Option<Layo
         }
     }
     Some(out)
-}
-
-fn cues_position(seek_head: &[u8]) -> Option<u64> {
-    elements(seek_head).filter(|(id, _)| *id == SEEK).find_map(|(_, seek)| {
-        let id = elements(seek).find(|(i, _)| *i == SEEK_ID).map(|(_, b)| be(b))?;
-        let pos = elements(seek).find(|(i, _)| *i == SEEK_POSITION).map(|(_, b)| be(b))?;
-        (id == CUES).then_some(pos)
-    })
 }
 
 /// `Duration` (a float in timestamp-scale units) of an `Info` body.

@@ -5,6 +5,7 @@
 
 mod add;
 mod bencode;
+pub mod boxes;
 mod container;
 mod control;
 pub mod episodes;

@@ -7,11 +7,8 @@
 //! capped in size). On a torrent that costs the pieces the demuxer reads at start
 //! anyway. Anything unexpected gives `None`, and the caller falls back to a uniform grid.
 
-use std::io::SeekFrom;
-
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
-
 use super::source::ByteReader;
+use crate::engine::boxes::{At, be};
 
 /// The largest `moov` or `Cues` read into memory.
 const MAX_INDEX: u64 = 64 << 20;
@@ -36,26 +33,6 @@ pub async fn read(reader: &mut dyn ByteReader, len: u64, file_name: &str) -> Opt
 }
 
 /// Positioned reads over a reader.
-struct At<'a> {
-    r: &'a mut dyn ByteReader,
-    len: u64,
-}
-
-impl At<'_> {
-    /// Up to `n` bytes at `pos` (fewer at the end of the file).
-    async fn read(&mut self, pos: u64, n: u64) -> Option<Vec<u8>> {
-        let n = n.min(self.len.saturating_sub(pos));
-        self.r.seek(SeekFrom::Start(pos)).await.ok()?;
-        let mut buf = vec![0; n as usize];
-        self.r.read_exact(&mut buf).await.ok()?;
-        Some(buf)
-    }
-}
-
-fn be(b: &[u8]) -> u64 {
-    b.iter().fold(0, |a, &x| (a << 8) | x as u64)
-}
-
 mod mp4 {
     use super::*;
 
@@ -97,7 +74,7 @@ mod mp4 {
         Some((*body.first()?, be(body.get(4..8)?) as usize, body.get(8..)?))
     }
 
-    pub(super) async fn keyframes(r: &mut At<'_>) -> Option<Vec<u64>> {
+    pub(super) async fn keyframes(r: &mut At<'_, dyn ByteReader + '_>) -> Option<Vec<u64>> {
         // Walk the top-level boxes to `moov`, wherever it sits.
         let mut pos = 0;
         for _ in 0..MAX_TOP {
@@ -210,64 +187,20 @@ mod mp4 {
 
 mod mkv {
     use super::*;
+    use crate::engine::boxes::{
+        CLUSTER, CUES, INFO, SEEK_HEAD, SEGMENT, TIMESTAMP_SCALE, cues_position, elements, header, uint,
+    };
 
-    const SEGMENT: u64 = 0x1853_8067;
-    const SEEK_HEAD: u64 = 0x114D_9B74;
-    const SEEK: u64 = 0x4DBB;
-    const SEEK_ID: u64 = 0x53AB;
-    const SEEK_POSITION: u64 = 0x53AC;
-    const INFO: u64 = 0x1549_A966;
-    const TIMESTAMP_SCALE: u64 = 0x2A_D7B1;
     const TRACKS: u64 = 0x1654_AE6B;
     const TRACK_ENTRY: u64 = 0xAE;
     const TRACK_NUMBER: u64 = 0xD7;
     const TRACK_TYPE: u64 = 0x83;
-    const CUES: u64 = 0x1C53_BB6B;
     const CUE_POINT: u64 = 0xBB;
     const CUE_TIME: u64 = 0xB3;
     const CUE_TRACK_POSITIONS: u64 = 0xB7;
     const CUE_TRACK: u64 = 0xF7;
-    const CLUSTER: u64 = 0x1F43_B675;
 
-    /// An EBML variable-length integer at the start of `b`: `(value, length)`. IDs keep
-    /// their marker bit; sizes drop it, and all ones means "unknown" (`u64::MAX`).
-    fn vint(b: &[u8], id: bool) -> Option<(u64, usize)> {
-        let first = *b.first()?;
-        let len = first.leading_zeros() as usize + 1;
-        if len > 8 || b.len() < len {
-            return None;
-        }
-        let raw = be(&b[..len]);
-        if id {
-            return Some((raw, len));
-        }
-        let value = raw & ((1u64 << (7 * len)) - 1);
-        Some((if value == (1u64 << (7 * len)) - 1 { u64::MAX } else { value }, len))
-    }
-
-    /// An element header at the start of `b`: `(id, body size, header length)`.
-    fn header(b: &[u8]) -> Option<(u64, u64, usize)> {
-        let (id, a) = vint(b, true)?;
-        let (size, c) = vint(&b[a..], false)?;
-        Some((id, size, a + c))
-    }
-
-    /// The child elements of a body held in memory: `(id, body)`.
-    fn elements(mut buf: &[u8]) -> impl Iterator<Item = (u64, &[u8])> {
-        std::iter::from_fn(move || {
-            let (id, size, h) = header(buf)?;
-            let end = h.checked_add(usize::try_from(size).ok()?)?;
-            let body = buf.get(h..end)?;
-            buf = &buf[end..];
-            Some((id, body))
-        })
-    }
-
-    fn uint(b: &[u8]) -> u64 {
-        be(&b[..b.len().min(8)])
-    }
-
-    pub(super) async fn keyframes(r: &mut At<'_>) -> Option<Vec<u64>> {
+    pub(super) async fn keyframes(r: &mut At<'_, dyn ByteReader + '_>) -> Option<Vec<u64>> {
         // The EBML header, then the Segment whose children the index positions count from.
         let h = r.read(0, 64).await?;
         let (_, size, hl) = header(&h)?;
@@ -343,14 +276,6 @@ mod mkv {
             })
             .collect();
         Some(times)
-    }
-
-    fn cues_position(seek_head: &[u8]) -> Option<u64> {
-        elements(seek_head).filter(|(id, _)| *id == SEEK).find_map(|(_, seek)| {
-            let id = elements(seek).find(|(i, _)| *i == SEEK_ID).map(|(_, b)| uint(b))?;
-            let pos = elements(seek).find(|(i, _)| *i == SEEK_POSITION).map(|(_, b)| uint(b))?;
-            (id == CUES).then_some(pos)
-        })
     }
 
     fn video_track(tracks: &[u8]) -> Option<u64> {
