@@ -175,7 +175,7 @@ run_case() {
   local t_first=nan t_seek=nan s_start s_end f_start f_end seg
   if [ -z "${SKIP_SWARMCAST:-}" ]; then
   local port; port=$(free_port)
-  start_daemon "$work/sc-$n-$mode$rtt" "$port" SWARMCAST_LOG_LEVEL=info,librqbit=warn
+  start_daemon "$work/sc-$n-$mode$rtt" "$port" SWARMCAST_LOG_LEVEL="${FF_LOG_LEVEL:-info,librqbit=warn}"
   local sc=$daemon t0
   t0=$(now)
   curl -sf "http://127.0.0.1:$port/api/stream" -H 'content-type: application/json' \
@@ -196,6 +196,7 @@ run_case() {
   curl -sf -o /dev/null "$base/seg$(printf %05d "$seg").ts$q"
   t_seek=$(sub "$(now)" "$t0")
   kill -9 "$sc" 2>/dev/null || true
+  cp "$work/sc-$n-$mode$rtt.log" "target/bench/first_frame-${rates//,/_}-$mode$rtt.log" 2>/dev/null || true
   else
     # The grid ffmpeg would cut: 4 s segments on the 2 s keyframes.
     printf '#EXTM3U\n' > "$work/sc.m3u8"

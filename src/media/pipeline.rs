@@ -204,8 +204,8 @@ pub fn start(
     let src = gst::ElementFactory::make("appsrc").build()?;
     let appsrc = src.clone().dynamic_cast::<gst_app::AppSrc>().expect("appsrc");
     let read_wait_ms = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let parse = super::source::parsebin(caps.as_ref())?;
     attach_timed(&appsrc, opened, caps, rt.clone(), cancel.clone(), read_wait_ms.clone());
-    let parse = make("parsebin")?;
     let mux = gst::ElementFactory::make("mpegtsmux").build()?;
     let location = spec.dir.join(format!("run{}-%05d.part", spec.run_id));
     let split = gst::ElementFactory::make("splitmuxsink")

@@ -13,7 +13,7 @@ use pbutils::prelude::*;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use super::source::{ByteSource, attach};
+use super::source::{ByteSource, attach, force_type, open_typed};
 
 /// How a file is turned into HLS.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -152,14 +152,13 @@ impl MediaInfo {
 /// longer than `timeout` (a torrent whose pieces do not come).
 pub async fn probe(source: &dyn ByteSource, timeout: Duration) -> anyhow::Result<MediaInfo> {
     super::runtime::init()?;
-    let opened = source.open().await.context("opening the file")?;
+    let (opened, caps) = open_typed(source, timeout).await?;
     let rt = tokio::runtime::Handle::current();
     let cancel = CancellationToken::new();
     let guard = cancel.clone().drop_guard();
     let name = source.describe();
     tracing::info!("probing {name}");
     let cancel2 = cancel.clone();
-    let caps = super::source::container_caps(&source.file_name());
     let task = tokio::task::spawn_blocking(move || discover(opened, caps, rt, cancel2, timeout));
     // A read waiting for a piece that never comes would outlast the discoverer's own
     // timeout: cancel the reads so that it can give up.
@@ -239,6 +238,13 @@ fn discover(
         if let Some(appsrc) = src.downcast_ref::<gst_app::AppSrc>()
             && let Some(opened) = slot.lock().unwrap().take()
         {
+            if let (Some(caps), Some(uridecodebin)) = (caps.clone(), src.parent().and_downcast::<gst::Bin>()) {
+                uridecodebin.connect_element_added(move |_, e| {
+                    if e.factory().is_some_and(|f| f.name() == "decodebin") {
+                        force_type(e, &caps);
+                    }
+                });
+            }
             attach(appsrc, opened, caps.clone(), rt.clone(), cancel.clone());
         }
     });

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::playlist::Grid;
 use super::runtime::{RunEnd, wait_for_eos};
-use super::source::{ByteSource, OpenedReader, attach, container_caps};
+use super::source::{ByteSource, OpenedReader, attach, open_typed, parsebin};
 
 /// The file name of segment `i` of audio rendition `n`.
 pub fn segment_name(n: usize, i: usize) -> String {
@@ -65,8 +65,7 @@ pub async fn segment(
     timeout: Duration,
 ) -> anyhow::Result<Vec<u8>> {
     super::init()?;
-    let opened = source.open().await.context("opening the file")?;
-    let caps = container_caps(&source.file_name());
+    let (opened, caps) = open_typed(source, timeout).await?;
     let rt = tokio::runtime::Handle::current();
     let cancel = CancellationToken::new();
     let guard = cancel.clone().drop_guard();
@@ -150,8 +149,8 @@ fn run(
     let pipeline = gst::Pipeline::new();
     let src = make("appsrc")?;
     let appsrc = src.clone().dynamic_cast::<gst_app::AppSrc>().expect("appsrc");
+    let parse = parsebin(caps.as_ref())?;
     attach(&appsrc, opened, caps, rt, cancel.clone());
-    let parse = make("parsebin")?;
     let mux = make("mpegtsmux")?;
     let sink = gst_app::AppSink::builder().sync(false).build();
     sink.set_property("async", false);

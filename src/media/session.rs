@@ -46,6 +46,8 @@ const REACH: usize = 3;
 /// A fast-start run this many segments ahead of the players hands over to a run at
 /// full quality (see `encoder::START_PRESET`).
 const HANDOVER_AHEAD: usize = 3;
+/// How long a run waits for the file's first bytes (the probe has read them already).
+const OPEN_WAIT: Duration = Duration::from_secs(30);
 
 /// What went wrong with a stream request.
 #[derive(Debug, thiserror::Error)]
@@ -335,7 +337,7 @@ impl Stream {
     }
 
     async fn start_run_inner(self: &Arc<Self>, at: usize, fast: bool) {
-        let opened = match self.source.open().await {
+        let (opened, caps) = match super::source::open_typed(self.source.as_ref(), OPEN_WAIT).await {
             Ok(o) => o,
             Err(e) => {
                 let mut st = self.state.lock().unwrap();
@@ -397,7 +399,6 @@ impl Stream {
         let (tx, mut rx) = mpsc::unbounded_channel();
         // Drop the old run first: its teardown must not race the new run's files.
         st.run = None;
-        let caps = super::source::container_caps(&self.source.file_name());
         match pipeline::start(spec, opened, caps, tx) {
             Ok(handle) => {
                 if self.mode == Mode::Transcode {

@@ -42,20 +42,62 @@ pub trait ByteSource: Send + Sync + 'static {
     fn hint_bitrate(&self, _bytes_per_sec: u64) {}
 }
 
-/// Caps for a container known from the file's extension. Given to `appsrc`, they spare
-/// typefinding, which reads the end and the middle of the file: on a torrent that
-/// means waiting for two more far-away pieces before anything plays.
-pub fn container_caps(name: &str) -> Option<gst::Caps> {
+/// Opens `source` and names its container when the file's first bytes and its
+/// extension agree (MP4/MOV, Matroska/WebM, AVI). Waits at most `wait` for those bytes.
+///
+/// The caps are meant for [`force_type`]: GStreamer's typefinding, run in pull mode on
+/// every random-access source whatever caps it has, peeks at the end of the file (ID3
+/// and APE tags) and at its middle. On a torrent those are two far-away pieces, fetched
+/// one after the other before anything plays (seconds on a slow swarm).
+pub async fn open_typed(
+    source: &dyn ByteSource,
+    wait: std::time::Duration,
+) -> anyhow::Result<(OpenedReader, Option<gst::Caps>)> {
+    use anyhow::Context;
+    let (mut reader, len) = source.open().await.context("opening the file")?;
+    let mut head = [0u8; 12];
+    let caps = match tokio::time::timeout(wait, reader.read_exact(&mut head)).await {
+        Err(_) => anyhow::bail!("the file's first bytes did not arrive within {wait:?}"),
+        Ok(Err(_)) => None, // shorter than 12 bytes: let typefinding say what it is
+        Ok(Ok(_)) => container_caps(&source.file_name(), &head),
+    };
+    reader.seek(SeekFrom::Start(0)).await.context("reading the file")?;
+    Ok(((reader, len), caps))
+}
+
+/// The container named by both the file's extension and its first 12 bytes, if they agree.
+fn container_caps(name: &str, head: &[u8; 12]) -> Option<gst::Caps> {
     let ext = name.rsplit('.').next()?.to_ascii_lowercase();
     let caps = match ext.as_str() {
-        "mp4" | "m4v" | "mov" => "video/quicktime",
-        "mkv" => "video/x-matroska",
-        "webm" => "video/webm",
-        "ts" | "m2ts" | "mts" => "video/mpegts, systemstream=(boolean)true",
-        "avi" => "video/x-msvideo",
+        "mp4" | "m4v" | "mov" if [&b"ftyp"[..], b"moov", b"mdat", b"free", b"wide", b"skip"].contains(&&head[4..8]) => {
+            "video/quicktime"
+        }
+        "mkv" if head[..4] == [0x1a, 0x45, 0xdf, 0xa3] => "video/x-matroska",
+        "webm" if head[..4] == [0x1a, 0x45, 0xdf, 0xa3] => "video/webm",
+        "avi" if &head[..4] == b"RIFF" && &head[8..12] == b"AVI " => "video/x-msvideo",
         _ => return None,
     };
     caps.parse().ok()
+}
+
+/// A `parsebin` that takes `caps`, when known, as the stream's type.
+pub fn parsebin(caps: Option<&gst::Caps>) -> anyhow::Result<gst::Element> {
+    let parse = gst::ElementFactory::make("parsebin").build()?;
+    if let Some(caps) = caps {
+        force_type(&parse, caps);
+    }
+    Ok(parse)
+}
+
+/// Makes the typefinder inside `bin` (a `parsebin` or `decodebin`) take `caps` as the
+/// stream's type instead of reading the file to find it.
+pub fn force_type(bin: &gst::Element, caps: &gst::Caps) {
+    use gst::prelude::*;
+    let typefind = bin.downcast_ref::<gst::Bin>().and_then(|b| b.by_name("typefind"));
+    match typefind {
+        Some(t) => t.set_property("force-caps", caps),
+        None => tracing::debug!("no typefind in {}", bin.name()),
+    }
 }
 
 /// A file on the local disk.
@@ -235,4 +277,91 @@ pub fn attach_timed(
             })
             .build(),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use super::*;
+
+    /// A local file that records every position a reader of it seeks to.
+    struct Recorded(PathBuf, Arc<Mutex<Vec<u64>>>);
+    struct RecordingReader(tokio::fs::File, Arc<Mutex<Vec<u64>>>);
+
+    impl AsyncRead for RecordingReader {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            Pin::new(&mut self.0).poll_read(cx, buf)
+        }
+    }
+    impl AsyncSeek for RecordingReader {
+        fn start_seek(mut self: Pin<&mut Self>, to: SeekFrom) -> std::io::Result<()> {
+            if let SeekFrom::Start(p) = to {
+                self.1.lock().unwrap().push(p);
+            }
+            Pin::new(&mut self.0).start_seek(to)
+        }
+        fn poll_complete(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<u64>> {
+            Pin::new(&mut self.0).poll_complete(cx)
+        }
+    }
+    impl ByteSource for Recorded {
+        fn open(&self) -> BoxFuture<'static, anyhow::Result<OpenedReader>> {
+            let (path, seeks) = (self.0.clone(), self.1.clone());
+            Box::pin(async move {
+                let f = tokio::fs::File::open(&path).await?;
+                let len = f.metadata().await?.len();
+                Ok((Box::new(RecordingReader(f, seeks)) as Box<dyn ByteReader>, len))
+            })
+        }
+        fn describe(&self) -> String {
+            self.0.display().to_string()
+        }
+    }
+
+    #[test]
+    fn container_needs_extension_and_bytes_to_agree() {
+        gst::init().unwrap();
+        let mkv = *b"\x1a\x45\xdf\xa3\x01\0\0\0\0\0\0\x1f";
+        let mp4 = *b"\0\0\0\x20ftypisom";
+        assert!(container_caps("a.mkv", &mkv).is_some());
+        assert!(container_caps("a.MP4", &mp4).is_some());
+        assert!(container_caps("a.mp4", &mkv).is_none(), "an MKV named .mp4 is left to typefinding");
+        assert!(container_caps("a.mkv", &mp4).is_none());
+        assert!(container_caps("a.bin", &mp4).is_none());
+    }
+
+    /// The probe of a file with its index first reads only the file's start (the index
+    /// and the first frames): typefinding's peeks at the end and the middle would be two
+    /// far-away pieces on a torrent.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn probe_reads_no_far_away_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mkv_cues_first = &["-reserve_index_space", "4096", "-cluster_time_limit", "1000"][..];
+        for (name, extra) in [("film.mp4", &["-movflags", "+faststart"][..]), ("film.mkv", mkv_cues_first)] {
+            let path = dir.path().join(name);
+            let status = std::process::Command::new("ffmpeg")
+                .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=8"])
+                .args(["-f", "lavfi", "-i", "sine=duration=8", "-c:v", "libx264", "-preset", "ultrafast"])
+                .args(["-b:v", "4M", "-c:a", "aac"])
+                .args(extra)
+                .arg(&path)
+                .status()
+                .expect("ffmpeg");
+            assert!(status.success());
+            let len = std::fs::metadata(&path).unwrap().len();
+            let seeks = Arc::new(Mutex::new(Vec::new()));
+            let info = crate::media::probe::probe(&Recorded(path, seeks.clone()), std::time::Duration::from_secs(20))
+                .await
+                .unwrap();
+            assert_eq!(info.duration.as_secs(), 8, "{name}");
+            let seeks = seeks.lock().unwrap().clone();
+            assert!(seeks.iter().all(|&p| p < len / 4), "{name} ({len} bytes): seeks {seeks:?}");
+        }
+    }
 }

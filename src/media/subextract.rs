@@ -16,7 +16,7 @@ use gstreamer_app as gst_app;
 use tokio_util::sync::CancellationToken;
 
 use super::runtime::{RunEnd, wait_for_eos};
-use super::source::{ByteSource, attach, container_caps};
+use super::source::{ByteSource, attach, open_typed, parsebin};
 use super::subtitles::{Cue, ass_text, clean_markup};
 
 /// Whether caps name a subtitle stream (text or picture).
@@ -35,8 +35,7 @@ pub async fn extract(
     timeout: Duration,
 ) -> anyhow::Result<Vec<Cue>> {
     super::init()?;
-    let opened = source.open().await.context("opening the file")?;
-    let caps = container_caps(&source.file_name());
+    let (opened, caps) = open_typed(source, timeout).await?;
     let rt = tokio::runtime::Handle::current();
     let cancel = CancellationToken::new();
     let guard = cancel.clone().drop_guard();
@@ -64,8 +63,8 @@ fn run(
     let pipeline = gst::Pipeline::new();
     let src = gst::ElementFactory::make("appsrc").build()?;
     let appsrc = src.clone().dynamic_cast::<gst_app::AppSrc>().expect("appsrc");
+    let parse = parsebin(caps.as_ref())?;
     attach(&appsrc, opened, caps, rt, cancel.clone());
-    let parse = gst::ElementFactory::make("parsebin").build()?;
     pipeline.add_many([&src, &parse])?;
     src.link(&parse)?;
     // ASS/SSA stays as the container stores it: parsebin's ssaparse would drop the
