@@ -10,6 +10,7 @@ pub mod language;
 mod key;
 pub mod metrics;
 pub mod mkvflags;
+pub mod movpcm;
 pub mod pipeline;
 pub mod playlist;
 pub mod probe;

@@ -97,6 +97,10 @@ pub struct AudioInfo {
     /// finds it again among a pipeline's pads, whatever order they come in.
     #[serde(default)]
     pub stream_key: Option<String>,
+    /// Little-endian PCM that the demuxer takes for big-endian (`movpcm`): a run
+    /// relabels its caps.
+    #[serde(skip)]
+    pub little_endian_pcm: bool,
 }
 
 /// What the probe found.
@@ -173,6 +177,7 @@ pub async fn probe(source: &dyn ByteSource, timeout: Duration) -> anyhow::Result
     drop(guard);
     let mut info = info;
     apply_flags(&mut info, source, timeout).await;
+    pcm_byte_order(&mut info, source, timeout).await;
     tracing::debug!("probed {name}: {info:?}");
     Ok(info)
 }
@@ -221,6 +226,25 @@ async fn apply_flags(info: &mut MediaInfo, source: &dyn ByteSource, timeout: Dur
             if let Some(a) = info.audio.first_mut() {
                 a.default = true;
             }
+        }
+    }
+}
+
+/// Marks the raw audio tracks of a QuickTime file that are little-endian where qtdemux
+/// says big-endian (see `movpcm`).
+async fn pcm_byte_order(info: &mut MediaInfo, source: &dyn ByteSource, timeout: Duration) {
+    if info.container != "video/quicktime" || !info.audio.iter().any(|a| a.codec == "audio/x-raw") {
+        return;
+    }
+    let read = async {
+        let (mut r, len) = source.open().await.ok()?;
+        super::movpcm::little_endian_tracks(&mut *r, len).await
+    };
+    let Ok(Some(le)) = tokio::time::timeout(timeout, read).await else { return };
+    // Only when the track counts agree: else which is which is unknown.
+    if le.len() == info.audio.len() {
+        for (a, le) in info.audio.iter_mut().zip(le) {
+            a.little_endian_pcm = le && a.codec == "audio/x-raw";
         }
     }
 }
@@ -309,6 +333,7 @@ fn discover(
                 copyable,
                 default: false,
                 stream_key: stream_key(a.stream_id().as_deref()),
+                little_endian_pcm: false,
             })
         })
         .collect::<Vec<_>>();
@@ -434,6 +459,7 @@ mod tests {
                     copyable: *copy,
                     default: false,
                     stream_key: None,
+                    little_endian_pcm: false,
                 })
                 .collect(),
             subtitles: vec![],

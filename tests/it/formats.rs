@@ -335,6 +335,23 @@ async fn plays_whole((name, args, audio): Row) -> PathBuf {
     let first = list.with_file_name("seg00000.ts");
     assert_eq!(probe_streams(&first, "v"), vec!["h264".to_string()], "{name}");
     assert_eq!(probe_streams(&first, "a"), vec![audio.to_string()], "{name}");
+    // The sound is the clip's tone (it peaks at -21 dB), not noise: PCM read in the
+    // wrong byte order comes out at full scale.
+    let vol = Command::new("ffmpeg")
+        .args(["-hide_banner", "-i"])
+        .arg(&list)
+        .args(["-vn", "-af", "volumedetect", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&vol.stderr);
+    let level = |k: &str| {
+        text.lines().find_map(|l| l.split(&format!("{k}: ")).nth(1)?.trim_end_matches(" dB").parse::<f64>().ok())
+    };
+    let (mean, max) = (level("mean_volume").unwrap_or(f64::NAN), level("max_volume").unwrap_or(f64::NAN));
+    assert!(
+        (-40.0..=-12.0).contains(&max),
+        "{name}: the sound peaks at {max} dB (mean {mean} dB), not the tone's -21 dB"
+    );
     list.parent().unwrap().to_path_buf()
 }
 
@@ -398,6 +415,9 @@ const AUDIO_ROWS: &[Row] = &[
     ("vorbis-51.mkv", "-c:v libx264 -preset ultrafast -g 25 -c:a libvorbis -ac 6", "aac,2"),
     ("pcm24-71.mov", "-c:v libx264 -preset ultrafast -g 25 -c:a pcm_s24le -ac 8", "aac,2"),
     ("aac-51.mkv", "-c:v libx264 -preset ultrafast -g 25 -c:a aac -ac 6", "aac,6"),
+    // Little-endian 32-bit float and integer PCM in MOV (qtdemux takes them for big-endian).
+    ("pcm-f32.mov", "-c:v libx264 -preset ultrafast -g 25 -c:a pcm_f32le -ac 2", "aac,2"),
+    ("pcm-s32.mov", "-c:v libx264 -preset ultrafast -g 25 -c:a pcm_s32le -ac 2", "aac,2"),
 ];
 
 /// Containers and video codecs (Debian's ffmpeg has no VC-1 encoder: WMV2 in ASF stands

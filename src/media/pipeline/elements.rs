@@ -134,3 +134,29 @@ pub(super) fn position_channels(pad: &gst::Pad) {
         gst::PadProbeReturn::Ok
     });
 }
+
+/// Relabels the big-endian raw audio caps arriving at `pad` little-endian (same
+/// sample type and width): for PCM whose demuxer got its byte order wrong (`movpcm`).
+pub(super) fn little_endian_pcm(pad: &gst::Pad) {
+    pad.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, |_, info| {
+        let Some(gst::PadProbeData::Event(ev)) = &info.data else {
+            return gst::PadProbeReturn::Ok;
+        };
+        let gst::EventView::Caps(c) = ev.view() else {
+            return gst::PadProbeReturn::Ok;
+        };
+        let caps = c.caps();
+        let Some(s) = caps.structure(0) else { return gst::PadProbeReturn::Ok };
+        let Some(le) = s.get::<&str>("format").ok().and_then(|f| f.strip_suffix("BE")).map(|f| format!("{f}LE")) else {
+            return gst::PadProbeReturn::Ok;
+        };
+        if s.name() != "audio/x-raw" {
+            return gst::PadProbeReturn::Ok;
+        }
+        let mut caps = caps.to_owned();
+        caps.make_mut().structure_mut(0).unwrap().set("format", le.as_str());
+        tracing::debug!("PCM relabelled little-endian: {caps}");
+        info.data = Some(gst::PadProbeData::Event(gst::event::Caps::builder(&caps).seqnum(ev.seqnum()).build()));
+        gst::PadProbeReturn::Ok
+    });
+}
