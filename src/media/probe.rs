@@ -53,6 +53,10 @@ pub struct VideoInfo {
     pub par: (i32, i32),
     /// Clockwise rotation the file asks for (a phone's orientation tag): 0, 90, 180, 270.
     pub rotation: u32,
+    /// Keyframes further apart than a segment in a container with no index we read
+    /// (`gop`): copied, segments would go missing, so it is transcoded.
+    #[serde(skip)]
+    pub gop_too_long: bool,
 }
 
 impl VideoInfo {
@@ -141,7 +145,7 @@ impl MediaInfo {
                 .profile
                 .as_deref()
                 .is_some_and(|p| p.contains("10") || p.contains("4:2:2") || p.contains("4:4:4"));
-        if !h264 {
+        if !h264 || self.video.gop_too_long {
             return Mode::Transcode;
         }
         match audio.and_then(|i| self.audio.get(i)) {
@@ -302,6 +306,7 @@ fn discover(
             .and_then(|t| t.get::<gst::tags::ImageOrientation>().map(|o| o.get().to_string()))
             .and_then(|o| o.strip_prefix("rotate-").and_then(|d| d.parse().ok()))
             .unwrap_or(0),
+        gop_too_long: false,
     };
     if video.width == 0 || video.height == 0 {
         bail!("the video stream has no resolution");
@@ -448,6 +453,7 @@ mod tests {
                 rfc6381: None,
                 par: (1, 1),
                 rotation: 0,
+                gop_too_long: false,
             },
             audio: audio
                 .iter()

@@ -434,6 +434,9 @@ const CONTAINER_ROWS: &[Row] = &[
     ("av1.mkv", "-c:v libaom-av1 -cpu-used 8 -b:v 300k -c:a flac -ac 2", "aac,2"),
     ("wmv2.wmv", "-c:v wmv2 -b:v 1M -c:a wmav2 -ac 2", "aac,2"),
     ("mpeg2-ps.mpg", "-c:v mpeg2video -b:v 2M -c:a mp2 -ac 2 -f vob", "aac,2"),
+    // H.264 with one keyframe in 12 s, in containers without a keyframe index: transcoded.
+    ("h264-gop300.avi", "-c:v libx264 -preset ultrafast -g 300 -c:a libmp3lame -ac 2 -ar 44100", "aac,2"),
+    ("h264-gop300.ts", "-c:v libx264 -preset ultrafast -g 300 -c:a aac -ac 2", "aac,2"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -39,11 +39,20 @@ pub(crate) fn make_decoder(
         caps = gst::Caps::new_empty_simple("audio/x-eac3");
     }
     const AVOID: &[&str] = &["vp8alphadecodebin", "vp9alphadecodebin", "a52dec", "dtsdec", "avdec_mp1float"];
-    let mut found: Vec<gst::ElementFactory> =
+    let candidates = |all: bool| -> Vec<gst::ElementFactory> {
         gst::ElementFactory::factories_with_type(gst::ElementFactoryType::DECODER | media, gst::Rank::MARGINAL)
             .into_iter()
-            .filter(|f| !AVOID.contains(&f.name().as_str()) && f.can_sink_all_caps(&caps))
-            .collect();
+            .filter(|f| !AVOID.contains(&f.name().as_str()))
+            .filter(|f| if all { f.can_sink_all_caps(&caps) } else { f.can_sink_any_caps(&caps) })
+            .collect()
+    };
+    let mut found = candidates(true);
+    // A pad without caps yet (tsdemux's, before its parser has seen a frame) offers
+    // every form its parser can make: a decoder that takes some of them takes the one
+    // that comes (decodebin there would stall the run, as above).
+    if found.is_empty() && pad.current_caps().is_none() {
+        found = candidates(false);
+    }
     found.sort_by_key(|f| std::cmp::Reverse(f.rank()));
     for f in &found {
         // A hardware decoder without its device fails here rather than in the run.
