@@ -32,12 +32,12 @@ pub async fn read(reader: &mut dyn ByteReader, len: u64, file_name: &str) -> Opt
     (!times.is_empty()).then_some(times)
 }
 
-/// Positioned reads over a reader.
-mod mp4 {
+/// MP4 and QuickTime boxes.
+pub(super) mod mp4 {
     use super::*;
 
     /// An MP4 box: its type and body.
-    fn boxes(mut buf: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    pub(crate) fn boxes(mut buf: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
         std::iter::from_fn(move || {
             if buf.len() < 8 {
                 return None;
@@ -58,11 +58,11 @@ mod mp4 {
         })
     }
 
-    fn child<'a>(buf: &'a [u8], typ: &[u8]) -> Option<&'a [u8]> {
+    pub(crate) fn child<'a>(buf: &'a [u8], typ: &[u8]) -> Option<&'a [u8]> {
         boxes(buf).find(|(t, _)| *t == typ).map(|(_, b)| b)
     }
 
-    fn path<'a>(mut buf: &'a [u8], types: &[&[u8]]) -> Option<&'a [u8]> {
+    pub(crate) fn path<'a>(mut buf: &'a [u8], types: &[&[u8]]) -> Option<&'a [u8]> {
         for t in types {
             buf = child(buf, t)?;
         }
@@ -75,7 +75,11 @@ mod mp4 {
     }
 
     pub(super) async fn keyframes(r: &mut At<'_, dyn ByteReader + '_>) -> Option<Vec<u64>> {
-        // Walk the top-level boxes to `moov`, wherever it sits.
+        from_moov(&moov(r).await?)
+    }
+
+    /// The body of the file's `moov` box, wherever it sits (at most `MAX_INDEX` bytes).
+    pub(crate) async fn moov(r: &mut At<'_, dyn ByteReader + '_>) -> Option<Vec<u8>> {
         let mut pos = 0;
         for _ in 0..MAX_TOP {
             let h = r.read(pos, 16).await?;
@@ -96,7 +100,7 @@ mod mp4 {
                 }
                 let moov = r.read(pos, size).await?;
                 let (_, body) = boxes(&moov).next()?;
-                return from_moov(body);
+                return Some(body.to_vec());
             }
             pos = pos.checked_add(size)?;
             if pos >= r.len {

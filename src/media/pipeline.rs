@@ -35,7 +35,7 @@ use super::probe::Mode;
 use super::source::{OpenedReader, attach_timed};
 
 mod elements;
-use elements::{caps_filter, is_encoder_error, make, position_channels};
+use elements::{caps_filter, is_encoder_error, little_endian_pcm, make, position_channels};
 pub(crate) use elements::{link_decoded, make_decoder};
 
 /// What a run needs to know.
@@ -62,6 +62,8 @@ pub struct RunSpec {
     pub audio_channels: u32,
     /// The chosen audio track's codec as the probe saw it (`audio/x-eac3`).
     pub audio_codec: Option<String>,
+    /// The chosen audio track is little-endian PCM the demuxer calls big-endian.
+    pub pcm_little_endian: bool,
     /// Subtitle cues burned into the picture (transcode only).
     pub burn: Option<Arc<Vec<super::subtitles::Cue>>>,
 }
@@ -609,6 +611,9 @@ fn link_audio(pipeline: &gst::Pipeline, split: &gst::Element, pad: &gst::Pad, sp
             .build(),
     )?;
     let enc = gst::ElementFactory::make("avenc_aac").property("bitrate", 160_000i32).build()?;
+    if spec.pcm_little_endian {
+        little_endian_pcm(&q.static_pad("src").unwrap());
+    }
     add_chain(pipeline, &[q.clone(), dec.clone()])?;
     add_chain(pipeline, &[convert.clone(), resample, raw, enc.clone()])?;
     position_channels(&convert.static_pad("sink").unwrap());

@@ -53,6 +53,10 @@ pub struct VideoInfo {
     pub par: (i32, i32),
     /// Clockwise rotation the file asks for (a phone's orientation tag): 0, 90, 180, 270.
     pub rotation: u32,
+    /// Keyframes further apart than a segment in a container with no index we read
+    /// (`gop`): copied, segments would go missing, so it is transcoded.
+    #[serde(skip)]
+    pub gop_too_long: bool,
 }
 
 impl VideoInfo {
@@ -97,6 +101,10 @@ pub struct AudioInfo {
     /// finds it again among a pipeline's pads, whatever order they come in.
     #[serde(default)]
     pub stream_key: Option<String>,
+    /// Little-endian PCM that the demuxer takes for big-endian (`movpcm`): a run
+    /// relabels its caps.
+    #[serde(skip)]
+    pub little_endian_pcm: bool,
 }
 
 /// What the probe found.
@@ -137,7 +145,7 @@ impl MediaInfo {
                 .profile
                 .as_deref()
                 .is_some_and(|p| p.contains("10") || p.contains("4:2:2") || p.contains("4:4:4"));
-        if !h264 {
+        if !h264 || self.video.gop_too_long {
             return Mode::Transcode;
         }
         match audio.and_then(|i| self.audio.get(i)) {
@@ -172,6 +180,7 @@ pub async fn probe(source: &dyn ByteSource, timeout: Duration) -> anyhow::Result
     drop(guard);
     let mut info = info;
     apply_flags(&mut info, source, timeout).await;
+    pcm_byte_order(&mut info, source, timeout).await;
     tracing::debug!("probed {name}: {info:?}");
     Ok(info)
 }
@@ -220,6 +229,25 @@ async fn apply_flags(info: &mut MediaInfo, source: &dyn ByteSource, timeout: Dur
             if let Some(a) = info.audio.first_mut() {
                 a.default = true;
             }
+        }
+    }
+}
+
+/// Marks the raw audio tracks of a QuickTime file that are little-endian where qtdemux
+/// says big-endian (see `movpcm`).
+async fn pcm_byte_order(info: &mut MediaInfo, source: &dyn ByteSource, timeout: Duration) {
+    if info.container != "video/quicktime" || !info.audio.iter().any(|a| a.codec == "audio/x-raw") {
+        return;
+    }
+    let read = async {
+        let (mut r, len) = source.open().await.ok()?;
+        super::movpcm::little_endian_tracks(&mut *r, len).await
+    };
+    let Ok(Some(le)) = tokio::time::timeout(timeout, read).await else { return };
+    // Only when the track counts agree: else which is which is unknown.
+    if le.len() == info.audio.len() {
+        for (a, le) in info.audio.iter_mut().zip(le) {
+            a.little_endian_pcm = le && a.codec == "audio/x-raw";
         }
     }
 }
@@ -284,6 +312,7 @@ fn discover(
             .and_then(|t| t.get::<gst::tags::ImageOrientation>().map(|o| o.get().to_string()))
             .and_then(|o| o.strip_prefix("rotate-").and_then(|d| d.parse().ok()))
             .unwrap_or(0),
+        gop_too_long: false,
     };
     if video.width == 0 || video.height == 0 {
         bail!("the video stream has no resolution");
@@ -315,6 +344,7 @@ fn discover(
                 copyable,
                 default: false,
                 stream_key: stream_key(a.stream_id().as_deref()),
+                little_endian_pcm: false,
             })
         })
         .collect::<Vec<_>>();
@@ -429,6 +459,7 @@ mod tests {
                 rfc6381: None,
                 par: (1, 1),
                 rotation: 0,
+                gop_too_long: false,
             },
             audio: audio
                 .iter()
@@ -440,6 +471,7 @@ mod tests {
                     copyable: *copy,
                     default: false,
                     stream_key: None,
+                    little_endian_pcm: false,
                 })
                 .collect(),
             subtitles: vec![],

@@ -386,6 +386,7 @@ impl Stream {
             fps,
             audio_channels: self.audio_channels,
             audio_codec: self.audio.and_then(|i| self.info.audio.get(i)).map(|a| a.codec.clone()),
+            pcm_little_endian: self.audio.and_then(|i| self.info.audio.get(i)).is_some_and(|a| a.little_endian_pcm),
             burn: self.burn_cues.get().cloned(),
             settings: Arc::new(EncodeSettings {
                 gop: gop.max(1),

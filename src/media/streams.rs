@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::{ByteSource, EncoderInfo, EncoderRegistry, Mode, Stream, StreamKey, StreamPhase, Waiting};
-use super::{cache, keyframes, probe, waiting};
+use super::{cache, gop, keyframes, probe, waiting};
 use crate::config::MediaConfig;
 
 /// The media side of the daemon: the encoder registry and every stream.
@@ -177,7 +177,7 @@ impl Media {
         let source: Arc<dyn ByteSource> = metered.clone();
         let res = cell
             .get_or_try_init(|| async {
-                let info = probe::probe(source.as_ref(), probe_timeout).await?;
+                let mut info = probe::probe(source.as_ref(), probe_timeout).await?;
                 let (mut reader, len) = source.open().await?;
                 // The engine's fast start knows the bitrate of an MKV or MP4 from its
                 // header; an AVI or MPEG-TS has it from the probe.
@@ -196,6 +196,15 @@ impl Media {
                     false => None,
                 };
                 drop(reader);
+                // No index: the video's own keyframes, over the first three segments.
+                if copies_video && keyframes.is_none() {
+                    let seg_ns = super::playlist::Grid::uniform(info.duration.as_nanos() as u64, info.video.fps, self.config.segment_seconds).seg_ns;
+                    let gap = gop::longest_gap(source.as_ref(), 3 * seg_ns, probe_timeout).await;
+                    if gap.is_some_and(|g| g > seg_ns) {
+                        tracing::info!(stream = %key, "keyframes {:.1} s apart and no index: transcoding", gap.unwrap_or(0) as f64 / 1e9);
+                        info.video.gop_too_long = true;
+                    }
+                }
                 let registry = self.registry().await;
                 let dir = self.cache_dir.join(key.dir_name());
                 let stream = Stream::new(

@@ -306,11 +306,19 @@ fn probe_streams(file: &Path, kind: &str) -> Vec<String> {
         .collect()
 }
 
-/// The whole stream of a generated clip (`secs` long): ffprobe reads the playlist's full
-/// duration within ±0.5 s, ffmpeg decodes all of it with no error, and it carries
-/// H.264 and `audio` (`aac,2`: stereo AAC).
-async fn plays_whole(name: &str, secs: u32, size: &str, args: &str, audio: &str) {
-    let f = clip(name, secs, size, args);
+/// One row of the matrix: `(file name, ffmpeg output arguments, the audio that comes
+/// out)`, `aac,2` for stereo AAC. Its clip is `ROW_SECS` long, 320x240.
+type Row = (&'static str, &'static str, &'static str);
+
+/// Long enough for hls.js to play past 10 s.
+const ROW_SECS: u32 = 12;
+
+/// The whole stream of a row's clip: ffprobe reads the playlist's full duration within
+/// ±0.5 s, ffmpeg decodes all of it with no error, and it carries H.264 and the row's
+/// audio. Gives the directory of the playlist and its segments.
+async fn plays_whole((name, args, audio): Row) -> PathBuf {
+    let secs = ROW_SECS;
+    let f = clip(name, secs, "320x240", args);
     let key = name.replace('.', "-");
     let (list, src_secs) = whole_stream(&f, &key).await;
     assert!((src_secs - secs as f64).abs() < 0.5, "{name}: probed {src_secs} s of {secs}");
@@ -327,98 +335,212 @@ async fn plays_whole(name: &str, secs: u32, size: &str, args: &str, audio: &str)
     let first = list.with_file_name("seg00000.ts");
     assert_eq!(probe_streams(&first, "v"), vec!["h264".to_string()], "{name}");
     assert_eq!(probe_streams(&first, "a"), vec![audio.to_string()], "{name}");
+    // The sound is the clip's tone (it peaks at -21 dB), not noise: PCM read in the
+    // wrong byte order comes out at full scale.
+    let vol = Command::new("ffmpeg")
+        .args(["-hide_banner", "-i"])
+        .arg(&list)
+        .args(["-vn", "-af", "volumedetect", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&vol.stderr);
+    let level = |k: &str| {
+        text.lines().find_map(|l| l.split(&format!("{k}: ")).nth(1)?.trim_end_matches(" dB").parse::<f64>().ok())
+    };
+    let (mean, max) = (level("mean_volume").unwrap_or(f64::NAN), level("max_volume").unwrap_or(f64::NAN));
+    assert!(
+        (-40.0..=-12.0).contains(&max),
+        "{name}: the sound peaks at {max} dB (mean {mean} dB), not the tone's -21 dB"
+    );
+    list.parent().unwrap().to_path_buf()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn eac3_51_in_mkv_plays() {
-    plays_whole("eac3.mkv", 8, "320x240", "-c:v libx264 -preset ultrafast -g 25 -c:a eac3 -ac 6", "aac,2").await;
+/// A row's outcome, made once per run whichever test asks first: its HLS directory,
+/// or why it did not play whole.
+async fn outcome(row: Row) -> Result<PathBuf, String> {
+    type Cell = Arc<tokio::sync::OnceCell<Result<PathBuf, String>>>;
+    static CELLS: std::sync::Mutex<Vec<(&str, Cell)>> = std::sync::Mutex::new(Vec::new());
+    let cell = {
+        let mut cells = CELLS.lock().unwrap();
+        match cells.iter().find(|(n, _)| *n == row.0) {
+            Some((_, c)) => c.clone(),
+            None => {
+                let c = Cell::default();
+                cells.push((row.0, c.clone()));
+                c
+            }
+        }
+    };
+    let made = cell.get_or_init(|| async move {
+        tokio::spawn(plays_whole(row)).await.map_err(|e| {
+            let p = e.into_panic();
+            p.downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default()
+        })
+    });
+    made.await.clone()
 }
 
-/// MP3 is copied (HLS carries it in MPEG-TS). x264's default GOP (250 frames) is longer
-/// than the clip: its one keyframe makes one segment.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mp3_in_mkv_plays() {
-    plays_whole(
-        "mp3.mkv",
-        8,
-        "320x240",
-        "-c:v libx264 -preset ultrafast -c:a libmp3lame -ar 44100 -ac 2 -b:a 192k",
-        "mp3,2",
-    )
-    .await;
-}
-
-/// 5.1 PCM in MOV: its channels come unpositioned ("6 channels") and are downmixed.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pcm_51_in_mov_plays() {
-    plays_whole("pcm.mov", 8, "320x240", "-c:v libx264 -preset ultrafast -g 25 -c:a pcm_s16le -ac 6", "aac,2").await;
-}
-
-/// The common old release: Xvid (MPEG-4 ASP) with B-frames and MP3, in AVI.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn xvid_with_b_frames_in_avi_plays() {
-    plays_whole(
-        "xvid.avi",
-        8,
-        "320x240",
-        "-c:v mpeg4 -vtag XVID -bf 2 -flags +mv4 -q:v 4 -g 50 -c:a libmp3lame -ac 2 -ar 44100",
-        "aac,2",
-    )
-    .await;
-}
-
-/// `(file name, ffmpeg output arguments, the audio that comes out)`: plays each whole
-/// (as `plays_whole`) and lists every row that did not.
-async fn matrix(rows: &[(&str, &str, &str)]) {
+/// Plays each of `rows` whole and lists every row that did not.
+async fn matrix(rows: &[Row]) {
     let mut failed = Vec::new();
-    for &(name, args, audio) in rows {
-        let (name2, args, audio) = (name.to_string(), args.to_string(), audio.to_string());
-        let r = tokio::spawn(async move { plays_whole(&name2, 4, "320x240", &args, &audio).await }).await;
-        if let Err(e) = r {
-            let msg = e.into_panic();
-            let msg =
-                msg.downcast_ref::<String>().cloned().or_else(|| msg.downcast_ref::<&str>().map(|s| s.to_string()));
-            failed.push(format!("{name}: {}", msg.unwrap_or_default()));
+    for &row in rows {
+        if let Err(e) = outcome(row).await {
+            failed.push(format!("{}: {e}", row.0));
         }
     }
     assert!(failed.is_empty(), "{} of {} rows failed:\n{}", failed.len(), rows.len(), failed.join("\n"));
 }
 
+const EAC3: Row = ("eac3.mkv", "-c:v libx264 -preset ultrafast -g 25 -c:a eac3 -ac 6", "aac,2");
+/// MP3 is copied (HLS carries it in MPEG-TS). x264's default GOP (250 frames) is as long
+/// as the clip: its one keyframe makes one segment (Matroska's Cues say so).
+const MP3: Row = ("mp3.mkv", "-c:v libx264 -preset ultrafast -c:a libmp3lame -ar 44100 -ac 2 -b:a 192k", "mp3,2");
+/// 5.1 PCM in MOV: its channels come unpositioned ("6 channels") and are downmixed.
+const PCM_51: Row = ("pcm.mov", "-c:v libx264 -preset ultrafast -g 25 -c:a pcm_s16le -ac 6", "aac,2");
+/// The common old release: Xvid (MPEG-4 ASP) with B-frames and MP3, in AVI.
+const XVID: Row =
+    ("xvid.avi", "-c:v mpeg4 -vtag XVID -bf 2 -flags +mv4 -q:v 4 -g 50 -c:a libmp3lame -ac 2 -ar 44100", "aac,2");
+
 /// Every audio codec of real releases, 5.1 where the format has it: downmixed to stereo
 /// AAC (5.1 AAC beside H.264 is copied as it is).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn audio_codecs_play_whole() {
-    const X: &str = "-c:v libx264 -preset ultrafast -g 25";
-    matrix(&[
-        ("ac3-51.mkv", &format!("{X} -c:a ac3 -ac 6"), "aac,2"),
-        ("dts-51.mkv", &format!("{X} -c:a dca -strict -2 -ac 6"), "aac,2"),
-        ("truehd-51.mkv", &format!("{X} -c:a truehd -strict -2 -ac 6"), "aac,2"),
-        ("flac-51.mkv", &format!("{X} -c:a flac -ac 6"), "aac,2"),
-        ("opus-51.mkv", &format!("{X} -c:a libopus -ac 6"), "aac,2"),
-        ("vorbis-51.mkv", &format!("{X} -c:a libvorbis -ac 6"), "aac,2"),
-        ("pcm24-71.mov", &format!("{X} -c:a pcm_s24le -ac 8"), "aac,2"),
-        ("aac-51.mkv", &format!("{X} -c:a aac -ac 6"), "aac,6"),
-    ])
-    .await;
-}
+const AUDIO_ROWS: &[Row] = &[
+    ("ac3-51.mkv", "-c:v libx264 -preset ultrafast -g 25 -c:a ac3 -ac 6", "aac,2"),
+    ("dts-51.mkv", "-c:v libx264 -preset ultrafast -g 25 -c:a dca -strict -2 -ac 6", "aac,2"),
+    ("truehd-51.mkv", "-c:v libx264 -preset ultrafast -g 25 -c:a truehd -strict -2 -ac 6", "aac,2"),
+    ("flac-51.mkv", "-c:v libx264 -preset ultrafast -g 25 -c:a flac -ac 6", "aac,2"),
+    ("opus-51.mkv", "-c:v libx264 -preset ultrafast -g 25 -c:a libopus -ac 6", "aac,2"),
+    ("vorbis-51.mkv", "-c:v libx264 -preset ultrafast -g 25 -c:a libvorbis -ac 6", "aac,2"),
+    ("pcm24-71.mov", "-c:v libx264 -preset ultrafast -g 25 -c:a pcm_s24le -ac 8", "aac,2"),
+    ("aac-51.mkv", "-c:v libx264 -preset ultrafast -g 25 -c:a aac -ac 6", "aac,6"),
+    // Little-endian 32-bit float and integer PCM in MOV (qtdemux takes them for big-endian).
+    ("pcm-f32.mov", "-c:v libx264 -preset ultrafast -g 25 -c:a pcm_f32le -ac 2", "aac,2"),
+    ("pcm-s32.mov", "-c:v libx264 -preset ultrafast -g 25 -c:a pcm_s32le -ac 2", "aac,2"),
+];
 
 /// Containers and video codecs (Debian's ffmpeg has no VC-1 encoder: WMV2 in ASF stands
 /// in for Windows Media).
+const CONTAINER_ROWS: &[Row] = &[
+    ("h264.ts", "-c:v libx264 -preset ultrafast -g 25 -c:a aac -ac 2", "aac,2"),
+    ("h264-ac3.m2ts", "-c:v libx264 -preset ultrafast -g 25 -c:a ac3 -ac 6 -mpegts_m2ts_mode 1", "aac,2"),
+    ("moov-last.mov", "-c:v libx264 -preset ultrafast -g 25 -c:a aac -ac 2", "aac,2"),
+    ("hevc.mp4", "-c:v libx265 -preset ultrafast -x265-params log-level=error -tag:v hvc1 -c:a aac -ac 2", "aac,2"),
+    ("h264-10bit.mp4", "-c:v libx264 -preset ultrafast -pix_fmt yuv420p10le -c:a aac -ac 2", "aac,2"),
+    ("h264-60fps.mp4", "-c:v libx264 -preset ultrafast -r 60 -c:a aac -ac 2", "aac,2"),
+    ("vp8.webm", "-c:v libvpx -deadline realtime -cpu-used 8 -b:v 500k -c:a libvorbis -ac 2", "aac,2"),
+    ("vp9.webm", "-c:v libvpx-vp9 -deadline realtime -cpu-used 8 -b:v 500k -c:a libopus -ac 2", "aac,2"),
+    ("av1.mkv", "-c:v libaom-av1 -cpu-used 8 -b:v 300k -c:a flac -ac 2", "aac,2"),
+    ("wmv2.wmv", "-c:v wmv2 -b:v 1M -c:a wmav2 -ac 2", "aac,2"),
+    ("mpeg2-ps.mpg", "-c:v mpeg2video -b:v 2M -c:a mp2 -ac 2 -f vob", "aac,2"),
+    // H.264 with one keyframe in 12 s, in containers without a keyframe index: transcoded.
+    ("h264-gop300.avi", "-c:v libx264 -preset ultrafast -g 300 -c:a libmp3lame -ac 2 -ar 44100", "aac,2"),
+    ("h264-gop300.ts", "-c:v libx264 -preset ultrafast -g 300 -c:a aac -ac 2", "aac,2"),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eac3_51_in_mkv_plays() {
+    matrix(&[EAC3]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mp3_in_mkv_plays() {
+    matrix(&[MP3]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pcm_51_in_mov_plays() {
+    matrix(&[PCM_51]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xvid_with_b_frames_in_avi_plays() {
+    matrix(&[XVID]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audio_codecs_play_whole() {
+    matrix(AUDIO_ROWS).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn containers_and_video_codecs_play_whole() {
-    const X: &str = "-c:v libx264 -preset ultrafast -g 25";
-    matrix(&[
-        ("h264.ts", &format!("{X} -c:a aac -ac 2"), "aac,2"),
-        ("h264-ac3.m2ts", &format!("{X} -c:a ac3 -ac 6 -mpegts_m2ts_mode 1"), "aac,2"),
-        ("moov-last.mov", &format!("{X} -c:a aac -ac 2"), "aac,2"),
-        ("hevc.mp4", "-c:v libx265 -preset ultrafast -x265-params log-level=error -tag:v hvc1 -c:a aac -ac 2", "aac,2"),
-        ("h264-10bit.mp4", "-c:v libx264 -preset ultrafast -pix_fmt yuv420p10le -c:a aac -ac 2", "aac,2"),
-        ("h264-60fps.mp4", "-c:v libx264 -preset ultrafast -r 60 -c:a aac -ac 2", "aac,2"),
-        ("vp8.webm", "-c:v libvpx -deadline realtime -cpu-used 8 -b:v 500k -c:a libvorbis -ac 2", "aac,2"),
-        ("vp9.webm", "-c:v libvpx-vp9 -deadline realtime -cpu-used 8 -b:v 500k -c:a libopus -ac 2", "aac,2"),
-        ("av1.mkv", "-c:v libaom-av1 -cpu-used 8 -b:v 300k -c:a flac -ac 2", "aac,2"),
-        ("wmv2.wmv", "-c:v wmv2 -b:v 1M -c:a wmav2 -ac 2", "aac,2"),
-        ("mpeg2-ps.mpg", "-c:v mpeg2video -b:v 2M -c:a mp2 -ac 2 -f vob", "aac,2"),
-    ])
-    .await;
+    matrix(CONTAINER_ROWS).await;
+}
+
+/// Every row (all of them H.264 out), played by hls.js in one headless Chromium, each
+/// past 10 s (tests/it/e2e/hls_rows.mjs). A row that did not play whole fails its own
+/// test and is left out here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hls_js_plays_every_row_past_10_s() {
+    assert!(Path::new("/usr/bin/chromium").exists(), "/usr/bin/chromium is missing: run `scripts/setup.sh test`");
+    let all =
+        [EAC3, MP3, PCM_51, XVID].into_iter().chain(AUDIO_ROWS.iter().copied()).chain(CONTAINER_ROWS.iter().copied());
+    let mut dirs = Vec::new();
+    for row in all {
+        match outcome(row).await {
+            Ok(dir) => dirs.push((row.0.replace('.', "-"), dir)),
+            Err(e) => eprintln!("{}: not played in Chromium, it did not play whole: {e}", row.0),
+        }
+    }
+    assert!(!dirs.is_empty(), "no row played whole");
+    let url = serve_rows(dirs.clone()).await;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let rows = dirs.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(",");
+    let t = std::time::Instant::now();
+    let status = tokio::task::spawn_blocking(move || {
+        let mut node = Command::new("node")
+            .arg(root.join("tests/it/e2e/hls_rows.mjs"))
+            .env("FORMATS_URL", url)
+            .env("FORMATS_ROWS", rows)
+            .spawn()
+            .expect("run node (Node.js 20+)");
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(s) = node.try_wait().unwrap() {
+                return s;
+            }
+            if start.elapsed() > Duration::from_secs(180) {
+                let _ = node.kill();
+                let _ = node.wait();
+                panic!("the Chromium run took more than 180 s");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    })
+    .await
+    .unwrap();
+    eprintln!("hls.js played {} rows in {:?}", dirs.len(), t.elapsed());
+    assert!(status.success(), "hls.js did not play every row past 10 s (the rows are named above)");
+}
+
+/// Serves the rows' HLS directories at `/r/{key}/`, hls.js at `/hls.js` and an empty
+/// page that loads it at `/page.html`, on loopback.
+async fn serve_rows(dirs: Vec<(String, PathBuf)>) -> String {
+    use axum::extract::{Path as UrlPath, State};
+    use axum::response::IntoResponse;
+    type Dirs = Arc<Vec<(String, PathBuf)>>;
+    async fn file(State(d): State<Dirs>, UrlPath((key, name)): UrlPath<(String, String)>) -> axum::response::Response {
+        let found = d.iter().find(|(k, _)| *k == key).map(|(_, p)| p.join(&name));
+        let typ = if name.ends_with(".m3u8") { "application/vnd.apple.mpegurl" } else { "video/MP2T" };
+        match found.filter(|_| !name.contains('/') && !name.starts_with('.')).map(std::fs::read) {
+            Some(Ok(b)) => ([("content-type", typ)], b).into_response(),
+            _ => axum::http::StatusCode::NOT_FOUND.into_response(),
+        }
+    }
+    let hls = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web/node_modules/hls.js/dist/hls.min.js");
+    let hls = std::fs::read(&hls).unwrap_or_else(|e| panic!("{}: {e} (run `scripts/setup.sh test`)", hls.display()));
+    let app = axum::Router::new()
+        .route(
+            "/page.html",
+            axum::routing::get(|| async { axum::response::Html("<!doctype html><script src=\"/hls.js\"></script>") }),
+        )
+        .route("/hls.js", axum::routing::get(move || async move { ([("content-type", "text/javascript")], hls) }))
+        .route("/r/{key}/{name}", axum::routing::get(file))
+        .with_state(Arc::new(dirs));
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    format!("http://{addr}")
 }

@@ -39,11 +39,20 @@ pub(crate) fn make_decoder(
         caps = gst::Caps::new_empty_simple("audio/x-eac3");
     }
     const AVOID: &[&str] = &["vp8alphadecodebin", "vp9alphadecodebin", "a52dec", "dtsdec", "avdec_mp1float"];
-    let mut found: Vec<gst::ElementFactory> =
+    let candidates = |all: bool| -> Vec<gst::ElementFactory> {
         gst::ElementFactory::factories_with_type(gst::ElementFactoryType::DECODER | media, gst::Rank::MARGINAL)
             .into_iter()
-            .filter(|f| !AVOID.contains(&f.name().as_str()) && f.can_sink_all_caps(&caps))
-            .collect();
+            .filter(|f| !AVOID.contains(&f.name().as_str()))
+            .filter(|f| if all { f.can_sink_all_caps(&caps) } else { f.can_sink_any_caps(&caps) })
+            .collect()
+    };
+    let mut found = candidates(true);
+    // A pad without caps yet (tsdemux's, before its parser has seen a frame) offers
+    // every form its parser can make: a decoder that takes some of them takes the one
+    // that comes (decodebin there would stall the run, as above).
+    if found.is_empty() && pad.current_caps().is_none() {
+        found = candidates(false);
+    }
     found.sort_by_key(|f| std::cmp::Reverse(f.rank()));
     for f in &found {
         // A hardware decoder without its device fails here rather than in the run.
@@ -130,6 +139,32 @@ pub(super) fn position_channels(pad: &gst::Pad) {
         let mut caps = caps.to_owned();
         caps.make_mut().structure_mut(0).unwrap().set("channel-mask", gst::Bitmask::new(mask));
         tracing::debug!("{channels} unpositioned channels get the standard layout {mask:#x}");
+        info.data = Some(gst::PadProbeData::Event(gst::event::Caps::builder(&caps).seqnum(ev.seqnum()).build()));
+        gst::PadProbeReturn::Ok
+    });
+}
+
+/// Relabels the big-endian raw audio caps arriving at `pad` little-endian (same
+/// sample type and width): for PCM whose demuxer got its byte order wrong (`movpcm`).
+pub(super) fn little_endian_pcm(pad: &gst::Pad) {
+    pad.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, |_, info| {
+        let Some(gst::PadProbeData::Event(ev)) = &info.data else {
+            return gst::PadProbeReturn::Ok;
+        };
+        let gst::EventView::Caps(c) = ev.view() else {
+            return gst::PadProbeReturn::Ok;
+        };
+        let caps = c.caps();
+        let Some(s) = caps.structure(0) else { return gst::PadProbeReturn::Ok };
+        let Some(le) = s.get::<&str>("format").ok().and_then(|f| f.strip_suffix("BE")).map(|f| format!("{f}LE")) else {
+            return gst::PadProbeReturn::Ok;
+        };
+        if s.name() != "audio/x-raw" {
+            return gst::PadProbeReturn::Ok;
+        }
+        let mut caps = caps.to_owned();
+        caps.make_mut().structure_mut(0).unwrap().set("format", le.as_str());
+        tracing::debug!("PCM relabelled little-endian: {caps}");
         info.data = Some(gst::PadProbeData::Event(gst::event::Caps::builder(&caps).seqnum(ev.seqnum()).build()));
         gst::PadProbeReturn::Ok
     });
