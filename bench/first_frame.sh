@@ -169,13 +169,15 @@ run_case() {
   ip_list=$(IFS=,; echo "${peers[*]}")
   local magnet="magnet:?xt=urn:btih:$hash$xpe"
   local name="$rates MB/s $mode${rtt:+, 40 ms RTT}"
+  # Each case downloads into its own dirs: a case must not find the last one's pieces.
+  local tag="${rates//,/_}-$mode$rtt"
   echo "== $name: swarm measured at $(echo "scale=2; $rate / 1000000" | bc) MB/s, peers $ip_list" >&2
 
   # swarmcast.
   local t_first=nan t_seek=nan s_start s_end f_start f_end seg
   if [ -z "${SKIP_SWARMCAST:-}" ]; then
   local port; port=$(free_port)
-  start_daemon "$work/sc-$n-$mode$rtt" "$port" SWARMCAST_LOG_LEVEL="${FF_LOG_LEVEL:-info,librqbit=warn}"
+  start_daemon "$work/sc-$tag" "$port" SWARMCAST_LOG_LEVEL="${FF_LOG_LEVEL:-info,librqbit=warn}"
   local sc=$daemon t0
   t0=$(now)
   curl -sf "http://127.0.0.1:$port/api/stream" -H 'content-type: application/json' \
@@ -196,7 +198,7 @@ run_case() {
   curl -sf -o /dev/null "$base/seg$(printf %05d "$seg").ts$q"
   t_seek=$(sub "$(now)" "$t0")
   kill -9 "$sc" 2>/dev/null || true
-  cp "$work/sc-$n-$mode$rtt.log" "target/bench/first_frame-${rates//,/_}-$mode$rtt.log" 2>/dev/null || true
+  cp "$work/sc-$tag.log" "target/bench/first_frame-$tag.log" 2>/dev/null || true
   else
     # The grid ffmpeg would cut: 4 s segments on the 2 s keyframes.
     printf '#EXTM3U\n' > "$work/sc.m3u8"
@@ -216,12 +218,12 @@ run_case() {
   local rp; rp=$(free_port)
   "$RQBIT" --disable-dht --disable-dht-persistence --disable-upnp-port-forward --disable-lsd \
     --listen-port "$(free_port)" --http-api-listen-addr "127.0.0.1:$rp" \
-    server start --disable-persistence "$work/rq-$n-$mode$rtt" > "$work/rqbit.log" 2>&1 &
+    server start --disable-persistence "$work/rq-$tag" > "$work/rqbit.log" 2>&1 &
   local rq=$!; pids+=("$rq")
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$rp/" > /dev/null && break; sleep 0.1; done
   local codec="-c copy"
   [ "$mode" = trans ] && codec="-c:v libx264 -preset veryfast -g 100 -keyint_min 100 -sc_threshold 0 -bf 0 -c:a aac"
-  local out="$work/ff-$n-$mode$rtt"; mkdir -p "$out/a" "$out/b"
+  local out="$work/ff-$tag"; mkdir -p "$out/a" "$out/b"
   t0=$(now)
   local id; id=$(curl -sf -X POST "http://127.0.0.1:$rp/torrents?overwrite=true&initial_peers=$ip_list" --data-binary "$magnet" | jq -r '.id')
   ffmpeg -v error -i "http://127.0.0.1:$rp/torrents/$id/stream/0" $codec -f hls -hls_time 4 \

@@ -16,15 +16,14 @@ use gstreamer as gst;
 use gstreamer_app as gst_app;
 use tokio_util::sync::CancellationToken;
 
-use super::source::{ByteSource, OpenedReader, attach};
+use super::source::{ByteSource, OpenedReader, attach, open_typed, parsebin};
 
 /// The longest span (ns) between consecutive video keyframes in the first `window_ns`
 /// of media, the end of what was read counting as the end of the last span; `None`
 /// when it cannot be told (no video, an error, `timeout`).
 pub async fn longest_gap(source: &dyn ByteSource, window_ns: u64, timeout: Duration) -> Option<u64> {
     super::runtime::init().ok()?;
-    let opened = tokio::time::timeout(timeout, source.open()).await.ok()?.ok()?;
-    let caps = super::source::container_caps(&source.file_name());
+    let (opened, caps) = tokio::time::timeout(timeout, open_typed(source, timeout)).await.ok()?.ok()?;
     let rt = tokio::runtime::Handle::current();
     let cancel = CancellationToken::new();
     let _guard = cancel.clone().drop_guard();
@@ -57,8 +56,8 @@ fn scan(
     let pipeline = gst::Pipeline::new();
     let src = gst::ElementFactory::make("appsrc").build().ok()?;
     let appsrc = src.clone().dynamic_cast::<gst_app::AppSrc>().ok()?;
+    let parse = parsebin(caps.as_ref()).ok()?;
     attach(&appsrc, opened, caps, rt, cancel.clone());
-    let parse = gst::ElementFactory::make("parsebin").build().ok()?;
     pipeline.add_many([&src, &parse]).ok()?;
     src.link(&parse).ok()?;
     let seen = Arc::new(Mutex::new(Seen::default()));
