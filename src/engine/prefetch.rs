@@ -17,8 +17,10 @@ use super::{Engine, EngineError, EngineResult, container, pick_video};
 /// The head of a video file, asked for at once: a Matroska header and SeekHead, an MP4
 /// `ftyp` (and a front `moov`), and the start of the media.
 const HEAD: u64 = 2 << 20;
-/// Seconds of media after the data start that are asked for with the index.
-const FIRST_SECS: u64 = 8;
+/// Seconds of media after the data start that are asked for with the index: a first
+/// segment (4 s by default) and the keyframe that closes it. More would go first too,
+/// in the way of what the player reads next.
+const FIRST_SECS: u64 = 5;
 /// The read-ahead of the reader that walks the container's headers: their pieces only.
 const HEADER_READAHEAD: u64 = 64 << 10;
 /// How long the header reads may wait for their pieces.
@@ -105,9 +107,11 @@ async fn run(engine: &Arc<Engine>, id: &str) -> anyhow::Result<()> {
         if let Some(rate) = rate {
             engine.set_bitrate(id, index, rate);
         }
-        let first = rate.map_or(HEAD, |r| r.saturating_mul(FIRST_SECS).max(HEAD));
+        let first = rate.map_or(HEAD, |r| r.saturating_mul(FIRST_SECS));
         ranges.extend(l.index.iter().cloned());
-        ranges.push(l.data_start..l.data_start.saturating_add(first).min(len));
+        ranges.push(0..l.data_start.saturating_add(first).min(len));
+        // The exact ranges replace the guess at the head.
+        guards.clear();
         for r in &ranges {
             guards.push(h.clone().prioritize(index, r.clone()).await?);
         }
