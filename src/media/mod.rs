@@ -4,6 +4,7 @@
 pub mod burn;
 pub mod cache;
 pub mod cuts;
+pub mod depth;
 pub mod encoder;
 pub mod keyframes;
 pub mod language;

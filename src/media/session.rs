@@ -44,7 +44,7 @@ pub use status::{StreamPhase, StreamStatus};
 /// A request further ahead of the running pipeline than this restarts it.
 const REACH: usize = 3;
 /// A fast-start run this many segments ahead of the players hands over to a run at
-/// full quality (see `encoder::START_PRESET`).
+/// full quality (see `encoder::start_preset`).
 const HANDOVER_AHEAD: usize = 3;
 
 /// What went wrong with a stream request.
@@ -219,7 +219,12 @@ impl Stream {
             source,
             len: size_bytes,
             meter,
-            settings: Arc::new(EncodeSettings { gop: 0, bitrate_kbps, x264_preset: config.x264_preset.clone() }),
+            settings: Arc::new(EncodeSettings {
+                gop: 0,
+                bitrate_kbps,
+                x264_preset: config.x264_preset.clone(),
+                x264_start_preset: config.x264_start_preset.clone(),
+            }),
             run_ahead: config.run_ahead_segments.max(1) as usize,
             audio_channels: config.audio_channels,
             next_run: AtomicU64::new(1),
@@ -388,7 +393,7 @@ impl Stream {
             settings: Arc::new(EncodeSettings {
                 gop: gop.max(1),
                 x264_preset: match fast {
-                    true => start_preset(&self.settings.x264_preset),
+                    true => start_preset(&self.settings.x264_preset, &self.settings.x264_start_preset),
                     false => self.settings.x264_preset.clone(),
                 },
                 ..(*self.settings).clone()
