@@ -170,6 +170,10 @@ fn parent() {
 /// One swarmcast stream over a local file: first segment, seek to 90 % while playing at
 /// 0 %, then every segment.
 fn ours(mode: &str, file: &Path, out: &Path) {
+    // `RUST_LOG=swarmcast=debug` shows the streams' log on stderr.
+    if std::env::var_os("RUST_LOG").is_some() {
+        swarmcast::system::init_logging("warn");
+    }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let config = MediaConfig { x264_preset: preset(), run_ahead_segments: 1000, ..MediaConfig::default() };
