@@ -72,6 +72,7 @@ async fn ten_bit_levels_between_eight_bit_steps_survive_as_averages() {
     // Well inside each half, away from the edge between them.
     let left = mean_luma(&frame, (40, 280), (40, 320));
     let right = mean_luma(&frame, (360, 600), (40, 320));
+    eprintln!("luma means: left {left:.3}, right {right:.3}");
     // Truncation gives 150 and 150, rounding 150 and 151: only a dither keeps 150.5.
     assert!((left - 150.0).abs() < 0.15, "left half {left:.3}, want 150.0");
     assert!((right - 150.5).abs() < 0.15, "right half {right:.3}, want 150.5");
