@@ -33,7 +33,7 @@ pub fn register() -> Result<(), glib::BoolError> {
 
 glib::wrapper! {
     /// See the module's doc.
-    pub struct Depth8(ObjectSubclass<imp::Depth8>)
+    pub struct Depth8(ObjectSubclass<Depth8Imp>)
         @extends gst_video::VideoFilter, gst_base::BaseTransform, gst::Element, gst::Object;
 }
 
@@ -91,116 +91,114 @@ fn map_format(s: &gst::StructureRef, from: &str, to: &str, add: bool) -> Option<
     Some(gst::List::new(out))
 }
 
-mod imp {
-    use super::*;
+/// The element's implementation (GObject subclass of `VideoFilter`).
+#[derive(Default)]
+pub struct Depth8Imp;
 
-    #[derive(Default)]
-    pub struct Depth8;
+#[glib::object_subclass]
+impl ObjectSubclass for Depth8Imp {
+    const NAME: &'static str = "SwarmcastDepth8";
+    type Type = Depth8;
+    type ParentType = gst_video::VideoFilter;
+}
 
-    #[glib::object_subclass]
-    impl ObjectSubclass for Depth8 {
-        const NAME: &'static str = "SwarmcastDepth8";
-        type Type = super::Depth8;
-        type ParentType = gst_video::VideoFilter;
+impl ObjectImpl for Depth8Imp {}
+impl GstObjectImpl for Depth8Imp {}
+
+impl ElementImpl for Depth8Imp {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static META: std::sync::OnceLock<gst::subclass::ElementMetadata> = std::sync::OnceLock::new();
+        Some(META.get_or_init(|| {
+            gst::subclass::ElementMetadata::new(
+                "10-bit to 8-bit 4:2:0",
+                "Filter/Converter/Video",
+                "I420_10LE to I420 with an ordered dither; other video passes through",
+                "swarmcast",
+            )
+        }))
     }
 
-    impl ObjectImpl for Depth8 {}
-    impl GstObjectImpl for Depth8 {}
-
-    impl ElementImpl for Depth8 {
-        fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
-            static META: std::sync::OnceLock<gst::subclass::ElementMetadata> = std::sync::OnceLock::new();
-            Some(META.get_or_init(|| {
-                gst::subclass::ElementMetadata::new(
-                    "10-bit to 8-bit 4:2:0",
-                    "Filter/Converter/Video",
-                    "I420_10LE to I420 with an ordered dither; other video passes through",
-                    "swarmcast",
-                )
-            }))
-        }
-
-        fn pad_templates() -> &'static [gst::PadTemplate] {
-            static TEMPLATES: std::sync::OnceLock<Vec<gst::PadTemplate>> = std::sync::OnceLock::new();
-            TEMPLATES.get_or_init(|| {
-                let caps = gst::Caps::new_any();
-                vec![
-                    gst::PadTemplate::new("src", gst::PadDirection::Src, gst::PadPresence::Always, &caps).unwrap(),
-                    gst::PadTemplate::new("sink", gst::PadDirection::Sink, gst::PadPresence::Always, &caps).unwrap(),
-                ]
-            })
-        }
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static TEMPLATES: std::sync::OnceLock<Vec<gst::PadTemplate>> = std::sync::OnceLock::new();
+        TEMPLATES.get_or_init(|| {
+            let caps = gst::Caps::new_any();
+            vec![
+                gst::PadTemplate::new("src", gst::PadDirection::Src, gst::PadPresence::Always, &caps).unwrap(),
+                gst::PadTemplate::new("sink", gst::PadDirection::Sink, gst::PadPresence::Always, &caps).unwrap(),
+            ]
+        })
     }
+}
 
-    impl BaseTransformImpl for Depth8 {
-        const MODE: gst_base::subclass::BaseTransformMode = gst_base::subclass::BaseTransformMode::NeverInPlace;
-        const PASSTHROUGH_ON_SAME_CAPS: bool = true;
-        const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
+impl BaseTransformImpl for Depth8Imp {
+    const MODE: gst_base::subclass::BaseTransformMode = gst_base::subclass::BaseTransformMode::NeverInPlace;
+    const PASSTHROUGH_ON_SAME_CAPS: bool = true;
+    const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
 
-        fn transform_caps(
-            &self,
-            direction: gst::PadDirection,
-            caps: &gst::Caps,
-            filter: Option<&gst::Caps>,
-        ) -> Option<gst::Caps> {
-            if caps.is_any() {
-                return Some(filter.cloned().unwrap_or_else(gst::Caps::new_any));
-            }
-            let mut out = gst::Caps::new_empty();
-            {
-                let out = out.get_mut().unwrap();
-                for (s, f) in caps.iter_with_features() {
-                    let mut s = s.to_owned();
-                    if s.name() == "video/x-raw" && system_memory(Some(f)) {
-                        // Sink caps → what comes out; src caps → what may go in.
-                        let mapped = match direction {
-                            gst::PadDirection::Sink => map_format(&s, "I420_10LE", "I420", false),
-                            _ => map_format(&s, "I420", "I420_10LE", true),
-                        };
-                        if let Some(l) = mapped {
-                            s.set("format", l);
-                        }
-                    }
-                    out.append_structure_full(s, Some(f.to_owned()));
-                }
-            }
-            Some(match filter {
-                Some(f) => f.intersect_with_mode(&out, gst::CapsIntersectMode::First),
-                None => out,
-            })
+    fn transform_caps(
+        &self,
+        direction: gst::PadDirection,
+        caps: &gst::Caps,
+        filter: Option<&gst::Caps>,
+    ) -> Option<gst::Caps> {
+        if caps.is_any() {
+            return Some(filter.cloned().unwrap_or_else(gst::Caps::new_any));
         }
-    }
-
-    impl VideoFilterImpl for Depth8 {
-        fn transform_frame(
-            &self,
-            inframe: &gst_video::VideoFrameRef<&gst::BufferRef>,
-            outframe: &mut gst_video::VideoFrameRef<&mut gst::BufferRef>,
-        ) -> Result<gst::FlowSuccess, gst::FlowError> {
-            use gst_video::VideoFormat as F;
-            if inframe.format() != F::I42010le || outframe.format() != F::I420 {
-                gst::element_imp_error!(
-                    self,
-                    gst::CoreError::Negotiation,
-                    ["cannot convert {:?} to {:?}", inframe.format(), outframe.format()]
-                );
-                return Err(gst::FlowError::NotNegotiated);
-            }
-            for plane in 0..3u32 {
-                let (w, h) = (inframe.comp_width(plane) as usize, inframe.comp_height(plane) as usize);
-                let (si, so) = (inframe.plane_stride()[plane as usize] as usize, outframe.plane_stride()[plane as usize] as usize);
-                let src = inframe.plane_data(plane).map_err(|_| gst::FlowError::Error)?;
-                let dst = outframe.plane_data_mut(plane).map_err(|_| gst::FlowError::Error)?;
-                for row in 0..h {
-                    let (Some(s), Some(d)) = (src.get(row * si..row * si + w * 2), dst.get_mut(row * so..row * so + w))
-                    else {
-                        return Err(gst::FlowError::Error);
+        let mut out = gst::Caps::new_empty();
+        {
+            let out = out.get_mut().unwrap();
+            for (s, f) in caps.iter_with_features() {
+                let mut s = s.to_owned();
+                if s.name() == "video/x-raw" && system_memory(Some(f)) {
+                    // Sink caps → what comes out; src caps → what may go in.
+                    let mapped = match direction {
+                        gst::PadDirection::Sink => map_format(&s, "I420_10LE", "I420", false),
+                        _ => map_format(&s, "I420", "I420_10LE", true),
                     };
-                    convert_row(s, d, w, DITHER[row & 1]);
+                    if let Some(l) = mapped {
+                        s.set("format", l);
+                    }
                 }
+                out.append_structure_full(s, Some(f.to_owned()));
             }
-            Ok(gst::FlowSuccess::Ok)
         }
+        Some(match filter {
+            Some(f) => f.intersect_with_mode(&out, gst::CapsIntersectMode::First),
+            None => out,
+        })
+    }
+}
+
+impl VideoFilterImpl for Depth8Imp {
+    fn transform_frame(
+        &self,
+        inframe: &gst_video::VideoFrameRef<&gst::BufferRef>,
+        outframe: &mut gst_video::VideoFrameRef<&mut gst::BufferRef>,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        use gst_video::VideoFormat as F;
+        if inframe.format() != F::I42010le || outframe.format() != F::I420 {
+            gst::element_imp_error!(
+                self,
+                gst::CoreError::Negotiation,
+                ["cannot convert {:?} to {:?}", inframe.format(), outframe.format()]
+            );
+            return Err(gst::FlowError::NotNegotiated);
+        }
+        for plane in 0..3u32 {
+            let (w, h) = (inframe.comp_width(plane) as usize, inframe.comp_height(plane) as usize);
+            let (si, so) =
+                (inframe.plane_stride()[plane as usize] as usize, outframe.plane_stride()[plane as usize] as usize);
+            let src = inframe.plane_data(plane).map_err(|_| gst::FlowError::Error)?;
+            let dst = outframe.plane_data_mut(plane).map_err(|_| gst::FlowError::Error)?;
+            for row in 0..h {
+                let (Some(s), Some(d)) = (src.get(row * si..row * si + w * 2), dst.get_mut(row * so..row * so + w))
+                else {
+                    return Err(gst::FlowError::Error);
+                };
+                convert_row(s, d, w, DITHER[row & 1]);
+            }
+        }
+        Ok(gst::FlowSuccess::Ok)
     }
 }
 
@@ -232,7 +230,8 @@ mod tests {
     /// The first frame of `videotestsrc` (a 66×38 SMPTE pattern: odd chroma sizes) at
     /// `format`, through the element when `through`, as the appsink gets it.
     fn frame(format: &str, through: bool) -> (gst::Caps, Vec<u8>) {
-        crate::media::init().unwrap();
+        gst::init().unwrap();
+        let _ = register();
         let depth = if through { format!("! {NAME} ! video/x-raw,format=I420 ") } else { String::new() };
         let desc = format!(
             "videotestsrc num-buffers=1 pattern=smpte ! video/x-raw,format={format},width=66,height=38 {depth}! appsink name=out sync=false"
@@ -251,10 +250,8 @@ mod tests {
     fn the_element_converts_ten_bit_and_passes_eight_bit_through() {
         let (in_caps, input) = frame("I420_10LE", false);
         let (out_caps, output) = frame("I420_10LE", true);
-        let (vi, vo) = (
-            gst_video::VideoInfo::from_caps(&in_caps).unwrap(),
-            gst_video::VideoInfo::from_caps(&out_caps).unwrap(),
-        );
+        let (vi, vo) =
+            (gst_video::VideoInfo::from_caps(&in_caps).unwrap(), gst_video::VideoInfo::from_caps(&out_caps).unwrap());
         assert_eq!(vo.format(), gst_video::VideoFormat::I420);
         assert_eq!((vo.width(), vo.height()), (66, 38));
         for p in 0..3 {

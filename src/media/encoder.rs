@@ -270,7 +270,15 @@ pub fn test_encode_at(c: &Candidate, (w, h): (u32, u32)) -> anyhow::Result<()> {
         )
         .build()?;
     let convert = gst::ElementFactory::make("videoconvert").build()?;
-    let enc = make_encoder(c, &EncodeSettings { gop: 25, bitrate_kbps: 500, x264_preset: "ultrafast".into(), x264_start_preset: "ultrafast".into() })?;
+    let enc = make_encoder(
+        c,
+        &EncodeSettings {
+            gop: 25,
+            bitrate_kbps: 500,
+            x264_preset: "ultrafast".into(),
+            x264_start_preset: "ultrafast".into(),
+        },
+    )?;
     let out_caps = gst::ElementFactory::make("capsfilter").property("caps", output_caps(c)?).build()?;
     let parse = gst::ElementFactory::make("h264parse").build()?;
     let sink = gst::ElementFactory::make("fakesink").property("sync", false).build()?;

@@ -293,8 +293,7 @@ impl Stream {
                 // there no sooner than a new run would: only what it is making counts.
                 let reach_ns = if self.meter.blocked() { 0 } else { self.grid.seg_ns };
                 let near = |start: usize, next: usize| {
-                    start <= idx
-                        && (idx <= next || self.grid.start_ns(idx) <= self.grid.start_ns(next) + reach_ns)
+                    start <= idx && (idx <= next || self.grid.start_ns(idx) <= self.grid.start_ns(next) + reach_ns)
                 };
                 match (&st.run, st.starting) {
                     (_, Some(s)) if near(s, s) => None,

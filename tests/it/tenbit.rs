@@ -42,9 +42,7 @@ async fn ten_bit_levels_between_eight_bit_steps_survive_as_averages() {
     let src = dir.path().join("levels10.mkv");
     // Lossless 10-bit HEVC: luma 600 on the left half (150.0 in 8 bits), 602 on the
     // right (150.5: halfway between two 8-bit steps), neutral chroma.
-    let video = format!(
-        "nullsrc=s={W}x{H}:r=25:d=3,format=yuv420p10le,geq=lum='if(lt(X,W/2),600,602)':cb=512:cr=512"
-    );
+    let video = format!("nullsrc=s={W}x{H}:r=25:d=3,format=yuv420p10le,geq=lum='if(lt(X,W/2),600,602)':cb=512:cr=512");
     let st = Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-f", "lavfi", "-i", &video])
         .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=3"])
