@@ -13,8 +13,11 @@ use super::extract::Caller;
 use crate::api::AppState;
 
 /// Keys whose value is one of a fixed list.
-const CHOICES: &[(&str, &[&str])] =
-    &[("seeding.action", &["pause", "remove", "remove_data"]), ("media.x264_preset", crate::config::X264_PRESETS)];
+const CHOICES: &[(&str, &[&str])] = &[
+    ("seeding.action", &["pause", "remove", "remove_data"]),
+    ("media.x264_preset", crate::config::X264_PRESETS),
+    ("media.x264_start_preset", crate::config::X264_PRESETS),
+];
 
 /// One config key, as `GET /api/config/keys` describes it.
 #[derive(Debug, Serialize, PartialEq)]

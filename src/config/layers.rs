@@ -126,6 +126,13 @@ impl Config {
         if !X264_PRESETS.contains(&self.media.x264_preset.as_str()) {
             bail!("media.x264_preset: {:?} is not one of {}", self.media.x264_preset, X264_PRESETS.join(", "));
         }
+        if !X264_PRESETS.contains(&self.media.x264_start_preset.as_str()) {
+            bail!(
+                "media.x264_start_preset: {:?} is not one of {}",
+                self.media.x264_start_preset,
+                X264_PRESETS.join(", ")
+            );
+        }
         if !matches!(self.media.audio_channels, 2 | 6) {
             bail!("media.audio_channels: must be 2 (stereo) or 6 (5.1)");
         }

@@ -172,6 +172,11 @@ pub struct MediaConfig {
     pub audio_languages: Vec<String>,
     /// x264's speed preset when transcoding in software.
     pub x264_preset: String,
+    /// x264 speed preset of the first segments after a start or a seek, while a player
+    /// waits (the faster of this and `x264_preset` is used); the stream goes on at
+    /// `x264_preset` once it is a few segments ahead. Set it to `x264_preset` for full
+    /// quality from the first frame at the cost of a slower start.
+    pub x264_start_preset: String,
     /// How long a player's playlist or segment request waits before it is answered
     /// `NOT_READY` (503, `Retry-After`) when its segment or the film's index is still
     /// coming (seconds; at most 25, as players give up at about 30).
@@ -374,6 +379,7 @@ impl Default for MediaConfig {
             audio_channels: 2,
             audio_languages: Vec::new(),
             x264_preset: "veryfast".into(),
+            x264_start_preset: "superfast".into(),
             segment_wait_secs: 20,
             probe_timeout_secs: 60,
         }

@@ -153,16 +153,15 @@ impl EncoderRegistry {
 const X264_PRESETS: [&str; 10] =
     ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"];
 
-/// The preset of a run that a player is waiting for (a start, a seek): superfast keeps
-/// CABAC and the deblocking filter (ultrafast drops both, and blocks show at the same
-/// bitrate) and encodes 1080p about half again as fast as veryfast. A run started this
-/// way hands over to the configured preset once it is a run-ahead window ahead.
-pub const START_PRESET: &str = "superfast";
-
-/// The faster of the configured preset and `START_PRESET`.
-pub fn start_preset(configured: &str) -> String {
+/// The preset of a run that a player is waiting for (a start, a seek): the faster of
+/// the configured preset and the start preset (`media.x264_start_preset`, superfast by
+/// default: it keeps CABAC and the deblocking filter, which ultrafast drops so that
+/// blocks show at the same bitrate, and encodes 1080p about half again as fast as
+/// veryfast). A run started this way hands over to the configured preset once it is a
+/// few segments ahead of the players.
+pub fn start_preset(configured: &str, start: &str) -> String {
     let rank = |p: &str| X264_PRESETS.iter().position(|x| *x == p).unwrap_or(usize::MAX);
-    if rank(configured) <= rank(START_PRESET) { configured } else { START_PRESET }.to_string()
+    if rank(configured) <= rank(start) { configured } else { start }.to_string()
 }
 
 /// Settings that shape an encoder for HLS: a fixed GOP of `gop` frames, no B-frames.
@@ -171,6 +170,8 @@ pub struct EncodeSettings {
     pub gop: u32,
     pub bitrate_kbps: u32,
     pub x264_preset: String,
+    /// The preset of runs a player waits for (see `start_preset`).
+    pub x264_start_preset: String,
 }
 
 /// Builds the encoder element for `c` with `s`, setting only properties it has.
@@ -269,7 +270,15 @@ pub fn test_encode_at(c: &Candidate, (w, h): (u32, u32)) -> anyhow::Result<()> {
         )
         .build()?;
     let convert = gst::ElementFactory::make("videoconvert").build()?;
-    let enc = make_encoder(c, &EncodeSettings { gop: 25, bitrate_kbps: 500, x264_preset: "ultrafast".into() })?;
+    let enc = make_encoder(
+        c,
+        &EncodeSettings {
+            gop: 25,
+            bitrate_kbps: 500,
+            x264_preset: "ultrafast".into(),
+            x264_start_preset: "ultrafast".into(),
+        },
+    )?;
     let out_caps = gst::ElementFactory::make("capsfilter").property("caps", output_caps(c)?).build()?;
     let parse = gst::ElementFactory::make("h264parse").build()?;
     let sink = gst::ElementFactory::make("fakesink").property("sync", false).build()?;

@@ -4,6 +4,7 @@
 pub mod burn;
 pub mod cache;
 pub mod cuts;
+pub mod depth;
 pub mod encoder;
 mod gop;
 pub mod keyframes;

@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! appsrc (random-access) ! parsebin ─┬─ video: queue ! h264parse ! ─────────────────────┐
-//!                                    │    or: queue ! decodebin ! convert ! scale ! rate  │
-//!                                    │        ! encoder ! h264parse ───────────────────── ├─ splitmuxsink (mpegtsmux)
+//!                                    │    or: queue ! decoder ! depth8 ! convert ! scale  │
+//!                                    │        ! rate ! queue ! encoder ! h264parse ────── ├─ splitmuxsink (mpegtsmux)
 //!                                    ├─ audio: queue ! (copy | decodebin ! … ! avenc_aac) ┘
 //!                                    └─ anything else: fakesink
 //! ```
@@ -571,11 +571,24 @@ fn link_video(pipeline: &gst::Pipeline, split: &gst::Element, pad: &gst::Pad, sp
     let enc_caps = caps_filter(output_caps(candidate)?)?;
     let [parse, caps] = h264_tail()?;
     add_chain(pipeline, &[q.clone(), dec.clone()])?;
-    let mut chain = vec![deint.clone(), flip, convert, scale, rate, raw];
+    // 10-bit 4:2:0 to 8-bit in one pass (see `depth`); HDR keeps its 10 bits for
+    // videoconvert's matrix change to BT.709.
+    let mut chain = Vec::new();
+    if !hdr {
+        chain.push(make(super::depth::NAME)?);
+    }
+    chain.extend([deint, flip, convert, scale, rate, raw]);
     if let Some(cues) = &spec.burn {
         chain.push(super::burn::overlay(cues.clone(), h)?);
     }
-    chain.extend([enc, enc_caps]);
+    // The encoder in a thread of its own: decoding and converting the next frames go
+    // on while it works (a few frames: 3 MB each at 1080p).
+    let enc_queue = gst::ElementFactory::make("queue")
+        .property("max-size-buffers", 3u32)
+        .property("max-size-bytes", 0u32)
+        .property("max-size-time", 0u64)
+        .build()?;
+    chain.extend([enc_queue, enc, enc_caps]);
     if let Some(frames) = candidate.fail_after_frames {
         chain.push(
             gst::ElementFactory::make("identity")
@@ -589,7 +602,7 @@ fn link_video(pipeline: &gst::Pipeline, split: &gst::Element, pad: &gst::Pad, sp
     }
     chain.extend([parse, caps.clone()]);
     add_chain(pipeline, &chain)?;
-    link_decoded(&dec, &deint);
+    link_decoded(&dec, &chain[0]);
     to_muxer(split, &caps, "video", spec)?;
     pad.link(&q.static_pad("sink").unwrap())?;
     Ok(())

@@ -20,6 +20,7 @@ pub fn init() -> anyhow::Result<()> {
         if let Some(f) = gst::Registry::get().lookup_feature("ac3parse") {
             f.set_rank(gst::Rank::NONE);
         }
+        super::depth::register().map_err(|e| e.to_string())?;
         Ok(())
     })
     .clone()

@@ -41,10 +41,8 @@ mod watchdog;
 
 pub use status::{StreamPhase, StreamStatus};
 
-/// A request further ahead of the running pipeline than this restarts it.
-const REACH: usize = 3;
 /// A fast-start run this many segments ahead of the players hands over to a run at
-/// full quality (see `encoder::START_PRESET`).
+/// full quality (see `encoder::start_preset`).
 const HANDOVER_AHEAD: usize = 3;
 /// How long a run waits for the file's first bytes (the probe has read them already).
 const OPEN_WAIT: Duration = Duration::from_secs(30);
@@ -221,7 +219,12 @@ impl Stream {
             source,
             len: size_bytes,
             meter,
-            settings: Arc::new(EncodeSettings { gop: 0, bitrate_kbps, x264_preset: config.x264_preset.clone() }),
+            settings: Arc::new(EncodeSettings {
+                gop: 0,
+                bitrate_kbps,
+                x264_preset: config.x264_preset.clone(),
+                x264_start_preset: config.x264_start_preset.clone(),
+            }),
             run_ahead: config.run_ahead_segments.max(1) as usize,
             audio_channels: config.audio_channels,
             next_run: AtomicU64::new(1),
@@ -283,10 +286,17 @@ impl Stream {
                     }
                     return Ok(path);
                 }
-                // A run whose reader waits for the swarm gets there no sooner than a
-                // new run would: only what it is making counts as near.
-                let reach = if self.meter.blocked() { 0 } else { REACH };
-                let near = |start: usize, next: usize| start <= idx && idx <= next + reach;
+                // A request up to one target length of media past what the run makes
+                // next waits for it (a player asking for the segment after the one being
+                // made); further on a new run starts there, as one encodes the segment
+                // sooner than the run would get to it: counted in media time, not in
+                // segments, as the lead-in's are short (1, 1, 2 s: three of them ahead
+                // is 7 s to encode first). A run whose reader waits for the swarm gets
+                // there no sooner than a new run would: only what it is making counts.
+                let reach_ns = if self.meter.blocked() { 0 } else { self.grid.seg_ns };
+                let near = |start: usize, next: usize| {
+                    start <= idx && (idx <= next || self.grid.start_ns(idx) <= self.grid.start_ns(next) + reach_ns)
+                };
                 match (&st.run, st.starting) {
                     (_, Some(s)) if near(s, s) => None,
                     (Some(r), None) if near(r.start, r.next) => self.maybe_resume(&mut st).map(|at| (at, false)),
@@ -391,7 +401,7 @@ impl Stream {
             settings: Arc::new(EncodeSettings {
                 gop: gop.max(1),
                 x264_preset: match fast {
-                    true => start_preset(&self.settings.x264_preset),
+                    true => start_preset(&self.settings.x264_preset, &self.settings.x264_start_preset),
                     false => self.settings.x264_preset.clone(),
                 },
                 ..(*self.settings).clone()
@@ -494,6 +504,7 @@ impl Stream {
             let current = |st: &StreamState, id: u64| st.run.as_ref().is_some_and(|r| r.id == id);
             match ev {
                 RunEvent::Segment { run_id, index, path, bytes } => {
+                    tracing::debug!(stream = %self.key, run = run_id, "segment {index} ready ({bytes} bytes)");
                     st.segments.insert(index, Segment { path, bytes, last_access: Instant::now() });
                     if current(&st, run_id) {
                         let furthest = st.furthest;

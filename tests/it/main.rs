@@ -30,6 +30,7 @@ mod stall;
 mod stream_api;
 mod passkeys;
 mod tracker;
+mod tenbit;
 mod tracks;
 mod watching;
 mod webtorrent;
