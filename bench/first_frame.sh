@@ -39,12 +39,26 @@ mkdir -p "$films"
 pids=()
 nets=()
 cleanup() {
+  for l in "$work"/sc-*.log; do [ -e "$l" ] && cp "$l" "target/bench/first_frame-${l##*/sc-}"; done
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   for n in "${nets[@]}"; do ip netns del "$n" 2>/dev/null || true; ip link del "$n-h" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
 sub() { echo "$1 - $2" | bc; }
+# get URL OUT [curl args…]: as a player does, asks again (at most 8 times) while the box
+# answers 503 (NOT_READY or NO_SEEDS, each after its own bounded wait); fails otherwise.
+get() {
+  local url=$1 out=$2 code; shift 2
+  for _ in $(seq 8); do
+    code=$(curl -s -o "$out" -w '%{http_code}' "$@" "$url")
+    [ "$code" = 200 ] && return 0
+    echo "$url answered $code: $(head -c 300 "$out")" >&2
+    [ "$code" = 503 ] || return 1
+    sleep 1
+  done
+  return 1
+}
 
 # --- films (kept between runs) -------------------------------------------------------
 film() { # name vcodec-args → path
@@ -79,7 +93,7 @@ seeder() {
   kbit=$(echo "$rate * 8 * 1000000 / 1000" | bc)
   burst=$(( kbit / 8 / 100 )); [ "$burst" -lt 64 ] && burst=64   # KB: 10 ms at the rate
   ip netns exec "$ns" tc qdisc add dev "$ns-s" root tbf rate "${kbit}kbit" burst "${burst}kb" latency 100ms
-  local dir="$work/seed$n"; mkdir -p "$dir/cfg"
+  local dir="$work/seed$n-$(date +%s%N)"; mkdir -p "$dir/cfg"   # fresh: a kept resume file makes transmission verify again
   local torrent="$work/$(basename "$film").torrent" hash
   hash=$(torrent_hash "$torrent")
   if [ "$client" = qbittorrent ]; then
@@ -213,13 +227,13 @@ run_case() {
       sleep 0.05
     done ) &
   local poller=$!
-  curl -sf "http://127.0.0.1:$port/api/stream" -H 'content-type: application/json' \
-    -d "{\"magnet\": \"$magnet\"}" > "$work/stream.json"
+  get "http://127.0.0.1:$port/api/stream" "$work/stream.json" -H 'content-type: application/json' \
+    -d "{\"magnet\": \"$magnet\"}"
   local hls; hls=$(jq -r .hlsUrl "$work/stream.json")
   local base="http://127.0.0.1:$port${hls%%\?*}" q="?${hls#*\?}"
-  curl -sf "$base$q" > /dev/null
-  curl -sf "$base/index.m3u8$q" > "$work/sc.m3u8"
-  curl -sf -o /dev/null "$base/seg00000.ts$q"
+  get "$base$q" /dev/null
+  get "$base/index.m3u8$q" "$work/sc.m3u8"
+  get "$base/seg00000.ts$q" /dev/null
   t_first=$(sub "$(now)" "$t0")
   wait "$poller" || true
   t_data=nan; [ -s "$work/first_byte" ] && t_data=$(sub "$(cat "$work/first_byte")" "$t0")
@@ -230,10 +244,9 @@ run_case() {
     sleep 0.1
   done
   t0=$(now)
-  curl -sf -o /dev/null "$base/seg$(printf %05d "$seg").ts$q"
+  get "$base/seg$(printf %05d "$seg").ts$q" /dev/null
   t_seek=$(sub "$(now)" "$t0")
   kill -9 "$sc" 2>/dev/null || true
-  cp "$work/sc-$tag.log" "target/bench/first_frame-$tag.log" 2>/dev/null || true
   else
     # The grid ffmpeg would cut: 4 s segments on the 2 s keyframes.
     printf '#EXTM3U\n' > "$work/sc.m3u8"
