@@ -39,6 +39,7 @@ fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let result = match args.command.unwrap_or(Command::Serve) {
         Command::Serve => load(args.config).and_then(|config| {
+            swarmcast::system::memory::configure();
             swarmcast::system::init_logging(&config.log.level);
             runtime()?.block_on(swarmcast::daemon::run(config))
         }),
