@@ -5,6 +5,7 @@ pub mod burn;
 pub mod cache;
 pub mod cuts;
 pub mod encoder;
+pub mod encoder_probe;
 pub mod keyframes;
 pub mod language;
 mod key;
