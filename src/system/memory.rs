@@ -51,11 +51,12 @@ pub fn configure() {
 /// Hands the memory malloc holds free back to the kernel now, on the calling thread
 /// (a few milliseconds; not on an async worker). Returns whether any was released.
 pub fn trim() -> bool {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim takes each arena's lock; it frees nothing in use.
-    return unsafe { nix::libc::malloc_trim(0) } == 1;
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    let released = unsafe { nix::libc::malloc_trim(0) } == 1;
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    false
+    let released = false;
+    released
 }
 
 /// What malloc holds: bytes in use by the program, and bytes taken from the kernel
@@ -68,14 +69,15 @@ pub struct Heap {
 
 /// The allocator's figures now, summed over its arenas (`None` off glibc).
 pub fn heap() -> Option<Heap> {
+    // SAFETY: mallinfo2 only reads malloc's statistics under its locks.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        // SAFETY: mallinfo2 only reads malloc's statistics under its locks.
+    let heap = {
         let m = unsafe { nix::libc::mallinfo2() };
         Some(Heap { in_use: (m.uordblks + m.hblkhd) as u64, held: (m.arena + m.hblkhd) as u64 })
-    }
+    };
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    None
+    let heap = None;
+    heap
 }
 
 /// Asks for a trim soon: one thread does it, a moment after the last request and never
@@ -116,12 +118,14 @@ fn trimmer() -> &'static Trimmer {
                 let (began, before) = (Instant::now(), super::sysinfo::process_rss());
                 trim();
                 *t.done.lock().unwrap() += 1;
-                let after = super::sysinfo::process_rss();
+                let (after, heap) = (super::sysinfo::process_rss(), heap());
                 tracing::debug!(
-                    "malloc trim: RSS {:.1} → {:.1} MB in {:?}",
+                    "malloc trim: RSS {:.1} → {:.1} MB in {:?}; malloc holds {:.1} MB for {:.1} MB in use",
                     before as f64 / 1e6,
                     after as f64 / 1e6,
-                    began.elapsed()
+                    began.elapsed(),
+                    heap.map_or(0, |h| h.held) as f64 / 1e6,
+                    heap.map_or(0, |h| h.in_use) as f64 / 1e6,
                 );
                 std::thread::sleep(MIN_INTERVAL.saturating_sub(SETTLE));
             }
