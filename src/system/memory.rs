@@ -1,14 +1,16 @@
-//! The process's allocator policy (glibc malloc): few arenas, large blocks mapped
-//! apart, and what finished work freed handed back to the kernel (`malloc_trim`), off
-//! the async runtime and at most once every few seconds.
+//! The process's allocator policy (glibc malloc): few arenas, and what finished work
+//! freed handed back to the kernel (`malloc_trim`), off the async runtime and at most
+//! once a second.
 //!
 //! Why: a pipeline run allocates from many threads (GStreamer's streaming threads,
 //! x264's and libav's workers), each of which glibc gives an arena of its own, up to 8
 //! per core. What a run frees stays in those arenas, free but resident: after 50
 //! start/stop rounds of a transcode the daemon held 268 MB in its arenas for 9 MB in
-//! use, and kept climbing. x264 also asks for huge pages on its frame buffers, which
-//! then stay whole inside the arenas. With the arenas capped, frames mapped apart and
-//! a trim after every run, a stopped stream gives its memory back (README, "Memory").
+//! use, and kept climbing (x264's frame buffers, which it asks huge pages for, stay
+//! whole inside the arenas). With the arenas capped and a trim after every run, a
+//! stopped stream gives its memory back (README, "Memory"). A fixed mmap threshold
+//! (frames mapped apart) was tried and left out: at 512 KiB it cost a transcode a fifth
+//! more CPU in page faults.
 //!
 //! Other C libraries are untouched: this is glibc's own policy, the same one the
 //! `MALLOC_ARENA_MAX` / `GLIBC_TUNABLES` environment sets, which still wins when given.
@@ -18,14 +20,8 @@ use std::time::{Duration, Instant};
 
 /// Arenas glibc may create (its default is 8 per core).
 const ARENA_MAX: i32 = 2;
-/// Blocks this large and larger are mapped on their own and unmapped when freed
-/// (video frames, encoder buffers), instead of glibc's threshold that grows to 32 MB
-/// after the first large free and leaves every later frame in an arena. Pipelines
-/// allocate their frames from buffer pools once per run, so the mapping is not paid per
-/// frame.
-const MMAP_THRESHOLD: i32 = 512 * 1024;
-/// The shortest time between two trims.
-const MIN_INTERVAL: Duration = Duration::from_secs(2);
+/// The shortest time between two trims (one takes a few milliseconds).
+const MIN_INTERVAL: Duration = Duration::from_secs(1);
 /// How long a requested trim waits, so that what is freed together is trimmed together
 /// (a pipeline's elements finish their teardown a little apart).
 const SETTLE: Duration = Duration::from_millis(200);
@@ -40,9 +36,6 @@ pub fn configure() {
         unsafe {
             if !given("MALLOC_ARENA_MAX", "arena_max") {
                 nix::libc::mallopt(nix::libc::M_ARENA_MAX, ARENA_MAX);
-            }
-            if !given("MALLOC_MMAP_THRESHOLD_", "mmap_threshold") {
-                nix::libc::mallopt(nix::libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
             }
         }
     }
