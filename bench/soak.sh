@@ -10,8 +10,9 @@
 #
 # churn: streams that start and stop must give their memory back. Every 4 s a 720p
 # transcode is started (its first segment fetched) and stopped, and every fourth round
-# a 1080p passthrough as well; RSS and fds are sampled every round and their slope
-# after warm-up printed (target: RSS under 5 MB/h).
+# a 1080p passthrough as well (a round that overruns waits 1 s); RSS and fds are
+# sampled at the end of every round and their slope after warm-up printed (target:
+# RSS under 5 MB/h). SOAK_SAMPLES=FILE keeps the samples (t, RSS kB, fds).
 #
 # Needs: ffmpeg, curl, jq, bc, python3 and a release build of swarmcast.
 set -euo pipefail
@@ -62,9 +63,11 @@ if [ "${1:-}" = churn ]; then
     once "$trans"
     if [ $(( round % 4 )) = 0 ]; then once "$pass"; fi
     round=$(( round + 1 ))
-    echo "$(( $(date +%s) - t_start )) $(rss_kb "$sc" VmRSS) $(fds "$sc")" >> "$work/samples"
+    # Sampled at the end of the round, at least 1 s after its streams were deleted:
+    # what they left behind, not a pipeline caught in its teardown.
     left=$(echo "4 - ($(date +%s.%N) - $t0)" | bc)
-    if [ "$(echo "$left > 0" | bc)" = 1 ]; then sleep "$left"; fi
+    if [ "$(echo "$left > 1" | bc)" = 1 ]; then sleep "$left"; else sleep 1; fi
+    echo "$(( $(date +%s) - t_start )) $(rss_kb "$sc" VmRSS) $(fds "$sc")" >> "$work/samples"
   done
   kill -0 "$sc" || { echo "the daemon died"; cat "$work/sc.log"; exit 1; }
 fi
@@ -131,6 +134,7 @@ done
 kill -0 "$sc" || { echo "the daemon died"; cat "$work/sc.log"; exit 1; }
 fi
 
+if [ -n "${SOAK_SAMPLES:-}" ]; then cp "$work/samples" "$SOAK_SAMPLES"; fi
 python3 - "$work/samples" "$WARMUP" <<'PY' > "$work/fit"
 import sys
 rows = [l.split() for l in open(sys.argv[1]).read().splitlines()[1:]]

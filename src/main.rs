@@ -33,12 +33,22 @@ enum Command {
     User(swarmcast::cli::accounts::UserArgs),
     /// Manage API keys (works on the database; the daemon may be running).
     Apikey(swarmcast::cli::accounts::ApiKeyArgs),
+    /// The daemon's encoder probe, run as its child: prints the registry as JSON.
+    #[command(hide = true)]
+    ProbeEncoders {
+        #[arg(long, default_value = "")]
+        pin: String,
+        /// Comma-separated element names.
+        #[arg(long, default_value = "")]
+        exclude: String,
+    },
 }
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let result = match args.command.unwrap_or(Command::Serve) {
         Command::Serve => load(args.config).and_then(|config| {
+            swarmcast::system::memory::configure();
             swarmcast::system::init_logging(&config.log.level);
             runtime()?.block_on(swarmcast::daemon::run(config))
         }),
@@ -49,6 +59,10 @@ fn main() -> std::process::ExitCode {
         Command::Torrent(t) => runtime().and_then(|rt| rt.block_on(cli::torrent(t))),
         Command::Maintenance(m) => runtime().and_then(|rt| rt.block_on(cli::maintenance(m))),
         Command::User(u) => load(args.config).and_then(|c| swarmcast::cli::accounts::user(&c, u)),
+        Command::ProbeEncoders { pin, exclude } => {
+            let exclude: Vec<String> = exclude.split(',').filter(|s| !s.is_empty()).map(String::from).collect();
+            swarmcast::media::encoder_probe::print_probe(&pin, &exclude)
+        }
         Command::Apikey(k) => load(args.config).and_then(|c| swarmcast::cli::accounts::apikey(&c, k)),
     };
     match result {

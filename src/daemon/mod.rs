@@ -41,6 +41,13 @@ pub async fn build(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     let tracker = Arc::new(Tracker::new(&config.tracker, store.clone())?);
     tracker.spawn_sweeper(&shutdown);
     let media = Media::new(config.media.clone(), config.storage.cache_dir.join("hls"), shutdown.child_token());
+    // The daemon's binary probes the encoders in a child process (not a test binary
+    // that embeds the daemon): GStreamer then starts with the first stream.
+    if let Ok(exe) = std::env::current_exe()
+        && exe.file_name().is_some_and(|n| n == "swarmcast")
+    {
+        media.probe_in_child(exe);
+    }
     media.start();
     media.follow_engine(engine.subscribe());
     let dlna = Arc::new(crate::lan::dlna::Dlna::open(config.dlna.clone(), &config.storage.state_dir)?);

@@ -6,6 +6,7 @@ pub mod cache;
 pub mod cuts;
 pub mod depth;
 pub mod encoder;
+pub mod encoder_probe;
 mod gop;
 pub mod keyframes;
 pub mod language;

@@ -124,6 +124,9 @@ impl Drop for RunHandle {
         // Setting Null waits for streaming threads; keep that off the async workers.
         std::thread::spawn(move || {
             let _ = p.set_state(gst::State::Null);
+            drop(p);
+            // What the run's threads freed goes back to the kernel.
+            crate::system::memory::trim_soon();
             for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
                 if e.file_name().to_string_lossy().starts_with(&prefix) {
                     let _ = std::fs::remove_file(e.path());

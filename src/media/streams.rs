@@ -28,6 +28,8 @@ pub struct Media {
     shutdown: CancellationToken,
     /// Subtitle cues read so far, per stream and subtitle track.
     subtitle_cues: Mutex<HashMap<(StreamKey, usize), SubtitleCell>>,
+    /// The daemon's binary, when the encoder probe runs in a child process of it.
+    probe_exe: std::sync::OnceLock<PathBuf>,
 }
 
 type SubtitleCell = Arc<tokio::sync::OnceCell<Arc<Vec<super::subtitles::Cue>>>>;
@@ -46,6 +48,7 @@ impl Media {
             opening: Mutex::default(),
             opening_sources: Mutex::default(),
             subtitle_cues: Mutex::default(),
+            probe_exe: Default::default(),
         })
     }
 
@@ -56,11 +59,19 @@ impl Media {
         m
     }
 
+    /// Makes the encoder probe run in a child process, `exe probe-encoders` (see
+    /// `encoder_probe`). Call before `start`.
+    pub fn probe_in_child(&self, exe: PathBuf) {
+        let _ = self.probe_exe.set(exe);
+    }
+
     /// Probes the encoders in the background and starts the cache sweeper.
     pub fn start(self: &Arc<Self>) {
         let this = self.clone();
         crate::system::spawn("encoder-probe", &self.shutdown, async move {
             this.registry().await;
+            // The test encodes' buffers go back to the kernel.
+            crate::system::memory::trim_soon();
             Ok(())
         });
         let weak = Arc::downgrade(self);
@@ -124,10 +135,14 @@ impl Media {
         self.registry
             .get_or_init(|| async {
                 let (pin, exclude) = (self.config.encoder.clone(), self.config.exclude_encoders.clone());
+                let exe = self.probe_exe.get().cloned();
                 Arc::new(
-                    tokio::task::spawn_blocking(move || EncoderRegistry::probe(&pin, &exclude))
-                        .await
-                        .unwrap_or_default(),
+                    tokio::task::spawn_blocking(move || match exe {
+                        Some(exe) => super::encoder_probe::probe_in_child(&exe, &pin, &exclude),
+                        None => EncoderRegistry::probe(&pin, &exclude),
+                    })
+                    .await
+                    .unwrap_or_default(),
                 )
             })
             .await

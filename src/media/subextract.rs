@@ -60,6 +60,7 @@ fn run(
     (want, want_key): (usize, Option<String>),
     timeout: Duration,
 ) -> anyhow::Result<Vec<Cue>> {
+    super::runtime::init()?;
     let pipeline = gst::Pipeline::new();
     let src = gst::ElementFactory::make("appsrc").build()?;
     let appsrc = src.clone().dynamic_cast::<gst_app::AppSrc>().expect("appsrc");

@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod disk;
 mod journal;
+pub mod memory;
 pub mod outbound;
 pub mod sysinfo;
 

@@ -20,6 +20,7 @@ mod formats;
 mod hls_local;
 mod layout;
 mod media_cache;
+mod memory;
 mod openapi;
 mod powercut;
 mod security;
