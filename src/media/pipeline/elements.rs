@@ -121,50 +121,48 @@ fn default_channel_mask(channels: i32) -> Option<u64> {
 /// that audioconvert can downmix it: it refuses to mix unpositioned channels and the
 /// demuxer stops with not-negotiated.
 pub(super) fn position_channels(pad: &gst::Pad) {
-    pad.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, |_, info| {
-        let Some(gst::PadProbeData::Event(ev)) = &info.data else {
-            return gst::PadProbeReturn::Ok;
-        };
-        let gst::EventView::Caps(c) = ev.view() else {
-            return gst::PadProbeReturn::Ok;
-        };
-        let caps = c.caps();
-        let Some(s) = caps.structure(0) else { return gst::PadProbeReturn::Ok };
+    rewrite_raw_audio_caps(pad, |s| {
         let channels = s.get::<i32>("channels").unwrap_or(0);
-        let unpositioned = !s.get::<gst::Bitmask>("channel-mask").is_ok_and(|m| m.0 != 0);
-        if s.name() != "audio/x-raw" || !unpositioned {
-            return gst::PadProbeReturn::Ok;
+        if s.get::<gst::Bitmask>("channel-mask").is_ok_and(|m| m.0 != 0) {
+            return false;
         }
-        let Some(mask) = default_channel_mask(channels) else { return gst::PadProbeReturn::Ok };
-        let mut caps = caps.to_owned();
-        caps.make_mut().structure_mut(0).unwrap().set("channel-mask", gst::Bitmask::new(mask));
+        let Some(mask) = default_channel_mask(channels) else { return false };
+        s.set("channel-mask", gst::Bitmask::new(mask));
         tracing::debug!("{channels} unpositioned channels get the standard layout {mask:#x}");
-        info.data = Some(gst::PadProbeData::Event(gst::event::Caps::builder(&caps).seqnum(ev.seqnum()).build()));
-        gst::PadProbeReturn::Ok
+        true
     });
 }
 
 /// Relabels the big-endian raw audio caps arriving at `pad` little-endian (same
 /// sample type and width): for PCM whose demuxer got its byte order wrong (`movpcm`).
 pub(super) fn little_endian_pcm(pad: &gst::Pad) {
-    pad.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, |_, info| {
+    rewrite_raw_audio_caps(pad, |s| {
+        let Some(le) = s.get::<&str>("format").ok().and_then(|f| f.strip_suffix("BE")).map(|f| format!("{f}LE")) else {
+            return false;
+        };
+        s.set("format", le.as_str());
+        tracing::debug!("PCM relabelled little-endian: {s}");
+        true
+    });
+}
+
+/// Replaces the `audio/x-raw` caps event passing `pad` by the caps `edit` changed (it
+/// says whether it changed them); other events and caps pass as they are.
+fn rewrite_raw_audio_caps(pad: &gst::Pad, edit: impl Fn(&mut gst::StructureRef) -> bool + Send + Sync + 'static) {
+    pad.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
         let Some(gst::PadProbeData::Event(ev)) = &info.data else {
             return gst::PadProbeReturn::Ok;
         };
         let gst::EventView::Caps(c) = ev.view() else {
             return gst::PadProbeReturn::Ok;
         };
-        let caps = c.caps();
-        let Some(s) = caps.structure(0) else { return gst::PadProbeReturn::Ok };
-        let Some(le) = s.get::<&str>("format").ok().and_then(|f| f.strip_suffix("BE")).map(|f| format!("{f}LE")) else {
-            return gst::PadProbeReturn::Ok;
-        };
-        if s.name() != "audio/x-raw" {
+        if c.caps().structure(0).is_none_or(|s| s.name() != "audio/x-raw") {
             return gst::PadProbeReturn::Ok;
         }
-        let mut caps = caps.to_owned();
-        caps.make_mut().structure_mut(0).unwrap().set("format", le.as_str());
-        tracing::debug!("PCM relabelled little-endian: {caps}");
+        let mut caps = c.caps().to_owned();
+        if !edit(caps.make_mut().structure_mut(0).unwrap()) {
+            return gst::PadProbeReturn::Ok;
+        }
         info.data = Some(gst::PadProbeData::Event(gst::event::Caps::builder(&caps).seqnum(ev.seqnum()).build()));
         gst::PadProbeReturn::Ok
     });
