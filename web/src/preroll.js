@@ -5,7 +5,7 @@
 // stop of issue 14): the wait is taken before playing instead, once, with the reason on
 // screen, rather than as a stall in the middle of the film.
 
-/** The longest a start or a seek is held back for the buffer, in ms. */
+/** The longest a start or a seek is held back once it could play (its first fragment is in), in ms. */
 const MAX_HOLD_MS = 20000;
 
 /**
@@ -13,8 +13,11 @@ const MAX_HOLD_MS = 20000;
  * then calls `play()`. A player paused by its user stays paused.
  */
 export function preroll(hls, Hls, video, play) {
-  let rate = null; // film seconds per second, of the latest fragment loaded while held
-  let hold = null; // { since } while held
+  // Film seconds per second of the latest fragment loaded while held, per fragment type:
+  // with an audio rendition, its fragments come in apart from the video's, and quickly
+  // once the video's bytes are here; the slower of the two is what playback waits for.
+  let rates = {};
+  let hold = null; // { since, playable } while held: when it began, when it could have played
   let last = 0;
   const ahead = () => {
     const t = video.currentTime;
@@ -23,7 +26,8 @@ export function preroll(hls, Hls, video, play) {
     return 0;
   };
   const target = () => hls.levels?.[Math.max(0, hls.currentLevel)]?.details?.targetduration || 4;
-  const release = () => {
+  const release = (why) => {
+    console.debug(`[preroll] play (${why}): ${ahead().toFixed(2)} s ahead, rates ${JSON.stringify(rates)}, held ${Date.now() - hold.since} ms`);
     hold = null;
     play();
   };
@@ -31,24 +35,27 @@ export function preroll(hls, Hls, video, play) {
     if (!hold) return;
     const have = ahead();
     const atEnd = video.duration > 0 && video.currentTime + have >= video.duration - 0.5;
-    const need = rate === null ? Infinity : target() / rate;
+    const known = Object.values(rates);
+    const need = known.length ? target() / Math.min(...known) : Infinity;
     // As much ahead as hls.js ever buffers: it fetches no more, waiting cannot help (a
     // start from a place buffered while the player waited, e.g. for "Resume or start over").
     const full = have >= (hls.config?.maxBufferLength || 30) - target();
-    if (have > 0 && (have >= need || atEnd || full)) release();
-    else if (Date.now() - hold.since > MAX_HOLD_MS) release();
+    if (have > 0) hold.playable ??= Date.now();
+    if (have > 0 && (have >= need || atEnd || full)) release(have >= need ? 'enough' : atEnd ? 'end' : 'full');
+    else if (hold.playable && Date.now() - hold.playable > MAX_HOLD_MS) release('held too long');
   };
   const begin = () => {
     hold = { since: Date.now() };
-    rate = null;
+    rates = {};
   };
   hls.on(Hls.Events.FRAG_LOADED, (_, d) => {
     // The rate of the latest fragment at or after the playhead (not of one loaded before
     // the seek): the first one after a seek also carries the restart, the next ones
     // show how fast the film comes in.
-    const { start, duration, stats } = d.frag;
+    const { start, duration, stats, type } = d.frag;
     const secs = (stats.loading.end - stats.loading.start) / 1000;
-    if (hold && secs > 0 && start + duration > video.currentTime + 0.2) rate = duration / secs;
+    if (hold && secs > 0 && start + duration > video.currentTime + 0.2) rates[type] = duration / secs;
+    console.debug(`[preroll] ${type} fragment ${start.toFixed(1)}+${duration.toFixed(1)} s in ${secs.toFixed(2)} s at ${video.currentTime.toFixed(2)}${hold ? ' (held)' : ''}`);
   });
   hls.on(Hls.Events.FRAG_BUFFERED, check);
   video.addEventListener('timeupdate', () => {

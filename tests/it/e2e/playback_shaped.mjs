@@ -30,6 +30,7 @@ try {
   await context.addCookies([{ name: COOKIE_NAME, value: COOKIE_VALUE, url: BASE }]);
   const page = await context.newPage();
   page.on('pageerror', (e) => log('page error:', e.message));
+  page.on('console', (m) => m.text().startsWith('[preroll]') && log(m.text()));
   await page.goto(`${BASE}/play/${INFO_HASH}`);
   await page.waitForSelector('video#player');
   await page.evaluate(() => {
