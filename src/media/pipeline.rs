@@ -517,7 +517,11 @@ fn fill_dts(pad: &gst::Pad, frame_ns: u64) {
 }
 
 fn to_muxer(split: &gst::Element, last: &gst::Element, pad_name: &str, spec: &RunSpec) -> anyhow::Result<()> {
+    let mux = split.property::<gst::Element>("muxer");
+    let mux_pads_before = mux.sink_pads();
     let sinkpad = split.request_pad_simple(pad_name).with_context(|| format!("muxer pad {pad_name}"))?;
+    // The muxer's pad that splitmuxsink asked for with ours.
+    let mux_pad = mux.sink_pads().into_iter().find(|p| !mux_pads_before.contains(p));
     let src = last.static_pad("src").unwrap();
     if pad_name.starts_with("audio") {
         clip_start(&src, spec.grid.start_ns(spec.start), None);
@@ -527,6 +531,10 @@ fn to_muxer(split: &gst::Element, last: &gst::Element, pad_name: &str, spec: &Ru
         fill_dts(&src, frame);
     }
     rebase_segments(&src);
+    if !pad_name.starts_with("audio") {
+        let splits = (spec.start + 1..spec.grid.count).map(|i| spec.grid.split_ns(i)).collect();
+        super::cuts::close_at_split(&src, &mux_pad.context("splitmuxsink asked its muxer for no video pad")?, splits);
+    }
     src.link(&sinkpad)?;
     Ok(())
 }

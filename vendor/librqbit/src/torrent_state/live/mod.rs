@@ -1009,6 +1009,8 @@ const DEFAULT_PEER_REQUEST_WINDOW: usize = 128;
 struct PeerFlowControl {
     i_am_choked: bool,
     request_window: usize,
+    // PATCH(swarmcast window)
+    rate: PeerRate,
 }
 
 impl PeerFlowControl {
@@ -1016,7 +1018,55 @@ impl PeerFlowControl {
         Self {
             i_am_choked: true,
             request_window: max_request_window,
+            rate: PeerRate::default(),
         }
+    }
+
+    /// PATCH(swarmcast window): the chunks that may be asked for at once.
+    fn window(&self) -> usize {
+        self.rate.window(self.request_window)
+    }
+}
+
+/// PATCH(swarmcast window): the peer's rate, which sizes its request window to a few
+/// seconds of data. A peer sends what was asked in order, and a transmission-daemon puts
+/// all of it in its send buffer at once (up to 15 s at its current speed), where a cancel
+/// no longer reaches: a piece asked for now waits behind the whole window, 9 s of
+/// librqbit's 128 chunks at 225 KB/s. A seek waited that long for its first byte.
+#[derive(Default)]
+struct PeerRate {
+    since: Option<Instant>,
+    bytes: u64,
+    bytes_per_sec: Option<f64>,
+}
+
+impl PeerRate {
+    /// How often the rate is measured.
+    const PERIOD: Duration = Duration::from_secs(1);
+    /// Seconds of data the window holds: four of transmission's 500 ms bandwidth periods.
+    const WINDOW_SECS: f64 = 2.0;
+    /// The smallest window, in chunks (256 KiB): a peer whose rate is yet small can grow.
+    const MIN_WINDOW: usize = 16;
+
+    fn add(&mut self, bytes: u64) {
+        let now = Instant::now();
+        let since = *self.since.get_or_insert(now);
+        self.bytes += bytes;
+        let elapsed = now - since;
+        if elapsed >= Self::PERIOD {
+            let sample = self.bytes as f64 / elapsed.as_secs_f64();
+            self.bytes_per_sec = Some(self.bytes_per_sec.map_or(sample, |old| (old + sample) / 2.0));
+            self.since = Some(now);
+            self.bytes = 0;
+        }
+    }
+
+    fn window(&self, max: usize) -> usize {
+        let Some(rate) = self.bytes_per_sec else {
+            return max;
+        };
+        let chunks = (rate * Self::WINDOW_SECS / f64::from(librqbit_core::constants::CHUNK_SIZE)).ceil() as usize;
+        chunks.clamp(Self::MIN_WINDOW.min(max), max)
     }
 }
 
@@ -1842,6 +1892,10 @@ impl PeerHandler {
         if !should_process {
             return Ok(());
         }
+        // PATCH(swarmcast window)
+        self.lock_flow_control("rate")
+            .rate
+            .add(piece.len() as u64);
 
         // This one is used to calculate download speed.
         self.state
@@ -2089,7 +2143,7 @@ impl PeerHandler {
     fn can_send_request(&self) -> bool {
         let (i_am_choked, request_window) = {
             let flow = self.lock_flow_control("can_send_request");
-            (flow.i_am_choked, flow.request_window)
+            (flow.i_am_choked, flow.window())
         };
 
         if i_am_choked {
