@@ -10,6 +10,7 @@ use std::io::SeekFrom;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use futures::FutureExt;
 use futures::future::BoxFuture;
 use gstreamer as gst;
 use gstreamer_app as gst_app;
@@ -66,7 +67,7 @@ pub async fn open_typed(
 }
 
 /// The container named by both the file's extension and its first 12 bytes, if they agree.
-fn container_caps(name: &str, head: &[u8; 12]) -> Option<gst::Caps> {
+pub(crate) fn container_caps(name: &str, head: &[u8; 12]) -> Option<gst::Caps> {
     let ext = name.rsplit('.').next()?.to_ascii_lowercase();
     let caps = match ext.as_str() {
         "mp4" | "m4v" | "mov" if [&b"ftyp"[..], b"moov", b"mdat", b"free", b"wide", b"skip"].contains(&&head[4..8]) => {
@@ -150,7 +151,9 @@ impl ByteSource for TorrentSource {
 }
 
 /// Read-ahead size: GStreamer demuxers ask for small pieces, a torrent answers best
-/// in large ones.
+/// in large ones. Only what is already here is read ahead: a read that waited for the
+/// next 512 KiB of a torrent made the first frame and every segment wait for bytes
+/// past the ones they need (2.3 s at 225 KB/s).
 const CHUNK: usize = 512 * 1024;
 
 struct Feed {
@@ -180,9 +183,18 @@ impl Feed {
         }
         let fill = ((self.len - pos) as usize).min(want.max(CHUNK));
         let mut buf = vec![0u8; fill];
+        let need = (end - pos) as usize;
         let mut got = 0;
         while got < fill {
-            let n = self.reader.read(&mut buf[got..]).await?;
+            let read = self.reader.read(&mut buf[got..]);
+            let n = if got < need {
+                read.await?
+            } else {
+                match read.now_or_never() {
+                    Some(r) => r?,
+                    None => break,
+                }
+            };
             if n == 0 {
                 break;
             }

@@ -75,7 +75,6 @@ fn hls_js_plays_without_stalls_on_a_swarm_half_again_faster_than_the_film() {
     };
     let out = std::io::read_to_string(node.stdout.take().unwrap()).unwrap_or_default();
     eprintln!("{out}");
-    if std::env::var("DUMP_LOG").is_ok() { std::fs::write("/tmp/shaped-daemon.log", daemon.log_text()).unwrap(); }
     if !status.success() {
         let log = daemon.log_text();
         eprintln!("--- daemon log (last lines) ---");
