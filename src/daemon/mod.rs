@@ -76,6 +76,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         "starting swarmcast {}",
         env!("CARGO_PKG_VERSION")
     );
+    // Caught from here on: a SIGTERM between READY and the server's start (systemd may
+    // send one at any time) must stop the daemon in order, not kill it.
+    let term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+    let int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
     // Ends every background task, after the engine has flushed its state.
     let root = CancellationToken::new();
     let state = build(config, root.clone()).await?;
@@ -107,7 +111,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         r = &mut server => {
             r.context("HTTP server panicked")?;
         }
-        () = shutdown_signal() => {}
+        () = shutdown_signal(term, int) => {}
     }
     // Tell systemd at once, then give open requests (players mid-segment) a moment
     // and close them, so the flush below always fits in TimeoutStopSec.
@@ -164,9 +168,7 @@ async fn start_discovery(state: &AppState, addr: std::net::SocketAddr, stop: Can
     Discovery { ssdp, mdns }
 }
 
-async fn shutdown_signal() {
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+async fn shutdown_signal(mut term: tokio::signal::unix::Signal, mut int: tokio::signal::unix::Signal) {
     tokio::select! {
         _ = term.recv() => {}
         _ = int.recv() => {}
