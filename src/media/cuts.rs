@@ -1,7 +1,8 @@
 //! Keyframes on the grid for a run that encodes the video: the encoder is told to
 //! start a new GOP at every segment boundary, so that segments can be cut there even
 //! where the grid is not a whole number of GOPs from the run's start (the short lead-in
-//! segments, a run restarted mid-film by a seek).
+//! segments, a run restarted mid-film by a seek). And segments closed as soon as the
+//! keyframe that starts the next one is in (`close_at_split`).
 
 use std::sync::Mutex;
 
@@ -11,34 +12,52 @@ use gstreamer_video as gst_video;
 
 use super::playlist::Grid;
 
+/// Where a pad's buffers are on a list of boundaries (stream times, in order): the
+/// segment they are in, and the next boundary not yet crossed.
+struct Boundaries {
+    segment: gst::FormattedSegment<gst::ClockTime>,
+    times: Vec<u64>,
+    next: usize,
+}
+
+impl Boundaries {
+    fn new(times: Vec<u64>) -> Self {
+        Self { segment: gst::FormattedSegment::new(), times, next: 0 }
+    }
+
+    /// Keeps the segment of a segment event.
+    fn follow(&mut self, ev: &gst::Event) {
+        if let gst::EventView::Segment(s) = ev.view()
+            && let Some(seg) = s.segment().downcast_ref::<gst::ClockTime>()
+        {
+            self.segment = seg.clone();
+        }
+    }
+
+    /// Whether a buffer at `pts` (`early` ns counting as reached) crosses a boundary not
+    /// crossed yet; `None` for a buffer outside the segment.
+    fn crosses(&mut self, pts: gst::ClockTime, early: u64) -> Option<bool> {
+        let t = self.segment.to_stream_time(pts)?.nseconds() + early;
+        let mut crossed = false;
+        while self.next < self.times.len() && self.times[self.next] <= t {
+            self.next += 1;
+            crossed = true;
+        }
+        Some(crossed)
+    }
+}
+
 /// Installs a probe on the encoder's sink `pad` that forces a keyframe on the first
 /// frame at or after each boundary of `grid` after segment `start` (a frame half a
 /// frame early counts, as timestamps are rounded through the container's timescale).
 pub fn force_on_grid(pad: &gst::Pad, grid: &Grid, start: usize, frame_ns: u64) {
-    let boundaries: Vec<u64> = (start + 1..grid.count).map(|i| grid.start_ns(i)).collect();
-    let state = Mutex::new((gst::FormattedSegment::<gst::ClockTime>::new(), 0usize));
+    let state = Mutex::new(Boundaries::new((start + 1..grid.count).map(|i| grid.start_ns(i)).collect()));
     pad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM, move |pad, info| {
         match &info.data {
-            Some(gst::PadProbeData::Event(ev)) => {
-                if let gst::EventView::Segment(s) = ev.view()
-                    && let Some(seg) = s.segment().downcast_ref::<gst::ClockTime>()
-                {
-                    state.lock().unwrap().0 = seg.clone();
-                }
-            }
+            Some(gst::PadProbeData::Event(ev)) => state.lock().unwrap().follow(ev),
             Some(gst::PadProbeData::Buffer(b)) => {
-                let mut st = state.lock().unwrap();
-                let Some(t) = b.pts().and_then(|p| st.0.to_stream_time(p)) else {
-                    return gst::PadProbeReturn::Ok;
-                };
-                let t = t.nseconds() + frame_ns / 2;
-                let mut crossed = false;
-                while st.1 < boundaries.len() && boundaries[st.1] <= t {
-                    st.1 += 1;
-                    crossed = true;
-                }
-                drop(st);
-                if crossed {
+                let crossed = b.pts().and_then(|p| state.lock().unwrap().crosses(p, frame_ns / 2));
+                if crossed == Some(true) {
                     // Handled at once by the encoder (it queues the request and
                     // applies it to the next frame: this one).
                     let ev = gst_video::DownstreamForceKeyUnitEvent::builder().all_headers(true).build();
@@ -60,37 +79,26 @@ pub fn force_on_grid(pad: &gst::Pad, grid: &Grid, start: usize, frame_ns: u64) {
 /// `mux_pad`, so the segments say which frames are keyframes truly.
 ///
 /// Installed on the video `pad` that feeds splitmuxsink, after `rebase_segments`
-/// (running time is media time); `splits` are the running times asked to split at.
+/// (running time is stream time there); `splits` are the times asked to split at.
 pub fn close_at_split(pad: &gst::Pad, mux_pad: &gst::Pad, splits: Vec<u64>) {
     // Times of the frames marked, until the muxer's pad sees them.
     let marked = std::sync::Arc::new(Mutex::new(Vec::<gst::ClockTime>::new()));
     let marked2 = marked.clone();
-    // The segment, the next split, and the keyframe that crossed the latest.
-    let state = Mutex::new((gst::FormattedSegment::<gst::ClockTime>::new(), 0usize, None::<gst::ClockTime>));
+    // The splits, and the keyframe that crossed one latest until the frame after it is marked.
+    let state = Mutex::new((Boundaries::new(splits), None::<gst::ClockTime>));
     pad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
         match &mut info.data {
-            Some(gst::PadProbeData::Event(ev)) => {
-                if let gst::EventView::Segment(s) = ev.view()
-                    && let Some(seg) = s.segment().downcast_ref::<gst::ClockTime>()
-                {
-                    state.lock().unwrap().0 = seg.clone();
-                }
-            }
+            Some(gst::PadProbeData::Event(ev)) => state.lock().unwrap().0.follow(ev),
             Some(gst::PadProbeData::Buffer(b)) => {
                 let Some(pts) = b.pts() else { return gst::PadProbeReturn::Ok };
-                let mut st = state.lock().unwrap();
+                let (splits, key) = &mut *state.lock().unwrap();
                 if !b.flags().contains(gst::BufferFlags::DELTA_UNIT) {
-                    let Some(t) = st.0.to_running_time(pts) else { return gst::PadProbeReturn::Ok };
-                    let mut crossed = false;
-                    while st.1 < splits.len() && splits[st.1] <= t.nseconds() {
-                        st.1 += 1;
-                        crossed = true;
-                    }
-                    st.2 = crossed.then_some(pts);
-                } else if st.2.is_some_and(|key| pts > key) {
+                    let Some(crossed) = splits.crosses(pts, 0) else { return gst::PadProbeReturn::Ok };
+                    *key = crossed.then_some(pts);
+                } else if key.is_some_and(|k| pts > k) {
                     // A frame shown before the keyframe (open GOP) is not marked: the
                     // GOP it would start would run backwards.
-                    st.2 = None;
+                    *key = None;
                     b.make_mut().unset_flags(gst::BufferFlags::DELTA_UNIT);
                     marked.lock().unwrap().push(pts);
                 }

@@ -227,7 +227,7 @@ pub fn start(
     // Every run starts with a seek (to 0 as well): splitmuxsink forgets split times
     // queued before it starts, so they are queued while the demuxer is held.
     let seek_needed = true;
-    let splits: Vec<u64> = (spec.start + 1..spec.grid.count).map(|i| spec.grid.split_ns(i)).collect();
+    let splits = spec.grid.splits_after(spec.start);
     let split_weak = split.downgrade();
     let audio_seen = Arc::new(AtomicUsize::new(0));
     let video_linked = Arc::new(AtomicBool::new(false));
@@ -517,13 +517,12 @@ fn fill_dts(pad: &gst::Pad, frame_ns: u64) {
 }
 
 fn to_muxer(split: &gst::Element, last: &gst::Element, pad_name: &str, spec: &RunSpec) -> anyhow::Result<()> {
+    let video = !pad_name.starts_with("audio");
     let mux = split.property::<gst::Element>("muxer");
     let mux_pads_before = mux.sink_pads();
     let sinkpad = split.request_pad_simple(pad_name).with_context(|| format!("muxer pad {pad_name}"))?;
-    // The muxer's pad that splitmuxsink asked for with ours.
-    let mux_pad = mux.sink_pads().into_iter().find(|p| !mux_pads_before.contains(p));
     let src = last.static_pad("src").unwrap();
-    if pad_name.starts_with("audio") {
+    if !video {
         clip_start(&src, spec.grid.start_ns(spec.start), None);
     } else if spec.mode != Mode::Transcode {
         let frame = super::playlist::frame_ns(spec.fps);
@@ -531,9 +530,11 @@ fn to_muxer(split: &gst::Element, last: &gst::Element, pad_name: &str, spec: &Ru
         fill_dts(&src, frame);
     }
     rebase_segments(&src);
-    if !pad_name.starts_with("audio") {
-        let splits = (spec.start + 1..spec.grid.count).map(|i| spec.grid.split_ns(i)).collect();
-        super::cuts::close_at_split(&src, &mux_pad.context("splitmuxsink asked its muxer for no video pad")?, splits);
+    if video {
+        // The muxer's pad that splitmuxsink asked for with ours.
+        let mux_pad = mux.sink_pads().into_iter().find(|p| !mux_pads_before.contains(p));
+        let mux_pad = mux_pad.context("splitmuxsink asked its muxer for no video pad")?;
+        super::cuts::close_at_split(&src, &mux_pad, spec.grid.splits_after(spec.start));
     }
     src.link(&sinkpad)?;
     Ok(())

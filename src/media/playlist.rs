@@ -103,6 +103,11 @@ impl Grid {
         self.start_ns(i).saturating_sub(SLACK_NS)
     }
 
+    /// The splits of a run that starts at segment `start`: before each later segment.
+    pub fn splits_after(&self, start: usize) -> Vec<u64> {
+        (start + 1..self.count).map(|i| self.split_ns(i)).collect()
+    }
+
     /// `EXT-X-TARGETDURATION`: the longest EXTINF rounded to the nearest second, at least 1.
     pub fn target_duration(&self) -> u64 {
         let max = (0..self.count).map(|i| self.duration_of(i)).max().unwrap_or(self.seg_ns);
