@@ -562,7 +562,12 @@ fn link_video(pipeline: &gst::Pipeline, split: &gst::Element, pad: &gst::Pad, sp
     let deint = make("deinterlace")?;
     let convert = make("videoconvert")?;
     let scale = make("videoscale")?;
-    let rate = make("videorate")?;
+    // Never fills the end of a segment with copies of its last frame: matroskademux
+    // sends a seek's segment twice (starting at the first cluster, then at the seek's
+    // position), and with the default (1 s) the first frame came out for a whole
+    // second before the film, every HEVC Matroska run.
+    let rate =
+        gst::ElementFactory::make("videorate").property("max-closing-segment-duplication-duration", 0u64).build()?;
     let (w, h) = spec.out_size;
     let (n, d) = if spec.fps.0 > 0 { spec.fps } else { (25, 1) };
     let mut raw_caps = gst::Caps::builder("video/x-raw")

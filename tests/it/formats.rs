@@ -332,6 +332,22 @@ async fn plays_whole((name, args, audio): Row) -> PathBuf {
     let dec = Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(&list).args(["-f", "null", "-"]).output().unwrap();
     let errors = String::from_utf8_lossy(&dec.stderr);
     assert!(dec.status.success() && errors.trim().is_empty(), "{name}: decoding the stream: {errors}");
+    // Every frame once: a frame repeated (a frozen first second) decodes with no error.
+    let pts = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts", "-of", "csv=p=0"])
+        .arg(&list)
+        .output()
+        .unwrap();
+    let pts = String::from_utf8_lossy(&pts.stdout).to_string();
+    let pts: Vec<&str> = pts.lines().map(|l| l.trim_matches([',', ' '])).filter(|l| !l.is_empty()).collect();
+    let once: std::collections::HashSet<&&str> = pts.iter().collect();
+    assert_eq!(
+        once.len(),
+        pts.len(),
+        "{name}: {} of {} video frames come more than once",
+        pts.len() - once.len(),
+        pts.len()
+    );
     let first = list.with_file_name("seg00000.ts");
     assert_eq!(probe_streams(&first, "v"), vec!["h264".to_string()], "{name}");
     assert_eq!(probe_streams(&first, "a"), vec![audio.to_string()], "{name}");
@@ -426,6 +442,12 @@ const CONTAINER_ROWS: &[Row] = &[
     ("h264.ts", "-c:v libx264 -preset ultrafast -g 25 -c:a aac -ac 2", "aac,2"),
     ("h264-ac3.m2ts", "-c:v libx264 -preset ultrafast -g 25 -c:a ac3 -ac 6 -mpegts_m2ts_mode 1", "aac,2"),
     ("moov-last.mov", "-c:v libx264 -preset ultrafast -g 25 -c:a aac -ac 2", "aac,2"),
+    // The common release: 10-bit HEVC with 5.1 AC-3 in Matroska.
+    (
+        "hevc-10bit.mkv",
+        "-c:v libx265 -preset ultrafast -x265-params log-level=error -pix_fmt yuv420p10le -c:a ac3 -ac 6",
+        "aac,2",
+    ),
     ("hevc.mp4", "-c:v libx265 -preset ultrafast -x265-params log-level=error -tag:v hvc1 -c:a aac -ac 2", "aac,2"),
     ("h264-10bit.mp4", "-c:v libx264 -preset ultrafast -pix_fmt yuv420p10le -c:a aac -ac 2", "aac,2"),
     ("h264-60fps.mp4", "-c:v libx264 -preset ultrafast -r 60 -c:a aac -ac 2", "aac,2"),
