@@ -154,21 +154,41 @@ fn add_chain(bin: &gst::Pipeline, elems: &[gst::Element]) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// Rewrites segment events so that running time equals stream (media) time.
-fn rebase_segments(pad: &gst::Pad) {
-    pad.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, |_, info| {
+/// Rewrites the forward time segments that pass `pad` with `f`.
+fn rewrite_segments(pad: &gst::Pad, f: impl Fn(&mut gst::FormattedSegment<gst::ClockTime>) + Send + Sync + 'static) {
+    pad.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
         if let Some(gst::PadProbeData::Event(ev)) = &info.data
             && let gst::EventView::Segment(s) = ev.view()
             && let Some(seg) = s.segment().downcast_ref::<gst::ClockTime>()
             && seg.rate() > 0.0
         {
             let mut seg = seg.clone();
-            let time = seg.time();
-            seg.set_base(time);
+            f(&mut seg);
             let new = gst::event::Segment::builder(&seg).seqnum(ev.seqnum()).build();
             info.data = Some(gst::PadProbeData::Event(new));
         }
         gst::PadProbeReturn::Ok
+    });
+}
+
+/// Running time equals stream (media) time.
+fn rebase_segments(pad: &gst::Pad) {
+    rewrite_segments(pad, |seg| {
+        let time = seg.time();
+        seg.set_base(time);
+    });
+}
+
+/// Matroska: stream time is the frames' own timestamps, the times of the grid (its
+/// keyframes come from the file's `Cues`). matroskademux counts from the file's first
+/// timestamp after a key-unit seek only, so in a film whose frames start at 21–23 ms
+/// (ffmpeg's usual, behind AAC's priming) a seek's run found its keyframe more than
+/// half a frame before its start and dropped every frame up to the next keyframe: a
+/// GOP skipped, or no segment at all (the stream failed as stalled).
+fn frame_time_is_stream_time(pad: &gst::Pad) {
+    rewrite_segments(pad, |seg| {
+        let start = seg.start();
+        seg.set_time(start);
     });
 }
 
@@ -210,6 +230,10 @@ pub fn start(
     let appsrc = src.clone().dynamic_cast::<gst_app::AppSrc>().expect("appsrc");
     let read_wait_ms = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let parse = super::source::parsebin(caps.as_ref())?;
+    let matroska = caps
+        .as_ref()
+        .and_then(|c| c.structure(0))
+        .is_some_and(|s| matches!(s.name().as_str(), "video/x-matroska" | "video/webm"));
     attach_timed(&appsrc, opened, caps, rt.clone(), cancel.clone(), read_wait_ms.clone());
     let mux = gst::ElementFactory::make("mpegtsmux").build()?;
     let location = spec.dir.join(format!("run{}-%05d.part", spec.run_id));
@@ -243,6 +267,9 @@ pub fn start(
         let (Some(pipeline), Some(split)) = (weak.upgrade(), split_weak2.upgrade()) else {
             return;
         };
+        if matroska {
+            frame_time_is_stream_time(pad);
+        }
         if !seeking2.load(Ordering::SeqCst) {
             block_until_seek(pad, ready_tx.clone());
         }
@@ -434,9 +461,8 @@ fn h264_tail() -> anyhow::Result<[gst::Element; 2]> {
 /// Clips the start of a run on `pad`, comparing stream (media) time, not raw PTS
 /// (an MP4 edit list shifts them apart):
 /// - video: dropped until the first keyframe at `start_ns` less half a frame, as a
-///   demuxer's KEY_UNIT seek lands on an index entry, which may be an earlier keyframe.
-///   The slack absorbs stream time running a few ms behind the timestamps the grid was
-///   laid on (matroskademux counts from the file's first timestamp);
+///   demuxer's KEY_UNIT seek lands on an index entry, which may be an earlier keyframe
+///   (the slack absorbs the index's rounding);
 /// - audio: what starts before `start_ns` is dropped, as the previous run's last segment
 ///   carries it and an overlap would make timestamps run backwards.
 fn clip_start(pad: &gst::Pad, start_ns: u64, video_slack: Option<u64>) {
