@@ -145,7 +145,8 @@ impl MediaInfo {
                 .profile
                 .as_deref()
                 .is_some_and(|p| p.contains("10") || p.contains("4:2:2") || p.contains("4:4:4"));
-        if !h264 || self.video.gop_too_long {
+        // MPEG-TS carries no rotation: a phone's film upright only when turned here.
+        if !h264 || self.video.gop_too_long || self.video.rotation != 0 {
             return Mode::Transcode;
         }
         match audio.and_then(|i| self.audio.get(i)) {
@@ -489,6 +490,9 @@ mod tests {
         let m = info("video/x-h264", Some("high-10"), &[("audio/aac", true, None)]);
         assert_eq!(m.mode(m.pick_audio(&[])), Mode::Transcode);
         let m = info("video/x-vp9", None, &[("audio/x-opus", false, None)]);
+        assert_eq!(m.mode(m.pick_audio(&[])), Mode::Transcode);
+        let mut m = info("video/x-h264", Some("high"), &[("audio/aac", true, None)]);
+        m.video.rotation = 90;
         assert_eq!(m.mode(m.pick_audio(&[])), Mode::Transcode);
     }
 

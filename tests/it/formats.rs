@@ -109,6 +109,32 @@ async fn segment0(file: &Path, key: &str) -> PathBuf {
     s.segment(0, "t", Duration::from_secs(30)).await.unwrap_or_else(|e| panic!("{key}: {e}; status {:?}", s.status()))
 }
 
+/// A phone's film, H.264 stored sideways with a quarter-turn tag: MPEG-TS carries no
+/// rotation, so it is turned upright in a transcode (it played sideways, copied).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_film_turned_a_quarter_comes_out_upright() {
+    let stored = clip("phone-stored.mp4", 3, "320x240", "-c:v libx264 -preset ultrafast -g 25 -c:a aac -ac 2");
+    let f = media_dir().join("phone.mp4");
+    let st = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(&stored)
+        .args(["-c", "copy", "-metadata:s:v:0", "rotate=90"])
+        .arg(&f)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let media = Media::with_registry(config(), media_dir().join("cache-phone"), software_registry());
+    let s = media.open(&StreamKey::new("phone", 0), Arc::new(LocalFile(f)), Duration::from_secs(20)).await.unwrap();
+    assert_eq!(s.mode.as_str(), "transcode");
+    let seg = s.segment(0, "t", Duration::from_secs(20)).await.unwrap_or_else(|e| panic!("{e}; {:?}", s.status()));
+    let (_, _, w, h, _) = video_props(&seg);
+    assert_eq!((w, h), (240, 320));
+    // Turned the way ffmpeg turns it: testsrc2's dark time box, top left as stored, at
+    // the bottom left; a turn the other way puts it top right, over the cyan bar.
+    let (box_, cyan) = (luma_at(&seg, 20, 290, false), luma_at(&seg, 220, 20, false));
+    assert!(box_ + 50.0 < cyan, "bottom left {box_}, top right {cyan}: not turned upright");
+}
+
 /// A seek into a Matroska film whose frames start late (ffmpeg puts them behind AAC's
 /// priming, at 21 ms here), copied with x264's B-frames: the run that starts at the
 /// seek makes its segment, and the segment starts with the keyframe the grid names.
