@@ -61,14 +61,15 @@ pub fn codec_name(caps: &str) -> &str {
     match caps {
         "audio/aac" => "AAC",
         "audio/mp3" => "MP3",
-        "audio/x-ac3" => "AC-3",
+        // A DVD's (MPEG-PS) private streams are named apart by mpegpsdemux.
+        "audio/x-ac3" | "audio/x-private1-ac3" => "AC-3",
         "audio/x-eac3" => "E-AC-3",
-        "audio/x-dts" => "DTS",
+        "audio/x-dts" | "audio/x-private1-dts" => "DTS",
         "audio/x-true-hd" => "TrueHD",
         "audio/x-opus" => "Opus",
         "audio/x-vorbis" => "Vorbis",
         "audio/x-flac" => "FLAC",
-        "audio/x-raw" => "PCM",
+        "audio/x-raw" | "audio/x-lpcm" | "audio/x-private1-lpcm" => "PCM",
         c => c.rsplit('/').next().unwrap_or(c).trim_start_matches("x-"),
     }
 }
@@ -327,6 +328,13 @@ pub fn with_renditions(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codec_names() {
+        assert_eq!(codec_name("audio/x-private1-ac3"), "AC-3");
+        assert_eq!(codec_name("audio/x-private1-lpcm"), "PCM");
+        assert_eq!(codec_name("audio/x-wma"), "wma");
+    }
 
     #[test]
     fn languages() {

@@ -13,9 +13,10 @@ mod assets {
 const API_PREFIXES: &[&str] = &["/api/", "/auth/", "/announce", "/scrape", "/metrics"];
 
 /// Everything the UI loads comes from the box itself; hls.js runs a worker from a
-/// `blob:` URL and plays through MediaSource (`blob:` media).
+/// `blob:` URL, plays through MediaSource (`blob:` media) and gives each subtitle track
+/// an empty `data:,WEBVTT` source (without it Safari drops cues when a track is hidden).
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
-     media-src 'self' blob:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; \
+     media-src 'self' blob: data:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; \
      base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 /// An embedded file, or the UI for any other page path; `None` for API paths and

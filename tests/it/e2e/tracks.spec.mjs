@@ -25,6 +25,9 @@ try {
   const requests = [];
   page.on('response', (r) => requests.push(`${r.status()} ${new URL(r.url()).pathname}`));
   page.on('pageerror', (e) => console.error('[tracks] page error:', e.message));
+  // What the page's policy refuses (hls.js gives each subtitle track a `data:` source).
+  const refused = [];
+  page.on('console', (m) => /Content Security Policy/.test(m.text()) && refused.push(m.text()));
   const login = await page.request.post(`${BASE}/auth/login`, {
     data: { username: process.env.E2E_USER, password: process.env.E2E_PASSWORD },
     headers: { 'x-requested-with': 'e2e' },
@@ -73,6 +76,7 @@ try {
   const remembered = [await page.locator('#audio-track').inputValue(), await page.locator('#subtitle-track').inputValue()];
   if (remembered.join() !== '1,0') throw new Error(`after a reload the menus show ${remembered}, not German audio and English subtitles`);
   log('choice remembered: ok');
+  if (refused.length) throw new Error(`the page's policy refused: ${refused.join(' | ')}`);
 } catch (e) {
   console.error('[tracks] FAILED at', step, ':', e.message);
   code = 1;
