@@ -63,12 +63,19 @@ fn run_child(exe: &Path, pin: &str, exclude: &[String]) -> anyhow::Result<Encode
         .arg(exclude.join(","))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
+        // The encoders' libraries print to stderr as they are tried (OpenH264 says
+        // "Error: … cmInitParaError" for the test frame it then encodes): kept for the
+        // debug log and for a failure's message, not shown to whoever started the daemon.
+        .stderr(Stdio::piped())
         .spawn()?;
-    let mut stdout = child.stdout.take().expect("piped");
-    let reader = std::thread::spawn(move || {
-        let mut out = String::new();
-        stdout.read_to_string(&mut out).map(|_| out)
-    });
+    let read_all = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut out = String::new();
+            pipe.read_to_string(&mut out).map(|_| out)
+        })
+    };
+    let reader = read_all(Box::new(child.stdout.take().expect("piped")));
+    let errors = read_all(Box::new(child.stderr.take().expect("piped")));
     let began = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait()? {
@@ -82,7 +89,12 @@ fn run_child(exe: &Path, pin: &str, exclude: &[String]) -> anyhow::Result<Encode
         std::thread::sleep(Duration::from_millis(50));
     };
     let out = reader.join().map_err(|_| anyhow::anyhow!("reader panicked"))??;
-    anyhow::ensure!(status.success(), "it exited with {status}");
+    let errors = errors.join().map_err(|_| anyhow::anyhow!("reader panicked"))??;
+    for line in errors.lines().filter(|l| !l.trim().is_empty()) {
+        tracing::debug!("encoder probe: {line}");
+    }
+    let last = errors.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default();
+    anyhow::ensure!(status.success(), "it exited with {status}: {last}");
     let line = out.lines().rfind(|l| l.starts_with('{')).unwrap_or_default();
     #[derive(Deserialize)]
     struct Answer {
