@@ -1,7 +1,7 @@
 //! Series episodes by file name (`S01E02`, `1x02`, `Episode 2`, `S01E01E02`), their
 //! order in a torrent, the next one, and the first not yet watched. Pure functions.
 
-use super::video::is_video;
+use super::video::{is_extra, is_video};
 
 /// Where a file sits in a series: season, first and last episode (a multi-episode
 /// file `S01E01E02` spans 1–2).
@@ -130,13 +130,6 @@ pub fn parse(path: &str) -> Option<Episode> {
         return Some(Episode { season, ..found });
     }
     Some(found)
-}
-
-/// Whether a name marks a sample or extra.
-fn is_extra(name: &str) -> bool {
-    name.to_ascii_lowercase()
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .any(|w| matches!(w, "sample" | "trailer" | "featurette" | "extras" | "preview"))
 }
 
 /// The episodes among a torrent's files (names in torrent order), in viewing order:

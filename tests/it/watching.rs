@@ -46,14 +46,15 @@ fn resume_watched_continue_next_episode_and_segment_following() {
             .unwrap()
     };
     let (e1, e2, e3) = (index_of("S01E01.720p.mp4"), index_of("S01E02"), index_of("S01E03"));
-    assert_eq!(t["video_file"], e2, "the largest file is episode 2: {t}");
-    // A season pack starts at its first episode, not at the largest file.
+    // A season pack starts at its first episode, not at the largest file (episode 2),
+    // and its main file is that episode too.
+    assert_eq!(t["video_file"], e1, "{t}");
     assert_eq!(first["fileIndex"], e1, "{first}");
     assert_eq!(first["resumeAt"], 0.0);
     assert_eq!(first["next"]["fileIndex"], e2, "{first}");
     assert_eq!(first["next"]["torrentId"], id);
     assert!(first["next"]["name"].as_str().unwrap().ends_with("Show.S01E02.720p.mp4"), "{first}");
-    assert!(first["hlsUrl"].as_str().unwrap().contains(&format!("file={e1}")), "{first}");
+    assert!(!first["hlsUrl"].as_str().unwrap().contains("file="), "the main file needs no file=: {first}");
 
     // Stopped at 10 s of 20: offered back, listed, not watched.
     let (s, body) = put(&d, &format!("/api/watch/{id}/{e1}"), json!({ "position_s": 10.0 }));
