@@ -4,8 +4,8 @@ use super::view::TorrentView;
 
 /// Extensions of containers GStreamer can demux and we offer to play.
 const VIDEO_EXTENSIONS: &[&str] = &[
-    "mkv", "mp4", "m4v", "mov", "avi", "webm", "ts", "m2ts", "mts", "mpg", "mpeg", "wmv", "flv", "ogv", "3gp", "divx",
-    "vob",
+    "mkv", "mp4", "m4v", "mov", "avi", "webm", "ts", "m2ts", "mts", "mpg", "mpeg", "wmv", "asf", "flv", "f4v", "ogv",
+    "ogm", "3gp", "divx", "vob",
 ];
 
 /// Whether a file name looks like a playable video.
@@ -91,8 +91,10 @@ pub fn mime_type(name: &str) -> &'static str {
         Some("ts" | "m2ts" | "mts") => "video/mp2t",
         Some("mpg" | "mpeg" | "vob") => "video/mpeg",
         Some("wmv") => "video/x-ms-wmv",
+        Some("asf") => "video/x-ms-asf",
         Some("flv") => "video/x-flv",
-        Some("ogv") => "video/ogg",
+        Some("f4v") => "video/mp4",
+        Some("ogv" | "ogm") => "video/ogg",
         Some("3gp") => "video/3gpp",
         Some("mp3") => "audio/mpeg",
         Some("m4a" | "aac") => "audio/mp4",
@@ -159,6 +161,7 @@ mod tests {
         assert_eq!(pick_video([("a-sample.mkv", 10), ("b.sample.mp4", 50)]), Some(1));
         assert_eq!(pick_video([("a.nfo", 10), ("b.srt", 50), ("c.mkv.part", 3)]), None);
         assert_eq!(pick_video([(".mkv", 10)]), None);
+        assert!(["a.ogm", "b.asf", "c.f4v"].iter().all(|n| is_video(n)) && !is_video("d.rmvb"));
         // A season pack: its first episode, not the largest one or the sample.
         let pack = [
             ("Show.S01/Show.S01E03.mkv", 300),

@@ -334,6 +334,7 @@ fn discover(
                 };
             let codec = match (codec.as_str(), mpegversion) {
                 ("audio/mpeg", Some(2 | 4)) => "audio/aac".to_string(),
+                ("audio/mpeg", Some(1)) if s.get::<i32>("layer").is_ok_and(|l| l < 3) => "audio/mp2".to_string(),
                 ("audio/mpeg", Some(1)) => "audio/mp3".to_string(),
                 _ => codec,
             };

@@ -61,6 +61,8 @@ pub fn codec_name(caps: &str) -> &str {
     match caps {
         "audio/aac" => "AAC",
         "audio/mp3" => "MP3",
+        "audio/mp2" => "MP2",
+        "audio/x-wma" => "WMA",
         // A DVD's (MPEG-PS) private streams are named apart by mpegpsdemux.
         "audio/x-ac3" | "audio/x-private1-ac3" => "AC-3",
         "audio/x-eac3" => "E-AC-3",
@@ -333,7 +335,8 @@ mod tests {
     fn codec_names() {
         assert_eq!(codec_name("audio/x-private1-ac3"), "AC-3");
         assert_eq!(codec_name("audio/x-private1-lpcm"), "PCM");
-        assert_eq!(codec_name("audio/x-wma"), "wma");
+        assert_eq!(codec_name("audio/x-wma"), "WMA");
+        assert_eq!(codec_name("audio/x-speex"), "speex");
     }
 
     #[test]
