@@ -1,7 +1,7 @@
 //! Series episodes by file name (`S01E02`, `1x02`, `Episode 2`, `S01E01E02`), their
 //! order in a torrent, the next one, and the first not yet watched. Pure functions.
 
-use super::video::{is_extra, is_video};
+use super::video::{is_extra, is_video, pick_video};
 
 /// Where a file sits in a series: season, first and last episode (a multi-episode
 /// file `S01E01E02` spans 1–2).
@@ -148,6 +148,14 @@ pub fn order<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<usize> {
     eps.into_iter().map(|(_, _, i)| i).collect()
 }
 
+/// The file a torrent plays: a season pack's first episode (what its stream plays for
+/// someone who has watched none), else the film (`pick_video`). `files` are (name,
+/// size) in torrent order.
+pub fn main_file<'a>(files: impl IntoIterator<Item = (&'a str, u64)>) -> Option<usize> {
+    let files: Vec<(&str, u64)> = files.into_iter().collect();
+    order(files.iter().map(|f| f.0)).first().copied().or_else(|| pick_video(files))
+}
+
 /// The episode after file `current`, if `current` is an episode and not the last.
 pub fn next_after<'a>(names: impl IntoIterator<Item = &'a str>, current: usize) -> Option<usize> {
     let o = order(names);
@@ -167,6 +175,18 @@ mod tests {
 
     fn ep(season: u32, first: u32, last: u32) -> Option<Episode> {
         Some(Episode { season, first, last })
+    }
+
+    #[test]
+    fn a_season_pack_plays_its_first_episode() {
+        let pack = [
+            ("Show.S01/Show.S01E03.mkv", 300),
+            ("Show.S01/Sample/show.s01e01.sample.mkv", 900),
+            ("Show.S01/Show.S01E01.mkv", 100),
+            ("Show.S01/Show.S01E02.mkv", 200),
+        ];
+        assert_eq!(main_file(pack), Some(2));
+        assert_eq!(main_file([("Film/sample.mkv", 900), ("Film/Film.mkv", 100)]), Some(1));
     }
 
     #[test]

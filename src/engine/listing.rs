@@ -11,9 +11,10 @@ use librqbit::{ManagedTorrent, TorrentStatsState};
 
 use crate::store::TorrentRecord;
 
+use super::episodes::main_file;
 use super::error::{EngineError, EngineResult};
 use super::state::Engine;
-use super::video::{is_video, pick_video};
+use super::video::is_video;
 use super::view::{FileView, PeerView, Status, TorrentView};
 
 impl Engine {
@@ -144,7 +145,7 @@ impl Engine {
                 })
                 .collect::<Vec<_>>()
         }) {
-            v.video_file = pick_video(files.iter().map(|f| (f.name.as_str(), f.size)));
+            v.video_file = main_file(files.iter().map(|f| (f.name.as_str(), f.size)));
             v.files = files;
         }
         // librqbit keeps a multi-file torrent's files in a folder of its own.

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use librqbit::PriorityRange;
 
-use super::{Engine, EngineError, EngineResult, container, pick_video};
+use super::episodes::main_file;
+use super::{Engine, EngineError, EngineResult, container};
 
 /// The head of a video file, asked for at once: a Matroska header and SeekHead, an MP4
 /// `ftyp` (and a front `moov`), and the start of the media.
@@ -85,7 +86,7 @@ async fn run(engine: &Arc<Engine>, id: &str) -> anyhow::Result<()> {
     let files: Vec<(String, u64)> = h.with_metadata(|m| {
         m.file_infos.iter().map(|f| (f.relative_filename.to_string_lossy().into_owned(), f.len)).collect()
     })?;
-    let Some(index) = pick_video(files.iter().map(|(n, l)| (n.as_str(), *l))) else { return Ok(()) };
+    let Some(index) = main_file(files.iter().map(|(n, l)| (n.as_str(), *l))) else { return Ok(()) };
     if h.only_files().is_some_and(|o| !o.contains(&index)) || h.is_paused() {
         return Ok(());
     }

@@ -55,15 +55,10 @@ pub(crate) fn is_extra(name: &str) -> bool {
         .any(|w| matches!(w, "sample" | "trailer" | "featurette" | "extras" | "preview"))
 }
 
-/// Picks the file to play: a season pack's first episode (what its stream plays for
-/// someone who has watched none), else the largest video that is not a sample or
-/// extra, or the largest video if every one is. `files` are (name, size) in torrent
-/// order.
+/// Picks the film: the largest video that is not a sample or extra, or the largest
+/// video if every one is. `files` are (name, size) in torrent order. (A season pack's
+/// main file is its first episode: `episodes::main_file`.)
 pub fn pick_video<'a>(files: impl IntoIterator<Item = (&'a str, u64)>) -> Option<usize> {
-    let files: Vec<(&str, u64)> = files.into_iter().collect();
-    if let Some(&first) = super::episodes::order(files.iter().map(|f| f.0)).first() {
-        return Some(first);
-    }
     let videos: Vec<(usize, &str, u64)> = files
         .into_iter()
         .enumerate()
@@ -162,14 +157,6 @@ mod tests {
         assert_eq!(pick_video([("a.nfo", 10), ("b.srt", 50), ("c.mkv.part", 3)]), None);
         assert_eq!(pick_video([(".mkv", 10)]), None);
         assert!(["a.ogm", "b.asf", "c.f4v"].iter().all(|n| is_video(n)) && !is_video("d.rmvb"));
-        // A season pack: its first episode, not the largest one or the sample.
-        let pack = [
-            ("Show.S01/Show.S01E03.mkv", 300),
-            ("Show.S01/Sample/show.s01e01.sample.mkv", 900),
-            ("Show.S01/Show.S01E01.mkv", 100),
-            ("Show.S01/Show.S01E02.mkv", 200),
-        ];
-        assert_eq!(pick_video(pack), Some(2));
     }
 
     #[test]

@@ -145,7 +145,7 @@ impl MediaInfo {
                 .profile
                 .as_deref()
                 .is_some_and(|p| p.contains("10") || p.contains("4:2:2") || p.contains("4:4:4"));
-        // MPEG-TS carries no rotation: a phone's film upright only when turned here.
+        // MPEG-TS carries no rotation: a phone's film is upright only when turned here.
         if !h264 || self.video.gop_too_long || self.video.rotation != 0 {
             return Mode::Transcode;
         }
