@@ -172,7 +172,7 @@ fn rewrite_segments(pad: &gst::Pad, f: impl Fn(&mut gst::FormattedSegment<gst::C
 }
 
 /// Running time equals stream (media) time.
-fn rebase_segments(pad: &gst::Pad) {
+pub(crate) fn rebase_segments(pad: &gst::Pad) {
     rewrite_segments(pad, |seg| {
         let time = seg.time();
         seg.set_base(time);

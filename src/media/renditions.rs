@@ -119,21 +119,6 @@ fn chain(
     Ok((q.clone(), enc.clone(), vec![enc, stereo, resample, convert, dec, q]))
 }
 
-/// Rewrites segment events so that running time equals media time.
-fn rebase(pad: &gst::Pad) {
-    pad.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, |_, info| {
-        if let Some(gst::PadProbeData::Event(ev)) = &info.data
-            && let gst::EventView::Segment(s) = ev.view()
-            && let Some(seg) = s.segment().downcast_ref::<gst::ClockTime>()
-        {
-            let mut seg = seg.clone();
-            seg.set_base(seg.time());
-            info.data = Some(gst::PadProbeData::Event(gst::event::Segment::builder(&seg).seqnum(ev.seqnum()).build()));
-        }
-        gst::PadProbeReturn::Ok
-    });
-}
-
 #[allow(clippy::too_many_arguments)]
 fn run(
     opened: OpenedReader,
@@ -216,7 +201,7 @@ fn run(
             chain(&pipeline, pad, copy, codec.as_deref()).and_then(|(first, last, added)| {
                 let mux_pad = mux.request_pad_simple("sink_%d").context("no muxer pad")?;
                 last.static_pad("src").context("no src pad")?.link(&mux_pad)?;
-                rebase(&mux_pad);
+                super::pipeline::rebase_segments(&mux_pad);
                 // Straight to Playing, the run's only target: syncing with the pipeline
                 // while it is still on its way there can leave them Paused, and a sink
                 // held in preroll stalls the demuxer for good.

@@ -147,13 +147,8 @@ async fn a_seek_into_a_matroska_film_that_starts_late_plays() {
     let i = s.grid.count - 2;
     assert!(i > 0, "{} segments", s.grid.count);
     let seg = s.segment(i, "t", Duration::from_secs(20)).await.unwrap_or_else(|e| panic!("{e}; {:?}", s.status()));
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags", "-of", "csv=p=0"])
-        .arg(&seg)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
+    let packets = video_packets(&seg, "pts_time,flags");
+    let first = packets.first().map(String::as_str).unwrap_or_default();
     let (pts, flags) = first.split_once(',').unwrap_or_default();
     let want = 3600.0 + s.grid.start_ns(i) as f64 / 1e9;
     let pts: f64 = pts.parse().unwrap_or(f64::NAN);
@@ -341,6 +336,26 @@ async fn whole_stream(file: &Path, key: &str) -> (PathBuf, f64) {
     (list, s.info.duration.as_secs_f64())
 }
 
+/// ffprobe's `entries` (`pts,dts`) of each packet of `file`'s first video stream, in
+/// decode order, as CSV lines.
+fn video_packets(file: &Path, entries: &str) -> Vec<String> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            &format!("packet={entries}"),
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(file)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect()
+}
+
 /// ffprobe's view of the streams of kind `v` or `a` in `file`: `codec` or `codec,channels`.
 fn probe_streams(file: &Path, kind: &str) -> Vec<String> {
     let out = Command::new("ffprobe")
@@ -389,14 +404,8 @@ async fn plays_whole((name, args, audio): Row) -> PathBuf {
     // Every frame once, and decode times never going back: a frame repeated (a frozen
     // first second) decodes with no error. (The first frames of a copied film may share
     // a decode time: those made up before 0 are 0.)
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts,dts", "-of", "csv=p=0"])
-        .arg(&list)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let frames: Vec<(i64, i64)> = text
-        .lines()
+    let frames: Vec<(i64, i64)> = video_packets(&list, "pts,dts")
+        .iter()
         .filter_map(|l| {
             let mut f = l.split(',').map(|v| v.trim().parse::<i64>());
             Some((f.next()?.ok()?, f.next()?.ok()?))
