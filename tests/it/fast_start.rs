@@ -1,6 +1,6 @@
 //! Fast start against a real transmission-daemon seeder on loopback: the peer that
-//! gave a magnet's metadata gives data at once, without the engine's stall fallback
-//! (pause and resume) having to step in.
+//! gave a magnet's metadata gives data on the same connection (librqbit patch 4,
+//! `handover`), without the engine's stall fallback (pause and resume) having to step in.
 
 use std::time::{Duration, Instant};
 
@@ -19,7 +19,8 @@ fn metadata_peer_sends_data_at_once() {
     // Throttled like a real swarm, so the download is still running when we look.
     let seeder = Seeder::start(&torrent, &film, 800);
     // FAST_START_LOG=debug shows librqbit's side of the hand-over.
-    let level = std::env::var("FAST_START_LOG").unwrap_or_else(|_| "info,librqbit=warn".into());
+    let level = std::env::var("FAST_START_LOG")
+        .unwrap_or_else(|_| "info,librqbit=warn,librqbit::torrent_state=debug".into());
     let d = Daemon::start_with(&[("SWARMCAST_LOG_LEVEL", &level)]);
 
     let t0 = Instant::now();
@@ -37,6 +38,10 @@ fn metadata_peer_sends_data_at_once() {
     if std::env::var_os("FAST_START_LOG").is_some() {
         eprintln!("--- swarmcast log ---\n{log}");
     }
+    assert!(
+        log.lines().any(|l| l.contains("took over the metadata connection") && l.contains("r=Added")),
+        "the torrent dialled the seeder again instead of keeping the metadata connection:\n{log}"
+    );
     assert!(!log.contains(RECONNECT), "the stall fallback had to reconnect the seeder:\n{log}");
 }
 

@@ -18,23 +18,51 @@ pub type BoxBitV = Box<dyn BitV>;
 
 struct DiskFlushRequest {
     snapshot: BitBox<u8, Msb0>,
+    seq: u64,
+}
+
+/// PATCH(swarmcast bitv-flush): the bitv file and the sequence number of the newest snapshot written to it. Both
+/// the flusher task and synchronous flushes (pause, drop) write under this lock, and
+/// an older snapshot never overwrites a newer one.
+struct BitvFile {
+    file: std::fs::File,
+    written_seq: u64,
+}
+
+impl BitvFile {
+    fn write(&mut self, seq: u64, bytes: &[u8]) -> anyhow::Result<()> {
+        if seq <= self.written_seq {
+            return Ok(());
+        }
+        self.file.pwrite_all(0, bytes)?;
+        self.file.sync_all()?;
+        self.written_seq = seq;
+        Ok(())
+    }
 }
 
 pub struct DiskBackedBitV {
     bv: BitBox<u8, Msb0>,
+    seq: u64,
+    file: std::sync::Arc<std::sync::Mutex<BitvFile>>,
     flush_tx: tokio::sync::mpsc::UnboundedSender<DiskFlushRequest>,
+}
+
+impl DiskBackedBitV {
+    /// Writes the current bits now, on this thread (a few KiB): used on drop and for
+    /// `flush(false)`, so a clean stop never depends on the flusher task still running
+    /// (at runtime shutdown it is gone: "flusher task is dead").
+    fn flush_sync(&mut self) -> anyhow::Result<()> {
+        self.seq += 1;
+        let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        f.write(self.seq, self.bv.as_raw_slice())
+    }
 }
 
 impl Drop for DiskBackedBitV {
     fn drop(&mut self) {
-        if self
-            .flush_tx
-            .send(DiskFlushRequest {
-                snapshot: self.bv.clone(),
-            })
-            .is_err()
-        {
-            tracing::warn!("error flushing bitv on drop: flusher task is dead")
+        if let Err(e) = self.flush_sync() {
+            tracing::warn!("error flushing bitv on drop: {e:#}")
         }
     }
 }
@@ -61,6 +89,8 @@ impl DiskBackedBitV {
             .await
             .with_context(|| format!("error opening {filename:?}"))?;
 
+        let file = std::sync::Arc::new(std::sync::Mutex::new(BitvFile { file, written_seq: 0 }));
+        let flusher_file = file.clone();
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<DiskFlushRequest>();
         librqbit_core::spawn_utils::spawn(
             debug_span!("diskbitv-flusher", ?filename),
@@ -76,7 +106,10 @@ impl DiskBackedBitV {
 
                     if let Err(e) = spawner
                         .block_in_place_with_semaphore(|| {
-                            file.pwrite_all(0, req.snapshot.as_raw_slice())
+                            flusher_file
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .write(req.seq, req.snapshot.as_raw_slice())
                         })
                         .await
                     {
@@ -86,19 +119,12 @@ impl DiskBackedBitV {
                         }
                         break;
                     }
-
-                    if let Err(e) = spawner
-                        .block_in_place_with_semaphore(|| file.sync_all())
-                        .await
-                    {
-                        tracing::error!(?filename, "error fsyncing bitv: {e:#}");
-                    }
                 }
 
                 Ok::<_, anyhow::Error>(())
             },
         );
-        Ok(Self { bv, flush_tx: tx })
+        Ok(Self { bv, seq: 0, file, flush_tx: tx })
     }
 }
 
@@ -138,11 +164,20 @@ impl BitV for DiskBackedBitV {
         self.bv.as_raw_slice()
     }
 
-    fn flush(&mut self, _flush_async: bool) -> anyhow::Result<()> {
+    fn flush(&mut self, flush_async: bool) -> anyhow::Result<()> {
+        if !flush_async {
+            return self.flush_sync();
+        }
+        self.seq += 1;
         let req = DiskFlushRequest {
             snapshot: self.bv.clone(),
+            seq: self.seq,
         };
-        self.flush_tx.send(req).context("flusher task is dead")
+        if self.flush_tx.send(req).is_err() {
+            // The flusher is gone (runtime shutting down): write here instead.
+            return self.flush_sync();
+        }
+        Ok(())
     }
 
     fn into_dyn(self) -> Box<dyn BitV> {

@@ -7,12 +7,11 @@ use librqbit_core::torrent_metainfo::TorrentMetaV1Info;
 use tracing::{Instrument, debug, debug_span};
 
 use crate::{
-    peer_connection::PeerConnectionOptions, peer_info_reader, spawn_utils::BlockingSpawner,
+    peer_connection::PeerConnectionOptions, peer_info_reader, session::CheckedIncomingConnection,
     stream_connect::StreamConnector,
 };
 use librqbit_core::hash_id::Id20;
 
-#[derive(Debug)]
 #[allow(clippy::large_enum_variant)]
 pub enum ReadMetainfoResult<Rx> {
     Found {
@@ -20,6 +19,8 @@ pub enum ReadMetainfoResult<Rx> {
         info_bytes: ByteBufOwned,
         rx: Rx,
         seen: HashSet<SocketAddr>,
+        /// PATCH(swarmcast handover): the connection the metadata came on.
+        connection: CheckedIncomingConnection,
     },
     ChannelClosed {
         #[allow(dead_code)]
@@ -52,9 +53,6 @@ pub async fn read_metainfo_from_peer_receiver<A: Stream<Item = SocketAddr> + Unp
                 peer_id,
                 info_hash,
                 peer_connection_options,
-                // This shouldn't be called anyway as we aren't reading/writing to disk, so it's
-                // ok not to use a shared one.
-                BlockingSpawner::new(1),
                 connector,
                 client_name_and_version,
             )
@@ -83,7 +81,7 @@ pub async fn read_metainfo_from_peer_receiver<A: Stream<Item = SocketAddr> + Unp
         tokio::select! {
             done = unordered.next(), if !unordered.is_empty() => {
                 match done {
-                    Some(Ok((info, info_bytes))) => return ReadMetainfoResult::Found { info, info_bytes, seen, rx: addrs },
+                    Some(Ok(((info, info_bytes), connection))) => return ReadMetainfoResult::Found { info, info_bytes, seen, rx: addrs, connection },
                     Some(Err(e)) => {
                         debug!("{:#}", e);
                     },

@@ -176,17 +176,20 @@ impl<H: PeerConnectionHandler> PeerConnection<H> {
         );
 
         let mut write_buf = Box::new([0u8; MAX_MSG_LEN]);
-        let my_handshake = Handshake::new(self.info_hash, self.peer_id);
-        let hlen = my_handshake.serialize_unchecked_len(&mut *write_buf);
-        with_timeout(
-            "writing handshake",
-            rwtimeout,
-            incoming
-                .writer
-                .write_all(&write_buf[..hlen])
-                .map_err(Error::WriteHandshake),
-        )
-        .await?;
+        // PATCH(swarmcast handover): a handed-over connection has had our handshake.
+        if !incoming.handed_over {
+            let my_handshake = Handshake::new(self.info_hash, self.peer_id);
+            let hlen = my_handshake.serialize_unchecked_len(&mut *write_buf);
+            with_timeout(
+                "writing handshake",
+                rwtimeout,
+                incoming
+                    .writer
+                    .write_all(&write_buf[..hlen])
+                    .map_err(Error::WriteHandshake),
+            )
+            .await?;
+        }
 
         // What the peer supports is in the peer's handshake, not in ours.
         let handshake_supports_extended = incoming.handshake.supports_extended();

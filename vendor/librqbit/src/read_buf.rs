@@ -83,6 +83,25 @@ impl ReadBuf {
         .await
     }
 
+    /// PATCH(swarmcast handover): puts `bytes` before what is still unread, as if they
+    /// had come first. False (and nothing changed) when they do not fit.
+    pub fn unread(&mut self, bytes: &[u8]) -> bool {
+        if bytes.len() + self.len > BUFLEN {
+            return false;
+        }
+        let mut new = Box::new([0u8; BUFLEN]);
+        let (first, second) = as_slices!(self);
+        let mut at = 0;
+        for part in [bytes, first, second] {
+            new[at..at + part.len()].copy_from_slice(part);
+            at += part.len();
+        }
+        self.buf = new;
+        self.start = 0;
+        self.len = at;
+        true
+    }
+
     fn is_contiguous(&self) -> bool {
         self.start + self.len == (self.start + self.len) % BUFLEN
     }
@@ -387,6 +406,28 @@ mod tests {
         };
         let (h, ()) = tokio::join!(reader, writer);
         h
+    }
+
+    // PATCH(swarmcast handover)
+    #[tokio::test]
+    async fn unread_bytes_come_before_what_was_buffered() {
+        use crate::vectored_traits::AsyncReadVectoredIntoCompat;
+        // Have(7): its first five bytes buffered across the ring's end, the rest on the
+        // wire; Unchoke and Have(1) put back in front of it.
+        static HAVE7: [u8; 9] = [0, 0, 0, 5, 4, 0, 0, 0, 7];
+        let mut b = ReadBuf::new();
+        b.start = BUFLEN - 2;
+        for (i, byte) in HAVE7[..5].iter().enumerate() {
+            b.buf[(b.start + i) % BUFLEN] = *byte;
+        }
+        b.len = 5;
+        assert!(b.unread(&[0, 0, 0, 1, 1, 0, 0, 0, 5, 4, 0, 0, 0, 1]));
+        let mut wire: BoxAsyncReadVectored = Box::new((&HAVE7[5..]).into_vectored_compat());
+        let t = Duration::from_secs(1);
+        assert!(matches!(b.read_message(&mut wire, t).await.unwrap(), Message::Unchoke));
+        assert!(matches!(b.read_message(&mut wire, t).await.unwrap(), Message::Have(1)));
+        assert!(matches!(b.read_message(&mut wire, t).await.unwrap(), Message::Have(7)));
+        assert!(!b.unread(&[0; BUFLEN + 1]));
     }
 
     #[tokio::test]

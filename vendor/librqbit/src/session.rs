@@ -134,6 +134,10 @@ pub struct Session {
 
     lsd: Option<LocalServiceDiscovery>,
 
+    /// PATCH(swarmcast handover): metadata connections waiting for their torrent to go
+    /// live, by info hash, with a number telling a parked connection from a later one.
+    handed_over: parking_lot::Mutex<HashMap<Id20, (u64, CheckedIncomingConnection)>>,
+
     // Limits and throttling
     pub(crate) concurrent_initialize_semaphore: Arc<tokio::sync::Semaphore>,
     pub ratelimits: Limits,
@@ -544,6 +548,9 @@ pub(crate) struct CheckedIncomingConnection {
     pub writer: BoxAsyncWrite,
     pub read_buf: ReadBuf,
     pub handshake: Handshake,
+    /// PATCH(swarmcast handover): our side of the handshake was already sent on this
+    /// connection (the metadata exchange's, see `Session::hand_over`).
+    pub handed_over: bool,
 }
 
 struct InternalAddResult {
@@ -803,6 +810,7 @@ impl Session {
                 connector: stream_connector,
                 root_span: opts.root_span,
                 stats: Arc::new(SessionStats::new()),
+                handed_over: Default::default(),
                 concurrent_initialize_semaphore: Arc::new(tokio::sync::Semaphore::new(
                     opts.concurrent_init_limit.unwrap_or(3),
                 )),
@@ -970,6 +978,7 @@ impl Session {
                 kind,
                 handshake: h,
                 read_buf,
+                handed_over: false,
             },
         ))
     }
@@ -1669,9 +1678,11 @@ impl Session {
                 info_bytes,
                 rx,
                 seen,
+                connection,
             } => {
                 trace!(?info, "received result from DHT");
                 let info = info.validate()?;
+                self.hand_over(info_hash, connection);
                 Ok(ResolveMagnetResult {
                     metadata: TorrentMetadata::new(
                         info,
@@ -1692,6 +1703,35 @@ impl Session {
                 bail!("input address stream exhausted, no way to discover torrent metainfo")
             }
         }
+    }
+
+    /// PATCH(swarmcast handover): keeps the connection the metadata came on for the
+    /// torrent, which takes it when it goes live (`take_handed_over`) instead of
+    /// connecting to that peer again. A new connection is a new wait for the peer's
+    /// unchoke (transmission 3.00 unchokes only at its rechoke pulse, every 10 s), and
+    /// a peer that allows one connection per address refuses it while the old one
+    /// lingers. Unclaimed (a list-only add, a torrent added paused), it is closed after
+    /// 30 s.
+    fn hand_over(self: &Arc<Self>, info_hash: Id20, connection: CheckedIncomingConnection) {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        debug!(addr = %connection.addr, ?info_hash, "keeping the metadata connection for the torrent");
+        self.handed_over.lock().insert(info_hash, (n, connection));
+        let session = Arc::downgrade(self);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            if let Some(s) = session.upgrade() {
+                let mut g = s.handed_over.lock();
+                if g.get(&info_hash).is_some_and(|(m, _)| *m == n) {
+                    g.remove(&info_hash);
+                }
+            }
+        });
+    }
+
+    /// The metadata connection kept for `info_hash`, if any (see `hand_over`).
+    pub(crate) fn take_handed_over(&self, info_hash: Id20) -> Option<CheckedIncomingConnection> {
+        self.handed_over.lock().remove(&info_hash).map(|(_, c)| c)
     }
 
     pub async fn create_and_serve_torrent(

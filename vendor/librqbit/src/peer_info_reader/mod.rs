@@ -1,77 +1,189 @@
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
+use anyhow::{Context, bail};
 use bencode::from_bytes;
 use buffers::{ByteBuf, ByteBufOwned};
 use bytes::Bytes;
 use librqbit_core::{
-    constants::CHUNK_SIZE,
-    hash_id::Id20,
-    lengths::{ChunkInfo, last_element_size},
-    torrent_metainfo::TorrentMetaV1Info,
+    constants::CHUNK_SIZE, hash_id::Id20, lengths::last_element_size, torrent_metainfo::TorrentMetaV1Info,
 };
-use parking_lot::{Mutex, RwLock};
 use peer_binary_protocol::{
-    Handshake, Message,
+    Handshake, MAX_MSG_LEN, Message,
     extended::{
-        ExtendedMessage,
+        ExtendedMessage, PeerExtendedMessageIds,
         handshake::ExtendedHandshake,
         ut_metadata::{UtMetadata, UtMetadataData},
     },
 };
 use sha1w::{ISha1, Sha1};
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::io::AsyncWriteExt;
 use tracing::trace;
 
 use crate::{
-    peer_connection::{
-        PeerConnection, PeerConnectionHandler, PeerConnectionOptions, WriterRequest,
-    },
-    spawn_utils::BlockingSpawner,
-    stream_connect::{ConnectionKind, StreamConnector},
+    peer_connection::{PeerConnectionOptions, with_timeout},
+    read_buf::ReadBuf,
+    session::CheckedIncomingConnection,
+    stream_connect::StreamConnector,
+    type_aliases::BoxAsyncWrite,
 };
 
+// PATCH(swarmcast handover): the metadata exchange runs on a connection of its own
+// (no `PeerConnection`), so that once the info dictionary is verified the connection
+// — with what the peer told us on it, replayed — can be handed to the live torrent
+// instead of being dropped and made again (see `Session::hand_over`).
 pub(crate) async fn read_metainfo_from_peer(
     addr: SocketAddr,
     peer_id: Id20,
     info_hash: Id20,
     peer_connection_options: Option<PeerConnectionOptions>,
-    spawner: BlockingSpawner,
     connector: Arc<StreamConnector>,
     client_name_and_version: String,
-) -> anyhow::Result<TorrentAndInfoBytes> {
-    let (result_tx, result_rx) = tokio::sync::oneshot::channel::<
-        Result<(TorrentMetaV1Info<ByteBufOwned>, ByteBufOwned), bencode::DeserializeError>,
-    >();
-    let (writer_tx, writer_rx) = tokio::sync::mpsc::unbounded_channel::<WriterRequest>();
-    let handler = Handler {
-        addr,
-        info_hash,
-        writer_tx,
-        result_tx: Mutex::new(Some(result_tx)),
-        locked: RwLock::new(None),
-        client_name_and_version,
-    };
-    let connection = PeerConnection::new(
-        addr,
-        info_hash,
-        peer_id,
-        handler,
-        peer_connection_options,
-        spawner,
-        connector,
-    );
+) -> anyhow::Result<(TorrentAndInfoBytes, CheckedIncomingConnection)> {
+    let opts = peer_connection_options.unwrap_or_default();
+    let rw = opts.read_write_timeout.unwrap_or(Duration::from_secs(10));
+    let connect_timeout = opts.connect_timeout.unwrap_or(Duration::from_secs(10));
+    let (kind, mut read, mut write) = with_timeout("connecting", connect_timeout, connector.connect(addr)).await?;
+    let mut wbuf = vec![0u8; MAX_MSG_LEN];
 
-    let result_reader = result_rx;
-    let (_, brx) = tokio::sync::broadcast::channel(1);
-    let connection_runner = async move { connection.manage_peer_outgoing(writer_rx, brx).await };
-
-    tokio::select! {
-        result = result_reader => Ok(result??),
-        whatever = connection_runner => match whatever {
-            Ok(_) => anyhow::bail!("connection runner completed first"),
-            Err(e) => Err(e.into())
-        }
+    let len = Handshake::new(info_hash, peer_id).serialize_unchecked_len(&mut wbuf);
+    send(&mut write, &wbuf[..len], rw).await?;
+    let mut read_buf = ReadBuf::new();
+    let handshake = read_buf.read_handshake(&mut read, rw).await?;
+    if handshake.info_hash != info_hash {
+        bail!("the peer answered for another torrent");
     }
+    if handshake.peer_id == peer_id {
+        bail!("connected to ourselves");
+    }
+    if !handshake.supports_extended() {
+        bail!("this peer does not support extended handshaking, which is a prerequisite to download metadata")
+    }
+
+    let mut mine = ExtendedHandshake::new();
+    mine.v = Some(ByteBuf(client_name_and_version.as_bytes()));
+    mine.yourip = Some(addr.ip().into());
+    let len = Message::Extended(ExtendedMessage::Handshake(mine)).serialize(&mut wbuf, &Default::default)?;
+    send(&mut write, &wbuf[..len], rw).await?;
+
+    // What the live torrent's handler must see of this connection so far: the peer's
+    // extended handshake, bitfield, haves and choke state, in the order they came.
+    let mut replay = Vec::new();
+    let mut peer_ids = PeerExtendedMessageIds::default();
+    let mut state: Option<HandlerLocked> = None;
+    let info_buf = loop {
+        let msg = read_buf.read_message(&mut read, rw).await?;
+        trace!("{addr}: received message: {msg:?}");
+        let keep = match &msg {
+            Message::Extended(ExtendedMessage::Handshake(h)) => {
+                replay_handshake(h, &mut replay)?;
+                let size = h.metadata_size.context("peer does not have metadata_size")?;
+                if h.m.ut_metadata.is_none() {
+                    bail!("peer does not support ut_metadata");
+                }
+                peer_ids = h.m;
+                let locked = HandlerLocked::new(size)?;
+                let mut out = Vec::new();
+                for m in [Message::Unchoke, Message::Interested] {
+                    let n = m.serialize(&mut wbuf, &|| peer_ids)?;
+                    out.extend_from_slice(&wbuf[..n]);
+                }
+                for i in 0..locked.total_pieces {
+                    let m = Message::Extended(ExtendedMessage::UtMetadata(UtMetadata::Request(i.try_into()?)));
+                    let n = m.serialize(&mut wbuf, &|| peer_ids)?;
+                    out.extend_from_slice(&wbuf[..n]);
+                }
+                state = Some(locked);
+                send(&mut write, &out, rw).await?;
+                false
+            }
+            Message::Extended(ExtendedMessage::UtMetadata(UtMetadata::Data(d))) => {
+                let locked = state.as_mut().context("metadata before the extended handshake")?;
+                if locked.record_piece(d, &info_hash)? {
+                    break std::mem::take(&mut locked.buffer);
+                }
+                false
+            }
+            Message::Extended(ExtendedMessage::UtMetadata(UtMetadata::Reject(piece))) => {
+                bail!("the peer refused metadata piece {piece}")
+            }
+            Message::Bitfield(_)
+            | Message::Have(_)
+            | Message::Choke
+            | Message::Unchoke
+            | Message::Interested
+            | Message::NotInterested => true,
+            _ => false,
+        };
+        if keep {
+            let n = msg.serialize(&mut wbuf, &|| peer_ids)?;
+            replay.extend_from_slice(&wbuf[..n]);
+        }
+    };
+
+    let buf = Bytes::from(info_buf);
+    let info = from_bytes::<TorrentMetaV1Info<ByteBuf>>(&buf)
+        .map(|i| {
+            use clone_to_owned::CloneToOwned;
+            i.clone_to_owned(Some(&buf))
+        })
+        .map_err(|e| {
+            trace!("error deserializing TorrentMetaV1Info: {e:#}");
+            e.into_kind()
+        })?;
+    if !read_buf.unread(&replay) {
+        bail!("the peer sent too much before the metadata to hand the connection over");
+    }
+    Ok((
+        (info, ByteBufOwned(buf)),
+        CheckedIncomingConnection { kind, addr, reader: read, writer: write, read_buf, handshake, handed_over: true },
+    ))
+}
+
+/// The peer's extended handshake framed as it came, for the live torrent's handler.
+/// Serialized anew from the fields that handler reads: the parsed form keeps the ids
+/// the peer left out as `None`, which bencode cannot write.
+fn replay_handshake(h: &ExtendedHandshake<ByteBuf>, out: &mut Vec<u8>) -> anyhow::Result<()> {
+    // Keys in bencode's sorted order.
+    #[derive(serde::Serialize)]
+    struct Replayed<'a> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        complete_ago: Option<i32>,
+        m: std::collections::BTreeMap<&'static str, u8>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        metadata_size: Option<u32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        p: Option<u32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reqq: Option<u32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        upload_only: Option<u32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        v: Option<&'a ByteBuf<'a>>,
+    }
+    let m = [("ut_metadata", h.m.ut_metadata), ("ut_pex", h.m.ut_pex)]
+        .into_iter()
+        .filter_map(|(k, id)| Some((k, id?)))
+        .collect();
+    let replayed = Replayed {
+        complete_ago: h.complete_ago,
+        m,
+        metadata_size: h.metadata_size,
+        p: h.p,
+        reqq: h.reqq,
+        upload_only: h.upload_only,
+        v: h.v.as_ref(),
+    };
+    let mut body = Vec::new();
+    bencode::bencode_serialize_to_writer(&replayed, &mut body)?;
+    // length, BEP 10's message id (20), the extended handshake's id (0), the dictionary
+    out.extend_from_slice(&u32::try_from(body.len() + 2)?.to_be_bytes());
+    out.extend_from_slice(&[20, 0]);
+    out.extend_from_slice(&body);
+    Ok(())
+}
+
+async fn send(write: &mut BoxAsyncWrite, bytes: &[u8], rw: Duration) -> crate::Result<()> {
+    with_timeout("writing", rw, async { write.write_all(bytes).await.map_err(crate::Error::Write) }).await
 }
 
 #[derive(Default)]
@@ -88,31 +200,18 @@ impl HandlerLocked {
             anyhow::bail!("metadata size {} is too big", metadata_size);
         }
         let buffer = vec![0u8; metadata_size as usize];
-        let total_pieces: usize = (metadata_size as u64)
-            .div_ceil(CHUNK_SIZE as u64)
-            .try_into()?;
+        let total_pieces: usize = (metadata_size as u64).div_ceil(CHUNK_SIZE as u64).try_into()?;
         let received_pieces = vec![false; total_pieces];
-        Ok(Self {
-            metadata_size,
-            received_pieces,
-            buffer,
-            total_pieces,
-        })
+        Ok(Self { metadata_size, received_pieces, buffer, total_pieces })
     }
     fn piece_size(&self, index: u32) -> usize {
         if index as usize == self.total_pieces - 1 {
-            last_element_size(self.metadata_size as u64, CHUNK_SIZE as u64)
-                .try_into()
-                .unwrap()
+            last_element_size(self.metadata_size as u64, CHUNK_SIZE as u64).try_into().unwrap()
         } else {
             CHUNK_SIZE as usize
         }
     }
-    fn record_piece(
-        &mut self,
-        d: &UtMetadataData<ByteBuf>,
-        info_hash: &Id20,
-    ) -> anyhow::Result<bool> {
+    fn record_piece(&mut self, d: &UtMetadataData<ByteBuf>, info_hash: &Id20) -> anyhow::Result<bool> {
         let piece = d.piece();
         if piece as usize >= self.total_pieces {
             anyhow::bail!("wrong index");
@@ -120,12 +219,7 @@ impl HandlerLocked {
         let offset = (piece * CHUNK_SIZE) as usize;
         let size = self.piece_size(piece);
         if d.len() != size {
-            anyhow::bail!(
-                "expected length of piece {} to be {}, but got {}",
-                piece,
-                size,
-                d.len()
-            );
+            anyhow::bail!("expected length of piece {} to be {}, but got {}", piece, size, d.len());
         }
         if self.received_pieces[piece as usize] {
             anyhow::bail!("already received piece {}", piece);
@@ -148,117 +242,3 @@ impl HandlerLocked {
 }
 
 pub type TorrentAndInfoBytes = (TorrentMetaV1Info<ByteBufOwned>, ByteBufOwned);
-
-struct Handler {
-    addr: SocketAddr,
-    info_hash: Id20,
-    writer_tx: UnboundedSender<WriterRequest>,
-    result_tx: Mutex<
-        Option<
-            tokio::sync::oneshot::Sender<Result<TorrentAndInfoBytes, bencode::DeserializeError>>,
-        >,
-    >,
-    locked: RwLock<Option<HandlerLocked>>,
-    client_name_and_version: String,
-}
-
-impl PeerConnectionHandler for Handler {
-    fn should_send_bitfield(&self) -> bool {
-        false
-    }
-
-    fn serialize_bitfield_message_to_buf(&self, _buf: &mut [u8]) -> anyhow::Result<usize> {
-        Ok(0)
-    }
-
-    fn on_handshake(&self, handshake: Handshake, _kind: ConnectionKind) -> anyhow::Result<()> {
-        if !handshake.supports_extended() {
-            anyhow::bail!(
-                "this peer does not support extended handshaking, which is a prerequisite to download metadata"
-            )
-        }
-        Ok(())
-    }
-
-    async fn on_received_message(&self, msg: Message<'_>) -> anyhow::Result<()> {
-        trace!("{}: received message: {:?}", self.addr, msg);
-
-        if let Message::Extended(ExtendedMessage::UtMetadata(UtMetadata::Data(utdata))) = msg {
-            let piece_ready = self
-                .locked
-                .write()
-                .as_mut()
-                .unwrap()
-                .record_piece(&utdata, &self.info_hash)?;
-            if piece_ready {
-                let buf = Bytes::from(self.locked.write().take().unwrap().buffer);
-                let info = from_bytes::<TorrentMetaV1Info<ByteBuf>>(&buf)
-                    .map(|i| {
-                        use clone_to_owned::CloneToOwned;
-                        i.clone_to_owned(Some(&buf))
-                    })
-                    .map_err(|e| {
-                        trace!("error deserializing TorrentMetaV1Info: {e:#}");
-                        e.into_kind()
-                    })
-                    .map(|i| (i, ByteBufOwned(buf)));
-
-                self.result_tx
-                    .lock()
-                    .take()
-                    .ok_or_else(|| anyhow::anyhow!("oneshot is consumed"))?
-                    .send(info)
-                    .map_err(|_| {
-                        anyhow::anyhow!("torrent info deserialized, but consumer closed")
-                    })?;
-            }
-        }
-        Ok(())
-    }
-
-    fn on_uploaded_bytes(&self, _bytes: u32) {}
-
-    fn read_chunk(&self, _chunk: &ChunkInfo, _buf: &mut [u8]) -> anyhow::Result<()> {
-        anyhow::bail!("the peer is not supposed to be requesting chunks")
-    }
-
-    fn on_extended_handshake(
-        &self,
-        extended_handshake: &ExtendedHandshake<ByteBuf>,
-    ) -> anyhow::Result<()> {
-        let metadata_size = match extended_handshake.metadata_size {
-            Some(metadata_size) => metadata_size,
-            None => anyhow::bail!("peer does not have metadata_size"),
-        };
-
-        if extended_handshake.m.ut_metadata.is_none() {
-            anyhow::bail!("peer does not support ut_metadata");
-        }
-
-        self.writer_tx
-            .send(WriterRequest::Message(Message::Unchoke))?;
-        self.writer_tx
-            .send(WriterRequest::Message(Message::Interested))?;
-
-        let inner = HandlerLocked::new(metadata_size)?;
-        let total_pieces = inner.total_pieces;
-
-        self.locked.write().replace(inner);
-
-        for i in 0..total_pieces {
-            self.writer_tx
-                .send(WriterRequest::Message(Message::Extended(
-                    ExtendedMessage::UtMetadata(UtMetadata::Request(i.try_into()?)),
-                )))?;
-        }
-        Ok(())
-    }
-
-    fn should_transmit_have(&self, _id: librqbit_core::lengths::ValidPieceIndex) -> bool {
-        false
-    }
-
-    fn client_name_and_version(&self) -> &str {
-        &self.client_name_and_version
-    }
-}

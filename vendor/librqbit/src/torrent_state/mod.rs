@@ -423,6 +423,15 @@ impl ManagedTorrent {
                     t.state_change_notify.notify_waiters();
 
                     spawn_fatal_errors_receiver(t, rx, token);
+                    // PATCH(swarmcast handover): the peer that gave the metadata goes on
+                    // on the same connection, before the peer adder would dial it again.
+                    if let Some(c) = session.take_handed_over(t.shared.info_hash) {
+                        let addr = c.addr;
+                        match live.add_incoming_peer(c) {
+                            Ok(r) => debug!(%addr, ?r, "took over the metadata connection"),
+                            Err(e) => debug!(%addr, "could not take over the metadata connection: {e:#}"),
+                        }
+                    }
                     if let Some(peer_rx) = peer_rx {
                         spawn_peer_adder(&live, peer_rx);
                     }

@@ -172,6 +172,7 @@ impl TorrentStateLocked {
 
 const FLUSH_BITV_EVERY_BYTES: u64 = 16 * 1024 * 1024;
 
+#[derive(Debug)] // PATCH(swarmcast handover): logged
 pub enum AddIncomingPeerResult {
     Added,
     AlreadyActive,
@@ -415,12 +416,21 @@ impl TorrentStateLive {
                     &self.peers,
                     checked_peer.kind,
                 );
+                let mut peer = peer;
+                if checked_peer.handed_over {
+                    // PATCH(swarmcast handover): we dialled this address.
+                    peer.outgoing_address = Some(checked_peer.addr);
+                }
                 let counters = peer.stats.counters.clone();
                 vac.insert(peer);
                 counters
             }
         };
-        atomic_inc(&counters.incoming_connections);
+        atomic_inc(if checked_peer.handed_over {
+            &counters.outgoing_connections
+        } else {
+            &counters.incoming_connections
+        });
 
         self.spawn(
             debug_span!(
@@ -481,7 +491,9 @@ impl TorrentStateLive {
     ) -> crate::Result<()> {
         let handler = PeerHandler {
             addr: checked_peer.addr,
-            incoming: true,
+            // PATCH(swarmcast handover): a handed-over connection is one we made, and is
+            // made again if it dies.
+            incoming: !checked_peer.handed_over,
             on_bitfield_notify: Default::default(),
             flow_control: Mutex::new(PeerFlowControl::new(self.max_request_window())),
             state: self.clone(),
@@ -779,6 +791,11 @@ impl TorrentStateLive {
 
         // It should be impossible to make a fatal error after pausing.
         g.fatal_errors_tx.take();
+
+        // PATCH(swarmcast bitv-flush): pieces verified since the last periodic flush (up to 16 MiB of them) are
+        // written now, synchronously: a stop, or the session's stop at shutdown, never
+        // loses verified pieces.
+        g.try_flush_bitv(&self.shared, false);
 
         let piece_tracker = g
             .pieces
