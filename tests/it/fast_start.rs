@@ -23,6 +23,10 @@ fn metadata_peer_sends_data_at_once() {
         .unwrap_or_else(|_| "info,librqbit=warn,librqbit::torrent_state=debug".into());
     let d = Daemon::start_with(&[("SWARMCAST_LOG_LEVEL", &level)]);
 
+    // transmission unchokes on a 10 s pulse counted from its start: FAST_START_DELAY_MS
+    // moves the magnet against it (the README's sweep over 0–8 s).
+    let delay = std::env::var("FAST_START_DELAY_MS").ok().and_then(|ms| ms.parse().ok()).unwrap_or(0);
+    std::thread::sleep(Duration::from_millis(delay));
     let t0 = Instant::now();
     d.add(&seeder.magnet(&hash));
     let mut metadata_at = None;
