@@ -239,10 +239,14 @@ run_case() {
   t_data=nan; [ -s "$work/first_byte" ] && t_data=$(sub "$(cat "$work/first_byte")" "$t0")
   read -r seg s_start s_end < <(python3 bench/shaped.py segment "$work/sc.m3u8" 0.7)
   read -r _ f_start f_end < <(python3 bench/shaped.py segment "$work/sc.m3u8" 0)
+  # Our download rate from the first segment to 10 % (the request window must not cost
+  # the swarm's rate).
+  local d0 t10; d0=$(curl -sf "http://127.0.0.1:$port/api/torrents/$hash" | jq .downloaded); t10=$(now)
   for _ in $(seq 1200); do
     [ "$(curl -sf "http://127.0.0.1:$port/api/torrents/$hash" | jq '.progress >= 10')" = true ] && break
     sleep 0.1
   done
+  echo "$name: downloaded at $(echo "scale=2; ($(curl -sf "http://127.0.0.1:$port/api/torrents/$hash" | jq .downloaded) - $d0) / ($(now) - $t10) / 1000000" | bc) MB/s up to 10 % (swarm $(echo "scale=2; $rate / 1000000" | bc) MB/s)" >&2
   t0=$(now)
   get "$base/seg$(printf %05d "$seg").ts$q" /dev/null
   t_seek=$(sub "$(now)" "$t0")

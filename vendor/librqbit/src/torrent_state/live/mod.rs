@@ -1060,8 +1060,9 @@ struct PeerRate {
 impl PeerRate {
     /// How often the rate is measured.
     const PERIOD: Duration = Duration::from_secs(1);
-    /// Seconds of data the window holds: four of transmission's 500 ms bandwidth periods.
-    const WINDOW_SECS: f64 = 2.0;
+    /// Seconds of data the window holds: two of transmission's 500 ms bandwidth periods
+    /// (half a second halved its rate; two seconds made a seek wait 0.8 s longer at 1 MB/s).
+    const WINDOW_SECS: f64 = 1.0;
     /// The smallest window, in chunks (256 KiB): a peer whose rate is yet small can grow.
     const MIN_WINDOW: usize = 16;
 
