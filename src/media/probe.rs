@@ -326,18 +326,15 @@ fn discover(
             let s = caps.structure(0)?;
             let codec = s.name().to_string();
             let mpegversion = s.get::<i32>("mpegversion").ok();
-            let copyable = codec == "audio/mpeg"
-                && match mpegversion {
-                    Some(2 | 4) => true,
-                    Some(1) => s.get::<i32>("layer").map_or(true, |l| l == 3),
-                    _ => false,
-                };
+            // MPEG-1 audio without a layer is taken for MP3, the common case.
+            let layer = s.get::<i32>("layer").unwrap_or(3);
             let codec = match (codec.as_str(), mpegversion) {
                 ("audio/mpeg", Some(2 | 4)) => "audio/aac".to_string(),
-                ("audio/mpeg", Some(1)) if s.get::<i32>("layer").is_ok_and(|l| l < 3) => "audio/mp2".to_string(),
+                ("audio/mpeg", Some(1)) if layer < 3 => "audio/mp2".to_string(),
                 ("audio/mpeg", Some(1)) => "audio/mp3".to_string(),
                 _ => codec,
             };
+            let copyable = matches!(codec.as_str(), "audio/aac" | "audio/mp3");
             Some(AudioInfo {
                 codec,
                 language: a.language().map(|l| l.to_string()),

@@ -19,8 +19,8 @@ fn metadata_peer_sends_data_at_once() {
     // Throttled like a real swarm, so the download is still running when we look.
     let seeder = Seeder::start(&torrent, &film, 800);
     // FAST_START_LOG=debug shows librqbit's side of the hand-over.
-    let level = std::env::var("FAST_START_LOG")
-        .unwrap_or_else(|_| "info,librqbit=warn,librqbit::torrent_state=debug".into());
+    let level =
+        std::env::var("FAST_START_LOG").unwrap_or_else(|_| "info,librqbit=warn,librqbit::torrent_state=debug".into());
     let d = Daemon::start_with(&[("SWARMCAST_LOG_LEVEL", &level)]);
 
     // transmission unchokes on a 10 s pulse counted from its start: FAST_START_DELAY_MS
