@@ -409,14 +409,13 @@ impl TorrentStateLive {
             }
             Entry::Vacant(vac) => {
                 atomic_inc(&self.peers.stats.seen);
-                let peer = Peer::new_live_for_incoming_connection(
+                let mut peer = Peer::new_live_for_incoming_connection(
                     *vac.key(),
                     checked_peer.handshake.peer_id,
                     tx.clone(),
                     &self.peers,
                     checked_peer.kind,
                 );
-                let mut peer = peer;
                 if checked_peer.handed_over {
                     // PATCH(swarmcast handover): we dialled this address.
                     peer.outgoing_address = Some(checked_peer.addr);
@@ -792,9 +791,9 @@ impl TorrentStateLive {
         // It should be impossible to make a fatal error after pausing.
         g.fatal_errors_tx.take();
 
-        // PATCH(swarmcast bitv-flush): pieces verified since the last periodic flush (up to 16 MiB of them) are
-        // written now, synchronously: a stop, or the session's stop at shutdown, never
-        // loses verified pieces.
+        // PATCH(swarmcast bitv-flush): pieces verified since the last periodic flush (up
+        // to 16 MiB of them) are written now, synchronously: a stop, or the session's
+        // stop at shutdown, never loses verified pieces.
         g.try_flush_bitv(&self.shared, false);
 
         let piece_tracker = g
