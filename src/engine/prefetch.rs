@@ -1,8 +1,9 @@
 //! Fast start: the moment a torrent's metadata is known, the pieces a player reads
 //! before its first frame — the container's index and the first seconds of media —
 //! are asked for together at the highest priority, before any player asks. Also the
-//! ranges a player asks for ahead of reading them (a seek target), and the bitrate
-//! hints that size every reader's read-ahead.
+//! bitrate hints that size every reader's read-ahead. (A seek needs no range asked for
+//! ahead: its run's demuxer reads the target the moment it starts, and the reader's
+//! read-ahead asks for the rest.)
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -10,10 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use librqbit::PriorityRange;
-
 use super::episodes::main_file;
-use super::{Engine, EngineError, EngineResult, container};
+use super::{Engine, container};
 
 /// The head of a video file, asked for at once: a Matroska header and SeekHead, an MP4
 /// `ftyp` (and a front `moov`), and the start of the media.
@@ -47,20 +46,6 @@ impl Hints {
 }
 
 impl Engine {
-    /// Asks for the pieces of `range` (bytes of file `index`) before any other, beside
-    /// the readers' read-ahead, until the returned guard is dropped: for bytes a player
-    /// is about to read (a seek target's segment). A piece of it that a slow peer holds
-    /// up is taken over by a faster one.
-    pub async fn prioritize(&self, id: &str, index: usize, range: Range<u64>) -> EngineResult<PriorityRange> {
-        self.require_running()?;
-        let h = self.handle(id).ok_or_else(|| EngineError::NoMetadata(id.to_string()))?;
-        let files = h.with_metadata(|m| m.file_infos.len()).map_err(|_| EngineError::NoMetadata(id.to_string()))?;
-        if index >= files {
-            return Err(EngineError::FileNotFound { id: id.to_string(), index });
-        }
-        h.prioritize(index, range).await.map_err(EngineError::Internal)
-    }
-
     /// Tells the readers of a file its average bitrate (bytes per second), so that their
     /// read-ahead covers the same stretch of film whatever the bitrate.
     pub fn set_bitrate(&self, id: &str, index: usize, bytes_per_sec: u64) {
