@@ -5,7 +5,8 @@ use bencode::from_bytes;
 use buffers::{ByteBuf, ByteBufOwned};
 use bytes::Bytes;
 use librqbit_core::{
-    constants::CHUNK_SIZE, hash_id::Id20, lengths::last_element_size, torrent_metainfo::TorrentMetaV1Info,
+    constants::CHUNK_SIZE, hash_id::Id20, lengths::last_element_size,
+    torrent_metainfo::TorrentMetaV1Info,
 };
 use peer_binary_protocol::{
     Handshake, MAX_MSG_LEN, Message,
@@ -42,7 +43,8 @@ pub(crate) async fn read_metainfo_from_peer(
     let opts = peer_connection_options.unwrap_or_default();
     let rw = opts.read_write_timeout.unwrap_or(Duration::from_secs(10));
     let connect_timeout = opts.connect_timeout.unwrap_or(Duration::from_secs(10));
-    let (kind, mut read, mut write) = with_timeout("connecting", connect_timeout, connector.connect(addr)).await?;
+    let (kind, mut read, mut write) =
+        with_timeout("connecting", connect_timeout, connector.connect(addr)).await?;
     let mut wbuf = vec![0u8; MAX_MSG_LEN];
 
     let len = Handshake::new(info_hash, peer_id).serialize_unchecked_len(&mut wbuf);
@@ -56,50 +58,59 @@ pub(crate) async fn read_metainfo_from_peer(
         bail!("connected to ourselves");
     }
     if !handshake.supports_extended() {
-        bail!("this peer does not support extended handshaking, which is a prerequisite to download metadata")
+        bail!(
+            "this peer does not support extended handshaking, which is a prerequisite to download metadata"
+        )
     }
 
     let mut mine = ExtendedHandshake::new();
     mine.v = Some(ByteBuf(client_name_and_version.as_bytes()));
     mine.yourip = Some(addr.ip().into());
-    let len = Message::Extended(ExtendedMessage::Handshake(mine)).serialize(&mut wbuf, &Default::default)?;
+    let len = Message::Extended(ExtendedMessage::Handshake(mine))
+        .serialize(&mut wbuf, &Default::default)?;
     send(&mut write, &wbuf[..len], rw).await?;
 
     // What the live torrent's handler must see of this connection so far: the peer's
     // extended handshake, bitfield, haves and choke state, in the order they came.
     let mut replay = Vec::new();
     let mut peer_ids = PeerExtendedMessageIds::default();
-    let mut state: Option<HandlerLocked> = None;
+    let mut pieces: Option<HandlerLocked> = None;
     let info_buf = loop {
         let msg = read_buf.read_message(&mut read, rw).await?;
         trace!("{addr}: received message: {msg:?}");
         let keep = match &msg {
             Message::Extended(ExtendedMessage::Handshake(h)) => {
                 replay_handshake(h, &mut replay)?;
-                let size = h.metadata_size.context("peer does not have metadata_size")?;
+                let size = h
+                    .metadata_size
+                    .context("peer does not have metadata_size")?;
                 if h.m.ut_metadata.is_none() {
                     bail!("peer does not support ut_metadata");
                 }
                 peer_ids = h.m;
-                let locked = HandlerLocked::new(size)?;
+                let wanted = HandlerLocked::new(size)?;
                 let mut out = Vec::new();
                 for m in [Message::Unchoke, Message::Interested] {
                     let n = m.serialize(&mut wbuf, &|| peer_ids)?;
                     out.extend_from_slice(&wbuf[..n]);
                 }
-                for i in 0..locked.total_pieces {
-                    let m = Message::Extended(ExtendedMessage::UtMetadata(UtMetadata::Request(i.try_into()?)));
+                for i in 0..wanted.total_pieces {
+                    let m = Message::Extended(ExtendedMessage::UtMetadata(UtMetadata::Request(
+                        i.try_into()?,
+                    )));
                     let n = m.serialize(&mut wbuf, &|| peer_ids)?;
                     out.extend_from_slice(&wbuf[..n]);
                 }
-                state = Some(locked);
+                pieces = Some(wanted);
                 send(&mut write, &out, rw).await?;
                 false
             }
             Message::Extended(ExtendedMessage::UtMetadata(UtMetadata::Data(d))) => {
-                let locked = state.as_mut().context("metadata before the extended handshake")?;
-                if locked.record_piece(d, &info_hash)? {
-                    break std::mem::take(&mut locked.buffer);
+                let got = pieces
+                    .as_mut()
+                    .context("metadata before the extended handshake")?;
+                if got.record_piece(d, &info_hash)? {
+                    break std::mem::take(&mut got.buffer);
                 }
                 false
             }
@@ -135,7 +146,15 @@ pub(crate) async fn read_metainfo_from_peer(
     }
     Ok((
         (info, ByteBufOwned(buf)),
-        CheckedIncomingConnection { kind, addr, reader: read, writer: write, read_buf, handshake, handed_over: true },
+        CheckedIncomingConnection {
+            kind,
+            addr,
+            reader: read,
+            writer: write,
+            read_buf,
+            handshake,
+            handed_over: true,
+        },
     ))
 }
 
@@ -183,7 +202,10 @@ fn replay_handshake(h: &ExtendedHandshake<ByteBuf>, out: &mut Vec<u8>) -> anyhow
 }
 
 async fn send(write: &mut BoxAsyncWrite, bytes: &[u8], rw: Duration) -> crate::Result<()> {
-    with_timeout("writing", rw, async { write.write_all(bytes).await.map_err(crate::Error::Write) }).await
+    with_timeout("writing", rw, async {
+        write.write_all(bytes).await.map_err(crate::Error::Write)
+    })
+    .await
 }
 
 #[derive(Default)]
@@ -200,18 +222,31 @@ impl HandlerLocked {
             anyhow::bail!("metadata size {} is too big", metadata_size);
         }
         let buffer = vec![0u8; metadata_size as usize];
-        let total_pieces: usize = (metadata_size as u64).div_ceil(CHUNK_SIZE as u64).try_into()?;
+        let total_pieces: usize = (metadata_size as u64)
+            .div_ceil(CHUNK_SIZE as u64)
+            .try_into()?;
         let received_pieces = vec![false; total_pieces];
-        Ok(Self { metadata_size, received_pieces, buffer, total_pieces })
+        Ok(Self {
+            metadata_size,
+            received_pieces,
+            buffer,
+            total_pieces,
+        })
     }
     fn piece_size(&self, index: u32) -> usize {
         if index as usize == self.total_pieces - 1 {
-            last_element_size(self.metadata_size as u64, CHUNK_SIZE as u64).try_into().unwrap()
+            last_element_size(self.metadata_size as u64, CHUNK_SIZE as u64)
+                .try_into()
+                .unwrap()
         } else {
             CHUNK_SIZE as usize
         }
     }
-    fn record_piece(&mut self, d: &UtMetadataData<ByteBuf>, info_hash: &Id20) -> anyhow::Result<bool> {
+    fn record_piece(
+        &mut self,
+        d: &UtMetadataData<ByteBuf>,
+        info_hash: &Id20,
+    ) -> anyhow::Result<bool> {
         let piece = d.piece();
         if piece as usize >= self.total_pieces {
             anyhow::bail!("wrong index");
@@ -219,7 +254,12 @@ impl HandlerLocked {
         let offset = (piece * CHUNK_SIZE) as usize;
         let size = self.piece_size(piece);
         if d.len() != size {
-            anyhow::bail!("expected length of piece {} to be {}, but got {}", piece, size, d.len());
+            anyhow::bail!(
+                "expected length of piece {} to be {}, but got {}",
+                piece,
+                size,
+                d.len()
+            );
         }
         if self.received_pieces[piece as usize] {
             anyhow::bail!("already received piece {}", piece);
